@@ -1,0 +1,245 @@
+// Top-level and per-service configuration parsing and cross-field validation.
+#include "config/config_loader.h"
+
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/probe_parser.h"
+
+namespace readygate {
+namespace {
+
+constexpr int kMaxInt = std::numeric_limits<int>::max();
+constexpr const char* kDefaultAdminListen = "127.0.0.1:9901";
+
+std::optional<SocketAddress> readAddress(const YAML::Node& node, const std::string& path,
+                                         ConfigErrors& errors, bool allowPortZero) {
+  std::optional<std::string> text = readString(node, path, errors);
+  if (!text) return std::nullopt;
+  auto parsed = SocketAddress::parse(*text);
+  if (auto* reason = std::get_if<std::string>(&parsed)) {
+    errors.addValue(path, node, *reason);
+    return std::nullopt;
+  }
+  SocketAddress address = std::get<SocketAddress>(parsed);
+  if (address.port() == 0 && !allowPortZero) {
+    errors.addValue(path, node, "port must be between 1 and 65535");
+    return std::nullopt;
+  }
+  return address;
+}
+
+void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin) {
+  MapReader map(node, "admin", errors);
+  if (auto value = map.get("listen")) {
+    if (auto address = readAddress(*value, "admin.listen", errors, true)) admin.listen = *address;
+  }
+  if (auto value = map.get("readyRequiresBackends")) {
+    if (auto flag = readBool(*value, "admin.readyRequiresBackends", errors)) {
+      admin.readyRequiresBackends = *flag;
+    }
+  }
+  map.finish();
+}
+
+void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+                    ServiceConfig& service) {
+  MapReader map(node, path, errors);
+  if (auto value = map.get("static")) {
+    std::string staticPath = map.childPath("static");
+    std::set<std::string> seen;
+    forEachItem(*value, staticPath, errors,
+                [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                  auto address = readAddress(item, itemPath, errors, false);
+                  if (!address) return;
+                  if (!seen.insert(address->toString()).second) {
+                    errors.addValue(itemPath, item, "duplicate endpoint");
+                    return;
+                  }
+                  service.staticEndpoints.push_back(*address);
+                });
+  }
+  for (const char* later : {"dns", "file"}) {
+    if (auto value = map.get(later)) {
+      errors.add(map.childPath(later), value->Mark(),
+                 std::string(later) + " discovery is not supported yet; use static");
+    }
+  }
+  map.finish();
+}
+
+void parseService(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+                  std::vector<ServiceConfig>& services) {
+  MapReader map(node, path, errors);
+  if (!map.valid()) return;
+  size_t errorsBefore = errors.size();
+  ServiceConfig service;
+
+  if (auto value = map.require("name")) {
+    static const std::regex kNamePattern("[A-Za-z0-9][A-Za-z0-9_.-]*");
+    auto name = readString(*value, map.childPath("name"), errors);
+    if (name && !std::regex_match(*name, kNamePattern)) {
+      errors.addValue(map.childPath("name"), *value,
+                      "must be letters, digits, '_', '.' or '-', starting with a letter or digit");
+    } else if (name) {
+      service.name = *name;
+    }
+  }
+  if (auto value = map.require("listen")) {
+    if (auto address = readAddress(*value, map.childPath("listen"), errors, false)) {
+      service.listen = *address;
+    }
+  }
+  if (auto value = map.get("mode")) {
+    if (auto mode = readEnum<ProxyMode>(*value, map.childPath("mode"), errors,
+                                        {{"tcp", ProxyMode::Tcp}, {"http", ProxyMode::Http}})) {
+      if (*mode == ProxyMode::Http) {
+        errors.addValue(map.childPath("mode"), *value,
+                        "HTTP mode is not supported yet; use tcp (HTTP traffic passes through)");
+      } else {
+        service.mode = *mode;
+      }
+    }
+  }
+  if (auto value = map.get("balance")) {
+    if (auto kind = readEnum<BalanceKind>(*value, map.childPath("balance"), errors,
+                                          {{"round_robin", BalanceKind::RoundRobin},
+                                           {"least_conn", BalanceKind::LeastConn},
+                                           {"random_two", BalanceKind::RandomTwo}})) {
+      service.balance = *kind;
+    }
+  }
+  if (auto value = map.require("endpoints")) {
+    parseEndpoints(*value, map.childPath("endpoints"), errors, service);
+  }
+  const std::pair<const char*, ProbeKind> probeKeys[] = {
+      {"readinessProbe", ProbeKind::Readiness},
+      {"livenessProbe", ProbeKind::Liveness},
+      {"startupProbe", ProbeKind::Startup},
+  };
+  for (const auto& [key, kind] : probeKeys) {
+    auto value = map.get(key);
+    if (!value) continue;
+    std::optional<ProbeSpec> probe = parseProbe(*value, map.childPath(key), kind, errors);
+    if (kind == ProbeKind::Readiness) service.readinessProbe = probe;
+    if (kind == ProbeKind::Liveness) service.livenessProbe = probe;
+    if (kind == ProbeKind::Startup) service.startupProbe = probe;
+  }
+  if (auto value = map.get("minReady")) {
+    if (auto n = readInt(*value, map.childPath("minReady"), errors, 0, kMaxInt)) {
+      service.minReady = *n;
+    }
+  }
+  const std::pair<const char*, double ServiceConfig::*> durations[] = {
+      {"drainTimeoutSeconds", &ServiceConfig::drainTimeoutSeconds},
+      {"connectTimeoutSeconds", &ServiceConfig::connectTimeoutSeconds},
+      {"idleTimeoutSeconds", &ServiceConfig::idleTimeoutSeconds},
+  };
+  for (const auto& [key, member] : durations) {
+    auto value = map.get(key);
+    if (!value) continue;
+    double min = std::string_view(key) == "drainTimeoutSeconds" ? 0 : 0.001;
+    if (auto seconds = readSeconds(*value, map.childPath(key), errors, min)) {
+      service.*member = *seconds;
+    }
+  }
+  if (auto value = map.get("connectRetries")) {
+    if (auto n = readInt(*value, map.childPath("connectRetries"), errors, 0, 16)) {
+      service.connectRetries = *n;
+    }
+  }
+  if (auto value = map.get("whenNoneReady")) {
+    if (auto policy = readEnum<WhenNoneReady>(
+            *value, map.childPath("whenNoneReady"), errors,
+            {{"reject", WhenNoneReady::Reject}, {"all", WhenNoneReady::All}})) {
+      service.whenNoneReady = *policy;
+    }
+  }
+  map.finish();
+  if (errors.size() == errorsBefore) services.push_back(std::move(service));
+}
+
+void checkAcrossServices(const YAML::Node& servicesNode, const std::vector<ServiceConfig>& services,
+                         ConfigErrors& errors) {
+  std::set<std::string> names;
+  std::set<std::string> listens;
+  for (size_t i = 0; i < services.size(); ++i) {
+    std::string path = "services[" + std::to_string(i) + "]";
+    const YAML::Node node = servicesNode[i];
+    if (!names.insert(services[i].name).second) {
+      errors.addValue(path + ".name", node["name"], "duplicate service name");
+    }
+    if (!listens.insert(services[i].listen.toString()).second) {
+      errors.addValue(path + ".listen", node["listen"], "address already used by another service");
+    }
+  }
+}
+
+ConfigLoadResult parseDocument(const YAML::Node& root) {
+  ConfigErrors errors;
+  Config config;
+  config.admin.listen = std::get<SocketAddress>(SocketAddress::parse(kDefaultAdminListen));
+
+  MapReader map(root, "", errors);
+  if (map.valid()) {
+    if (auto value = map.get("admin")) parseAdmin(*value, errors, config.admin);
+    if (auto value = map.get("workers")) {
+      if (auto n = readInt(*value, "workers", errors, 0, 256)) config.workers = *n;
+    }
+    if (auto value = map.require("services")) {
+      size_t errorsBefore = errors.size();
+      forEachItem(*value, "services", errors,
+                  [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                    parseService(item, itemPath, errors, config.services);
+                  });
+      if (value->IsSequence() && value->size() == 0) {
+        errors.add("services", value->Mark(), "needs at least one service");
+      }
+      // Cross-service checks index services by position: only meaningful when all parsed.
+      if (errors.size() == errorsBefore) checkAcrossServices(*value, config.services, errors);
+    }
+    map.finish();
+  }
+
+  ConfigLoadResult result;
+  result.errors = errors.list();
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+}  // namespace
+
+ConfigLoadResult loadConfigText(const std::string& yamlText) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yamlText);
+  } catch (const YAML::Exception& error) {
+    ConfigErrors errors;
+    errors.add("", error.mark, "YAML syntax error: " + error.msg);
+    return ConfigLoadResult{std::nullopt, errors.list()};
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    ConfigErrors errors;
+    errors.add("", YAML::Mark::null_mark(), "configuration is empty");
+    return ConfigLoadResult{std::nullopt, errors.list()};
+  }
+  return parseDocument(root);
+}
+
+ConfigLoadResult loadConfigFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    ConfigLoadResult result;
+    result.errors.push_back(ConfigError{"", "cannot read " + path + ": " + std::strerror(errno)});
+    return result;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return loadConfigText(text.str());
+}
+
+}  // namespace readygate

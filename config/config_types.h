@@ -1,0 +1,109 @@
+// Typed configuration: what a readygate YAML file means once loaded and validated.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/net/socket_address.h"
+
+namespace readygate {
+
+enum class ProxyMode {
+  Tcp,   // L4: bytes forwarded as they are
+  Http,  // L7: HTTP/1.1 parsed, 503 when no backend is ready
+};
+
+enum class BalanceKind {
+  RoundRobin,  // each eligible backend in turn
+  LeastConn,   // fewest active connections, ties in turn
+  RandomTwo,   // power of two random choices, the less loaded wins
+};
+
+enum class WhenNoneReady {
+  Reject,  // HTTP 503 / TCP close: unready pods never get traffic
+  All,     // fail open to every non-draining backend, explicitly chosen
+};
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+/// Opt-in certificate checks for HTTPS probes (the kubelet verifies nothing).
+struct ProbeTlsOptions {
+  bool verify = false;
+  std::string caFile;      // empty: system trust store
+  std::string serverName;  // SNI and name to verify; empty: none
+};
+
+struct HttpGetAction {
+  std::string host;  // empty: the backend's address
+  std::string path = "/";
+  std::optional<int> port;  // empty: the endpoint's port
+  bool https = false;
+  std::vector<HttpHeader> headers;
+  ProbeTlsOptions tls;
+};
+
+struct TcpSocketAction {
+  std::optional<int> port;
+};
+
+struct ExecAction {
+  std::vector<std::string> command;  // argv, run without a shell
+};
+
+enum class ProbeKind {
+  Readiness,  // gates rotation
+  Liveness,   // failing takes the backend out and back to startup
+  Startup,    // until it passes, nothing else runs
+};
+
+/// A Kubernetes probe block; field names and defaults as in a pod spec.
+struct ProbeSpec {
+  enum class Handler { HttpGet, TcpSocket, Exec };
+  Handler handler = Handler::TcpSocket;
+  HttpGetAction httpGet;
+  TcpSocketAction tcpSocket;
+  ExecAction exec;
+  double initialDelaySeconds = 0;
+  double periodSeconds = 10;
+  double timeoutSeconds = 1;
+  int successThreshold = 1;
+  int failureThreshold = 3;
+};
+
+struct ServiceConfig {
+  std::string name;
+  SocketAddress listen;
+  ProxyMode mode = ProxyMode::Tcp;
+  BalanceKind balance = BalanceKind::RoundRobin;
+  std::vector<SocketAddress> staticEndpoints;
+  std::optional<ProbeSpec> readinessProbe;
+  std::optional<ProbeSpec> livenessProbe;
+  std::optional<ProbeSpec> startupProbe;
+  int minReady = 0;
+  double drainTimeoutSeconds = 30;
+  double connectTimeoutSeconds = 5;
+  double idleTimeoutSeconds = 300;
+  int connectRetries = 3;  // other backends tried when one refuses, bounded
+  WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
+};
+
+struct AdminConfig {
+  SocketAddress listen;  // default 127.0.0.1:9901
+  bool readyRequiresBackends = false;
+};
+
+struct Config {
+  AdminConfig admin;
+  int workers = 0;  // 0: one per core
+  std::vector<ServiceConfig> services;
+};
+
+const char* toString(ProxyMode mode);
+const char* toString(BalanceKind kind);
+const char* toString(ProbeKind kind);
+
+}  // namespace readygate

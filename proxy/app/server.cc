@@ -1,0 +1,107 @@
+// Server implementation.
+#include "proxy/app/server.h"
+
+#include <csignal>
+#include <thread>
+
+#include "proxy/core/log.h"
+
+namespace readygate {
+
+Server::Server(Config config) : config_(std::move(config)) {
+  for (const ServiceConfig& serviceConfig : config_.services) {
+    services_.push_back(std::make_shared<Service>(serviceConfig));
+  }
+}
+
+Server::~Server() {
+  for (auto& worker : workers_) worker->join();
+}
+
+bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker) {
+  for (const auto& service : services_) {
+    for (auto& bindings : perWorker) {
+      auto opened = ListeningSocket::open(service->config().listen);
+      if (auto* error = std::get_if<std::string>(&opened)) {
+        logEvent(LogLevel::Error, "listen_failed", {{"service", service->name()}, {"error", *error}});
+        return false;
+      }
+      bindings.push_back({service, std::move(std::get<ListeningSocket>(opened))});
+    }
+  }
+  return true;
+}
+
+int Server::run() {
+  int workerCount = config_.workers > 0 ? config_.workers
+                                        : static_cast<int>(std::thread::hardware_concurrency());
+  if (workerCount <= 0) workerCount = 1;
+
+  // Order matters: rotation is published before any listener exists, so the first
+  // accepted connection already sees the backends; every listener is bound before any
+  // worker starts, so a bad address fails the start instead of half-running.
+  for (const auto& service : services_) service->publish(service->backends());
+
+  std::vector<std::vector<ProxyWorker::Binding>> perWorker(static_cast<size_t>(workerCount));
+  if (!bindListeners(perWorker)) return 1;
+
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
+    EventPtr event(evsignal_new(control_.base(), signal, &Server::onSignal, this));
+    evsignal_add(event.get(), nullptr);
+    signalEvents_.push_back(std::move(event));
+  }
+  for (int i = 0; i < workerCount; ++i) {
+    workers_.push_back(std::make_unique<ProxyWorker>(i, std::move(perWorker[static_cast<size_t>(i)])));
+    workers_.back()->start([this] { control_.post([this] { onWorkerStopped(); }); });
+  }
+  for (const auto& service : services_) {
+    logEvent(LogLevel::Info, "listening",
+             {{"service", service->name()},
+              {"address", service->config().listen.toString()},
+              {"mode", toString(service->config().mode)},
+              {"balance", toString(service->config().balance)},
+              {"backends", service->backends().size()},
+              {"workers", workerCount}});
+  }
+
+  control_.run();
+
+  for (auto& worker : workers_) worker->join();
+  logEvent(LogLevel::Info, "stopped");
+  return 0;
+}
+
+void Server::beginShutdown(const char* signalName) {
+  if (shuttingDown_) {
+    // A second signal means "now": open connections are closed without waiting.
+    logEvent(LogLevel::Warn, "shutdown_forced", {{"signal", signalName}});
+    for (auto& worker : workers_) worker->closeAllNow();
+    return;
+  }
+  shuttingDown_ = true;
+  double grace = 0;
+  for (const auto& service : services_) {
+    grace = std::max(grace, service->config().drainTimeoutSeconds);
+  }
+  logEvent(LogLevel::Info, "shutting_down", {{"signal", signalName}, {"grace_seconds", grace}});
+  for (auto& worker : workers_) worker->beginShutdown(grace);
+}
+
+void Server::onWorkerStopped() {
+  if (++stoppedWorkers_ == workers_.size()) control_.stop();
+}
+
+void Server::onSignal(evutil_socket_t signal, short, void* self) {
+  auto* server = static_cast<Server*>(self);
+  switch (signal) {
+    case SIGTERM: server->beginShutdown("SIGTERM"); break;
+    case SIGINT: server->beginShutdown("SIGINT"); break;
+    case SIGHUP:
+      logEvent(LogLevel::Info, "reload_requested",
+               {{"result", "ignored"}, {"detail", "configuration reload is not supported yet"}});
+      break;
+    default: break;
+  }
+}
+
+}  // namespace readygate

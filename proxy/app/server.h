@@ -1,0 +1,40 @@
+// Wires the layers together: services, worker threads, signals, the control loop.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config/config_types.h"
+#include "proxy/core/event_loop.h"
+#include "proxy/net/proxy_worker.h"
+#include "proxy/upstream/service.h"
+
+namespace readygate {
+
+/// The running proxy. Lives on the main thread, whose loop is the control loop
+/// (signals now; probes, discovery and admin as they arrive); workers proxy.
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+
+  /// Binds every listener, starts the workers and runs until SIGTERM or SIGINT has
+  /// drained them. Returns the process exit code (1 when a listener cannot bind).
+  int run();
+
+ private:
+  bool bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker);
+  void beginShutdown(const char* signalName);
+  void onWorkerStopped();
+  static void onSignal(evutil_socket_t signal, short, void* self);
+
+  Config config_;
+  EventLoop control_;
+  std::vector<std::shared_ptr<Service>> services_;
+  std::vector<std::unique_ptr<ProxyWorker>> workers_;
+  std::vector<EventPtr> signalEvents_;
+  bool shuttingDown_ = false;
+  size_t stoppedWorkers_ = 0;
+};
+
+}  // namespace readygate

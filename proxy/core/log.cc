@@ -1,0 +1,90 @@
+// Structured logging implementation.
+#include "proxy/core/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+namespace readygate {
+namespace {
+
+std::atomic<LogLevel> gLevel{LogLevel::Info};
+
+const char* levelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warn: return "warn";
+    case LogLevel::Error: return "error";
+  }
+  return "info";
+}
+
+void appendValue(std::string& line, std::string_view value) {
+  bool needsQuotes = value.empty() || value.find_first_of(" \"=\t\n") != std::string_view::npos;
+  if (!needsQuotes) {
+    line.append(value);
+    return;
+  }
+  line.push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') line.push_back('\\');
+    if (c == '\n') {
+      line.append("\\n");
+      continue;
+    }
+    line.push_back(c);
+  }
+  line.push_back('"');
+}
+
+}  // namespace
+
+LogField::LogField(std::string_view k, double v) : key(k) {
+  char text[32];
+  snprintf(text, sizeof text, "%g", v);
+  value = text;
+}
+
+std::optional<LogLevel> parseLogLevel(std::string_view text) {
+  if (text == "debug") return LogLevel::Debug;
+  if (text == "info") return LogLevel::Info;
+  if (text == "warn" || text == "warning") return LogLevel::Warn;
+  if (text == "error") return LogLevel::Error;
+  return std::nullopt;
+}
+
+void setLogLevel(LogLevel level) { gLevel.store(level, std::memory_order_relaxed); }
+
+bool logEnabled(LogLevel level) { return level >= gLevel.load(std::memory_order_relaxed); }
+
+void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  if (!logEnabled(level)) return;
+  auto now = std::chrono::system_clock::now();
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  time_t seconds = static_cast<time_t>(millis / 1000);
+  tm utc;
+  gmtime_r(&seconds, &utc);
+  char stamp[40];
+  size_t length = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis % 1000));
+
+  std::string line;
+  line.reserve(128);
+  line.append("ts=").append(stamp).append(" level=").append(levelName(level));
+  line.append(" event=").append(event);
+  for (const LogField& field : fields) {
+    line.push_back(' ');
+    line.append(field.key).push_back('=');
+    appendValue(line, field.value);
+  }
+  line.push_back('\n');
+  // A short write to stderr is not worth retrying; losing a log line must not stall a worker.
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace readygate

@@ -1,0 +1,42 @@
+// Structured logging: one line per event, level and key=value fields, to stderr.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace readygate {
+
+enum class LogLevel {
+  Debug,  // per-connection detail
+  Info,   // lifecycle and state changes
+  Warn,   // something was refused or retried, the process carries on
+  Error,  // something failed that an operator must look at
+};
+
+std::optional<LogLevel> parseLogLevel(std::string_view text);
+void setLogLevel(LogLevel level);
+bool logEnabled(LogLevel level);
+
+/// One key=value pair; values with spaces or quotes are quoted on output.
+struct LogField {
+  std::string_view key;
+  std::string value;
+
+  LogField(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
+  LogField(std::string_view k, const char* v) : key(k), value(v) {}
+  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  template <typename Number>
+    requires std::is_integral_v<Number>
+  LogField(std::string_view k, Number v) : key(k), value(std::to_string(v)) {}
+  LogField(std::string_view k, double v);
+};
+
+/// Writes `ts=... level=... event=... k=v ...` as a single write(2), so lines from
+/// several threads never interleave.
+void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+
+}  // namespace readygate

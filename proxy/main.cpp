@@ -1,0 +1,97 @@
+// readygate command line: parse flags, load the configuration, run or check it.
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "config/config_loader.h"
+#include "proxy/app/server.h"
+#include "proxy/core/log.h"
+#include "readygate/version.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
+       readygate --check -c FILE
+       readygate --version | --help
+
+  -c, --config FILE     configuration file (YAML)
+      --check           validate the configuration, print every error, exit 0 or 1
+      --log-level LEVEL debug, info, warn or error (default info)
+      --version         print the version and exit
+  -h, --help            print this help and exit
+
+Signals: SIGTERM/SIGINT stop accepting and let open connections finish (up to the
+largest drainTimeoutSeconds); a second one closes them at once. SIGHUP is logged.
+)";
+
+struct Options {
+  std::string configPath;
+  bool check = false;
+  readygate::LogLevel logLevel = readygate::LogLevel::Info;
+};
+
+int usageError(const std::string& message) {
+  std::cerr << "readygate: " << message << "\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace readygate;
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view flag) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)flag;
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "readygate " << kVersion << "\n";
+      return 0;
+    } else if (arg == "--check") {
+      options.check = true;
+    } else if (arg == "-c" || arg == "--config") {
+      const char* path = value(arg);
+      if (path == nullptr) return usageError(std::string(arg) + " needs a file");
+      options.configPath = path;
+    } else if (arg == "--log-level") {
+      const char* text = value(arg);
+      auto level = text ? parseLogLevel(text) : std::nullopt;
+      if (!level) return usageError("--log-level must be debug, info, warn or error");
+      options.logLevel = *level;
+    } else {
+      return usageError("unknown argument \"" + std::string(arg) + "\"");
+    }
+  }
+  if (options.configPath.empty()) return usageError("a configuration file is required (-c FILE)");
+  setLogLevel(options.logLevel);
+
+  ConfigLoadResult loaded = loadConfigFile(options.configPath);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) {
+      std::cerr << options.configPath << ": " << error.toString() << "\n";
+    }
+    std::cerr << options.configPath << ": " << loaded.errors.size()
+              << (loaded.errors.size() == 1 ? " error" : " errors") << ", configuration rejected\n";
+    return 1;
+  }
+  if (options.check) {
+    std::cout << options.configPath << ": configuration is valid ("
+              << loaded.config->services.size() << " service"
+              << (loaded.config->services.size() == 1 ? "" : "s") << ")\n";
+    return 0;
+  }
+
+  // A peer closing mid-write must be an error return, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  logEvent(LogLevel::Info, "starting", {{"version", kVersion}, {"config", options.configPath}});
+  Server server(std::move(*loaded.config));
+  return server.run();
+}

@@ -1,0 +1,131 @@
+// ProxyWorker implementation.
+#include "proxy/net/proxy_worker.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/core/log.h"
+
+namespace readygate {
+namespace {
+
+/// After EMFILE/ENFILE, accepting again at once would spin; wait a little first.
+constexpr double kAcceptBackoffSeconds = 0.1;
+
+}  // namespace
+
+ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(index) {
+  event_base* base = thread_.loop().base();
+  reapEvent_.reset(event_new(base, -1, 0, [](evutil_socket_t, short, void* self) {
+    static_cast<ProxyWorker*>(self)->reapFinished();
+  }, this));
+  resumeAccept_.reset(evtimer_new(base, &ProxyWorker::onResumeAccepting, this));
+  shutdownDeadline_.reset(evtimer_new(base, [](evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<ProxyWorker*>(self);
+    logEvent(LogLevel::Warn, "shutdown_deadline",
+             {{"worker", worker->index_}, {"closing_sessions", worker->sessions_.size()}});
+    worker->closeAllSessions();
+  }, this));
+  setUpListeners(std::move(bindings));
+}
+
+ProxyWorker::~ProxyWorker() {
+  join();
+  // Sessions go before the loop: their bufferevents belong to its base.
+  sessions_.clear();
+  finished_.clear();
+  listeners_.clear();
+}
+
+void ProxyWorker::setUpListeners(std::vector<Binding> bindings) {
+  for (Binding& binding : bindings) {
+    auto listener = std::make_unique<Listener>();
+    listener->worker = this;
+    listener->service = binding.service;
+    // Backlog 0: the socket is already listening.
+    listener->listener.reset(evconnlistener_new(thread_.loop().base(),
+                                                &ProxyWorker::onAcceptCallback, listener.get(),
+                                                LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
+    evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
+    listeners_.push_back(std::move(listener));
+  }
+}
+
+void ProxyWorker::start(std::function<void()> onStopped) { thread_.start(std::move(onStopped)); }
+
+void ProxyWorker::closeAllNow() {
+  thread_.loop().post([this] { closeAllSessions(); });
+}
+
+void ProxyWorker::join() { thread_.stopAndJoin(); }
+
+void ProxyWorker::beginShutdown(double graceSeconds) {
+  thread_.loop().post([this, graceSeconds] {
+    if (shuttingDown_) return;
+    shuttingDown_ = true;
+    listeners_.clear();  // closes the sockets: the kernel stops queueing connections here
+    logEvent(LogLevel::Info, "worker_draining",
+             {{"worker", index_}, {"sessions", sessions_.size()}});
+    timeval grace = toTimeval(graceSeconds);
+    evtimer_add(shutdownDeadline_.get(), &grace);
+    stopIfDrained();
+  });
+}
+
+void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
+                                   void* context) {
+  auto* listener = static_cast<Listener*>(context);
+  listener->worker->onAccept(*listener, fd);
+}
+
+void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd) {
+  auto session = std::make_unique<TcpSession>(thread_.loop().base(), listener.service, fd,
+                                              static_cast<SessionOwner&>(*this));
+  TcpSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start();
+}
+
+void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
+  auto* listener = static_cast<Listener*>(context);
+  int error = EVUTIL_SOCKET_ERROR();
+  logEvent(LogLevel::Error, "accept_failed",
+           {{"service", listener->service->name()}, {"error", strerror(error)}});
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    ProxyWorker* worker = listener->worker;
+    for (auto& each : worker->listeners_) evconnlistener_disable(each->listener.get());
+    timeval backoff = toTimeval(kAcceptBackoffSeconds);
+    evtimer_add(worker->resumeAccept_.get(), &backoff);
+  }
+}
+
+void ProxyWorker::onResumeAccepting(evutil_socket_t, short, void* self) {
+  auto* worker = static_cast<ProxyWorker*>(self);
+  for (auto& listener : worker->listeners_) evconnlistener_enable(listener->listener.get());
+}
+
+void ProxyWorker::sessionFinished(TcpSession* session) {
+  auto found = sessions_.find(session);
+  if (found == sessions_.end()) return;
+  finished_.push_back(std::move(found->second));
+  sessions_.erase(found);
+  event_active(reapEvent_.get(), EV_TIMEOUT, 0);
+  stopIfDrained();
+}
+
+void ProxyWorker::reapFinished() { finished_.clear(); }
+
+void ProxyWorker::stopIfDrained() {
+  if (shuttingDown_ && sessions_.empty()) {
+    evtimer_del(shutdownDeadline_.get());
+    thread_.loop().stop();
+  }
+}
+
+void ProxyWorker::closeAllSessions() {
+  std::vector<TcpSession*> open;
+  for (auto& [raw, session] : sessions_) open.push_back(raw);
+  for (TcpSession* session : open) session->abort("shutdown_deadline");
+}
+
+}  // namespace readygate

@@ -1,0 +1,65 @@
+// A worker thread: its own event loop, its own listener per service, its sessions.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/core/event_loop.h"
+#include "proxy/net/listening_socket.h"
+#include "proxy/net/tcp_session.h"
+#include "proxy/upstream/service.h"
+
+namespace readygate {
+
+/// Accepts and forwards connections for every service on one thread. Owns its
+/// listeners and sessions; shares only Services (read via snapshots) with others.
+class ProxyWorker : private SessionOwner {
+ public:
+  struct Binding {
+    std::shared_ptr<Service> service;
+    ListeningSocket socket;
+  };
+
+  ProxyWorker(int index, std::vector<Binding> bindings);
+  ~ProxyWorker() override;
+
+  /// Starts the thread; `onStopped` runs on it when the worker has drained and stopped.
+  void start(std::function<void()> onStopped);
+  /// Stops accepting at once; open sessions may finish for up to `graceSeconds`, then
+  /// are closed and the thread ends. Thread-safe.
+  void beginShutdown(double graceSeconds);
+  /// Closes every open session now (a second SIGTERM). Thread-safe.
+  void closeAllNow();
+  void join();
+
+ private:
+  struct Listener {
+    ProxyWorker* worker;
+    std::shared_ptr<Service> service;
+    ListenerPtr listener;
+  };
+
+  void setUpListeners(std::vector<Binding> bindings);
+  void onAccept(Listener& listener, evutil_socket_t fd);
+  void sessionFinished(TcpSession* session) override;
+  void reapFinished();
+  void stopIfDrained();
+  void closeAllSessions();
+
+  static void onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
+  static void onAcceptError(evconnlistener*, void* self);
+  static void onResumeAccepting(evutil_socket_t, short, void* self);
+
+  const int index_;
+  EventLoopThread thread_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<TcpSession*, std::unique_ptr<TcpSession>> sessions_;
+  std::vector<std::unique_ptr<TcpSession>> finished_;
+  EventPtr reapEvent_;       // frees finished sessions after the pass that finished them
+  EventPtr resumeAccept_;    // re-enables accepting after running out of descriptors
+  EventPtr shutdownDeadline_;
+  bool shuttingDown_ = false;
+};
+
+}  // namespace readygate

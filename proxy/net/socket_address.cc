@@ -1,0 +1,106 @@
+// SocketAddress parsing and formatting.
+#include "proxy/net/socket_address.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace readygate {
+
+std::variant<SocketAddress, std::string> SocketAddress::fromHostPort(std::string_view host,
+                                                                     int port) {
+  if (port < 0 || port > 65535) return std::string("invalid port");
+  SocketAddress result;
+  std::string hostText(host);
+  if (hostText == "*" || hostText.empty()) hostText = "0.0.0.0";
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&result.storage_);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&result.storage_);
+  if (inet_pton(AF_INET, hostText.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    result.length_ = sizeof(sockaddr_in);
+    return result;
+  }
+  if (inet_pton(AF_INET6, hostText.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    result.length_ = sizeof(sockaddr_in6);
+    return result;
+  }
+  return std::string("host must be a numeric IPv4 or IPv6 address");
+}
+
+std::variant<SocketAddress, std::string> SocketAddress::parse(std::string_view text) {
+  std::string_view host;
+  std::string_view portText;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return std::string("missing ']' after IPv6 address");
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return std::string("missing port");
+    portText = rest.substr(1);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::string("missing port");
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) {
+      return std::string("IPv6 addresses must be written in brackets, as [::1]:8080");
+    }
+    portText = text.substr(colon + 1);
+  }
+  if (portText.empty()) return std::string("missing port");
+  int port = -1;
+  auto [end, error] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (error != std::errc() || end != portText.data() + portText.size() || port < 0 ||
+      port > 65535) {
+    return std::string("invalid port");
+  }
+  return fromHostPort(host, port);
+}
+
+SocketAddress SocketAddress::fromSockaddr(const sockaddr* address, socklen_t length) {
+  SocketAddress result;
+  length = std::min<socklen_t>(length, sizeof result.storage_);
+  std::memcpy(&result.storage_, address, length);
+  result.length_ = length;
+  return result;
+}
+
+uint16_t SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  }
+  return 0;
+}
+
+SocketAddress SocketAddress::withPort(uint16_t port) const {
+  SocketAddress copy = *this;
+  if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&copy.storage_)->sin_port = htons(port);
+  if (family() == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&copy.storage_)->sin6_port = htons(port);
+  }
+  return copy;
+}
+
+std::string SocketAddress::host() const {
+  char buffer[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buffer,
+              sizeof buffer);
+  } else if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buffer,
+              sizeof buffer);
+  }
+  return buffer;
+}
+
+std::string SocketAddress::toString() const {
+  if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
+  return host() + ":" + std::to_string(port());
+}
+
+}  // namespace readygate

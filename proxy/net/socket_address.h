@@ -1,0 +1,39 @@
+// An IPv4 or IPv6 socket address, parsed from and printed as "host:port" / "[v6]:port".
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace readygate {
+
+class SocketAddress {
+ public:
+  /// Parses "1.2.3.4:80", "[::1]:80" or "*:80" (any IPv4 address). Host must be a
+  /// numeric address: names belong to DNS discovery, not to a static list.
+  /// On failure returns a short reason ("invalid port", "missing port", ...).
+  static std::variant<SocketAddress, std::string> parse(std::string_view text);
+  /// Builds an address from a numeric host and a port; host as accepted by `parse`.
+  static std::variant<SocketAddress, std::string> fromHostPort(std::string_view host, int port);
+  static SocketAddress fromSockaddr(const sockaddr* address, socklen_t length);
+
+  const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  socklen_t length() const { return length_; }
+  int family() const { return storage_.ss_family; }
+  uint16_t port() const;
+  SocketAddress withPort(uint16_t port) const;
+  /// Host without brackets ("::1", "127.0.0.1"), as put in a Host header or env var.
+  std::string host() const;
+  std::string toString() const;
+
+  bool operator==(const SocketAddress& other) const { return toString() == other.toString(); }
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t length_ = 0;
+};
+
+}  // namespace readygate

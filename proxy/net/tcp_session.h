@@ -1,0 +1,89 @@
+// One proxied TCP connection: a client bufferevent paired with an upstream one.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "proxy/core/libevent_handles.h"
+#include "proxy/upstream/service.h"
+
+namespace readygate {
+
+class TcpSession;
+
+/// Who owns sessions: told when one is finished, so it can free it after the
+/// current loop pass (nothing is deleted inside its own callback).
+class SessionOwner {
+ public:
+  virtual ~SessionOwner() = default;
+  virtual void sessionFinished(TcpSession* session) = 0;
+};
+
+/// Forwards bytes both ways between a client and one backend of `service`.
+/// Runs on one worker's loop; owned by that worker.
+///
+/// Backpressure: when the peer's output buffer passes kHighWatermark, reading from
+/// this side stops until the peer has written it down to kLowWatermark, so memory
+/// per session stays bounded whatever the speeds of the two ends.
+/// Half-close: an EOF from one side is passed on as shutdown(SHUT_WR) once everything
+/// before it has been written; the session ends when both directions are closed.
+class TcpSession {
+ public:
+  static constexpr size_t kHighWatermark = 256 * 1024;
+  static constexpr size_t kLowWatermark = kHighWatermark / 2;
+
+  TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
+             SessionOwner& owner);
+  ~TcpSession();
+  TcpSession(const TcpSession&) = delete;
+  TcpSession& operator=(const TcpSession&) = delete;
+
+  void start();
+  /// Ends the session at once (drain timeout, shutdown deadline).
+  void abort(std::string_view reason) { finish(reason); }
+
+ private:
+  /// One end of the pair. `eof` means it sent FIN; `shutdownSent` means we sent it ours.
+  struct Side {
+    BufferEventPtr bev;
+    bool eof = false;
+    bool shutdownSent = false;
+    bool pausedByPeer = false;
+  };
+
+  void connectNextBackend();
+  void onUpstreamConnected();
+  void onConnectFailed(std::string_view reason);
+  void forward(Side& from, Side& to);
+  void onDrained(Side& to, Side& from);
+  void onEndOfStream(Side& from, Side& to);
+  void passShutdownIfFlushed(Side& from, Side& to);
+  void finishIfBothClosed();
+  void finish(std::string_view reason);
+  void touch();
+
+  static void onClientRead(bufferevent*, void* self);
+  static void onUpstreamRead(bufferevent*, void* self);
+  static void onClientWrite(bufferevent*, void* self);
+  static void onUpstreamWrite(bufferevent*, void* self);
+  static void onClientEvent(bufferevent*, short what, void* self);
+  static void onUpstreamEvent(bufferevent*, short what, void* self);
+  static void onConnectTimeout(evutil_socket_t, short, void* self);
+  static void onIdleCheck(evutil_socket_t, short, void* self);
+
+  event_base* base_;
+  std::shared_ptr<Service> service_;
+  SessionOwner& owner_;
+  Side client_;
+  Side upstream_;
+  bool upstreamConnected_ = false;
+  bool finished_ = false;
+  std::shared_ptr<Backend> backend_;
+  std::vector<const Backend*> tried_;
+  EventPtr connectTimer_;
+  EventPtr idleTimer_;
+  timeval lastActivity_{};
+};
+
+}  // namespace readygate

@@ -1,0 +1,35 @@
+// One upstream endpoint of a service, shared by the control thread and the workers.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "proxy/net/socket_address.h"
+
+namespace readygate {
+
+/// An upstream endpoint. The control thread decides whether it is in rotation;
+/// workers only count the connections they open to it (for least_conn), which is
+/// why those counters are atomic and nothing else here is mutable.
+class Backend {
+ public:
+  explicit Backend(SocketAddress address)
+      : address_(address), name_(address.toString()) {}
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  const SocketAddress& address() const { return address_; }
+  /// "host:port" as used in logs, /status and metric labels.
+  const std::string& name() const { return name_; }
+
+  int activeConnections() const { return active_.load(std::memory_order_relaxed); }
+  void connectionOpened() { active_.fetch_add(1, std::memory_order_relaxed); }
+  void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  const SocketAddress address_;
+  const std::string name_;
+  std::atomic<int> active_{0};
+};
+
+}  // namespace readygate

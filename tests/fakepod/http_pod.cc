@@ -1,0 +1,156 @@
+// Test pod HTTP routes.
+#include "tests/fakepod/http_pod.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+namespace fakepod {
+
+struct HttpPod::DelayedReply {
+  HttpPod* pod;
+  evhttp_request* request;
+  int code;
+  std::string reason;
+  std::string body;
+  event* timer = nullptr;
+};
+
+HttpPod::HttpPod(event_base* base, const Options& options) : base_(base), options_(options) {
+  http_ = evhttp_new(base_);
+  evhttp_set_gencb(http_, &HttpPod::onRequest, this);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  if (!options_.tlsCert.empty()) {
+    tls_ = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(tls_, options_.tlsCert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_, options_.tlsKey.c_str(), SSL_FILETYPE_PEM) != 1) {
+      std::cerr << "fakepod: cannot load TLS certificate or key\n";
+      std::exit(2);
+    }
+    evhttp_set_bevcb(http_, &HttpPod::makeTlsBufferevent, this);
+  }
+}
+
+HttpPod::~HttpPod() {
+  if (http_) evhttp_free(http_);
+  if (tls_) SSL_CTX_free(tls_);
+}
+
+bufferevent* HttpPod::makeTlsBufferevent(event_base* base, void* self) {
+  auto* pod = static_cast<HttpPod*>(self);
+  return bufferevent_openssl_socket_new(base, -1, SSL_new(pod->tls_), BUFFEREVENT_SSL_ACCEPTING,
+                                        BEV_OPT_CLOSE_ON_FREE);
+}
+
+bool HttpPod::listen() {
+  for (int port : options_.ports) {
+    if (evhttp_bind_socket_with_handle(http_, options_.host.c_str(), static_cast<uint16_t>(port)) ==
+        nullptr) {
+      std::cerr << "fakepod: cannot listen on " << options_.host << ":" << port << ": "
+                << std::strerror(errno) << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+void HttpPod::onRequest(evhttp_request* request, void* self) {
+  static_cast<HttpPod*>(self)->handle(request);
+}
+
+bool HttpPod::readyNow() {
+  ++readyHits_;
+  if (forcedReady_ >= 0) return forcedReady_ == 1;
+  if (options_.readyToggleEvery > 0) {
+    // The flask example with integer division: hits 1..N-1 unready, N..2N-1 ready, ...
+    return (readyHits_ / options_.readyToggleEvery) % 2 != 0;
+  }
+  return !options_.startUnready;
+}
+
+void HttpPod::handle(evhttp_request* request) {
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
+  std::string path = evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
+  const std::string& name = options_.name;
+
+  int code = 200;
+  const char* reason = "OK";
+  std::string body;
+  if (path == "/") {
+    ++rootHits_;
+    body = "hello from " + name + "\n";
+  } else if (path == "/_health" || path == "/healthz" || path == "/liveness") {
+    if (failing_) {
+      code = 500;
+      reason = "Internal Server Error";
+      body = name + " failing\n";
+    } else {
+      body = name + " ok\n";
+    }
+  } else if (path == "/ready" || path == "/readiness") {
+    if (readyNow()) {
+      body = name + " ready\n";
+    } else {
+      code = 503;
+      reason = "Service Unavailable";
+      body = name + " not ready\n";
+    }
+  } else if (path == "/start-failing") {
+    failing_ = true;
+    body = name + " will fail its health check from now on\n";
+  } else if (path == "/control/ready/on" || path == "/control/ready/off") {
+    forcedReady_ = path.ends_with("/on") ? 1 : 0;
+    body = name + " ready=" + std::to_string(forcedReady_) + "\n";
+  } else if (path == "/hits") {
+    body = std::to_string(rootHits_) + "\n";
+  } else {
+    code = 404;
+    reason = "Not Found";
+    body = "not found\n";
+  }
+
+  long delayMs = 0;
+  if (const char* query = evhttp_uri_get_query(uri)) {
+    evkeyvalq params;
+    if (evhttp_parse_query_str(query, &params) == 0) {
+      if (const char* delay = evhttp_find_header(&params, "delay_ms")) delayMs = std::atol(delay);
+      evhttp_clear_headers(&params);
+    }
+  }
+  if (delayMs <= 0) {
+    reply(request, code, reason, body);
+    return;
+  }
+  auto* delayed = new DelayedReply{this, request, code, reason, body};
+  delayed->timer = evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* arg) {
+        auto* pending = static_cast<DelayedReply*>(arg);
+        pending->pod->reply(pending->request, pending->code, pending->reason.c_str(),
+                            pending->body);
+        event_free(pending->timer);
+        delete pending;
+      },
+      delayed);
+  timeval tv{delayMs / 1000, static_cast<suseconds_t>((delayMs % 1000) * 1000)};
+  evtimer_add(delayed->timer, &tv);
+}
+
+void HttpPod::reply(evhttp_request* request, int code, const char* reason,
+                    const std::string& body) {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", "text/plain");
+  evhttp_add_header(headers, "X-Pod", options_.name.c_str());
+  evbuffer* out = evbuffer_new();
+  evbuffer_add(out, body.data(), body.size());
+  evhttp_send_reply(request, code, reason, out);
+  evbuffer_free(out);
+}
+
+}  // namespace fakepod
