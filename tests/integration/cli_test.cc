@@ -1,0 +1,129 @@
+// The readygate command line: --check, --version, --help, bad flags, bind failures, SIGHUP.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/support/proxy_harness.h"
+
+namespace {
+
+using namespace testing_support;
+using ::testing::HasSubstr;
+
+struct RunResult {
+  int status;
+  std::string output;
+};
+
+RunResult runReadygate(ProxyHarness& harness, std::vector<std::string> args) {
+  args.insert(args.begin(), readygateBinary());
+  ChildProcess process(args, harness.dir() + "/cli.log");
+  auto status = process.waitExit(10s);
+  return {status.value_or(-1), process.output()};
+}
+
+TEST(Cli, CheckAcceptsAValidFile) {
+  ProxyHarness harness;
+  std::string path = harness.writeFile("ok.yaml", R"(
+services:
+  - {name: web, listen: "127.0.0.1:8080", endpoints: {static: ["127.0.0.1:5001"]}}
+)");
+  RunResult result = runReadygate(harness, {"--check", "-c", path});
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("configuration is valid (1 service)"));
+}
+
+TEST(Cli, CheckReportsEveryErrorWithPathAndLineAndExitsOne) {
+  ProxyHarness harness;
+  std::string path = harness.writeFile("bad.yaml",
+                                       "services:\n"
+                                       "  - name: web\n"
+                                       "    endpoints: {static: [\"127.0.0.1:5001\"]}\n"
+                                       "    listen: \"0.0.0.0:80x\"\n"
+                                       "    balanse: round_robin\n");
+  RunResult result = runReadygate(harness, {"--check", "--config", path});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_THAT(result.output,
+              HasSubstr(path + ": services[0].listen: \"0.0.0.0:80x\": invalid port "
+                               "(line 4, column 13)"));
+  EXPECT_THAT(result.output, HasSubstr(path + ": services[0].balanse: unknown key (did you mean "
+                                              "\"balance\"?) (line 5, column 5)"));
+  EXPECT_THAT(result.output, HasSubstr("2 errors, configuration rejected"));
+}
+
+TEST(Cli, RunningWithABadFileExitsOneWithoutListening) {
+  ProxyHarness harness;
+  std::string path = harness.writeFile("bad.yaml", "services: []\n");
+  RunResult result = runReadygate(harness, {"-c", path});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_THAT(result.output, HasSubstr("needs at least one service"));
+}
+
+TEST(Cli, VersionHelpAndBadFlags) {
+  ProxyHarness harness;
+  RunResult version = runReadygate(harness, {"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_THAT(version.output, ::testing::MatchesRegex("readygate [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+
+  RunResult help = runReadygate(harness, {"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_THAT(help.output, HasSubstr("--check"));
+  EXPECT_THAT(help.output, HasSubstr("--log-level"));
+
+  RunResult unknown = runReadygate(harness, {"--frobnicate"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("unknown argument \"--frobnicate\""));
+
+  RunResult noConfig = runReadygate(harness, {});
+  EXPECT_EQ(noConfig.status, 2);
+  EXPECT_THAT(noConfig.output, HasSubstr("configuration file is required"));
+
+  RunResult badLevel = runReadygate(harness, {"--log-level", "loud", "-c", "x"});
+  EXPECT_EQ(badLevel.status, 2);
+}
+
+TEST(Cli, PortAlreadyInUseFailsTheStartClearly) {
+  ProxyHarness harness;
+  // Held without SO_REUSEPORT, so readygate's bind must fail.
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+  listen(holder, 1);
+  int port = ntohs(address.sin_port);
+  std::string path = harness.writeFile(
+      "busy.yaml", "services:\n  - {name: web, listen: \"127.0.0.1:" + std::to_string(port) +
+                       "\", endpoints: {static: [\"127.0.0.1:5001\"]}}\n");
+  RunResult result = runReadygate(harness, {"-c", path});
+  close(holder);
+  EXPECT_EQ(result.status, 1);
+  EXPECT_THAT(result.output, HasSubstr("event=listen_failed service=web"));
+  EXPECT_THAT(result.output, HasSubstr("Address already in use"));
+}
+
+TEST(Cli, SighupIsLoggedAndTheProxyKeepsServing) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
+  int port = freePort();
+  ChildProcess& readygate = harness.startReadygate(
+      "services:\n  - {name: web, listen: \"127.0.0.1:" + std::to_string(port) +
+          "\", endpoints: {static: [\"127.0.0.1:" + std::to_string(pod.port) + "\"]}}\n",
+      port);
+  readygate.signal(SIGHUP);
+  EXPECT_TRUE(waitUntil(
+      [&] { return harness.readygateLog().find("event=reload_requested") != std::string::npos; },
+      5s));
+  EXPECT_TRUE(readygate.running());
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->receiveLine(), "pod-a");
+}
+
+}  // namespace

@@ -1,0 +1,54 @@
+// Loopback socket helpers for integration tests: free ports, blocking clients, waiting.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace testing_support {
+
+using namespace std::chrono_literals;
+
+/// A loopback port reserved for this test process; nobody listens on it until the test
+/// starts something there. 0 when the address family is unavailable.
+int freePort(const char* host = "127.0.0.1");
+
+/// Polls `condition` until it holds or `timeout` passes; the way tests wait, never a bare sleep.
+bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval = 10ms);
+
+/// A blocking TCP client socket with send/receive timeouts.
+class TcpClient {
+ public:
+  TcpClient() = default;
+  ~TcpClient();
+  TcpClient(TcpClient&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  TcpClient(const TcpClient&) = delete;
+
+  static std::optional<TcpClient> connect(const std::string& host, int port,
+                                          std::chrono::milliseconds timeout = 2s);
+  int fd() const { return fd_; }
+  bool sendAll(const std::string& data);
+  /// Reads until `bytes` arrived, EOF or timeout; returns what arrived.
+  std::string receive(size_t bytes, std::chrono::milliseconds timeout = 5s);
+  /// Reads one line (without "\n").
+  std::optional<std::string> receiveLine(std::chrono::milliseconds timeout = 5s);
+  /// True when the peer closed (EOF) within `timeout`, after discarding any data.
+  bool waitForEof(std::chrono::milliseconds timeout);
+  void shutdownWrite();
+  void close();
+
+ private:
+  explicit TcpClient(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+/// True when something accepts TCP connections at host:port.
+bool canConnect(const std::string& host, int port);
+
+/// One HTTP/1.0 GET; returns the whole response (headers and body), empty on failure.
+std::string httpGet(const std::string& host, int port, const std::string& path,
+                    std::chrono::milliseconds timeout = 3s);
+
+}  // namespace testing_support

@@ -1,0 +1,330 @@
+// Config loading: good files load into the right structs; every kind of bad input is
+// reported with its YAML path and position, all errors at once.
+#include "config/config_loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace readygate {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> errorTexts(const ConfigLoadResult& result) {
+  std::vector<std::string> texts;
+  for (const auto& error : result.errors) texts.push_back(error.toString());
+  return texts;
+}
+
+const char* kFullConfig = R"(
+admin:
+  listen: 127.0.0.1:9911
+  readyRequiresBackends: true
+workers: 3
+services:
+  - name: web
+    listen: 0.0.0.0:8080
+    mode: tcp
+    balance: least_conn
+    endpoints:
+      static: ["127.0.0.1:5001", "[::1]:5002"]
+    readinessProbe:
+      httpGet:
+        path: /ready
+        port: 8081
+        scheme: HTTPS
+        host: example.internal
+        httpHeaders:
+          - {name: X-Probe, value: readygate}
+        tls: {verify: true, ca: /etc/ca.pem, serverName: web.local}
+      initialDelaySeconds: 2
+      periodSeconds: 0.5
+      timeoutSeconds: 2
+      successThreshold: 2
+      failureThreshold: 4
+    livenessProbe:
+      tcpSocket: {port: 5000}
+    startupProbe:
+      exec:
+        command: ["sh", "-c", "test -f /tmp/started"]
+      failureThreshold: 30
+      periodSeconds: 1
+    minReady: 1
+    drainTimeoutSeconds: 12
+    connectTimeoutSeconds: 0.25
+    idleTimeoutSeconds: 60
+    connectRetries: 2
+    whenNoneReady: all
+)";
+
+TEST(ConfigLoader, LoadsEveryFieldOfAFullConfig) {
+  ConfigLoadResult result = loadConfigText(kFullConfig);
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(errorTexts(result));
+  const Config& config = *result.config;
+  EXPECT_EQ(config.admin.listen.toString(), "127.0.0.1:9911");
+  EXPECT_TRUE(config.admin.readyRequiresBackends);
+  EXPECT_EQ(config.workers, 3);
+  ASSERT_EQ(config.services.size(), 1u);
+  const ServiceConfig& web = config.services[0];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.listen.toString(), "0.0.0.0:8080");
+  EXPECT_EQ(web.balance, BalanceKind::LeastConn);
+  ASSERT_EQ(web.staticEndpoints.size(), 2u);
+  EXPECT_EQ(web.staticEndpoints[1].toString(), "[::1]:5002");
+
+  ASSERT_TRUE(web.readinessProbe);
+  const ProbeSpec& readiness = *web.readinessProbe;
+  EXPECT_EQ(readiness.handler, ProbeSpec::Handler::HttpGet);
+  EXPECT_EQ(readiness.httpGet.path, "/ready");
+  EXPECT_EQ(readiness.httpGet.port, 8081);
+  EXPECT_TRUE(readiness.httpGet.https);
+  EXPECT_EQ(readiness.httpGet.host, "example.internal");
+  ASSERT_EQ(readiness.httpGet.headers.size(), 1u);
+  EXPECT_EQ(readiness.httpGet.headers[0].name, "X-Probe");
+  EXPECT_TRUE(readiness.httpGet.tls.verify);
+  EXPECT_EQ(readiness.httpGet.tls.caFile, "/etc/ca.pem");
+  EXPECT_EQ(readiness.httpGet.tls.serverName, "web.local");
+  EXPECT_DOUBLE_EQ(readiness.initialDelaySeconds, 2);
+  EXPECT_DOUBLE_EQ(readiness.periodSeconds, 0.5);
+  EXPECT_DOUBLE_EQ(readiness.timeoutSeconds, 2);
+  EXPECT_EQ(readiness.successThreshold, 2);
+  EXPECT_EQ(readiness.failureThreshold, 4);
+
+  ASSERT_TRUE(web.livenessProbe);
+  EXPECT_EQ(web.livenessProbe->handler, ProbeSpec::Handler::TcpSocket);
+  EXPECT_EQ(web.livenessProbe->tcpSocket.port, 5000);
+  ASSERT_TRUE(web.startupProbe);
+  EXPECT_EQ(web.startupProbe->exec.command,
+            (std::vector<std::string>{"sh", "-c", "test -f /tmp/started"}));
+  EXPECT_EQ(web.startupProbe->failureThreshold, 30);
+
+  EXPECT_EQ(web.minReady, 1);
+  EXPECT_DOUBLE_EQ(web.drainTimeoutSeconds, 12);
+  EXPECT_DOUBLE_EQ(web.connectTimeoutSeconds, 0.25);
+  EXPECT_DOUBLE_EQ(web.idleTimeoutSeconds, 60);
+  EXPECT_EQ(web.connectRetries, 2);
+  EXPECT_EQ(web.whenNoneReady, WhenNoneReady::All);
+}
+
+TEST(ConfigLoader, AppliesKubernetesAndProxyDefaults) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - name: api
+    listen: 127.0.0.1:9000
+    endpoints: {static: ["127.0.0.1:9001"]}
+    readinessProbe:
+      httpGet: {}
+)");
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(errorTexts(result));
+  EXPECT_EQ(result.config->admin.listen.toString(), "127.0.0.1:9901");
+  EXPECT_EQ(result.config->workers, 0);
+  const ServiceConfig& api = result.config->services[0];
+  EXPECT_EQ(api.mode, ProxyMode::Tcp);
+  EXPECT_EQ(api.balance, BalanceKind::RoundRobin);
+  EXPECT_EQ(api.whenNoneReady, WhenNoneReady::Reject);
+  EXPECT_EQ(api.minReady, 0);
+  EXPECT_DOUBLE_EQ(api.drainTimeoutSeconds, 30);
+  const ProbeSpec& probe = *api.readinessProbe;
+  EXPECT_EQ(probe.httpGet.path, "/");
+  EXPECT_FALSE(probe.httpGet.port);
+  EXPECT_FALSE(probe.httpGet.https);
+  EXPECT_FALSE(probe.httpGet.tls.verify);
+  EXPECT_DOUBLE_EQ(probe.initialDelaySeconds, 0);
+  EXPECT_DOUBLE_EQ(probe.periodSeconds, 10);
+  EXPECT_DOUBLE_EQ(probe.timeoutSeconds, 1);
+  EXPECT_EQ(probe.successThreshold, 1);
+  EXPECT_EQ(probe.failureThreshold, 3);
+  EXPECT_FALSE(api.livenessProbe);
+  EXPECT_FALSE(api.startupProbe);
+}
+
+TEST(ConfigLoader, ErrorNamesPathLineAndColumn) {
+  ConfigLoadResult result = loadConfigText(
+      "services:\n"
+      "  - name: web\n"
+      "    endpoints: {static: [\"127.0.0.1:5001\"]}\n"
+      "    listen: \"0.0.0.0:80x\"\n");
+  ASSERT_FALSE(result.config);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].toString(),
+            "services[0].listen: \"0.0.0.0:80x\": invalid port (line 4, column 13)");
+}
+
+/// One bad value per row, inside an otherwise valid service: the error must name the
+/// path and say what is wrong.
+struct BadValueCase {
+  const char* field;     // YAML lines put into the service (4-space indented)
+  const char* path;      // expected path in the error
+  const char* message;   // expected part of the message
+};
+
+class ConfigBadValue : public ::testing::TestWithParam<BadValueCase> {};
+
+TEST_P(ConfigBadValue, IsReportedWithPath) {
+  const BadValueCase& c = GetParam();
+  std::string yaml = std::string("services:\n  - name: web\n    listen: 127.0.0.1:8080\n") +
+                     "    endpoints: {static: [\"127.0.0.1:5001\"]}\n" + c.field;
+  ConfigLoadResult result = loadConfigText(yaml);
+  ASSERT_FALSE(result.config) << "accepted: " << c.field;
+  std::vector<std::string> texts = errorTexts(result);
+  ASSERT_EQ(texts.size(), 1u) << ::testing::PrintToString(texts);
+  EXPECT_THAT(texts[0], HasSubstr(std::string(c.path) + ":"));
+  EXPECT_THAT(texts[0], HasSubstr(c.message));
+  EXPECT_THAT(texts[0], HasSubstr("(line "));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryKind, ConfigBadValue,
+    ::testing::Values(
+        BadValueCase{"    mode: udp\n", "services[0].mode", "must be one of tcp, http"},
+        BadValueCase{"    mode: http\n", "services[0].mode", "not supported yet"},
+        BadValueCase{"    balance: fastest\n", "services[0].balance",
+                     "must be one of round_robin, least_conn, random_two"},
+        BadValueCase{"    minReady: -1\n", "services[0].minReady", "must be at least 0"},
+        BadValueCase{"    minReady: two\n", "services[0].minReady", "must be an integer"},
+        BadValueCase{"    drainTimeoutSeconds: soon\n", "services[0].drainTimeoutSeconds",
+                     "must be a number of seconds"},
+        BadValueCase{"    connectTimeoutSeconds: 0\n", "services[0].connectTimeoutSeconds",
+                     "must be at least"},
+        BadValueCase{"    connectRetries: 99\n", "services[0].connectRetries",
+                     "must be between 0 and 16"},
+        BadValueCase{"    whenNoneReady: maybe\n", "services[0].whenNoneReady",
+                     "must be one of reject, all"},
+        BadValueCase{"    lisen: 1.2.3.4:5\n", "services[0].lisen",
+                     "unknown key (did you mean \"listen\"?)"},
+        BadValueCase{"    readinessProbe: {httpGet: {path: ready}}\n",
+                     "services[0].readinessProbe.httpGet.path", "must start with '/'"},
+        BadValueCase{"    readinessProbe: {httpGet: {port: http}}\n",
+                     "services[0].readinessProbe.httpGet.port", "named ports are not supported"},
+        BadValueCase{"    readinessProbe: {httpGet: {port: 70000}}\n",
+                     "services[0].readinessProbe.httpGet.port", "between 1 and 65535"},
+        BadValueCase{"    readinessProbe: {httpGet: {scheme: FTP}}\n",
+                     "services[0].readinessProbe.httpGet.scheme", "must be one of HTTP, HTTPS"},
+        BadValueCase{"    readinessProbe: {httpGet: {httpHeaders: [{name: 'Bad Name', value: x}]}}\n",
+                     "services[0].readinessProbe.httpGet.httpHeaders[0].name",
+                     "not a valid header name"},
+        BadValueCase{"    readinessProbe: {httpGet: {httpHeaders: [{name: X}]}}\n",
+                     "services[0].readinessProbe.httpGet.httpHeaders[0].value", "required"},
+        BadValueCase{"    readinessProbe: {periodSeconds: 5}\n", "services[0].readinessProbe",
+                     "needs one handler"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, exec: {command: [true]}}\n",
+                     "services[0].readinessProbe", "only one handler"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, periodSeconds: 0}\n",
+                     "services[0].readinessProbe.periodSeconds", "must be at least 0.01"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, timeoutSeconds: -1}\n",
+                     "services[0].readinessProbe.timeoutSeconds", "must be at least 0.01"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, failureThreshold: 0}\n",
+                     "services[0].readinessProbe.failureThreshold", "must be at least 1"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, initialDelaySeconds: -2}\n",
+                     "services[0].readinessProbe.initialDelaySeconds", "must be at least 0"},
+        BadValueCase{"    livenessProbe: {tcpSocket: {}, successThreshold: 2}\n",
+                     "services[0].livenessProbe.successThreshold", "must be 1 for a liveness"},
+        BadValueCase{"    startupProbe: {tcpSocket: {}, successThreshold: 3}\n",
+                     "services[0].startupProbe.successThreshold", "must be 1 for a startup"},
+        BadValueCase{"    readinessProbe: {exec: {command: []}}\n",
+                     "services[0].readinessProbe.exec.command", "must name a program"},
+        BadValueCase{"    readinessProbe: {exec: {command: \"ps -ef | grep python\"}}\n",
+                     "services[0].readinessProbe.exec.command", "must be a list"},
+        BadValueCase{"    readinessProbe: {grpc: {port: 9000}}\n",
+                     "services[0].readinessProbe.grpc", "not supported yet"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {prot: 80}}\n",
+                     "services[0].readinessProbe.tcpSocket.prot", "did you mean \"port\"?"},
+        BadValueCase{"    readinessProbe: {tcpSocket: {}, failureTreshold: 2}\n",
+                     "services[0].readinessProbe.failureTreshold",
+                     "did you mean \"failureThreshold\"?"}));
+
+TEST(ConfigLoader, BadAddressesSayWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"0.0.0.0", "missing port"},
+      {"0.0.0.0:", "missing port"},
+      {"0.0.0.0:99999", "invalid port"},
+      {"::1:80", "IPv6 addresses must be written in brackets"},
+      {"[::1:80", "missing ']'"},
+      {"web.local:80", "numeric IPv4 or IPv6 address"},
+      {"127.0.0.1:0", "port must be between 1 and 65535"},
+  };
+  for (const auto& [address, message] : cases) {
+    std::string yaml = std::string("services:\n  - name: web\n    listen: \"") + address +
+                       "\"\n    endpoints: {static: [\"127.0.0.1:5001\"]}\n";
+    ConfigLoadResult result = loadConfigText(yaml);
+    ASSERT_EQ(result.errors.size(), 1u) << address;
+    EXPECT_THAT(result.errors[0].toString(), HasSubstr(message)) << address;
+    EXPECT_THAT(result.errors[0].toString(), HasSubstr("services[0].listen")) << address;
+  }
+}
+
+TEST(ConfigLoader, ReportsAllErrorsAtOnceAcrossServices) {
+  ConfigLoadResult result = loadConfigText(R"(
+workers: many
+services:
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5001"]}
+    balance: nope
+  - name: "bad name"
+    endpoints: {static: ["nowhere"]}
+  - name: ok
+    listen: 127.0.0.1:8081
+    endpoints: {static: ["127.0.0.1:5003"], dns: {name: x}}
+typo: 1
+)");
+  ASSERT_FALSE(result.config);
+  std::vector<std::string> texts = errorTexts(result);
+  EXPECT_THAT(texts, ::testing::UnorderedElementsAre(
+                         HasSubstr("workers: \"many\": must be an integer (line 2"),
+                         HasSubstr("services[0].endpoints.static[1]: \"127.0.0.1:5001\": "
+                                   "duplicate endpoint"),
+                         HasSubstr("services[0].balance: \"nope\""),
+                         HasSubstr("services[1].name: \"bad name\""),
+                         HasSubstr("services[1].listen: required"),
+                         HasSubstr("services[1].endpoints.static[0]: \"nowhere\": missing port"),
+                         HasSubstr("services[2].endpoints.dns: dns discovery is not supported"),
+                         HasSubstr("typo: unknown key (line 13, column 1)")));
+}
+
+TEST(ConfigLoader, RejectsDuplicateNamesAndListenAddresses) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - {name: web, listen: "127.0.0.1:8080", endpoints: {static: ["127.0.0.1:5001"]}}
+  - {name: web, listen: "127.0.0.1:8080", endpoints: {static: ["127.0.0.1:5002"]}}
+)");
+  std::vector<std::string> texts = errorTexts(result);
+  EXPECT_THAT(texts, ::testing::UnorderedElementsAre(
+                         HasSubstr("services[1].name: \"web\": duplicate service name"),
+                         HasSubstr("services[1].listen: \"127.0.0.1:8080\": address already used")));
+}
+
+TEST(ConfigLoader, RejectsDuplicateKeys) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - name: web
+    name: web2
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+)");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].toString(), "services[0].name: duplicate key (line 4, column 5)");
+}
+
+TEST(ConfigLoader, StructuralErrors) {
+  EXPECT_THAT(errorTexts(loadConfigText("")), ::testing::ElementsAre("configuration is empty"));
+  EXPECT_THAT(errorTexts(loadConfigText("services: []\n")),
+              ::testing::ElementsAre(HasSubstr("services: needs at least one service")));
+  EXPECT_THAT(errorTexts(loadConfigText("services: web\n")),
+              ::testing::ElementsAre(HasSubstr("services: must be a list")));
+  EXPECT_THAT(errorTexts(loadConfigText("admin: {}\n")),
+              ::testing::ElementsAre(HasSubstr("services: required")));
+  EXPECT_THAT(errorTexts(loadConfigText("- just\n- a list\n")),
+              ::testing::ElementsAre(HasSubstr("must be a mapping")));
+  EXPECT_THAT(errorTexts(loadConfigText("services:\n  - name: [unclosed\n")),
+              ::testing::ElementsAre(HasSubstr("YAML syntax error")));
+}
+
+TEST(ConfigLoader, MissingFileIsAnError) {
+  ConfigLoadResult result = loadConfigFile("/nonexistent/readygate.yaml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_THAT(result.errors[0].toString(), HasSubstr("cannot read /nonexistent/readygate.yaml"));
+}
+
+}  // namespace
+}  // namespace readygate
