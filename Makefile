@@ -1,4 +1,5 @@
 # Thin task runner; the real build is CMake. `make demo` and `make test` are the README's two commands.
+MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
