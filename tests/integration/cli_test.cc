@@ -1,11 +1,7 @@
 // The readygate command line: --check, --version, --help, bad flags, bind failures, SIGHUP.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "tests/support/proxy_harness.h"
 
@@ -89,20 +85,12 @@ TEST(Cli, VersionHelpAndBadFlags) {
 TEST(Cli, PortAlreadyInUseFailsTheStartClearly) {
   ProxyHarness harness;
   // Held without SO_REUSEPORT, so readygate's bind must fail.
-  int holder = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
-  listen(holder, 1);
-  int port = ntohs(address.sin_port);
+  IdleListener holder(1);
+  int port = holder.port();
   std::string path = harness.writeFile(
       "busy.yaml", "services:\n  - {name: web, listen: \"127.0.0.1:" + std::to_string(port) +
                        "\", endpoints: {static: [\"127.0.0.1:5001\"]}}\n");
   RunResult result = runReadygate(harness, {"-c", path});
-  close(holder);
   EXPECT_EQ(result.status, 1);
   EXPECT_THAT(result.output, HasSubstr("event=listen_failed service=web"));
   EXPECT_THAT(result.output, HasSubstr("Address already in use"));

@@ -1,7 +1,5 @@
 // TCP proxying through a real readygate process to real fakepods on loopback.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -109,6 +107,8 @@ TEST(TcpProxy, BackpressureBoundsMemoryWithASlowReader) {
     sent += static_cast<size_t>(n);
   }
   long after = residentKib(readygate.pid());
+  RecordProperty("sent_kib", static_cast<int>(sent / 1024));
+  RecordProperty("rss_growth_kib", static_cast<int>(after - before));
   EXPECT_LT(sent, 128u << 20) << "the client was never slowed down";
   EXPECT_LT(after - before, 24 * 1024) << "readygate buffered " << (after - before) << " KiB";
 
@@ -227,15 +227,8 @@ TEST(TcpProxy, ConnectTimeoutMovesOnToTheNextBackend) {
   ProxyHarness harness;
   FakePod& alive = harness.startPod("pod-a", {"--echo", "--greeting"});
   // A listener that never accepts, with a full backlog, makes connects hang (SYNs dropped).
-  int blackhole = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(blackhole, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  getsockname(blackhole, reinterpret_cast<sockaddr*>(&address), &length);
-  listen(blackhole, 0);
-  int blackholePort = ntohs(address.sin_port);
+  IdleListener blackhole(0);
+  int blackholePort = blackhole.port();
   std::vector<TcpClient> fillers;  // fill the backlog so later SYNs go unanswered
   for (int i = 0; i < 4; ++i) {
     if (auto filler = TcpClient::connect("127.0.0.1", blackholePort, 200ms)) {
@@ -250,7 +243,6 @@ TEST(TcpProxy, ConnectTimeoutMovesOnToTheNextBackend) {
     ASSERT_TRUE(client);
     EXPECT_EQ(client->receiveLine(3s), "pod-a");
   }
-  close(blackhole);
 }
 
 TEST(TcpProxy, WorksOverIPv6) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -150,6 +151,21 @@ bool TcpClient::waitForEof(std::chrono::milliseconds timeout) {
 }
 
 void TcpClient::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+IdleListener::IdleListener(int backlog) {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd_, backlog) != 0) {
+    throw std::runtime_error("IdleListener: bind/listen failed");
+  }
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(address.sin_port);
+}
+
+IdleListener::~IdleListener() { ::close(fd_); }
 
 bool canConnect(const std::string& host, int port) {
   return TcpClient::connect(host, port, 500ms).has_value();

@@ -44,6 +44,20 @@ class TcpClient {
   int fd_ = -1;
 };
 
+/// A plain loopback listener (no SO_REUSEPORT) that never accepts; closed on destruction.
+/// Holds a port against other binds, or with a tiny backlog black-holes connects.
+class IdleListener {
+ public:
+  explicit IdleListener(int backlog);
+  ~IdleListener();
+  IdleListener(const IdleListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 /// True when something accepts TCP connections at host:port.
 bool canConnect(const std::string& host, int port);
 
