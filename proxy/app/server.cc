@@ -4,6 +4,7 @@
 #include <csignal>
 #include <thread>
 
+#include "proxy/admin/status_report.h"
 #include "proxy/core/log.h"
 
 namespace readygate {
@@ -37,13 +38,23 @@ int Server::run() {
                                         : static_cast<int>(std::thread::hardware_concurrency());
   if (workerCount <= 0) workerCount = 1;
 
-  // Order matters: rotation is published before any listener exists, so the first
-  // accepted connection already sees the backends; every listener is bound before any
-  // worker starts, so a bad address fails the start instead of half-running.
-  for (const auto& service : services_) service->publish(service->backends());
+  // Order matters: probing starts (and publishes the first rotation) before any
+  // listener exists, so the first connection already sees the rotation; every listener
+  // is bound before any worker starts, so a bad address fails the start instead of
+  // half-running.
+  for (const auto& service : services_) {
+    health_.push_back(
+        std::make_unique<ServiceHealth>(control_.base(), reaper_, clock_, service, probeTiming_));
+    if (auto error = health_.back()->start()) {
+      logEvent(LogLevel::Error, "probe_setup_failed",
+               {{"service", service->name()}, {"error", *error}});
+      return 1;
+    }
+  }
 
   std::vector<std::vector<ProxyWorker::Binding>> perWorker(static_cast<size_t>(workerCount));
   if (!bindListeners(perWorker)) return 1;
+  if (!startAdmin()) return 1;
 
   for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
     EventPtr event(evsignal_new(control_.base(), signal, &Server::onSignal, this));
@@ -67,8 +78,28 @@ int Server::run() {
   control_.run();
 
   for (auto& worker : workers_) worker->join();
+  // Probes hold sockets and children on the control loop: stop them before it goes.
+  admin_.reset();
+  health_.clear();
   logEvent(LogLevel::Info, "stopped");
   return 0;
+}
+
+bool Server::startAdmin() {
+  admin_ = std::make_unique<AdminServer>(control_.base());
+  admin_->route("GET", "/healthz", [](const AdminRequest&) {
+    return AdminResponse{200, "text/plain", "ok\n"};
+  });
+  admin_->route("GET", "/status", [this](const AdminRequest&) {
+    return AdminResponse{200, "application/json",
+                         renderStatusJson(health_, probeTiming_, clock_.now()) + "\n"};
+  });
+  if (auto error = admin_->listen(config_.admin.listen)) {
+    logEvent(LogLevel::Error, "admin_listen_failed", {{"error", *error}});
+    return false;
+  }
+  logEvent(LogLevel::Info, "admin_listening", {{"address", config_.admin.listen.toString()}});
+  return true;
 }
 
 void Server::beginShutdown(const char* signalName) {

@@ -5,6 +5,10 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/app/service_health.h"
+#include "proxy/core/child_reaper.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/net/proxy_worker.h"
 #include "proxy/upstream/service.h"
@@ -24,13 +28,19 @@ class Server {
 
  private:
   bool bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker);
+  bool startAdmin();
   void beginShutdown(const char* signalName);
   void onWorkerStopped();
   static void onSignal(evutil_socket_t signal, short, void* self);
 
   Config config_;
   EventLoop control_;
+  SteadyClock clock_;
+  ChildReaper reaper_{control_.base()};
+  ProbeTimingStats probeTiming_;
   std::vector<std::shared_ptr<Service>> services_;
+  std::vector<std::unique_ptr<ServiceHealth>> health_;
+  std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<ProxyWorker>> workers_;
   std::vector<EventPtr> signalEvents_;
   bool shuttingDown_ = false;

@@ -93,6 +93,7 @@ void TcpSession::onConnectFailed(std::string_view reason) {
            {{"service", service_->name()}, {"backend", backend_->name()}, {"reason", reason},
             {"attempt", tried_.size()}});
   upstream_ = Side{};
+  backend_->connectFailed();
   backend_->connectionClosed();
   backend_.reset();
   if (tried_.size() > static_cast<size_t>(service_->config().connectRetries)) {

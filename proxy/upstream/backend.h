@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "proxy/net/socket_address.h"
@@ -23,13 +24,23 @@ class Backend {
   const std::string& name() const { return name_; }
 
   int activeConnections() const { return active_.load(std::memory_order_relaxed); }
-  void connectionOpened() { active_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t connectionsTotal() const { return total_.load(std::memory_order_relaxed); }
+  uint64_t connectFailures() const { return connectFailures_.load(std::memory_order_relaxed); }
+  /// A worker picked this backend for a connection (counted from the pick, so that
+  /// least_conn sees connections that are still connecting).
+  void connectionOpened() {
+    active_.fetch_add(1, std::memory_order_relaxed);
+    total_.fetch_add(1, std::memory_order_relaxed);
+  }
   void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  void connectFailed() { connectFailures_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   const SocketAddress address_;
   const std::string name_;
   std::atomic<int> active_{0};
+  std::atomic<uint64_t> total_{0};
+  std::atomic<uint64_t> connectFailures_{0};
 };
 
 }  // namespace readygate

@@ -13,7 +13,7 @@ namespace {
             << "usage: fakepod --port P [--port P2] [--name NAME] [--host ADDR] [--echo [--greeting]]\n"
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
-               "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing,\n"
+               "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
                "            /control/ready/on, /control/ready/off, /hits;\n"
                "            any path takes ?delay_ms=N to answer late.\n"
                "KILL_IN_SECONDS in the environment works like --kill-in.\n";

@@ -104,6 +104,10 @@ void HttpPod::handle(evhttp_request* request) {
   } else if (path == "/start-failing") {
     failing_ = true;
     body = name + " will fail its health check from now on\n";
+  } else if (path == "/stop-failing") {
+    // What a container restart would do for the flask app: healthy again.
+    failing_ = false;
+    body = name + " healthy again\n";
   } else if (path == "/control/ready/on" || path == "/control/ready/off") {
     forcedReady_ = path.ends_with("/on") ? 1 : 0;
     body = name + " ready=" + std::to_string(forcedReady_) + "\n";

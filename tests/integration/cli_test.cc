@@ -102,8 +102,7 @@ TEST(Cli, SighupIsLoggedAndTheProxyKeepsServing) {
   int port = freePort();
   ChildProcess& readygate = harness.startReadygate(
       "services:\n  - {name: web, listen: \"127.0.0.1:" + std::to_string(port) +
-          "\", endpoints: {static: [\"127.0.0.1:" + std::to_string(pod.port) + "\"]}}\n",
-      port);
+          "\", endpoints: {static: [\"127.0.0.1:" + std::to_string(pod.port) + "\"]}}\n");
   readygate.signal(SIGHUP);
   EXPECT_TRUE(waitUntil(
       [&] { return harness.readygateLog().find("event=reload_requested") != std::string::npos; },

@@ -52,7 +52,7 @@ TEST(TcpProxy, ForwardsTenMebibytesBothWaysIntact) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {pod.port}), port);
+  harness.startReadygate(serviceYaml(port, {pod.port}));
 
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -70,7 +70,7 @@ TEST(TcpProxy, HalfCloseIsPassedOnAndTheRestStillArrives) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {pod.port}), port);
+  harness.startReadygate(serviceYaml(port, {pod.port}));
 
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -87,7 +87,7 @@ TEST(TcpProxy, BackpressureBoundsMemoryWithASlowReader) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(serviceYaml(port, {pod.port}), port);
+  ChildProcess& readygate = harness.startReadygate(serviceYaml(port, {pod.port}));
 
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -124,7 +124,7 @@ TEST(TcpProxy, SpreadsConnectionsAcrossBackendsInTurn) {
     ports.push_back(harness.startPod(name, {"--echo", "--greeting"}).port);
   }
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, ports), port);
+  harness.startReadygate(serviceYaml(port, ports));
 
   std::map<std::string, int> seen;
   std::vector<std::string> order;
@@ -150,7 +150,7 @@ TEST(TcpProxy, RefusedBackendIsSkippedWithoutLosingTheClient) {
   // Nothing listens on these: connects are refused.
   std::vector<int> ports = {freePort(), alive.port, freePort()};
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, ports), port);
+  harness.startReadygate(serviceYaml(port, ports));
 
   for (int i = 0; i < 12; ++i) {
     auto client = TcpClient::connect("127.0.0.1", port);
@@ -164,7 +164,7 @@ TEST(TcpProxy, RefusedBackendIsSkippedWithoutLosingTheClient) {
 TEST(TcpProxy, AllBackendsRefusingClosesTheClient) {
   ProxyHarness harness;
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {freePort(), freePort()}), port);
+  harness.startReadygate(serviceYaml(port, {freePort(), freePort()}));
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
   EXPECT_TRUE(client->waitForEof(5s));
@@ -176,7 +176,7 @@ TEST(TcpProxy, GracefulShutdownLetsAnOpenConnectionFinish) {
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
   ChildProcess& readygate = harness.startReadygate(
-      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 10\n"), port);
+      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 10\n"));
 
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -201,7 +201,7 @@ TEST(TcpProxy, ShutdownClosesLingeringConnectionsAtTheDrainTimeout) {
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
   ChildProcess& readygate = harness.startReadygate(
-      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 0.5\n"), port);
+      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 0.5\n"));
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->receiveLine(), "pod-a");
@@ -214,7 +214,7 @@ TEST(TcpProxy, IdleConnectionsAreClosed) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {pod.port}, "    idleTimeoutSeconds: 0.3\n"), port);
+  harness.startReadygate(serviceYaml(port, {pod.port}, "    idleTimeoutSeconds: 0.3\n"));
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->receiveLine(), "pod-a");
@@ -237,7 +237,7 @@ TEST(TcpProxy, ConnectTimeoutMovesOnToTheNextBackend) {
   }
   int port = freePort();
   harness.startReadygate(
-      serviceYaml(port, {blackholePort, alive.port}, "    connectTimeoutSeconds: 0.2\n"), port);
+      serviceYaml(port, {blackholePort, alive.port}, "    connectTimeoutSeconds: 0.2\n"));
   for (int i = 0; i < 4; ++i) {
     auto client = TcpClient::connect("127.0.0.1", port);
     ASSERT_TRUE(client);
@@ -250,7 +250,7 @@ TEST(TcpProxy, WorksOverIPv6) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-v6", {"--echo", "--greeting"}, true, "::1");
   int port = freePort("::1");
-  harness.startReadygate(serviceYaml(port, {pod.port}, "", "::1"), port, "::1");
+  harness.startReadygate(serviceYaml(port, {pod.port}, "", "::1"));
   auto client = TcpClient::connect("::1", port);
   ASSERT_TRUE(client);
   EXPECT_EQ(client->receiveLine(), "pod-v6");

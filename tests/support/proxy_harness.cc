@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <regex>
 
 namespace testing_support {
 
@@ -55,22 +56,58 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
   return *pods_.back();
 }
 
-ChildProcess& ProxyHarness::startReadygate(const std::string& yaml, int port,
-                                           const std::string& host) {
-  std::string config = writeFile("readygate.yaml", yaml);
+ChildProcess& ProxyHarness::startReadygate(const std::string& yaml) {
+  std::string full = yaml;
+  if (yaml.find("admin:") == std::string::npos) {
+    adminPort_ = freePort();
+    full = "admin: {listen: \"127.0.0.1:" + std::to_string(adminPort_) + "\"}\n" + yaml;
+  } else {
+    std::smatch match;
+    if (std::regex_search(yaml, match, std::regex("listen: \"?127\\.0\\.0\\.1:([0-9]+)"))) {
+      adminPort_ = std::stoi(match[1]);
+    }
+  }
+  std::string config = writeFile("readygate.yaml", full);
   readygate_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{readygateBinary(), "-c", config, "--log-level", "debug"},
       dir_ + "/readygate.log");
-  // The log line says every listener is bound; connecting alone could reach a stranger.
+  // The admin API answers once every listener is bound (it starts after them).
   bool up = waitUntil(
-      [&] {
-        return readygateLog().find("event=listening") != std::string::npos ||
-               !readygate_->running();
-      },
-      5s);
+      [&] { return admin("/healthz") == "ok\n" || !readygate_->running(); }, 5s);
   EXPECT_TRUE(up && readygate_->running()) << "readygate did not start listening";
-  EXPECT_TRUE(canConnect(host, port));
+  // No test connection here: it would take a turn of the balancer behind the test's back.
   return *readygate_;
+}
+
+std::string httpBody(const std::string& response) {
+  size_t end = response.find("\r\n\r\n");
+  return end == std::string::npos ? "" : response.substr(end + 4);
+}
+
+std::string jsonField(const std::string& object, const std::string& field) {
+  std::smatch match;
+  std::regex pattern("\"" + field + "\":(\"((\\\\.|[^\"\\\\])*)\"|[^,}\\]]*)");
+  if (!std::regex_search(object, match, pattern)) return "";
+  return match[2].matched ? match[2].str() : match[1].str();
+}
+
+std::string ProxyHarness::admin(const std::string& path) const {
+  if (adminPort_ == 0) return "";
+  return httpBody(httpGet("127.0.0.1", adminPort_, path, 2s));
+}
+
+std::string ProxyHarness::backendField(const std::string& backend,
+                                       const std::string& field) const {
+  std::string status = admin("/status");
+  size_t start = status.find("{\"address\":\"" + backend + "\"");
+  if (start == std::string::npos) return "";
+  size_t end = status.find("{\"address\":", start + 1);
+  return jsonField(status.substr(start, end == std::string::npos ? end : end - start), field);
+}
+
+bool ProxyHarness::waitForState(const std::string& backend, const std::string& state,
+                                std::chrono::milliseconds timeout) const {
+  return waitUntil([&] { return backendState(backend) == state; }, timeout, 20ms);
 }
 
 std::string ProxyHarness::readygateLog() const {

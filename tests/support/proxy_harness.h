@@ -29,17 +29,36 @@ class ProxyHarness {
   /// extra fakepod flags. With `waitListening` false it returns at once (startup delay tests).
   FakePod& startPod(const std::string& name, std::vector<std::string> args = {},
                     bool waitListening = true, const std::string& host = "127.0.0.1");
-  /// Writes `yaml` and starts readygate on it; waits until `port` accepts connections.
-  ChildProcess& startReadygate(const std::string& yaml, int port,
-                               const std::string& host = "127.0.0.1");
+  /// Writes `yaml` and starts readygate on it; waits until its admin API answers (by
+  /// then every listener is bound). Without an `admin:` block one is added on a free port.
+  ChildProcess& startReadygate(const std::string& yaml);
   ChildProcess& readygate() { return *readygate_; }
   std::string readygateLog() const;
+  int adminPort() const { return adminPort_; }
+
+  /// GET on the admin API; the body, or "" when it did not answer.
+  std::string admin(const std::string& path) const;
+  /// One field of one backend in /status ("state", "reason", "connect_failures", ...);
+  /// string values without quotes, "" when not found.
+  std::string backendField(const std::string& backend, const std::string& field) const;
+  std::string backendState(const std::string& backend) const {
+    return backendField(backend, "state");
+  }
+  /// Waits (bounded) until `backend` is in `state`.
+  bool waitForState(const std::string& backend, const std::string& state,
+                    std::chrono::milliseconds timeout = 10s) const;
 
  private:
   std::string dir_;
   std::vector<std::unique_ptr<FakePod>> pods_;
   std::unique_ptr<ChildProcess> readygate_;
+  int adminPort_ = 0;
 };
+
+/// The body of an HTTP response (after the blank line).
+std::string httpBody(const std::string& response);
+/// One JSON field's value out of `object` (first match; strings without quotes).
+std::string jsonField(const std::string& object, const std::string& field);
 
 /// The readygate and fakepod binaries of this build.
 std::string readygateBinary();

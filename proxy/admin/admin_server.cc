@@ -1,0 +1,100 @@
+// AdminServer implementation.
+#include "proxy/admin/admin_server.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/core/json_writer.h"
+
+namespace readygate {
+namespace {
+
+const char* methodName(evhttp_cmd_type command) {
+  switch (command) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+  }
+  return "UNKNOWN";
+}
+
+bool matches(const std::string& pattern, const std::string& path) {
+  if (!pattern.empty() && pattern.back() == '/') return path.rfind(pattern, 0) == 0;
+  return pattern == path;
+}
+
+}  // namespace
+
+AdminResponse jsonError(int code, const std::string& message) {
+  JsonWriter json;
+  json.beginObject().key("error").value(message).endObject();
+  return AdminResponse{code, "application/json", json.str() + "\n"};
+}
+
+AdminServer::AdminServer(event_base* base) : http_(evhttp_new(base)) {
+  evhttp_set_gencb(http_, &AdminServer::onRequest, this);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+  evhttp_set_timeout(http_, 10);
+}
+
+AdminServer::~AdminServer() { evhttp_free(http_); }
+
+void AdminServer::route(std::string method, std::string path, Handler handler) {
+  routes_.push_back(Route{std::move(method), std::move(path), std::move(handler)});
+}
+
+std::optional<std::string> AdminServer::listen(const SocketAddress& address) {
+  if (evhttp_bind_socket_with_handle(http_, address.host().c_str(), address.port()) == nullptr) {
+    return "bind " + address.toString() + ": " + strerror(errno);
+  }
+  return std::nullopt;
+}
+
+void AdminServer::onRequest(evhttp_request* request, void* self) {
+  static_cast<AdminServer*>(self)->handle(request);
+}
+
+void AdminServer::handle(evhttp_request* request) {
+  AdminRequest parsed;
+  parsed.method = methodName(evhttp_request_get_command(request));
+  const char* path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+  parsed.path = path ? path : "/";
+  if (parsed.method == "HEAD") parsed.method = "GET";
+
+  AdminResponse response;
+  bool pathKnown = false;
+  const Route* chosen = nullptr;
+  for (const Route& route : routes_) {
+    if (!matches(route.path, parsed.path)) continue;
+    pathKnown = true;
+    if (route.method == parsed.method) {
+      chosen = &route;
+      break;
+    }
+  }
+  if (chosen) {
+    response = chosen->handler(parsed);
+  } else if (pathKnown) {
+    response = jsonError(405, "method " + parsed.method + " not allowed on " + parsed.path);
+  } else {
+    response = jsonError(404, "no such endpoint: " + parsed.path);
+  }
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", response.contentType.c_str());
+  evbuffer* body = evbuffer_new();
+  evbuffer_add(body, response.body.data(), response.body.size());
+  evhttp_send_reply(request, response.code, nullptr, body);
+  evbuffer_free(body);
+}
+
+}  // namespace readygate

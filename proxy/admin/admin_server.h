@@ -1,0 +1,59 @@
+// The admin HTTP listener (libevent evhttp) on the control loop: routes to handlers.
+#pragma once
+
+#include <event2/http.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/net/socket_address.h"
+
+namespace readygate {
+
+struct AdminResponse {
+  int code = 200;
+  std::string contentType = "application/json";
+  std::string body;
+};
+
+struct AdminRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query
+};
+
+/// Serves the admin API. Handlers run on the control loop, so they may read the
+/// probe state directly. Unknown paths answer 404, known paths with a wrong method 405.
+class AdminServer {
+ public:
+  using Handler = std::function<AdminResponse(const AdminRequest&)>;
+
+  explicit AdminServer(event_base* base);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  /// `path` is exact, or a prefix when it ends with '/'.
+  void route(std::string method, std::string path, Handler handler);
+  /// Binds; returns an error text on failure.
+  std::optional<std::string> listen(const SocketAddress& address);
+
+ private:
+  struct Route {
+    std::string method;
+    std::string path;
+    Handler handler;
+  };
+  static void onRequest(evhttp_request* request, void* self);
+  void handle(evhttp_request* request);
+
+  evhttp* http_;
+  std::vector<Route> routes_;
+};
+
+/// `{"error": message}` with `code`.
+AdminResponse jsonError(int code, const std::string& message);
+
+}  // namespace readygate

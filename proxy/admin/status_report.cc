@@ -1,0 +1,121 @@
+// renderStatusJson implementation.
+#include "proxy/admin/status_report.h"
+
+#include <ctime>
+
+#include "proxy/core/json_writer.h"
+
+namespace readygate {
+namespace {
+
+const char* toString(ProbeVerdict verdict) {
+  switch (verdict) {
+    case ProbeVerdict::Unknown: return "unknown";
+    case ProbeVerdict::Success: return "success";
+    case ProbeVerdict::Failure: return "failure";
+  }
+  return "unknown";
+}
+
+std::string isoTime(std::chrono::system_clock::time_point time) {
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  time_t seconds = static_cast<time_t>(millis / 1000);
+  tm utc;
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  size_t length = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis % 1000));
+  return text;
+}
+
+void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kind) {
+  const ProbeCounters& counters = tracker.counters(kind);
+  json.key(toString(kind)).beginObject();
+  json.key("verdict").value(toString(counters.verdict));
+  json.key("consecutive_successes").value(counters.consecutiveSuccesses);
+  json.key("consecutive_failures").value(counters.consecutiveFailures);
+  json.key("last");
+  if (counters.last) {
+    const ProbeResult& last = *counters.last;
+    json.beginObject();
+    json.key("success").value(last.success);
+    json.key("reason").value(last.reason);
+    json.key("message").value(last.message);
+    json.key("latency_seconds").value(last.latencySeconds);
+    json.key("time").value(isoTime(last.wallTime));
+    json.endObject();
+  } else {
+    json.null();
+  }
+  json.endObject();
+}
+
+/// The reason a backend is where it is: the last result of the probe that matters now.
+std::string currentReason(const ReadinessTracker& tracker) {
+  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness}) {
+    if (!tracker.configured(kind)) continue;
+    bool relevant = kind == ProbeKind::Startup ? tracker.inStartupPhase() : !tracker.inStartupPhase();
+    const auto& last = tracker.counters(kind).last;
+    if (relevant && last && !last->success) return last->reason;
+  }
+  if (!tracker.lastTransitionReason().empty()) return tracker.lastTransitionReason();
+  return tracker.ready() ? "ok" : "awaiting_probe";
+}
+
+}  // namespace
+
+std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+                             const ProbeTimingStats& timing, double now) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("services").beginArray();
+  for (const auto& health : services) {
+    const Service& service = health->service();
+    json.beginObject();
+    json.key("name").value(service.name());
+    json.key("listen").value(service.config().listen.toString());
+    json.key("backends_total").value(health->backends().size());
+    json.key("backends_ready").value(health->readyCount());
+    json.key("backends").beginArray();
+    for (const auto& probes : health->backends()) {
+      const ReadinessTracker& tracker = probes->tracker();
+      json.beginObject();
+      // address and state first: the order `readygate status` and tests rely on.
+      json.key("address").value(probes->backend().name());
+      json.key("state").value(toString(tracker.health()));
+      json.key("reason").value(currentReason(tracker));
+      json.key("ready").value(tracker.ready());
+      json.key("in_rotation").value(tracker.ready());
+      json.key("restarts").value(tracker.restarts());
+      json.key("seconds_since_transition").value(now - tracker.lastTransitionAt());
+      json.key("active_connections").value(probes->backend().activeConnections());
+      json.key("connections_total")
+          .value(static_cast<unsigned long long>(probes->backend().connectionsTotal()));
+      json.key("connect_failures")
+          .value(static_cast<unsigned long long>(probes->backend().connectFailures()));
+      json.key("probes").beginObject();
+      for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+        if (tracker.configured(kind)) writeProbe(json, tracker, kind);
+      }
+      json.endObject();
+      json.endObject();
+    }
+    json.endArray();
+    json.endObject();
+  }
+  json.endArray();
+  json.key("probe_timing").beginObject();
+  json.key("ticks").value(static_cast<unsigned long long>(timing.ticks));
+  json.key("started").value(static_cast<unsigned long long>(timing.started));
+  json.key("skipped_busy").value(static_cast<unsigned long long>(timing.skippedBusy));
+  json.key("skipped_late").value(static_cast<unsigned long long>(timing.skippedLate));
+  json.key("mean_lateness_seconds")
+      .value(timing.ticks ? timing.totalLatenessSeconds / static_cast<double>(timing.ticks) : 0.0);
+  json.key("max_lateness_seconds").value(timing.maxLatenessSeconds);
+  json.endObject();
+  json.endObject();
+  return json.str();
+}
+
+}  // namespace readygate

@@ -1,0 +1,63 @@
+// TlsClientContext implementation.
+#include "proxy/net/tls_client_context.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+namespace readygate {
+namespace {
+
+bool isIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::string lastOpensslError() {
+  unsigned long code = ERR_get_error();
+  char text[256] = "unknown OpenSSL error";
+  if (code != 0) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  return text;
+}
+
+}  // namespace
+
+std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::create(
+    const ProbeTlsOptions& options) {
+  SslCtxPtr context(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!context) return "SSL_CTX_new: " + lastOpensslError();
+  if (options.verify) {
+    SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
+    int loaded = options.caFile.empty()
+                     ? SSL_CTX_set_default_verify_paths(context.get())
+                     : SSL_CTX_load_verify_locations(context.get(), options.caFile.c_str(),
+                                                     nullptr);
+    if (loaded != 1) {
+      return "cannot load CA " + (options.caFile.empty() ? "defaults" : options.caFile) + ": " +
+             lastOpensslError();
+    }
+  } else {
+    SSL_CTX_set_verify(context.get(), SSL_VERIFY_NONE, nullptr);
+  }
+  return std::shared_ptr<TlsClientContext>(new TlsClientContext(std::move(context), options));
+}
+
+SslPtr TlsClientContext::newSsl(const std::string& serverName) const {
+  SslPtr ssl(SSL_new(context_.get()), SSL_free);
+  if (!ssl) return ssl;
+  const std::string& name = options_.serverName.empty() ? serverName : options_.serverName;
+  // SNI only carries host names; an IP literal there is a protocol violation.
+  if (!name.empty() && !isIpAddress(name)) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
+  if (options_.verify && !name.empty()) {
+    if (isIpAddress(name)) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), name.c_str());
+    } else {
+      SSL_set1_host(ssl.get(), name.c_str());
+    }
+  }
+  return ssl;
+}
+
+}  // namespace readygate
