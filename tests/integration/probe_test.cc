@@ -1,0 +1,359 @@
+// Active probing against real fakepods, each test a scenario from the field notes:
+// the toggling /ready, the wrong probe port, HTTPS against plain HTTP, exec exit codes,
+// a liveness failure after /start-failing, and a killed pod.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "tests/support/proxy_harness.h"
+
+namespace {
+
+using namespace testing_support;
+
+std::string address(const FakePod& pod, const std::string& host = "127.0.0.1") {
+  return host + ":" + std::to_string(pod.port);
+}
+
+std::string serviceYaml(int listenPort, const std::vector<std::string>& endpoints,
+                        const std::string& probes) {
+  std::string list;
+  for (const std::string& endpoint : endpoints) {
+    if (!list.empty()) list += ", ";
+    list += "\"" + endpoint + "\"";
+  }
+  return "workers: 2\n"
+         "services:\n"
+         "  - name: web\n"
+         "    listen: \"127.0.0.1:" + std::to_string(listenPort) + "\"\n"
+         "    endpoints: {static: [" + list + "]}\n" + probes;
+}
+
+/// Which pod answers each of `count` new connections through the proxy (echo pods
+/// greet with their name); "closed" when the proxy closed the connection instead.
+std::vector<std::string> podsReached(int port, int count) {
+  std::vector<std::string> names;
+  for (int i = 0; i < count; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    if (!client) {
+      names.push_back("refused");
+      continue;
+    }
+    names.push_back(client->receiveLine(2s).value_or("closed"));
+  }
+  return names;
+}
+
+std::set<std::string> distinct(const std::vector<std::string>& names) {
+  return std::set<std::string>(names.begin(), names.end());
+}
+
+TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
+  ProxyHarness harness;
+  // The field notes' flask /ready that flips every 5 hits; probes target the HTTP
+  // face on its own port, traffic goes to the echo face.
+  FakePod& stableEcho = harness.startPod("stable", {"--echo", "--greeting"}, true, "127.0.0.2");
+  FakePod& stableHttp = harness.startPod("stable-http", {}, true, "127.0.0.2");
+  FakePod& flappingEcho = harness.startPod("flapping", {"--echo", "--greeting"}, true, "127.0.0.3");
+  // The probe port is one for the whole service: give the flapping pod's HTTP face the
+  // same port number on its own address.
+  FakePod& flappingHttp = harness.startPod(
+      "flapping-http", {"--ready-toggle", "5", "--port", std::to_string(stableHttp.port)}, true,
+      "127.0.0.3");
+  (void)flappingHttp;
+  int port = freePort();
+  harness.startReadygate(serviceYaml(
+      port, {address(stableEcho, "127.0.0.2"), address(flappingEcho, "127.0.0.3")},
+      "    readinessProbe:\n"
+      "      httpGet: {path: /ready, port: " + std::to_string(stableHttp.port) + "}\n"
+      "      periodSeconds: 0.3\n"
+      "      failureThreshold: 1\n"));
+
+  std::string flapping = address(flappingEcho, "127.0.0.3");
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    ASSERT_TRUE(harness.waitForState(flapping, "ready", 10s)) << "cycle " << cycle;
+    std::vector<std::string> inRotation = podsReached(port, 6);
+    EXPECT_EQ(distinct(inRotation), (std::set<std::string>{"stable", "flapping"}));
+
+    ASSERT_TRUE(harness.waitForState(flapping, "not_ready", 10s)) << "cycle " << cycle;
+    EXPECT_EQ(harness.backendField(flapping, "reason"), "http_503");
+    std::vector<std::string> outOfRotation = podsReached(port, 6);
+    EXPECT_EQ(distinct(outOfRotation), (std::set<std::string>{"stable"}));
+  }
+}
+
+TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
+  ProxyHarness harness;
+  // The old pod serves its health port; the new pod (another address) has nothing
+  // there, as after the field notes' "modify health-checker port to wrong number".
+  FakePod& oldPod = harness.startPod("old", {"--echo", "--greeting"}, true, "127.0.0.2");
+  int healthPort = freePort("127.0.0.2");
+  FakePod& oldHealth = harness.startPod("old-health", {"--port", std::to_string(healthPort)},
+                                        true, "127.0.0.2");
+  (void)oldHealth;
+  FakePod& newPod = harness.startPod("new", {"--echo", "--greeting"}, true, "127.0.0.3");
+  int port = freePort();
+  harness.startReadygate(serviceYaml(
+      port, {address(oldPod, "127.0.0.2"), address(newPod, "127.0.0.3")},
+      "    readinessProbe:\n"
+      "      tcpSocket: {port: " + std::to_string(healthPort) + "}\n"
+      "      periodSeconds: 0.1\n"
+      "      timeoutSeconds: 0.5\n"));
+
+  std::string oldAddress = address(oldPod, "127.0.0.2");
+  std::string newAddress = address(newPod, "127.0.0.3");
+  ASSERT_TRUE(harness.waitForState(oldAddress, "ready", 5s));
+  // Many periods later the new pod is still out, and says why.
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.backendField(newAddress, "reason") == "connect_refused"; }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::string failures = harness.backendField(newAddress, "consecutive_failures");
+        return !failures.empty() && std::stoi(failures) >= 10;
+      },
+      5s));
+  EXPECT_EQ(harness.backendState(newAddress), "starting");
+  EXPECT_EQ(distinct(podsReached(port, 20)), (std::set<std::string>{"old"}));
+  EXPECT_EQ(harness.backendField(newAddress, "connections_total"), "0");
+}
+
+TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
+  ProxyHarness harness;
+  std::string key = harness.dir() + "/pod.key";
+  std::string cert = harness.dir() + "/pod.crt";
+  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=pod.local",
+                        "-addext", "subjectAltName=DNS:pod.local"},
+                       harness.dir() + "/openssl.log");
+  ASSERT_EQ(openssl.waitExit(30s), 0) << openssl.output();
+
+  FakePod& plain = harness.startPod("plain", {}, true, "127.0.0.2");
+  FakePod& tls = harness.startPod(
+      "tls", {"--tls-cert", cert, "--tls-key", key, "--port", std::to_string(plain.port)}, true,
+      "127.0.0.3");
+  (void)tls;
+  int port = freePort();
+  std::string plainAddress = address(plain, "127.0.0.2");
+  std::string tlsAddress = "127.0.0.3:" + std::to_string(plain.port);
+  harness.startReadygate(serviceYaml(port, {plainAddress, tlsAddress},
+                                     "    readinessProbe:\n"
+                                     "      httpGet: {path: /ready, scheme: HTTPS}\n"
+                                     "      periodSeconds: 0.1\n"));
+
+  EXPECT_TRUE(harness.waitForState(tlsAddress, "ready", 5s))
+      << "self-signed certificate must pass without verification, as with the kubelet";
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.backendField(plainAddress, "reason") == "tls_handshake"; }, 5s));
+  // It stays out: many periods, never ready.
+  EXPECT_FALSE(harness.waitForState(plainAddress, "ready", 1s));
+}
+
+TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
+  ProxyHarness harness;
+  std::string key = harness.dir() + "/pod.key";
+  std::string cert = harness.dir() + "/pod.crt";
+  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=pod.local",
+                        "-addext", "subjectAltName=DNS:pod.local"},
+                       harness.dir() + "/openssl.log");
+  ASSERT_EQ(openssl.waitExit(30s), 0) << openssl.output();
+  FakePod& pod = harness.startPod("tls", {"--tls-cert", cert, "--tls-key", key});
+
+  auto run = [&](const std::string& tlsOptions) {
+    ProxyHarness inner;
+    int port = freePort();
+    inner.startReadygate(serviceYaml(port, {address(pod)},
+                                     "    readinessProbe:\n"
+                                     "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
+                                         tlsOptions + "}\n"
+                                         "      periodSeconds: 0.1\n"));
+    waitUntil([&] { return !inner.backendField(address(pod), "reason").empty() &&
+                           inner.backendField(address(pod), "reason") != "awaiting_probe"; },
+              5s);
+    inner.waitForState(address(pod), "ready", 1s);
+    return inner.backendField(address(pod), "state") + "/" +
+           inner.backendField(address(pod), "reason");
+  };
+  EXPECT_EQ(run("{verify: true, ca: \"" + cert + "\", serverName: pod.local}"), "ready/ok");
+  EXPECT_EQ(run("{verify: true, ca: \"" + cert + "\", serverName: other.local}"),
+            "starting/tls_handshake");
+  EXPECT_EQ(run("{verify: true, serverName: pod.local}"), "starting/tls_handshake");
+}
+
+TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
+  int port = freePort();
+  harness.startReadygate(serviceYaml(port, {address(pod)},
+                                     "    readinessProbe:\n"
+                                     "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
+                                     "      periodSeconds: 0.1\n"));
+  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "exit_3"; },
+                        5s));
+  EXPECT_EQ(harness.backendField(address(pod), "message"), "db down");
+  EXPECT_EQ(harness.backendState(address(pod)), "starting");
+  // Nothing is ready: the connection is closed at once.
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  EXPECT_TRUE(client->waitForEof(2s));
+}
+
+/// Processes whose command line is exactly `sleep <duration>`.
+int countSleeps(const std::string& duration) {
+  int count = 0;
+  const std::string wanted = std::string("sleep") + '\0' + duration + '\0';
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream file(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (cmdline == wanted) ++count;
+  }
+  return count;
+}
+
+TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
+  // A duration no other process uses, so we can find our sleeps in /proc.
+  std::string duration = "30." + std::to_string(getpid());
+  int port = freePort();
+  // `sh` runs `sleep` as its child: killing `sh` alone would leave `sleep` behind;
+  // the whole process group must go.
+  harness.startReadygate(serviceYaml(
+      port, {address(pod)},
+      "    readinessProbe:\n"
+      "      exec: {command: [\"sh\", \"-c\", \"sleep " + duration + "; echo never\"]}\n"
+      "      periodSeconds: 0.5\n"
+      "      timeoutSeconds: 0.2\n"));
+  ASSERT_TRUE(waitUntil([&] { return countSleeps(duration) > 0; }, 5s)) << "the probe never ran";
+  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "timeout"; },
+                        5s));
+  double latency = std::stod(harness.backendField(address(pod), "latency_seconds"));
+  EXPECT_GE(latency, 0.2);
+  EXPECT_LT(latency, 1.0);
+  // Between two probes (period 0.5, timeout 0.2) no sleep of ours is left running.
+  EXPECT_TRUE(waitUntil([&] { return countSleeps(duration) == 0; }, 2s, 20ms));
+}
+
+TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
+  int port = freePort();
+  std::string check = "test \"$READYGATE_SERVICE\" = web && test \"$READYGATE_BACKEND_HOST\" = "
+                      "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
+                      std::to_string(pod.port);
+  harness.startReadygate(serviceYaml(port, {address(pod)},
+                                     "    readinessProbe:\n"
+                                     "      exec: {command: [\"sh\", \"-c\", '" + check + "']}\n"
+                                     "      periodSeconds: 0.1\n"));
+  EXPECT_TRUE(harness.waitForState(address(pod), "ready", 5s));
+  EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
+
+  // The field notes' mistake: a whole shell line as one argv entry is not a program.
+  ProxyHarness second;
+  FakePod& other = second.startPod("other", {"--echo"});
+  int otherPort = freePort();
+  second.startReadygate(serviceYaml(otherPort, {address(other)},
+                                    "    readinessProbe:\n"
+                                    "      exec: {command: [\"ps -ef | grep python\"]}\n"
+                                    "      periodSeconds: 0.1\n"));
+  EXPECT_TRUE(waitUntil(
+      [&] { return second.backendField(address(other), "reason") == "exec_not_found"; }, 5s));
+}
+
+TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
+  ProxyHarness harness;
+  FakePod& stable = harness.startPod("stable", {});
+  FakePod& failing = harness.startPod("failing", {});
+  int port = freePort();
+  const double period = 0.2, timeout = 0.2;
+  const int failureThreshold = 2;
+  harness.startReadygate(serviceYaml(port, {address(stable), address(failing)},
+                                     "    startupProbe:\n"
+                                     "      httpGet: {path: /_health}\n"
+                                     "      periodSeconds: 0.1\n"
+                                     "      failureThreshold: 100\n"
+                                     "    readinessProbe:\n"
+                                     "      httpGet: {path: /ready}\n"
+                                     "      periodSeconds: 0.1\n"
+                                     "    livenessProbe:\n"
+                                     "      httpGet: {path: /_health}\n"
+                                     "      periodSeconds: 0.2\n"
+                                     "      timeoutSeconds: 0.2\n"
+                                     "      failureThreshold: 2\n"));
+  std::string failingAddress = address(failing);
+  ASSERT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
+
+  ASSERT_NE(httpGet("127.0.0.1", failing.port, "/start-failing"), "");
+  auto failedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(failingAddress) != "ready"; }, 5s, 5ms));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - failedAt).count();
+  // periodSeconds × failureThreshold + timeoutSeconds, plus a margin for a loaded machine.
+  EXPECT_LT(took, period * failureThreshold + timeout + 0.5) << "took " << took << " s";
+  EXPECT_EQ(harness.backendState(failingAddress), "starting");
+  EXPECT_EQ(harness.backendField(failingAddress, "restarts"), "1");
+
+  // While its health fails, the startup probe keeps it out (readiness alone would pass).
+  EXPECT_FALSE(harness.waitForState(failingAddress, "ready", 1s));
+  EXPECT_EQ(harness.backendField(failingAddress, "reason"), "http_500");
+  std::string response = httpGet("127.0.0.1", port, "/");
+  EXPECT_NE(response.find("hello from stable"), std::string::npos) << response;
+
+  // "Restarted" healthy: startup, then readiness, bring it back.
+  ASSERT_NE(httpGet("127.0.0.1", failing.port, "/stop-failing"), "");
+  EXPECT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
+  std::set<std::string> seen;
+  for (int i = 0; i < 6; ++i) seen.insert(httpBody(httpGet("127.0.0.1", port, "/")));
+  EXPECT_EQ(seen, (std::set<std::string>{"hello from stable\n", "hello from failing\n"}));
+}
+
+TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
+  ProxyHarness harness;
+  FakePod& stable = harness.startPod("stable", {"--echo", "--greeting"});
+  FakePod& doomed = harness.startPod("doomed", {"--echo", "--greeting"});
+  int port = freePort();
+  harness.startReadygate(serviceYaml(port, {address(stable), address(doomed)},
+                                     "    readinessProbe:\n"
+                                     "      tcpSocket: {}\n"
+                                     "      periodSeconds: 0.2\n"
+                                     "      timeoutSeconds: 0.2\n"
+                                     "      failureThreshold: 2\n"));
+  std::string doomedAddress = address(doomed);
+  ASSERT_TRUE(harness.waitForState(doomedAddress, "ready", 5s));
+  EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"stable", "doomed"}));
+
+  doomed.process->signal(SIGKILL);
+  auto killedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(harness.waitForState(doomedAddress, "not_ready", 5s));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
+  EXPECT_LT(took, 0.2 * 2 + 0.2 + 0.5) << "took " << took << " s";
+  EXPECT_EQ(harness.backendField(doomedAddress, "reason"), "connect_refused");
+
+  std::string attemptsBefore = harness.backendField(doomedAddress, "connections_total");
+  EXPECT_EQ(distinct(podsReached(port, 20)), (std::set<std::string>{"stable"}));
+  EXPECT_EQ(harness.backendField(doomedAddress, "connections_total"), attemptsBefore)
+      << "a connection was sent to the dead pod after it left rotation";
+}
+
+TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting", "--start-unready"});
+  FakePod& health = harness.startPod("pod-http", {"--start-unready"});
+  int port = freePort();
+  harness.startReadygate(serviceYaml(port, {address(pod)},
+                                     "    whenNoneReady: all\n"
+                                     "    readinessProbe:\n"
+                                     "      httpGet: {path: /ready, port: " +
+                                         std::to_string(health.port) + "}\n"
+                                         "      periodSeconds: 0.1\n"));
+  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "http_503"; },
+                        5s));
+  EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
+}
+
+}  // namespace
