@@ -112,6 +112,7 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
   json.key("skipped_late").value(static_cast<unsigned long long>(timing.skippedLate));
   json.key("mean_lateness_seconds")
       .value(timing.ticks ? timing.totalLatenessSeconds / static_cast<double>(timing.ticks) : 0.0);
+  json.key("total_lateness_seconds").value(timing.totalLatenessSeconds);
   json.key("max_lateness_seconds").value(timing.maxLatenessSeconds);
   json.endObject();
   json.endObject();

@@ -17,7 +17,7 @@ struct ProbeTimingStats {
   uint64_t started = 0;
   uint64_t skippedBusy = 0;   // previous attempt still running (timeout > period)
   uint64_t skippedLate = 0;   // whole periods missed because the loop fell behind
-  double totalLatenessSeconds = 0;
+  double totalLatenessSeconds = 0;  // sum over ticks
   double maxLatenessSeconds = 0;  // how late a tick fired after its due time
 };
 

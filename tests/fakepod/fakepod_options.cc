@@ -10,11 +10,11 @@ namespace {
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "fakepod: " << error << "\n"
-            << "usage: fakepod --port P [--port P2] [--name NAME] [--host ADDR] [--echo [--greeting]]\n"
+            << "usage: fakepod --port P [--port P2] [--port-range A-B] [--name NAME] [--host ADDR] [--echo [--greeting]]\n"
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
                "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
-               "            /control/ready/on, /control/ready/off, /hits;\n"
+               "            /control/ready/on, /control/ready/off, /hits, /requests;\n"
                "            any path takes ?delay_ms=N to answer late.\n"
                "KILL_IN_SECONDS in the environment works like --kill-in.\n";
   std::exit(2);
@@ -43,6 +43,16 @@ Options parseOptions(int argc, char** argv) {
     if (arg == "--name") options.name = value();
     else if (arg == "--host") options.host = value();
     else if (arg == "--port") options.ports.push_back(static_cast<int>(number(value(), "--port")));
+    else if (arg == "--port-range") {
+      // FIRST-LAST: one pod answering on many ports, to stand in for many backends.
+      std::string range = value();
+      size_t dash = range.find('-');
+      if (dash == std::string::npos) usage("--port-range needs FIRST-LAST");
+      int first = static_cast<int>(number(range.substr(0, dash).c_str(), "--port-range"));
+      int last = static_cast<int>(number(range.substr(dash + 1).c_str(), "--port-range"));
+      if (first > last || last > 65535) usage("--port-range needs FIRST-LAST");
+      for (int port = first; port <= last; ++port) options.ports.push_back(port);
+    }
     else if (arg == "--echo") options.echo = true;
     else if (arg == "--greeting") options.greeting = true;
     else if (arg == "--startup-delay") options.startupDelaySeconds = number(value(), "--startup-delay");
@@ -55,7 +65,7 @@ Options parseOptions(int argc, char** argv) {
     else if (arg == "--tls-key") options.tlsKey = value();
     else usage("unknown argument " + std::string(arg));
   }
-  if (options.ports.empty()) usage("at least one --port is required");
+  if (options.ports.empty()) usage("at least one --port or --port-range is required");
   if (options.tlsCert.empty() != options.tlsKey.empty()) {
     usage("--tls-cert and --tls-key go together");
   }

@@ -82,6 +82,7 @@ void HttpPod::handle(evhttp_request* request) {
   int code = 200;
   const char* reason = "OK";
   std::string body;
+  ++requests_;
   if (path == "/") {
     ++rootHits_;
     body = "hello from " + name + "\n";
@@ -113,6 +114,10 @@ void HttpPod::handle(evhttp_request* request) {
     body = name + " ready=" + std::to_string(forcedReady_) + "\n";
   } else if (path == "/hits") {
     body = std::to_string(rootHits_) + "\n";
+  } else if (path == "/requests") {
+    // Every request this process answered before this one, on any of its ports: lets a
+    // benchmark count the probes that really arrived.
+    body = std::to_string(requests_) + "\n";
   } else {
     code = 404;
     reason = "Not Found";

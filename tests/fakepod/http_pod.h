@@ -35,6 +35,7 @@ class HttpPod {
   int readyHits_ = 0;
   int forcedReady_ = -1;  // -1: not forced; 0/1: /control/ready/off|on
   long rootHits_ = 0;
+  long requests_ = 0;
 };
 
 }  // namespace fakepod
