@@ -28,6 +28,8 @@ enum class WhenNoneReady {
 struct HttpHeader {
   std::string name;
   std::string value;
+
+  bool operator==(const HttpHeader&) const = default;
 };
 
 /// Opt-in certificate checks for HTTPS probes (the kubelet verifies nothing).
@@ -35,6 +37,8 @@ struct ProbeTlsOptions {
   bool verify = false;
   std::string caFile;      // empty: system trust store
   std::string serverName;  // SNI and name to verify; empty: none
+
+  bool operator==(const ProbeTlsOptions&) const = default;
 };
 
 struct HttpGetAction {
@@ -44,14 +48,20 @@ struct HttpGetAction {
   bool https = false;
   std::vector<HttpHeader> headers;
   ProbeTlsOptions tls;
+
+  bool operator==(const HttpGetAction&) const = default;
 };
 
 struct TcpSocketAction {
   std::optional<int> port;
+
+  bool operator==(const TcpSocketAction&) const = default;
 };
 
 struct ExecAction {
   std::vector<std::string> command;  // argv, run without a shell
+
+  bool operator==(const ExecAction&) const = default;
 };
 
 enum class ProbeKind {
@@ -72,6 +82,8 @@ struct ProbeSpec {
   double timeoutSeconds = 1;
   int successThreshold = 1;
   int failureThreshold = 3;
+
+  bool operator==(const ProbeSpec&) const = default;
 };
 
 struct ServiceConfig {
@@ -89,17 +101,23 @@ struct ServiceConfig {
   double idleTimeoutSeconds = 300;
   int connectRetries = 3;  // other backends tried when one refuses, bounded
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
+
+  bool operator==(const ServiceConfig&) const = default;
 };
 
 struct AdminConfig {
   SocketAddress listen;  // default 127.0.0.1:9901
   bool readyRequiresBackends = false;
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct Config {
   AdminConfig admin;
   int workers = 0;  // 0: one per core
   std::vector<ServiceConfig> services;
+
+  bool operator==(const Config&) const = default;
 };
 
 const char* toString(ProxyMode mode);

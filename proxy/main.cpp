@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "config/config_loader.h"
+#include "proxy/admin/admin_client.h"
 #include "proxy/app/server.h"
 #include "proxy/core/log.h"
 #include "readygate/version.h"
@@ -14,6 +15,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
        readygate --check -c FILE
+       readygate status [--admin ADDRESS]
        readygate --version | --help
 
   -c, --config FILE     configuration file (YAML)
@@ -22,8 +24,14 @@ constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
       --version         print the version and exit
   -h, --help            print this help and exit
 
+  status                print every backend's state, reason and last probe, from the
+                        admin API of a running readygate (--admin, default 127.0.0.1:9901)
+
 Signals: SIGTERM/SIGINT stop accepting and let open connections finish (up to the
-largest drainTimeoutSeconds); a second one closes them at once. SIGHUP is logged.
+largest drainTimeoutSeconds); a second one closes them at once. SIGHUP re-reads the
+file and applies changed endpoints.static lists; other changes are rejected (logged,
+counted in readygate_config_reloads_total{result="failure"}) and the running
+configuration stays.
 )";
 
 struct Options {
@@ -37,10 +45,42 @@ int usageError(const std::string& message) {
   return 2;
 }
 
+/// `readygate status`: the /status table of a running instance.
+int statusCommand(int argc, char** argv) {
+  using namespace readygate;
+  std::string admin = "127.0.0.1:9901";
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--admin" && i + 1 < argc) {
+      admin = argv[++i];
+    } else {
+      return usageError("status takes only --admin ADDRESS");
+    }
+  }
+  auto address = SocketAddress::parse(admin);
+  if (auto* error = std::get_if<std::string>(&address)) {
+    return usageError("--admin \"" + admin + "\": " + *error);
+  }
+  std::string error;
+  auto reply = adminGet(std::get<SocketAddress>(address), "/status?format=text", 5, error);
+  if (!reply) {
+    std::cerr << "readygate status: " << error << " (is readygate running with admin.listen "
+              << admin << "?)\n";
+    return 1;
+  }
+  if (reply->status != 200) {
+    std::cerr << "readygate status: admin API answered " << reply->status << ": " << reply->body;
+    return 1;
+  }
+  std::cout << reply->body;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace readygate;
+  if (argc >= 2 && std::string_view(argv[1]) == "status") return statusCommand(argc, argv);
   Options options;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -92,6 +132,6 @@ int main(int argc, char** argv) {
   // A peer closing mid-write must be an error return, not the end of the process.
   std::signal(SIGPIPE, SIG_IGN);
   logEvent(LogLevel::Info, "starting", {{"version", kVersion}, {"config", options.configPath}});
-  Server server(std::move(*loaded.config));
+  Server server(std::move(*loaded.config), options.configPath);
   return server.run();
 }

@@ -67,8 +67,11 @@ void AdminServer::onRequest(evhttp_request* request, void* self) {
 void AdminServer::handle(evhttp_request* request) {
   AdminRequest parsed;
   parsed.method = methodName(evhttp_request_get_command(request));
-  const char* path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
-  parsed.path = path ? path : "/";
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
+  const char* path = evhttp_uri_get_path(uri);
+  const char* query = evhttp_uri_get_query(uri);
+  parsed.path = path && *path ? path : "/";
+  parsed.query = query ? query : "";
   if (parsed.method == "HEAD") parsed.method = "GET";
 
   AdminResponse response;

@@ -21,7 +21,8 @@ struct AdminResponse {
 
 struct AdminRequest {
   std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query
+  std::string path;    // without the query, still percent-encoded
+  std::string query;   // after '?', "" when none
 };
 
 /// Serves the admin API. Handlers run on the control loop, so they may read the

@@ -51,6 +51,8 @@ void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kin
   json.endObject();
 }
 
+}  // namespace
+
 /// The reason a backend is where it is: the last result of the probe that matters now.
 std::string currentReason(const ReadinessTracker& tracker) {
   for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness}) {
@@ -63,8 +65,6 @@ std::string currentReason(const ReadinessTracker& tracker) {
   return tracker.ready() ? "ok" : "awaiting_probe";
 }
 
-}  // namespace
-
 std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& services,
                              const ProbeTimingStats& timing, double now) {
   JsonWriter json;
@@ -75,18 +75,20 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
     json.beginObject();
     json.key("name").value(service.name());
     json.key("listen").value(service.config().listen.toString());
-    json.key("backends_total").value(health->backends().size());
+    json.key("backends_total").value(health->members().size());
     json.key("backends_ready").value(health->readyCount());
     json.key("backends").beginArray();
-    for (const auto& probes : health->backends()) {
+    for (const auto& member : health->members()) {
+      const BackendProbes* probes = member->probes.get();
       const ReadinessTracker& tracker = probes->tracker();
       json.beginObject();
       // address and state first: the order `readygate status` and tests rely on.
       json.key("address").value(probes->backend().name());
-      json.key("state").value(toString(tracker.health()));
+      json.key("state").value(toString(member->state));
       json.key("reason").value(currentReason(tracker));
       json.key("ready").value(tracker.ready());
-      json.key("in_rotation").value(tracker.ready());
+      json.key("admin_state").value(toString(member->admin));
+      json.key("in_rotation").value(member->state == BackendState::Ready);
       json.key("restarts").value(tracker.restarts());
       json.key("seconds_since_transition").value(now - tracker.lastTransitionAt());
       json.key("active_connections").value(probes->backend().activeConnections());
@@ -117,6 +119,56 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
   json.endObject();
   json.endObject();
   return json.str();
+}
+
+}  // namespace readygate
+
+namespace readygate {
+
+std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+                              double now) {
+  std::vector<std::vector<std::string>> rows = {
+      {"SERVICE", "BACKEND", "STATE", "REASON", "LAST-PROBE", "LATENCY", "CONNS", "RESTARTS"}};
+  for (const auto& health : services) {
+    for (const auto& member : health->members()) {
+      const ReadinessTracker& tracker = member->probes->tracker();
+      // The most recent result of any probe.
+      const ProbeResult* latest = nullptr;
+      ProbeKind latestKind = ProbeKind::Readiness;
+      for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+        const auto& last = tracker.counters(kind).last;
+        if (last && (!latest || last->finishedAt > latest->finishedAt)) {
+          latest = &*last;
+          latestKind = kind;
+        }
+      }
+      char latency[32] = "-";
+      std::string lastProbe = "-";
+      if (latest) {
+        snprintf(latency, sizeof latency, "%.1fms", latest->latencySeconds * 1000);
+        char ago[32];
+        snprintf(ago, sizeof ago, " %.1fs ago", std::max(0.0, now - latest->finishedAt));
+        lastProbe = std::string(toString(latestKind)) + " " + latest->reason + ago;
+      }
+      rows.push_back({health->service().name(), member->backend->name(), toString(member->state),
+                      currentReason(tracker), lastProbe, latency,
+                      std::to_string(member->backend->activeConnections()),
+                      std::to_string(tracker.restarts())});
+    }
+  }
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 3, ' ');
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 }  // namespace readygate

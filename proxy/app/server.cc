@@ -4,12 +4,15 @@
 #include <csignal>
 #include <thread>
 
-#include "proxy/admin/status_report.h"
+#include "config/config_loader.h"
+#include "config/reload_check.h"
+#include "proxy/app/admin_api.h"
 #include "proxy/core/log.h"
 
 namespace readygate {
 
-Server::Server(Config config) : config_(std::move(config)) {
+Server::Server(Config config, std::string configPath)
+    : config_(std::move(config)), configPath_(std::move(configPath)) {
   for (const ServiceConfig& serviceConfig : config_.services) {
     services_.push_back(std::make_shared<Service>(serviceConfig));
   }
@@ -71,7 +74,7 @@ int Server::run() {
               {"address", service->config().listen.toString()},
               {"mode", toString(service->config().mode)},
               {"balance", toString(service->config().balance)},
-              {"backends", service->backends().size()},
+              {"backends", service->config().staticEndpoints.size()},
               {"workers", workerCount}});
   }
 
@@ -87,13 +90,8 @@ int Server::run() {
 
 bool Server::startAdmin() {
   admin_ = std::make_unique<AdminServer>(control_.base());
-  admin_->route("GET", "/healthz", [](const AdminRequest&) {
-    return AdminResponse{200, "text/plain", "ok\n"};
-  });
-  admin_->route("GET", "/status", [this](const AdminRequest&) {
-    return AdminResponse{200, "application/json",
-                         renderStatusJson(health_, probeTiming_, clock_.now()) + "\n"};
-  });
+  installAdminRoutes(*admin_,
+                     AdminApiState{config_.admin, health_, counters_, probeTiming_, clock_});
   if (auto error = admin_->listen(config_.admin.listen)) {
     logEvent(LogLevel::Error, "admin_listen_failed", {{"error", *error}});
     return false;
@@ -110,12 +108,39 @@ void Server::beginShutdown(const char* signalName) {
     return;
   }
   shuttingDown_ = true;
+  counters_.shuttingDown = true;
   double grace = 0;
   for (const auto& service : services_) {
     grace = std::max(grace, service->config().drainTimeoutSeconds);
   }
   logEvent(LogLevel::Info, "shutting_down", {{"signal", signalName}, {"grace_seconds", grace}});
   for (auto& worker : workers_) worker->beginShutdown(grace);
+}
+
+void Server::reload() {
+  logEvent(LogLevel::Info, "reload_requested", {{"config", configPath_}});
+  auto reject = [&](const std::string& why) {
+    ++counters_.reloadsFailed;
+    logEvent(LogLevel::Error, "reload_rejected",
+             {{"config", configPath_}, {"error", why}, {"detail", "the running configuration stays"}});
+  };
+  if (shuttingDown_) return reject("shutting down");
+  ConfigLoadResult loaded = loadConfigFile(configPath_);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) reject(error.toString());
+    return;
+  }
+  std::vector<std::string> problems = unreloadableChanges(config_, *loaded.config);
+  if (!problems.empty()) {
+    for (const std::string& problem : problems) reject(problem);
+    return;
+  }
+  for (size_t i = 0; i < health_.size(); ++i) {
+    health_[i]->setEndpoints(loaded.config->services[i].staticEndpoints);
+  }
+  config_ = std::move(*loaded.config);
+  ++counters_.reloadsSucceeded;
+  logEvent(LogLevel::Info, "reload_applied", {{"config", configPath_}});
 }
 
 void Server::onWorkerStopped() {
@@ -127,10 +152,7 @@ void Server::onSignal(evutil_socket_t signal, short, void* self) {
   switch (signal) {
     case SIGTERM: server->beginShutdown("SIGTERM"); break;
     case SIGINT: server->beginShutdown("SIGINT"); break;
-    case SIGHUP:
-      logEvent(LogLevel::Info, "reload_requested",
-               {{"result", "ignored"}, {"detail", "configuration reload is not supported yet"}});
-      break;
+    case SIGHUP: server->reload(); break;
     default: break;
   }
 }

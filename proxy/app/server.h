@@ -10,6 +10,7 @@
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/metrics/metrics_report.h"
 #include "proxy/net/proxy_worker.h"
 #include "proxy/upstream/service.h"
 
@@ -19,7 +20,8 @@ namespace readygate {
 /// (signals now; probes, discovery and admin as they arrive); workers proxy.
 class Server {
  public:
-  explicit Server(Config config);
+  /// `configPath` is re-read on SIGHUP.
+  Server(Config config, std::string configPath);
   ~Server();
 
   /// Binds every listener, starts the workers and runs until SIGTERM or SIGINT has
@@ -30,10 +32,13 @@ class Server {
   bool bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker);
   bool startAdmin();
   void beginShutdown(const char* signalName);
+  void reload();
   void onWorkerStopped();
   static void onSignal(evutil_socket_t signal, short, void* self);
 
   Config config_;
+  const std::string configPath_;
+  ServerCounters counters_;
   EventLoop control_;
   SteadyClock clock_;
   ChildReaper reaper_{control_.base()};

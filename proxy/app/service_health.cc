@@ -1,9 +1,20 @@
 // ServiceHealth implementation.
 #include "proxy/app/service_health.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "proxy/core/log.h"
 
 namespace readygate {
+namespace {
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock& clock,
                              std::shared_ptr<Service> service, ProbeTimingStats& stats)
@@ -14,7 +25,6 @@ ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock&
 
 std::optional<std::string> ServiceHealth::start() {
   const ServiceConfig& config = service_->config();
-  ProbeTlsContexts tls;
   const std::pair<ProbeKind, const std::optional<ProbeSpec>*> kinds[] = {
       {ProbeKind::Startup, &config.startupProbe},
       {ProbeKind::Readiness, &config.readinessProbe},
@@ -28,43 +38,113 @@ std::optional<std::string> ServiceHealth::start() {
     if (auto* error = std::get_if<std::string>(&created)) {
       return std::string(toString(kind)) + " probe TLS: " + *error;
     }
-    tls[static_cast<size_t>(kind)] = std::get<std::shared_ptr<TlsClientContext>>(created);
+    tls_[static_cast<size_t>(kind)] = std::get<std::shared_ptr<TlsClientContext>>(created);
   }
-  for (const auto& backend : service_->backends()) {
-    backends_.push_back(std::make_unique<BackendProbes>(
-        context_, clock_, config, backend, tls, stats_,
-        [this](const Backend& changed, const HealthChange& change) { onChange(changed, change); }));
+  for (const SocketAddress& address : config.staticEndpoints) {
+    members_.push_back(makeMember(address));
   }
   publish();
   return std::nullopt;
 }
 
-size_t ServiceHealth::readyCount() const {
-  size_t ready = 0;
-  for (const auto& probes : backends_) ready += probes->tracker().ready() ? 1 : 0;
-  return ready;
+std::unique_ptr<ServiceHealth::Member> ServiceHealth::makeMember(const SocketAddress& address) {
+  auto member = std::make_unique<Member>();
+  member->backend = std::make_shared<Backend>(address);
+  Member* raw = member.get();
+  member->probes = std::make_unique<BackendProbes>(
+      context_, clock_, service_->config(), member->backend, tls_, stats_,
+      [this, raw](const Backend&, const HealthChange& change) { onHealthChange(*raw, change); });
+  member->state = effectiveState(member->probes->tracker().health(), member->admin);
+  member->lastTransitionUnixSeconds = unixNow();
+  return member;
 }
 
-void ServiceHealth::onChange(const Backend& backend, const HealthChange& change) {
+void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
+  auto wanted = [&](const Member& member) {
+    return std::find(endpoints.begin(), endpoints.end(), member.backend->address()) !=
+           endpoints.end();
+  };
+  for (const auto& member : members_) {
+    if (!wanted(*member)) {
+      logEvent(LogLevel::Info, "backend_removed",
+               {{"service", service_->name()}, {"backend", member->backend->name()},
+                {"open_connections", member->backend->activeConnections()}});
+    }
+  }
+  std::erase_if(members_, [&](const std::unique_ptr<Member>& member) { return !wanted(*member); });
+  for (const SocketAddress& address : endpoints) {
+    bool known = std::any_of(members_.begin(), members_.end(), [&](const auto& member) {
+      return member->backend->address() == address;
+    });
+    if (known) continue;
+    members_.push_back(makeMember(address));
+    logEvent(LogLevel::Info, "backend_added",
+             {{"service", service_->name()}, {"backend", address.toString()}});
+  }
   publish();
-  logEvent(change.to == BackendHealth::Ready ? LogLevel::Info : LogLevel::Warn, "backend_health",
+}
+
+bool ServiceHealth::setAdminState(const std::string& address, AdminState admin) {
+  for (const auto& member : members_) {
+    if (member->backend->name() != address) continue;
+    member->admin = admin;
+    if (updateState(*member, "admin", toString(admin))) publish();
+    return true;
+  }
+  return false;
+}
+
+size_t ServiceHealth::readyCount() const {
+  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) {
+    return m->probes->tracker().ready();
+  }));
+}
+
+void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
+  bool changed = updateState(member, toString(change.probe), change.reason);
+  if (!changed && change.restarted) {
+    // Starting over inside the startup phase: no new state, still worth a line.
+    logEvent(LogLevel::Warn, "backend_restarted",
+             {{"service", service_->name()}, {"backend", member.backend->name()},
+              {"probe", toString(change.probe)}, {"reason", change.reason}});
+  }
+  if (changed) publish();
+}
+
+bool ServiceHealth::updateState(Member& member, const char* cause, const std::string& reason) {
+  BackendState next = effectiveState(member.probes->tracker().health(), member.admin);
+  if (next == member.state) return false;
+  BackendState previous = member.state;
+  member.state = next;
+  ++member.transitions[{previous, next}];
+  member.lastTransitionUnixSeconds = unixNow();
+  logEvent(next == BackendState::Ready ? LogLevel::Info : LogLevel::Warn, "backend_state",
            {{"service", service_->name()},
-            {"backend", backend.name()},
-            {"from", toString(change.from)},
-            {"to", toString(change.to)},
-            {"probe", toString(change.probe)},
-            {"reason", change.reason},
-            {"restarted", change.restarted ? "true" : "false"},
+            {"backend", member.backend->name()},
+            {"from", toString(previous)},
+            {"to", toString(next)},
+            {"cause", cause},
+            {"reason", reason},
+            {"restarts", member.probes->tracker().restarts()},
             {"ready_backends", readyCount()},
-            {"backends", backends_.size()}});
+            {"backends", members_.size()}});
+  return true;
 }
 
 void ServiceHealth::publish() {
   std::vector<std::shared_ptr<Backend>> eligible;
-  for (const auto& probes : backends_) {
-    if (probes->tracker().ready()) eligible.push_back(probes->backendPtr());
+  for (const auto& member : members_) {
+    if (member->state == BackendState::Ready) eligible.push_back(member->backend);
   }
-  service_->publish(std::move(eligible));
+  bool failOpen = false;
+  if (eligible.empty() && service_->config().whenNoneReady == WhenNoneReady::All) {
+    // Fail open, but never to a backend an operator took out.
+    for (const auto& member : members_) {
+      if (member->admin == AdminState::Enabled) eligible.push_back(member->backend);
+    }
+    failOpen = !eligible.empty();
+  }
+  service_->publish(std::move(eligible), failOpen);
 }
 
 }  // namespace readygate

@@ -1,6 +1,7 @@
-// Keeps one service's rotation in step with its backends' probe results.
+// Keeps one service's rotation in step with its backends' probe results and admin states.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,34 +10,57 @@
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/probe/backend_probes.h"
+#include "proxy/upstream/backend_state.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {
 
-/// Control loop only. Owns the BackendProbes of a service; whenever a backend's health
-/// changes it logs one line and publishes a new RotationSnapshot of the ready ones.
+/// Control loop only. Owns the backends of a service and their probes; whenever a
+/// backend's effective state changes it logs one line, counts the transition and
+/// publishes a new RotationSnapshot (ready and enabled backends).
 class ServiceHealth {
  public:
+  /// One backend as the control thread knows it.
+  struct Member {
+    std::shared_ptr<Backend> backend;
+    std::unique_ptr<BackendProbes> probes;
+    AdminState admin = AdminState::Enabled;
+    BackendState state = BackendState::Starting;
+    std::map<std::pair<BackendState, BackendState>, uint64_t> transitions;
+    double lastTransitionUnixSeconds = 0;
+  };
+
   ServiceHealth(event_base* base, ChildReaper& reaper, const Clock& clock,
                 std::shared_ptr<Service> service, ProbeTimingStats& stats);
 
-  /// Builds TLS contexts and starts probing; publishes the first rotation (only
-  /// backends without a readiness probe are in it). Returns an error text on failure.
+  /// Builds TLS contexts and starts probing the configured endpoints; publishes the
+  /// first rotation. Returns an error text on failure.
   std::optional<std::string> start();
+  /// Reload: starts probing endpoints that are new, forgets the ones that are gone (their
+  /// open connections finish; their series and status entries go at once), keeps the
+  /// state of the rest.
+  void setEndpoints(const std::vector<SocketAddress>& endpoints);
+  /// Admin API: false when `address` is not a backend of this service.
+  bool setAdminState(const std::string& address, AdminState admin);
 
   const Service& service() const { return *service_; }
-  const std::vector<std::unique_ptr<BackendProbes>>& backends() const { return backends_; }
+  std::shared_ptr<Service> servicePtr() const { return service_; }
+  const std::vector<std::unique_ptr<Member>>& members() const { return members_; }
   size_t readyCount() const;
 
  private:
-  void onChange(const Backend& backend, const HealthChange& change);
+  std::unique_ptr<Member> makeMember(const SocketAddress& address);
+  void onHealthChange(Member& member, const HealthChange& change);
+  /// Recomputes `member.state`; counts and logs a transition when it changed.
+  bool updateState(Member& member, const char* cause, const std::string& reason);
   void publish();
 
   ProberContext context_;
   const Clock& clock_;
   std::shared_ptr<Service> service_;
   ProbeTimingStats& stats_;
-  std::vector<std::unique_ptr<BackendProbes>> backends_;
+  ProbeTlsContexts tls_;
+  std::vector<std::unique_ptr<Member>> members_;
 };
 
 }  // namespace readygate

@@ -49,6 +49,11 @@ void TcpSession::start() {
   connectTimer_.reset(evtimer_new(base_, &TcpSession::onConnectTimeout, this));
   idleTimer_.reset(evtimer_new(base_, &TcpSession::onIdleCheck, this));
   touch();
+  startedAt_ = lastActivity_;
+  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic::add(traffic.connectionsTotal);
+  traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
+  counted_ = true;
   timeval idle = toTimeval(service_->config().idleTimeoutSeconds);
   evtimer_add(idleTimer_.get(), &idle);
   connectNextBackend();
@@ -57,8 +62,10 @@ void TcpSession::start() {
 void TcpSession::connectNextBackend() {
   auto snapshot = service_->snapshot();
   std::shared_ptr<Backend> backend = service_->balancer().pick(*snapshot, tried_);
+  ServiceTraffic& traffic = service_->traffic();
   if (!backend) {
     if (tried_.empty()) {
+      ServiceTraffic::add(traffic.noReadyBackend);
       logEvent(LogLevel::Warn, "no_ready_backend", {{"service", service_->name()}});
       finish("no_ready_backend");
     } else {
@@ -66,6 +73,8 @@ void TcpSession::connectNextBackend() {
     }
     return;
   }
+  if (!tried_.empty()) ServiceTraffic::add(traffic.retries);
+  if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
   tried_.push_back(backend.get());
   backend_ = std::move(backend);
   backend_->connectionOpened();
@@ -116,14 +125,23 @@ void TcpSession::onUpstreamConnected() {
 
 void TcpSession::forward(Side& from, Side& to) {
   touch();
-  evbuffer* output = bufferevent_get_output(to.bev.get());
-  evbuffer_add_buffer(output, bufferevent_get_input(from.bev.get()));
+  evbuffer* output = moveInput(from, to);
   if (evbuffer_get_length(output) >= kHighWatermark) {
     // The far end reads slower than this one sends: stop reading until it catches up.
     bufferevent_disable(from.bev.get(), EV_READ);
     from.pausedByPeer = true;
     bufferevent_setwatermark(to.bev.get(), EV_WRITE, kLowWatermark, 0);
   }
+}
+
+evbuffer* TcpSession::moveInput(Side& from, Side& to) {
+  evbuffer* input = bufferevent_get_input(from.bev.get());
+  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic::add(&from == &client_ ? traffic.bytesFromClients : traffic.bytesToClients,
+                      evbuffer_get_length(input));
+  evbuffer* output = bufferevent_get_output(to.bev.get());
+  evbuffer_add_buffer(output, input);
+  return output;
 }
 
 void TcpSession::onDrained(Side& to, Side& from) {
@@ -139,7 +157,7 @@ void TcpSession::onDrained(Side& to, Side& from) {
 void TcpSession::onEndOfStream(Side& from, Side& to) {
   from.eof = true;
   // Whatever arrived with the FIN still goes out before ours.
-  evbuffer_add_buffer(bufferevent_get_output(to.bev.get()), bufferevent_get_input(from.bev.get()));
+  moveInput(from, to);
   passShutdownIfFlushed(from, to);
   finishIfBothClosed();
 }
@@ -162,6 +180,13 @@ void TcpSession::finishIfBothClosed() {
 void TcpSession::finish(std::string_view reason) {
   if (finished_) return;
   finished_ = true;
+  if (counted_) {
+    ServiceTraffic& traffic = service_->traffic();
+    traffic.connectionsActive.fetch_sub(1, std::memory_order_relaxed);
+    timeval now;
+    event_base_gettimeofday_cached(base_, &now);
+    traffic.connectionDuration.Observe(secondsBetween(startedAt_, now));
+  }
   if (connectTimer_) evtimer_del(connectTimer_.get());
   if (idleTimer_) evtimer_del(idleTimer_.get());
   // Closing both sockets now (not at delete) so peers see the close at once; the

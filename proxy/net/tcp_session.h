@@ -56,6 +56,8 @@ class TcpSession {
   void onUpstreamConnected();
   void onConnectFailed(std::string_view reason);
   void forward(Side& from, Side& to);
+  /// Moves what `from` received to `to`'s output (zero-copy), counting the bytes.
+  evbuffer* moveInput(Side& from, Side& to);
   void onDrained(Side& to, Side& from);
   void onEndOfStream(Side& from, Side& to);
   void passShutdownIfFlushed(Side& from, Side& to);
@@ -84,6 +86,8 @@ class TcpSession {
   EventPtr connectTimer_;
   EventPtr idleTimer_;
   timeval lastActivity_{};
+  timeval startedAt_{};
+  bool counted_ = false;  // counted in the service's traffic, to be uncounted once
 };
 
 }  // namespace readygate

@@ -39,6 +39,9 @@ BackendProbes::BackendProbes(const ProberContext& context, const Clock& clock,
     if (!*spec) continue;
     const ProbeSpec& probe = **spec;
     size_t slot = static_cast<size_t>(kind);
+    durations_[slot] = std::make_unique<prometheus::Histogram>(
+        prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                0.25, 0.5, 1, 2.5, 5, 10});
     auto prober = makeProber(context, probe, backend_->address(), tls[slot]);
     schedulers_[slot] = std::make_unique<ProbeScheduler>(
         context.base, clock_, std::move(prober), probe.periodSeconds,
@@ -55,6 +58,9 @@ void BackendProbes::onResult(ProbeKind kind, const ProbeResult& result) {
               {"result", result.success ? "success" : "failure"}, {"reason", result.reason},
               {"latency_seconds", result.latencySeconds}, {"message", result.message}});
   }
+  size_t slot = static_cast<size_t>(kind);
+  ++outcomes_[slot][OutcomeKey{result.success, result.reason}];
+  durations_[slot]->Observe(result.latencySeconds);
   std::optional<HealthChange> change = tracker_.record(kind, result, clock_.now());
   if (change) onChange_(*backend_, *change);
 }

@@ -1,8 +1,11 @@
 // The startup, readiness and liveness probes of one backend, feeding its ReadinessTracker.
 #pragma once
 
+#include <prometheus/histogram.h>
+
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "config/config_types.h"
@@ -32,9 +35,25 @@ class BackendProbes {
   const std::shared_ptr<Backend>& backendPtr() const { return backend_; }
   const ReadinessTracker& tracker() const { return tracker_; }
 
+  /// Results so far of one probe kind, by outcome and reason (for readygate_probe_total).
+  struct OutcomeKey {
+    bool success;
+    std::string reason;
+    auto operator<=>(const OutcomeKey&) const = default;
+  };
+  const std::map<OutcomeKey, uint64_t>& outcomes(ProbeKind kind) const {
+    return outcomes_[static_cast<size_t>(kind)];
+  }
+  /// Latency of one probe kind (null when that probe is not configured).
+  const prometheus::Histogram* durations(ProbeKind kind) const {
+    return durations_[static_cast<size_t>(kind)].get();
+  }
+
  private:
   void onResult(ProbeKind kind, const ProbeResult& result);
 
+  std::array<std::map<OutcomeKey, uint64_t>, 3> outcomes_;
+  std::array<std::unique_ptr<prometheus::Histogram>, 3> durations_;
   const Clock& clock_;
   std::shared_ptr<Backend> backend_;
   ReadinessTracker tracker_;

@@ -1,4 +1,4 @@
-// A proxied service: its backends, its balancer and the rotation it publishes.
+// A proxied service as workers see it: config, balancer, published rotation, traffic counters.
 #pragma once
 
 #include <atomic>
@@ -8,11 +8,13 @@
 #include "config/config_types.h"
 #include "proxy/upstream/balancer.h"
 #include "proxy/upstream/rotation_snapshot.h"
+#include "proxy/upstream/service_traffic.h"
 
 namespace readygate {
 
-/// Owned by the Server. The control thread changes membership and calls `publish`;
-/// workers call `snapshot` and `balancer().pick` from any thread.
+/// Shared by the control thread (which publishes rotations) and the workers (which
+/// read them and count traffic). Backends and their state live with the control thread
+/// (ServiceHealth); workers only ever see them through a snapshot.
 class Service {
  public:
   explicit Service(ServiceConfig config);
@@ -22,19 +24,18 @@ class Service {
   const ServiceConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   Balancer& balancer() const { return *balancer_; }
+  ServiceTraffic& traffic() { return traffic_; }
+  const ServiceTraffic& traffic() const { return traffic_; }
 
   /// The current rotation. Lock-free for the reader; safe from any thread.
   std::shared_ptr<const RotationSnapshot> snapshot() const { return snapshot_.load(); }
-
-  /// Control thread only.
-  const std::vector<std::shared_ptr<Backend>>& backends() const { return backends_; }
-  /// Control thread only: rebuilds and swaps in the rotation from `eligible`.
-  void publish(std::vector<std::shared_ptr<Backend>> eligible);
+  /// Control thread only: swaps in a new rotation.
+  void publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen);
 
  private:
   const ServiceConfig config_;
   std::unique_ptr<Balancer> balancer_;
-  std::vector<std::shared_ptr<Backend>> backends_;
+  ServiceTraffic traffic_;
   std::atomic<std::shared_ptr<const RotationSnapshot>> snapshot_;
 };
 

@@ -1,0 +1,117 @@
+// Admin API route handlers.
+#include "proxy/app/admin_api.h"
+
+#include <event2/http.h>
+
+#include <cstdlib>
+
+#include "proxy/admin/status_report.h"
+#include "proxy/core/json_writer.h"
+#include "proxy/core/log.h"
+
+namespace readygate {
+namespace {
+
+std::string uriDecode(const std::string& text) {
+  char* decoded = evhttp_uridecode(text.c_str(), 0, nullptr);
+  if (decoded == nullptr) return text;
+  std::string result(decoded);
+  free(decoded);
+  return result;
+}
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 1;  // after the leading '/'
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    parts.push_back(uriDecode(path.substr(start, slash - start)));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+AdminResponse readyz(const AdminApiState& state) {
+  if (state.counters.shuttingDown) return jsonError(503, "shutting down");
+  if (state.admin.readyRequiresBackends) {
+    for (const auto& health : state.services) {
+      if (health->readyCount() == 0) {
+        return jsonError(503, "service " + health->service().name() + " has no ready backend");
+      }
+    }
+  }
+  return AdminResponse{200, "text/plain", "ready\n"};
+}
+
+/// POST /backends/{service}/{address}/{drain|disable|enable}, as HAProxy's
+/// `set server <backend>/<server> state ready|drain|maint`.
+AdminResponse backendAction(const AdminApiState& state, const AdminRequest& request) {
+  std::vector<std::string> parts = splitPath(request.path);
+  if (parts.size() != 4 || parts[0] != "backends") {
+    return jsonError(404, "expected /backends/{service}/{address}/{drain|disable|enable}");
+  }
+  const std::string& serviceName = parts[1];
+  const std::string& address = parts[2];
+  const std::string& action = parts[3];
+  AdminState target;
+  if (action == "drain") {
+    target = AdminState::Draining;
+  } else if (action == "disable") {
+    target = AdminState::Disabled;
+  } else if (action == "enable") {
+    target = AdminState::Enabled;
+  } else {
+    return jsonError(404, "unknown action \"" + action + "\"; use drain, disable or enable");
+  }
+  auto parsed = SocketAddress::parse(address);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    return jsonError(400, "bad backend address \"" + address + "\": " + *error);
+  }
+  std::string canonical = std::get<SocketAddress>(parsed).toString();
+  for (const auto& health : state.services) {
+    if (health->service().name() != serviceName) continue;
+    if (!health->setAdminState(canonical, target)) {
+      return jsonError(404, "service " + serviceName + " has no backend " + canonical);
+    }
+    logEvent(LogLevel::Info, "admin_action",
+             {{"service", serviceName}, {"backend", canonical}, {"action", action}});
+    JsonWriter json;
+    json.beginObject();
+    json.key("service").value(serviceName);
+    json.key("backend").value(canonical);
+    json.key("admin_state").value(toString(target));
+    for (const auto& member : health->members()) {
+      if (member->backend->name() == canonical) json.key("state").value(toString(member->state));
+    }
+    json.endObject();
+    return AdminResponse{200, "application/json", json.str() + "\n"};
+  }
+  return jsonError(404, "no such service: " + serviceName);
+}
+
+}  // namespace
+
+void installAdminRoutes(AdminServer& server, AdminApiState state) {
+  server.route("GET", "/healthz", [](const AdminRequest&) {
+    return AdminResponse{200, "text/plain", "ok\n"};
+  });
+  server.route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
+  server.route("GET", "/metrics", [state](const AdminRequest&) {
+    return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                         renderMetrics(state.services, state.counters)};
+  });
+  server.route("GET", "/status", [state](const AdminRequest& request) {
+    if (request.query == "format=text") {
+      return AdminResponse{200, "text/plain", renderStatusTable(state.services, state.clock.now())};
+    }
+    return AdminResponse{200, "application/json",
+                         renderStatusJson(state.services, state.probeTiming, state.clock.now()) +
+                             "\n"};
+  });
+  server.route("POST", "/backends/", [state](const AdminRequest& request) {
+    return backendAction(state, request);
+  });
+}
+
+}  // namespace readygate

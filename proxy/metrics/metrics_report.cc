@@ -1,0 +1,161 @@
+// renderMetrics implementation: one MetricFamily per catalogue entry, then TextSerializer.
+#include "proxy/metrics/metrics_report.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <map>
+
+#include "proxy/metrics/metric_catalog.h"
+#include "proxy/metrics/process_metrics.h"
+#include "readygate/version.h"
+
+namespace readygate {
+namespace {
+
+using Labels = std::vector<prometheus::ClientMetric::Label>;
+using metrics::MetricInfo;
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+
+/// Families in catalogue order, filled as the state is walked once.
+class FamilySet {
+ public:
+  void value(const MetricInfo& info, Labels labels, double value) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    if (info.type == prometheus::MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    family(info).metric.push_back(std::move(metric));
+  }
+  void histogram(const MetricInfo& info, Labels labels, const prometheus::Histogram& source) {
+    ClientMetric metric = source.Collect();
+    metric.label = std::move(labels);
+    family(info).metric.push_back(std::move(metric));
+  }
+  /// Fixes a family's place in the output before any series arrives.
+  void declare(const MetricInfo& info) { family(info); }
+  std::vector<MetricFamily> take() { return std::move(families_); }
+
+ private:
+  MetricFamily& family(const MetricInfo& info) {
+    auto found = index_.find(info.name);
+    if (found != index_.end()) return families_[found->second];
+    index_[info.name] = families_.size();
+    families_.push_back(MetricFamily{info.name, info.help, info.type, {}});
+    return families_.back();
+  }
+  std::vector<MetricFamily> families_;
+  std::map<std::string, size_t> index_;
+};
+
+Labels plus(Labels labels, const char* name, std::string value) {
+  labels.push_back({name, std::move(value)});
+  return labels;
+}
+
+void addBackend(FamilySet& set, const ServiceHealth& health, const ServiceHealth::Member& member) {
+  namespace m = metrics;
+  const Labels labels{{"service", health.service().name()}, {"backend", member.backend->name()}};
+  const ReadinessTracker& tracker = member.probes->tracker();
+  set.value(m::kBackendReady, labels, tracker.ready() ? 1 : 0);
+  for (BackendState state : kAllBackendStates) {
+    set.value(m::kBackendState, plus(labels, "state", toString(state)),
+              member.state == state ? 1 : 0);
+  }
+  set.value(m::kBackendInRotation, labels, member.state == BackendState::Ready ? 1 : 0);
+  for (const auto& [change, count] : member.transitions) {
+    set.value(m::kBackendTransitions,
+              plus(plus(labels, "from", toString(change.first)), "to", toString(change.second)),
+              static_cast<double>(count));
+  }
+  set.value(m::kBackendLastTransition, labels, member.lastTransitionUnixSeconds);
+  set.value(m::kBackendRestarts, labels, tracker.restarts());
+  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+    if (!tracker.configured(kind)) continue;
+    Labels probe = plus(labels, "probe", toString(kind));
+    const ProbeCounters& counters = tracker.counters(kind);
+    set.value(m::kConsecutiveFailures, probe, counters.consecutiveFailures);
+    set.value(m::kConsecutiveSuccesses, probe, counters.consecutiveSuccesses);
+    for (const auto& [outcome, count] : member.probes->outcomes(kind)) {
+      set.value(m::kProbeTotal,
+                plus(plus(probe, "result", outcome.success ? "success" : "failure"), "reason",
+                     outcome.reason),
+                static_cast<double>(count));
+    }
+    set.histogram(m::kProbeDuration, probe, *member.probes->durations(kind));
+  }
+  set.value(m::kBackendConnectionsActive, labels, member.backend->activeConnections());
+  set.value(m::kBackendConnectionsTotal, labels,
+            static_cast<double>(member.backend->connectionsTotal()));
+  set.value(m::kConnectFailures, labels, static_cast<double>(member.backend->connectFailures()));
+}
+
+void addService(FamilySet& set, const ServiceHealth& health) {
+  namespace m = metrics;
+  const Service& service = health.service();
+  const Labels labels{{"service", service.name()}};
+  set.value(m::kServiceBackends, labels, static_cast<double>(health.members().size()));
+  set.value(m::kServiceReadyBackends, labels, static_cast<double>(health.readyCount()));
+  set.value(m::kServiceMinReady, labels, service.config().minReady);
+  const std::pair<ProbeKind, const std::optional<ProbeSpec>*> probes[] = {
+      {ProbeKind::Startup, &service.config().startupProbe},
+      {ProbeKind::Readiness, &service.config().readinessProbe},
+      {ProbeKind::Liveness, &service.config().livenessProbe},
+  };
+  for (const auto& [kind, spec] : probes) {
+    if (*spec) set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)),
+                         (*spec)->timeoutSeconds);
+  }
+  const ServiceTraffic& traffic = service.traffic();
+  auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };
+  set.value(m::kConnectionsActive, labels, load(traffic.connectionsActive));
+  set.value(m::kConnectionsTotal, labels, load(traffic.connectionsTotal));
+  set.value(m::kRetries, labels, load(traffic.retries));
+  set.value(m::kBytes, plus(labels, "direction", "client_to_backend"),
+            load(traffic.bytesFromClients));
+  set.value(m::kBytes, plus(labels, "direction", "backend_to_client"),
+            load(traffic.bytesToClients));
+  set.value(m::kNoReadyBackend, labels, load(traffic.noReadyBackend));
+  set.value(m::kFailOpen, labels, load(traffic.failOpen));
+  set.histogram(m::kConnectionDuration, labels, traffic.connectionDuration);
+}
+
+}  // namespace
+
+std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+                          const ServerCounters& counters) {
+  namespace m = metrics;
+  FamilySet set;
+  // Declared up front so the output follows the catalogue's order.
+  for (const MetricInfo* info :
+       {&m::kBackendReady, &m::kBackendState, &m::kBackendInRotation, &m::kBackendTransitions,
+        &m::kBackendLastTransition, &m::kBackendRestarts, &m::kConsecutiveFailures,
+        &m::kConsecutiveSuccesses, &m::kProbeTotal, &m::kProbeDuration, &m::kProbeTimeout,
+        &m::kServiceBackends, &m::kServiceReadyBackends, &m::kServiceMinReady,
+        &m::kConnectionsActive, &m::kConnectionsTotal, &m::kBackendConnectionsActive,
+        &m::kBackendConnectionsTotal, &m::kConnectFailures, &m::kRetries, &m::kBytes,
+        &m::kNoReadyBackend, &m::kFailOpen, &m::kConnectionDuration}) {
+    set.declare(*info);
+  }
+  for (const auto& health : services) {
+    addService(set, *health);
+    for (const auto& member : health->members()) addBackend(set, *health, *member);
+  }
+  set.value(m::kConfigReloads, {{"result", "success"}},
+            static_cast<double>(counters.reloadsSucceeded));
+  set.value(m::kConfigReloads, {{"result", "failure"}},
+            static_cast<double>(counters.reloadsFailed));
+  set.value(m::kBuildInfo, {{"version", kVersion}}, 1);
+  set.value(m::kShuttingDown, {}, counters.shuttingDown ? 1 : 0);
+
+  std::vector<MetricFamily> families = set.take();
+  // A family with no series yet (no probes configured, say) is left out entirely.
+  std::erase_if(families, [](const MetricFamily& family) { return family.metric.empty(); });
+  m::appendProcessMetrics(families);
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace readygate
