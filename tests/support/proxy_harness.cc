@@ -105,6 +105,21 @@ std::string ProxyHarness::backendField(const std::string& backend,
   return jsonField(status.substr(start, end == std::string::npos ? end : end - start), field);
 }
 
+std::optional<double> ProxyHarness::metric(const std::string& series) const {
+  std::string text = admin("/metrics");
+  std::string prefix = series + " ";
+  size_t at = text.find("\n" + prefix);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(text.substr(at + 1 + prefix.size()));
+}
+
+std::string ProxyHarness::adminPost(const std::string& path) const {
+  auto client = TcpClient::connect("127.0.0.1", adminPort_);
+  if (!client) return "";
+  client->sendAll("POST " + path + " HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  return client->receive(1 << 20, 3s);
+}
+
 bool ProxyHarness::waitForState(const std::string& backend, const std::string& state,
                                 std::chrono::milliseconds timeout) const {
   return waitUntil([&] { return backendState(backend) == state; }, timeout, 20ms);

@@ -44,6 +44,12 @@ class ProxyHarness {
   std::string backendState(const std::string& backend) const {
     return backendField(backend, "state");
   }
+  /// The value of one series in /metrics, by its exact name and label text as readygate
+  /// prints it (`readygate_backend_ready{service="web",backend="127.0.0.1:5001"}`);
+  /// nullopt when the series is absent.
+  std::optional<double> metric(const std::string& series) const;
+  /// POST on the admin API; status line and body.
+  std::string adminPost(const std::string& path) const;
   /// Waits (bounded) until `backend` is in `state`.
   bool waitForState(const std::string& backend, const std::string& state,
                     std::chrono::milliseconds timeout = 10s) const;

@@ -1,0 +1,272 @@
+// The admin API and metrics against a running readygate: state flips visible in
+// /metrics and /status, drain/disable/enable, removed backends' series, /readyz, errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+
+#include "tests/support/proxy_harness.h"
+
+namespace {
+
+using namespace testing_support;
+using ::testing::HasSubstr;
+
+std::string address(const FakePod& pod) { return "127.0.0.1:" + std::to_string(pod.port); }
+
+std::string config(int listenPort, const std::vector<std::string>& endpoints,
+                   const std::string& extra = "") {
+  std::string list;
+  for (const std::string& endpoint : endpoints) list += (list.empty() ? "\"" : ", \"") + endpoint + "\"";
+  return "workers: 2\n"
+         "services:\n"
+         "  - name: web\n"
+         "    listen: \"127.0.0.1:" + std::to_string(listenPort) + "\"\n"
+         "    endpoints: {static: [" + list + "]}\n" + extra;
+}
+
+std::string series(const std::string& name, const std::string& backend,
+                   const std::string& more = "") {
+  return name + "{service=\"web\",backend=\"" + backend + "\"" + more + "}";
+}
+
+TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
+  ProxyHarness harness;
+  FakePod& health = harness.startPod("pod");
+  int port = freePort();
+  harness.startReadygate(config(port, {address(health)},
+                                "    readinessProbe:\n"
+                                "      httpGet: {path: /ready}\n"
+                                "      periodSeconds: 0.1\n"
+                                "      failureThreshold: 2\n"));
+  std::string pod = address(health);
+  ASSERT_TRUE(harness.waitForState(pod, "ready"));
+  EXPECT_EQ(harness.metric(series("readygate_backend_ready", pod)), 1);
+  EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", pod,
+                                  ",from=\"starting\",to=\"ready\"")), 1);
+  EXPECT_EQ(harness.metric("readygate_service_ready_backends{service=\"web\"}"), 1);
+
+  ASSERT_NE(httpGet("127.0.0.1", health.port, "/control/ready/off"), "");
+  ASSERT_TRUE(harness.waitForState(pod, "not_ready"));
+  EXPECT_EQ(harness.backendField(pod, "reason"), "http_503");
+  EXPECT_EQ(harness.metric(series("readygate_backend_ready", pod)), 0);
+  EXPECT_EQ(harness.metric(series("readygate_backend_state", pod, ",state=\"not_ready\"")), 1);
+  EXPECT_EQ(harness.metric(series("readygate_backend_state", pod, ",state=\"ready\"")), 0);
+  EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", pod,
+                                  ",from=\"ready\",to=\"not_ready\"")), 1);
+  EXPECT_GE(harness.metric(series("readygate_probe_total", pod,
+                                  ",probe=\"readiness\",result=\"failure\",reason=\"http_503\"")),
+            2);
+  EXPECT_GE(harness.metric(series("readygate_backend_consecutive_failures", pod,
+                                  ",probe=\"readiness\"")), 2);
+  EXPECT_EQ(harness.metric("readygate_service_ready_backends{service=\"web\"}"), 0);
+  EXPECT_GT(harness.metric(series("readygate_backend_last_transition_timestamp_seconds", pod))
+                .value_or(0),
+            1.7e9);
+
+  // Nothing ready: the connection is closed and counted.
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  EXPECT_TRUE(client->waitForEof(2s));
+  EXPECT_TRUE(waitUntil([&] {
+    return harness.metric("readygate_no_ready_backend_total{service=\"web\"}").value_or(0) >= 1;
+  }, 2s));
+}
+
+TEST(Admin, DrainedBackendGetsNoNewConnectionsWhileItsOpenOnesFinish) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
+  int port = freePort();
+  harness.startReadygate(config(port, {address(a), address(b)}));
+
+  // One open connection on each pod.
+  std::vector<TcpClient> open;
+  std::set<std::string> names;
+  for (int i = 0; i < 2; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    ASSERT_TRUE(client);
+    names.insert(client->receiveLine().value_or(""));
+    open.push_back(std::move(*client));
+  }
+  ASSERT_EQ(names, (std::set<std::string>{"pod-a", "pod-b"}));
+
+  std::string reply = harness.adminPost("/backends/web/" + address(b) + "/drain");
+  EXPECT_THAT(reply, HasSubstr("200 OK"));
+  EXPECT_THAT(reply, HasSubstr("\"admin_state\":\"draining\""));
+  EXPECT_EQ(harness.backendState(address(b)), "draining");
+  EXPECT_EQ(harness.metric(series("readygate_backend_state", address(b), ",state=\"draining\"")), 1);
+  EXPECT_EQ(harness.metric(series("readygate_backend_in_rotation", address(b))), 0);
+
+  for (int i = 0; i < 10; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->receiveLine(), "pod-a");
+  }
+  // The connections that were open on pod-b still work.
+  for (TcpClient& client : open) {
+    ASSERT_TRUE(client.sendAll("still there\n"));
+    EXPECT_EQ(client.receiveLine(), "still there");
+  }
+  EXPECT_EQ(harness.metric(series("readygate_backend_connections_active", address(b))), 1);
+
+  // Disable, then enable: back in rotation.
+  EXPECT_THAT(harness.adminPost("/backends/web/" + address(b) + "/disable"), HasSubstr("200 OK"));
+  EXPECT_EQ(harness.backendState(address(b)), "disabled");
+  EXPECT_THAT(harness.adminPost("/backends/web/" + address(b) + "/enable"), HasSubstr("200 OK"));
+  EXPECT_EQ(harness.backendState(address(b)), "ready");
+  std::set<std::string> after;
+  for (int i = 0; i < 4; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    after.insert(client->receiveLine().value_or(""));
+  }
+  EXPECT_EQ(after, (std::set<std::string>{"pod-a", "pod-b"}));
+  EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", address(b),
+                                  ",from=\"disabled\",to=\"ready\"")), 1);
+}
+
+TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
+  FakePod& c = harness.startPod("pod-c", {"--echo", "--greeting"});
+  int port = freePort();
+  ChildProcess& readygate = harness.startReadygate(config(port, {address(a), address(b)}));
+  ASSERT_TRUE(harness.metric(series("readygate_backend_ready", address(b))));
+  auto held = TcpClient::connect("127.0.0.1", port);  // lands on pod-a or pod-b
+  ASSERT_TRUE(held);
+  std::string heldOn = held->receiveLine().value_or("");
+
+  // Reload with pod-b gone and pod-c new (admin block kept as the harness wrote it).
+  std::string yaml = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) +
+                     "\"}\n" + config(port, {address(a), address(c)});
+  harness.writeFile("readygate.yaml", yaml);
+  readygate.signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] {
+    return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1;
+  }, 5s));
+  EXPECT_FALSE(harness.metric(series("readygate_backend_ready", address(b))));
+  EXPECT_EQ(harness.admin("/metrics").find(address(b)), std::string::npos)
+      << "a series of the removed backend is still exported";
+  EXPECT_EQ(harness.backendState(address(b)), "");
+  EXPECT_EQ(harness.metric(series("readygate_backend_ready", address(c))), 1);
+  EXPECT_EQ(harness.metric("readygate_service_backends{service=\"web\"}"), 2);
+
+  // The connection held across the reload still works, whichever pod it was on.
+  ASSERT_TRUE(held->sendAll("across reload\n"));
+  EXPECT_EQ(held->receiveLine(), "across reload") << "held on " << heldOn;
+  std::set<std::string> names;
+  for (int i = 0; i < 6; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    names.insert(client->receiveLine().value_or(""));
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"pod-a", "pod-c"}));
+}
+
+TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  int port = freePort();
+  ChildProcess& readygate = harness.startReadygate(config(port, {address(a)}));
+  std::string admin = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
+
+  harness.writeFile("readygate.yaml", admin + "services: [oops\n");
+  readygate.signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] {
+    return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 1;
+  }, 5s));
+  harness.writeFile("readygate.yaml",
+                    admin + config(port + 1 == 65536 ? 1 : port + 1, {address(a)}));
+  readygate.signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] {
+    return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 2;
+  }, 5s));
+  EXPECT_THAT(harness.readygateLog(), HasSubstr("only endpoints.static can change on reload"));
+  EXPECT_TRUE(readygate.running());
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->receiveLine(), "pod-a");
+}
+
+TEST(Admin, ErrorsAreJsonWithTheRightCodes) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo"});
+  harness.startReadygate(config(freePort(), {address(a)}));
+  int admin = harness.adminPort();
+  EXPECT_THAT(httpGet("127.0.0.1", admin, "/nope"), HasSubstr("404 Not Found"));
+  EXPECT_THAT(httpGet("127.0.0.1", admin, "/nope"), HasSubstr("{\"error\":\"no such endpoint"));
+  EXPECT_THAT(httpGet("127.0.0.1", admin, "/backends/web/" + address(a) + "/drain"),
+              HasSubstr("405 Method Not Allowed"));
+  EXPECT_THAT(harness.adminPost("/metrics"), HasSubstr("405"));
+  EXPECT_THAT(harness.adminPost("/backends/web/not-an-address/drain"),
+              HasSubstr("400 Bad Request"));
+  EXPECT_THAT(harness.adminPost("/backends/web/not-an-address/drain"),
+              HasSubstr("\"error\":\"bad backend address"));
+  EXPECT_THAT(harness.adminPost("/backends/nosuch/" + address(a) + "/drain"),
+              HasSubstr("404 Not Found"));
+  EXPECT_THAT(harness.adminPost("/backends/web/127.0.0.1:1/drain"), HasSubstr("404 Not Found"));
+  EXPECT_THAT(harness.adminPost("/backends/web/" + address(a) + "/explode"),
+              HasSubstr("404 Not Found"));
+  EXPECT_EQ(harness.backendState(address(a)), "ready");
+}
+
+TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  FakePod& health = harness.startPod("pod-a-http", {"--start-unready"});
+  int port = freePort();
+  int adminPort = freePort();
+  ChildProcess& readygate = harness.startReadygate(
+      "admin: {listen: \"127.0.0.1:" + std::to_string(adminPort) +
+      "\", readyRequiresBackends: true}\n" +
+      config(port, {address(a)},
+             "    drainTimeoutSeconds: 10\n"
+             "    readinessProbe:\n"
+             "      httpGet: {path: /ready, port: " + std::to_string(health.port) + "}\n"
+             "      periodSeconds: 0.1\n"));
+  EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("503"));
+  EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("has no ready backend"));
+  EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/healthz"), HasSubstr("200 OK"));
+  httpGet("127.0.0.1", health.port, "/control/ready/on");
+  ASSERT_TRUE(harness.waitForState(address(a), "ready"));
+  EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("200 OK"));
+
+  // Shutdown with an open connection: /readyz fails at once, the drain goes on.
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->receiveLine(), "pod-a");
+  readygate.signal(SIGTERM);
+  EXPECT_TRUE(waitUntil(
+      [&] { return httpGet("127.0.0.1", adminPort, "/readyz").find("503") != std::string::npos; },
+      3s));
+  EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("shutting down"));
+  EXPECT_EQ(harness.metric("readygate_shutting_down"), 1);
+  client->close();
+  EXPECT_EQ(readygate.waitExit(5s), 0);
+}
+
+TEST(Admin, StatusCommandPrintsATable) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  harness.startReadygate(config(freePort(), {address(a)},
+                                "    readinessProbe:\n"
+                                "      httpGet: {path: /ready}\n"
+                                "      periodSeconds: 0.1\n"));
+  ASSERT_TRUE(harness.waitForState(address(a), "ready"));
+  ChildProcess status({readygateBinary(), "status", "--admin",
+                       "127.0.0.1:" + std::to_string(harness.adminPort())},
+                      harness.dir() + "/status.log");
+  ASSERT_EQ(status.waitExit(5s), 0) << status.output();
+  std::string table = status.output();
+  EXPECT_THAT(table, ::testing::StartsWith("SERVICE"));
+  EXPECT_THAT(table, HasSubstr("LAST-PROBE"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("web +" + address(a) + " +ready +ok +readiness ok"));
+
+  ChildProcess nobody({readygateBinary(), "status", "--admin", "127.0.0.1:1"},
+                      harness.dir() + "/nobody.log");
+  EXPECT_EQ(nobody.waitExit(5s), 1);
+  EXPECT_THAT(nobody.output(), HasSubstr("cannot connect to 127.0.0.1:1"));
+}
+
+}  // namespace
