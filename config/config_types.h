@@ -120,6 +120,20 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+/// In the order the kubelet runs them.
+inline constexpr ProbeKind kAllProbeKinds[] = {ProbeKind::Startup, ProbeKind::Readiness,
+                                               ProbeKind::Liveness};
+
+/// The service's probe of that kind (empty when not configured).
+inline const std::optional<ProbeSpec>& probeOf(const ServiceConfig& service, ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::Startup: return service.startupProbe;
+    case ProbeKind::Liveness: return service.livenessProbe;
+    case ProbeKind::Readiness: break;
+  }
+  return service.readinessProbe;
+}
+
 const char* toString(ProxyMode mode);
 const char* toString(BalanceKind kind);
 const char* toString(ProbeKind kind);

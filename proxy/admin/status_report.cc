@@ -1,9 +1,9 @@
 // renderStatusJson implementation.
 #include "proxy/admin/status_report.h"
 
-#include <ctime>
 
 #include "proxy/core/json_writer.h"
+#include "proxy/core/time_format.h"
 
 namespace readygate {
 namespace {
@@ -15,18 +15,6 @@ const char* toString(ProbeVerdict verdict) {
     case ProbeVerdict::Failure: return "failure";
   }
   return "unknown";
-}
-
-std::string isoTime(std::chrono::system_clock::time_point time) {
-  auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-  time_t seconds = static_cast<time_t>(millis / 1000);
-  tm utc;
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  size_t length = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis % 1000));
-  return text;
 }
 
 void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kind) {
@@ -43,7 +31,7 @@ void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kin
     json.key("reason").value(last.reason);
     json.key("message").value(last.message);
     json.key("latency_seconds").value(last.latencySeconds);
-    json.key("time").value(isoTime(last.wallTime));
+    json.key("time").value(formatUtcMillis(last.wallTime));
     json.endObject();
   } else {
     json.null();
@@ -97,7 +85,7 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
       json.key("connect_failures")
           .value(static_cast<unsigned long long>(probes->backend().connectFailures()));
       json.key("probes").beginObject();
-      for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+      for (ProbeKind kind : kAllProbeKinds) {
         if (tracker.configured(kind)) writeProbe(json, tracker, kind);
       }
       json.endObject();
@@ -135,7 +123,7 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>&
       // The most recent result of any probe.
       const ProbeResult* latest = nullptr;
       ProbeKind latestKind = ProbeKind::Readiness;
-      for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+      for (ProbeKind kind : kAllProbeKinds) {
         const auto& last = tracker.counters(kind).last;
         if (last && (!latest || last->finishedAt > latest->finishedAt)) {
           latest = &*last;

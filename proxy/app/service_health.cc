@@ -25,16 +25,10 @@ ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock&
 
 std::optional<std::string> ServiceHealth::start() {
   const ServiceConfig& config = service_->config();
-  const std::pair<ProbeKind, const std::optional<ProbeSpec>*> kinds[] = {
-      {ProbeKind::Startup, &config.startupProbe},
-      {ProbeKind::Readiness, &config.readinessProbe},
-      {ProbeKind::Liveness, &config.livenessProbe},
-  };
-  for (const auto& [kind, spec] : kinds) {
-    if (!*spec || (*spec)->handler != ProbeSpec::Handler::HttpGet || !(*spec)->httpGet.https) {
-      continue;
-    }
-    auto created = TlsClientContext::create((*spec)->httpGet.tls);
+  for (ProbeKind kind : kAllProbeKinds) {
+    const std::optional<ProbeSpec>& spec = probeOf(config, kind);
+    if (!spec || spec->handler != ProbeSpec::Handler::HttpGet || !spec->httpGet.https) continue;
+    auto created = TlsClientContext::create(spec->httpGet.tls);
     if (auto* error = std::get_if<std::string>(&created)) {
       return std::string(toString(kind)) + " probe TLS: " + *error;
     }

@@ -1,11 +1,12 @@
 // Structured logging implementation.
 #include "proxy/core/log.h"
 
+#include "proxy/core/time_format.h"
+
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 
 namespace readygate {
 namespace {
@@ -62,16 +63,7 @@ bool logEnabled(LogLevel level) { return level >= gLevel.load(std::memory_order_
 
 void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!logEnabled(level)) return;
-  auto now = std::chrono::system_clock::now();
-  auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  time_t seconds = static_cast<time_t>(millis / 1000);
-  tm utc;
-  gmtime_r(&seconds, &utc);
-  char stamp[40];
-  size_t length = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis % 1000));
-
+  std::string stamp = formatUtcMillis(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);
   line.append("ts=").append(stamp).append(" level=").append(levelName(level));

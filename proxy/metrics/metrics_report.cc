@@ -73,7 +73,7 @@ void addBackend(FamilySet& set, const ServiceHealth& health, const ServiceHealth
   }
   set.value(m::kBackendLastTransition, labels, member.lastTransitionUnixSeconds);
   set.value(m::kBackendRestarts, labels, tracker.restarts());
-  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+  for (ProbeKind kind : kAllProbeKinds) {
     if (!tracker.configured(kind)) continue;
     Labels probe = plus(labels, "probe", toString(kind));
     const ProbeCounters& counters = tracker.counters(kind);
@@ -100,14 +100,9 @@ void addService(FamilySet& set, const ServiceHealth& health) {
   set.value(m::kServiceBackends, labels, static_cast<double>(health.members().size()));
   set.value(m::kServiceReadyBackends, labels, static_cast<double>(health.readyCount()));
   set.value(m::kServiceMinReady, labels, service.config().minReady);
-  const std::pair<ProbeKind, const std::optional<ProbeSpec>*> probes[] = {
-      {ProbeKind::Startup, &service.config().startupProbe},
-      {ProbeKind::Readiness, &service.config().readinessProbe},
-      {ProbeKind::Liveness, &service.config().livenessProbe},
-  };
-  for (const auto& [kind, spec] : probes) {
-    if (*spec) set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)),
-                         (*spec)->timeoutSeconds);
+  for (ProbeKind kind : kAllProbeKinds) {
+    const std::optional<ProbeSpec>& spec = probeOf(service.config(), kind);
+    if (spec) set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
   }
   const ServiceTraffic& traffic = service.traffic();
   auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };

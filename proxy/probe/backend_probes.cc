@@ -30,14 +30,10 @@ BackendProbes::BackendProbes(const ProberContext& context, const Clock& clock,
       tracker_(specOf(service.startupProbe), specOf(service.readinessProbe),
                specOf(service.livenessProbe), clock.now()),
       onChange_(std::move(onChange)) {
-  const std::pair<ProbeKind, const std::optional<ProbeSpec>*> kinds[] = {
-      {ProbeKind::Startup, &service.startupProbe},
-      {ProbeKind::Readiness, &service.readinessProbe},
-      {ProbeKind::Liveness, &service.livenessProbe},
-  };
-  for (const auto& [kind, spec] : kinds) {
-    if (!*spec) continue;
-    const ProbeSpec& probe = **spec;
+  for (ProbeKind kind : kAllProbeKinds) {
+    const std::optional<ProbeSpec>& spec = probeOf(service, kind);
+    if (!spec) continue;
+    const ProbeSpec& probe = *spec;
     size_t slot = static_cast<size_t>(kind);
     durations_[slot] = std::make_unique<prometheus::Histogram>(
         prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

@@ -25,7 +25,7 @@ ReadinessTracker::ReadinessTracker(const ProbeSpec* startup, const ProbeSpec* re
 void ReadinessTracker::startOver(double now) {
   phaseStartedAt_ = now;
   readySincePhaseStart_ = false;
-  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
+  for (ProbeKind kind : kAllProbeKinds) {
     ProbeCounters& counters = counters_[index(kind)];
     counters.consecutiveSuccesses = 0;
     counters.consecutiveFailures = 0;

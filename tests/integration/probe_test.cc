@@ -126,13 +126,8 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
 
 TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
   ProxyHarness harness;
-  std::string key = harness.dir() + "/pod.key";
-  std::string cert = harness.dir() + "/pod.crt";
-  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=pod.local",
-                        "-addext", "subjectAltName=DNS:pod.local"},
-                       harness.dir() + "/openssl.log");
-  ASSERT_EQ(openssl.waitExit(30s), 0) << openssl.output();
+  auto [cert, key] = harness.selfSignedCertificate("pod.local");
+  ASSERT_FALSE(cert.empty());
 
   FakePod& plain = harness.startPod("plain", {}, true, "127.0.0.2");
   FakePod& tls = harness.startPod(
@@ -157,13 +152,8 @@ TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
 
 TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
   ProxyHarness harness;
-  std::string key = harness.dir() + "/pod.key";
-  std::string cert = harness.dir() + "/pod.crt";
-  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=pod.local",
-                        "-addext", "subjectAltName=DNS:pod.local"},
-                       harness.dir() + "/openssl.log");
-  ASSERT_EQ(openssl.waitExit(30s), 0) << openssl.output();
+  auto [cert, key] = harness.selfSignedCertificate("pod.local");
+  ASSERT_FALSE(cert.empty());
   FakePod& pod = harness.startPod("tls", {"--tls-cert", cert, "--tls-key", key});
 
   auto run = [&](const std::string& tlsOptions) {

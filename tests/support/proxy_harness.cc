@@ -105,6 +105,20 @@ std::string ProxyHarness::backendField(const std::string& backend,
   return jsonField(status.substr(start, end == std::string::npos ? end : end - start), field);
 }
 
+std::pair<std::string, std::string> ProxyHarness::selfSignedCertificate(const std::string& name) {
+  std::string key = dir_ + "/" + name + ".key";
+  std::string cert = dir_ + "/" + name + ".crt";
+  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=" + name,
+                        "-addext", "subjectAltName=DNS:" + name},
+                       dir_ + "/openssl-" + name + ".log");
+  if (openssl.waitExit(30s) != 0) {
+    ADD_FAILURE() << "openssl failed: " << openssl.output();
+    return {"", ""};
+  }
+  return {cert, key};
+}
+
 std::optional<double> ProxyHarness::metric(const std::string& series) const {
   std::string text = admin("/metrics");
   std::string prefix = series + " ";

@@ -36,6 +36,9 @@ class ProxyHarness {
   std::string readygateLog() const;
   int adminPort() const { return adminPort_; }
 
+  /// A certificate and key for `name`, made now with openssl; {"", ""} on failure.
+  std::pair<std::string, std::string> selfSignedCertificate(const std::string& name);
+
   /// GET on the admin API; the body, or "" when it did not answer.
   std::string admin(const std::string& path) const;
   /// One field of one backend in /status ("state", "reason", "connect_failures", ...);
