@@ -1,6 +1,8 @@
 // ConnectionAttempt implementation.
 #include "proxy/probe/connection_attempt.h"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -56,6 +58,11 @@ void ConnectionAttempt::finish(ProbeResult result) {
   finished_ = true;
   result_ = std::move(result);
   evtimer_del(timeout_.get());
+  if (resetOnClose_ && connection_) {
+    evutil_socket_t fd = bufferevent_getfd(connection_.get());
+    linger abort{1, 0};
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  }
   connection_.reset();  // close now: the probe's socket must not outlive its answer
   timeval now{0, 0};
   evtimer_add(deliver_.get(), &now);

@@ -22,6 +22,10 @@ class ConnectionAttempt : public ProbeAttempt {
   void begin(const SocketAddress& address, double timeoutSeconds);
   /// Reports `result` on the next loop pass and closes the connection now.
   void finish(ProbeResult result);
+  /// Closes with a reset instead of a FIN, as HAProxy does after its checks: the probe
+  /// has its answer, and 10,000 probes a second must not leave 600,000 sockets in
+  /// TIME_WAIT on the proxy's host.
+  void resetOnClose() { resetOnClose_ = true; }
   bool finished() const { return finished_; }
   event_base* base() const { return base_; }
   bufferevent* connection() const { return connection_.get(); }
@@ -50,6 +54,7 @@ class ConnectionAttempt : public ProbeAttempt {
   ProbeResult result_;
   bool connected_ = false;
   bool finished_ = false;
+  bool resetOnClose_ = false;
 };
 
 }  // namespace readygate

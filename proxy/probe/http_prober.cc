@@ -130,6 +130,7 @@ class HttpAttempt : public ConnectionAttempt {
       finish(ProbeResult::failed("connection_closed", "closed before a status line"));
       return;
     }
+    resetOnClose();
     int status = static_cast<int>(parser_.status_code);
     if (status >= 200 && status < 400) {
       finish(ProbeResult::passed(firstLine(body_)));
