@@ -1,4 +1,4 @@
-// Renders the /status JSON: every service and backend with state, reason and last probes.
+// Renders /status: every service and backend with state, reason and last probes, as JSON or a table.
 #pragma once
 
 #include <memory>
@@ -17,12 +17,8 @@ std::string currentReason(const ReadinessTracker& tracker);
 std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& services,
                              const ProbeTimingStats& timing, double now);
 
-}  // namespace readygate
-
-namespace readygate {
-
 /// The same, as a table for a terminal (what `readygate status` prints), like
-/// `kubectl get pods`: SERVICE BACKEND STATE REASON LAST-PROBE LATENCY CONNS.
+/// `kubectl get pods`: SERVICE BACKEND STATE REASON LAST-PROBE LATENCY CONNS RESTARTS.
 std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>& services,
                               double now);
 
