@@ -12,15 +12,9 @@ window=${3:-20}
 first_port=${BENCH_FIRST_PORT:-20000}
 pods=4
 top=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/readygate-bench-XXXXXX)
 hz=$(getconf CLK_TCK)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../scripts/background.sh
+source "$top/scripts/background.sh"
 
 cpu_ticks() {  # utime + stime of a process, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"

@@ -10,14 +10,8 @@ build=${1:-build}
 seconds=${2:-10}
 connections=${3:-50}
 top=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/readygate-bench-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../scripts/background.sh
+source "$top/scripts/background.sh"
 
 base=${BENCH_FIRST_PORT:-21000}
 pod_a=$base; pod_b=$((base + 1)); p_readygate=$((base + 2)); p_haproxy=$((base + 3)); p_nginx=$((base + 4))

@@ -8,14 +8,8 @@ set -euo pipefail
 readygate=$1
 fakepod=$2
 dashboards=$3
-work=$(mktemp -d /tmp/readygate-prometheus-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../../scripts/background.sh
+source "$(dirname "$0")/../../scripts/background.sh"
 fail() {
   echo "FAIL: $*" >&2
   for log in "$work"/*.log; do echo "---- $log" >&2; tail -20 "$log" >&2; done
