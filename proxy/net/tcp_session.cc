@@ -66,7 +66,9 @@ void TcpSession::connectNextBackend() {
   if (!backend) {
     if (tried_.empty()) {
       ServiceTraffic::add(traffic.noReadyBackend);
-      logEvent(LogLevel::Warn, "no_ready_backend", {{"service", service_->name()}});
+      // Per connection, so debug: readygate_no_ready_backend_total and the
+      // backend_state lines (ready_backends=0) tell operators without flooding the log.
+      logEvent(LogLevel::Debug, "no_ready_backend", {{"service", service_->name()}});
       finish("no_ready_backend");
     } else {
       finish("all_backends_failed");
