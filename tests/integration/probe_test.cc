@@ -3,6 +3,7 @@
 // a liveness failure after /start-failing, and a killed pod.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <unistd.h>
 
@@ -331,6 +332,43 @@ TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
   EXPECT_EQ(distinct(podsReached(port, 20)), (std::set<std::string>{"stable"}));
   EXPECT_EQ(harness.backendField(doomedAddress, "connections_total"), attemptsBefore)
       << "a connection was sent to the dead pod after it left rotation";
+}
+
+TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
+  ProxyHarness harness;
+  FakePod& old = harness.startPod("old", {"--echo", "--greeting"});
+  // Nothing listens for the first second, like a pod still booting (KILL_IN_SECONDS's
+  // cousin in the field notes); then it serves. The env variable form of --kill-in is
+  // exercised too: the pod exits by itself 3 s in.
+  setenv("KILL_IN_SECONDS", "3", 1);
+  FakePod& slow = harness.startPod("slow", {"--echo", "--greeting", "--startup-delay", "1"}, false);
+  unsetenv("KILL_IN_SECONDS");
+  int port = freePort();
+  harness.startReadygate(serviceYaml(port, {address(old), address(slow)},
+                                     "    startupProbe:\n"
+                                     "      tcpSocket: {}\n"
+                                     "      periodSeconds: 0.1\n"
+                                     "      failureThreshold: 100\n"
+                                     "    readinessProbe:\n"
+                                     "      tcpSocket: {}\n"
+                                     "      periodSeconds: 0.1\n"
+                                     "    livenessProbe:\n"
+                                     "      tcpSocket: {}\n"
+                                     "      periodSeconds: 0.1\n"
+                                     "      failureThreshold: 2\n"));
+  ASSERT_TRUE(harness.waitForState(address(old), "ready", 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.backendField(address(slow), "reason") == "connect_refused"; }, 2s));
+  EXPECT_EQ(harness.backendState(address(slow)), "starting");
+  EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old"}));
+
+  ASSERT_TRUE(harness.waitForState(address(slow), "ready", 5s));
+  EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old", "slow"}));
+  // It dies at 3 s (KILL_IN_SECONDS): liveness takes it out, startup keeps it out.
+  EXPECT_TRUE(slow.process->waitExit(5s).has_value());
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(address(slow)) != "ready"; }, 3s));
+  EXPECT_EQ(harness.backendField(address(slow), "restarts"), "1");
+  EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old"}));
 }
 
 TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
