@@ -58,8 +58,10 @@ void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
     return std::find(endpoints.begin(), endpoints.end(), member.backend->address()) !=
            endpoints.end();
   };
+  double drainDeadline = clock_.now() + service_->config().drainTimeoutSeconds;
   for (const auto& member : members_) {
     if (!wanted(*member)) {
+      member->backend->retire(drainDeadline);
       logEvent(LogLevel::Info, "backend_removed",
                {{"service", service_->name()}, {"backend", member->backend->name()},
                 {"open_connections", member->backend->activeConnections()}});

@@ -37,8 +37,8 @@ class ServiceHealth {
   /// first rotation. Returns an error text on failure.
   std::optional<std::string> start();
   /// Reload: starts probing endpoints that are new, forgets the ones that are gone (their
-  /// open connections finish; their series and status entries go at once), keeps the
-  /// state of the rest.
+  /// open connections may finish within drainTimeoutSeconds, then workers close them;
+  /// their series and status entries go at once), keeps the state of the rest.
   void setEndpoints(const std::vector<SocketAddress>& endpoints);
   /// Admin API: false when `address` is not a backend of this service.
   bool setAdminState(const std::string& address, AdminState admin);

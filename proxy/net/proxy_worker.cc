@@ -11,6 +11,9 @@ namespace {
 
 /// After EMFILE/ENFILE, accepting again at once would spin; wait a little first.
 constexpr double kAcceptBackoffSeconds = 0.1;
+/// How often a worker looks for sessions past a removed backend's drain timeout: the
+/// resolution of drainTimeoutSeconds, for one pass over this worker's sessions.
+constexpr double kRetiredSweepSeconds = 0.1;
 
 }  // namespace
 
@@ -26,6 +29,11 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(inde
              {{"worker", worker->index_}, {"closing_sessions", worker->sessions_.size()}});
     worker->closeAllSessions();
   }, this));
+  retiredSweep_.reset(event_new(base, -1, EV_PERSIST, [](evutil_socket_t, short, void* self) {
+    static_cast<ProxyWorker*>(self)->closeRetiredSessions();
+  }, this));
+  timeval every = toTimeval(kRetiredSweepSeconds);
+  event_add(retiredSweep_.get(), &every);
   setUpListeners(std::move(bindings));
 }
 
@@ -120,6 +128,16 @@ void ProxyWorker::stopIfDrained() {
     evtimer_del(shutdownDeadline_.get());
     thread_.loop().stop();
   }
+}
+
+void ProxyWorker::closeRetiredSessions() {
+  double now = clock_.now();
+  std::vector<TcpSession*> expired;
+  for (auto& [raw, session] : sessions_) {
+    const Backend* backend = raw->backend();
+    if (backend != nullptr && backend->retireDeadline() <= now) expired.push_back(raw);
+  }
+  for (TcpSession* session : expired) session->abort("drain_timeout");
 }
 
 void ProxyWorker::closeAllSessions() {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/tcp_session.h"
@@ -46,6 +47,8 @@ class ProxyWorker : private SessionOwner {
   void reapFinished();
   void stopIfDrained();
   void closeAllSessions();
+  /// Closes sessions whose backend was removed and whose drain time is up.
+  void closeRetiredSessions();
 
   static void onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
   static void onAcceptError(evconnlistener*, void* self);
@@ -59,6 +62,8 @@ class ProxyWorker : private SessionOwner {
   EventPtr reapEvent_;       // frees finished sessions after the pass that finished them
   EventPtr resumeAccept_;    // re-enables accepting after running out of descriptors
   EventPtr shutdownDeadline_;
+  EventPtr retiredSweep_;    // periodic: drain timeouts of removed backends
+  SteadyClock clock_;
   bool shuttingDown_ = false;
 };
 

@@ -42,6 +42,8 @@ class TcpSession {
   void start();
   /// Ends the session at once (drain timeout, shutdown deadline).
   void abort(std::string_view reason) { finish(reason); }
+  /// The backend this session is connected or connecting to (null before and after).
+  const Backend* backend() const { return backend_.get(); }
 
  private:
   /// One end of the pair. `eof` means it sent FIN; `shutdownSent` means we sent it ours.

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "proxy/net/socket_address.h"
@@ -35,12 +36,19 @@ class Backend {
   void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
   void connectFailed() { connectFailures_.fetch_add(1, std::memory_order_relaxed); }
 
+  /// Control thread, once, when the backend leaves the configuration: its open
+  /// connections may run until `deadline` (Clock seconds), then their workers close them.
+  void retire(double deadline) { retireDeadline_.store(deadline, std::memory_order_relaxed); }
+  /// +infinity while the backend is configured.
+  double retireDeadline() const { return retireDeadline_.load(std::memory_order_relaxed); }
+
  private:
   const SocketAddress address_;
   const std::string name_;
   std::atomic<int> active_{0};
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> connectFailures_{0};
+  std::atomic<double> retireDeadline_{std::numeric_limits<double>::infinity()};
 };
 
 }  // namespace readygate

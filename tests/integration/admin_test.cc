@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <set>
 
 #include "tests/support/proxy_harness.h"
@@ -162,6 +163,42 @@ TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
     names.insert(client->receiveLine().value_or(""));
   }
   EXPECT_EQ(names, (std::set<std::string>{"pod-a", "pod-c"}));
+}
+
+TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
+  int port = freePort();
+  const std::string drain = "    drainTimeoutSeconds: 0.5\n";
+  ChildProcess& readygate = harness.startReadygate(config(port, {address(a), address(b)}, drain));
+  std::map<std::string, TcpClient> held;
+  for (int i = 0; i < 2; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    ASSERT_TRUE(client);
+    std::string name = client->receiveLine().value_or("");
+    held.emplace(name, std::move(*client));
+  }
+  ASSERT_EQ(held.size(), 2u);
+
+  harness.writeFile("readygate.yaml", "admin: {listen: \"127.0.0.1:" +
+                                          std::to_string(harness.adminPort()) + "\"}\n" +
+                                          config(port, {address(a)}, drain));
+  readygate.signal(SIGHUP);
+  auto reloadedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitUntil([&] {
+    return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1;
+  }, 5s));
+  // Still usable inside the drain window...
+  ASSERT_TRUE(held.at("pod-b").sendAll("draining\n"));
+  EXPECT_EQ(held.at("pod-b").receiveLine(), "draining");
+  // ...closed when it ends, while the connection to the kept backend goes on.
+  EXPECT_TRUE(held.at("pod-b").waitForEof(5s));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - reloadedAt).count();
+  EXPECT_GE(took, 0.4);
+  EXPECT_LT(took, 2.0);
+  ASSERT_TRUE(held.at("pod-a").sendAll("kept\n"));
+  EXPECT_EQ(held.at("pod-a").receiveLine(), "kept");
 }
 
 TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
