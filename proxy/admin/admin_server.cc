@@ -45,6 +45,9 @@ AdminServer::AdminServer(event_base* base) : http_(evhttp_new(base)) {
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
   evhttp_set_timeout(http_, 10);
+  // The admin API takes no uploads: small limits keep a confused client from costing memory.
+  evhttp_set_max_headers_size(http_, 16 * 1024);
+  evhttp_set_max_body_size(http_, 64 * 1024);
 }
 
 AdminServer::~AdminServer() { evhttp_free(http_); }
