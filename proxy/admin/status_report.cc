@@ -63,7 +63,7 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
     json.beginObject();
     json.key("name").value(service.name());
     json.key("listen").value(service.config().listen.toString());
-    json.key("backends_total").value(health->members().size());
+    json.key("backends_total").value(health->configuredCount());
     json.key("backends_ready").value(health->readyCount());
     json.key("backends").beginArray();
     for (const auto& member : health->members()) {
@@ -76,6 +76,7 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
       json.key("reason").value(currentReason(tracker));
       json.key("ready").value(tracker.ready());
       json.key("admin_state").value(toString(member->admin));
+      json.key("leaving").value(member->leaving);
       json.key("in_rotation").value(member->state == BackendState::Ready);
       json.key("restarts").value(tracker.restarts());
       json.key("seconds_since_transition").value(now - tracker.lastTransitionAt());

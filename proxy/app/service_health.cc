@@ -21,7 +21,11 @@ ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock&
     : context_{base, reaper, service->name()},
       clock_(clock),
       service_(std::move(service)),
-      stats_(stats) {}
+      stats_(stats) {
+  reap_.reset(event_new(base, -1, 0, [](evutil_socket_t, short, void* self) {
+    static_cast<ServiceHealth*>(self)->graveyard_.clear();
+  }, this));
+}
 
 std::optional<std::string> ServiceHealth::start() {
   const ServiceConfig& config = service_->config();
@@ -58,16 +62,21 @@ void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
     return std::find(endpoints.begin(), endpoints.end(), member.backend->address()) !=
            endpoints.end();
   };
-  double drainDeadline = clock_.now() + service_->config().drainTimeoutSeconds;
   for (const auto& member : members_) {
-    if (!wanted(*member)) {
-      member->backend->retire(drainDeadline);
-      logEvent(LogLevel::Info, "backend_removed",
+    bool keep = wanted(*member);
+    if (member->leaving && keep) member->leaving = false;  // configured again
+    if (keep || member->leaving) continue;
+    if (member->state == BackendState::Ready && service_->config().minReady > 0) {
+      // Rollout guard: an old pod that still serves stays in rotation until enough new
+      // ones are ready, so dropping it from the config early loses no connections.
+      member->leaving = true;
+      logEvent(LogLevel::Info, "backend_leaving",
                {{"service", service_->name()}, {"backend", member->backend->name()},
-                {"open_connections", member->backend->activeConnections()}});
+                {"min_ready", service_->config().minReady}, {"ready_backends", readyCount()}});
+    } else {
+      member->removed = true;
     }
   }
-  std::erase_if(members_, [&](const std::unique_ptr<Member>& member) { return !wanted(*member); });
   for (const SocketAddress& address : endpoints) {
     bool known = std::any_of(members_.begin(), members_.end(), [&](const auto& member) {
       return member->backend->address() == address;
@@ -77,7 +86,35 @@ void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
     logEvent(LogLevel::Info, "backend_added",
              {{"service", service_->name()}, {"backend", address.toString()}});
   }
+  settleLeaving();
   publish();
+}
+
+void ServiceHealth::settleLeaving() {
+  bool enoughReady = readyCount() >= static_cast<size_t>(service_->config().minReady);
+  for (const auto& member : members_) {
+    // A leaving backend goes once the new ones can carry the service, or once it stops
+    // serving itself: keeping an unready old pod helps nobody.
+    if (member->leaving && (enoughReady || member->state != BackendState::Ready)) {
+      member->removed = true;
+    }
+  }
+  double drainDeadline = clock_.now() + service_->config().drainTimeoutSeconds;
+  for (const auto& member : members_) {
+    if (!member->removed) continue;
+    member->backend->retire(drainDeadline);
+    logEvent(LogLevel::Info, "backend_removed",
+             {{"service", service_->name()}, {"backend", member->backend->name()},
+              {"open_connections", member->backend->activeConnections()},
+              {"drain_timeout_seconds", service_->config().drainTimeoutSeconds}});
+  }
+  // Out of members_ now, freed on the next loop pass: this may run inside a probe
+  // callback of the very backend being removed, which must not be deleted under it.
+  for (auto& member : members_) {
+    if (member->removed) graveyard_.push_back(std::move(member));
+  }
+  std::erase_if(members_, [](const std::unique_ptr<Member>& member) { return !member; });
+  if (!graveyard_.empty()) event_active(reap_.get(), EV_TIMEOUT, 0);
 }
 
 bool ServiceHealth::setAdminState(const std::string& address, AdminState admin) {
@@ -92,8 +129,13 @@ bool ServiceHealth::setAdminState(const std::string& address, AdminState admin) 
 
 size_t ServiceHealth::readyCount() const {
   return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) {
-    return m->probes->tracker().ready();
+    return !m->leaving && m->probes->tracker().ready();
   }));
+}
+
+size_t ServiceHealth::configuredCount() const {
+  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(),
+                                           [](const auto& m) { return !m->leaving; }));
 }
 
 void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
@@ -104,7 +146,10 @@ void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
              {{"service", service_->name()}, {"backend", member.backend->name()},
               {"probe", toString(change.probe)}, {"reason", change.reason}});
   }
-  if (changed) publish();
+  if (changed) {
+    settleLeaving();
+    publish();
+  }
 }
 
 bool ServiceHealth::updateState(Member& member, const char* cause, const std::string& reason) {
@@ -123,7 +168,7 @@ bool ServiceHealth::updateState(Member& member, const char* cause, const std::st
             {"reason", reason},
             {"restarts", member.probes->tracker().restarts()},
             {"ready_backends", readyCount()},
-            {"backends", members_.size()}});
+            {"backends", configuredCount()}});
   return true;
 }
 

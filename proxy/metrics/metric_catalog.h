@@ -43,11 +43,14 @@ inline constexpr MetricInfo kProbeTimeout{"readygate_probe_timeout_seconds", Met
 
 // Services (label: service).
 inline constexpr MetricInfo kServiceBackends{"readygate_service_backends", MetricType::Gauge,
-    "Backends known to the service."};
+    "Backends in the service's configuration (not counting old ones kept by minReady)."};
 inline constexpr MetricInfo kServiceReadyBackends{"readygate_service_ready_backends",
     MetricType::Gauge, "Backends that pass their readiness probe."};
 inline constexpr MetricInfo kServiceMinReady{"readygate_service_min_ready", MetricType::Gauge,
     "Configured minReady of the service."};
+inline constexpr MetricInfo kServiceLeavingBackends{"readygate_service_leaving_backends",
+    MetricType::Gauge,
+    "Backends removed from the configuration that still serve until minReady new ones are ready."};
 
 // Traffic.
 inline constexpr MetricInfo kConnectionsActive{"readygate_connections_active", MetricType::Gauge,

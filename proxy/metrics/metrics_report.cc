@@ -97,9 +97,11 @@ void addService(FamilySet& set, const ServiceHealth& health) {
   namespace m = metrics;
   const Service& service = health.service();
   const Labels labels{{"service", service.name()}};
-  set.value(m::kServiceBackends, labels, static_cast<double>(health.members().size()));
+  set.value(m::kServiceBackends, labels, static_cast<double>(health.configuredCount()));
   set.value(m::kServiceReadyBackends, labels, static_cast<double>(health.readyCount()));
   set.value(m::kServiceMinReady, labels, service.config().minReady);
+  set.value(m::kServiceLeavingBackends, labels,
+            static_cast<double>(health.members().size() - health.configuredCount()));
   for (ProbeKind kind : kAllProbeKinds) {
     const std::optional<ProbeSpec>& spec = probeOf(service.config(), kind);
     if (spec) set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
@@ -130,6 +132,7 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& ser
         &m::kBackendLastTransition, &m::kBackendRestarts, &m::kConsecutiveFailures,
         &m::kConsecutiveSuccesses, &m::kProbeTotal, &m::kProbeDuration, &m::kProbeTimeout,
         &m::kServiceBackends, &m::kServiceReadyBackends, &m::kServiceMinReady,
+        &m::kServiceLeavingBackends,
         &m::kConnectionsActive, &m::kConnectionsTotal, &m::kBackendConnectionsActive,
         &m::kBackendConnectionsTotal, &m::kConnectFailures, &m::kRetries, &m::kBytes,
         &m::kNoReadyBackend, &m::kFailOpen, &m::kConnectionDuration}) {
