@@ -127,9 +127,12 @@ inline constexpr ProbeKind kAllProbeKinds[] = {ProbeKind::Startup, ProbeKind::Re
 /// The service's probe of that kind (empty when not configured).
 inline const std::optional<ProbeSpec>& probeOf(const ServiceConfig& service, ProbeKind kind) {
   switch (kind) {
-    case ProbeKind::Startup: return service.startupProbe;
-    case ProbeKind::Liveness: return service.livenessProbe;
-    case ProbeKind::Readiness: break;
+    case ProbeKind::Startup:
+      return service.startupProbe;
+    case ProbeKind::Liveness:
+      return service.livenessProbe;
+    case ProbeKind::Readiness:
+      break;
   }
   return service.readinessProbe;
 }

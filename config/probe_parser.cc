@@ -11,8 +11,7 @@ constexpr int kMaxInt = std::numeric_limits<int>::max();
 // detection and fast tests. Below that a period is a busy loop, not a probe.
 constexpr double kMinPeriodSeconds = 0.01;
 
-std::optional<int> readPort(const YAML::Node& node, const std::string& path,
-                            ConfigErrors& errors) {
+std::optional<int> readPort(const YAML::Node& node, const std::string& path, ConfigErrors& errors) {
   long number = 0;
   if (node.IsScalar() && !YAML::convert<long>::decode(node, number)) {
     errors.addValue(path, node, "named ports are not supported here; give the port number");
@@ -104,8 +103,8 @@ void parseHttpGet(const YAML::Node& node, const std::string& path, ConfigErrors&
 
 }  // namespace
 
-std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& path,
-                                    ProbeKind kind, ConfigErrors& errors) {
+std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& path, ProbeKind kind,
+                                    ConfigErrors& errors) {
   MapReader map(node, path, errors);
   if (!map.valid()) return std::nullopt;
   size_t errorsBefore = errors.size();

@@ -10,7 +10,7 @@
 namespace readygate {
 
 /// Reads one probe with Kubernetes field names and defaults; errors go to `errors`.
-std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& path,
-                                    ProbeKind kind, ConfigErrors& errors);
+std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& path, ProbeKind kind,
+                                    ConfigErrors& errors);
 
 }  // namespace readygate

@@ -130,10 +130,10 @@ std::optional<int> readInt(const YAML::Node& node, const std::string& path, Conf
     return std::nullopt;
   }
   if (value < min || value > max) {
-    std::string range = max == std::numeric_limits<int>::max()
-                            ? "must be at least " + std::to_string(min)
-                            : "must be between " + std::to_string(min) + " and " +
-                                  std::to_string(max);
+    std::string range =
+        max == std::numeric_limits<int>::max()
+            ? "must be at least " + std::to_string(min)
+            : "must be between " + std::to_string(min) + " and " + std::to_string(max);
     errors.addValue(path, node, range);
     return std::nullopt;
   }

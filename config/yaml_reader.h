@@ -70,12 +70,10 @@ std::optional<int> readInt(const YAML::Node& node, const std::string& path, Conf
 /// Seconds as in a pod spec; fractions allowed (an extension to Kubernetes).
 std::optional<double> readSeconds(const YAML::Node& node, const std::string& path,
                                   ConfigErrors& errors, double min);
-std::optional<bool> readBool(const YAML::Node& node, const std::string& path,
-                             ConfigErrors& errors);
+std::optional<bool> readBool(const YAML::Node& node, const std::string& path, ConfigErrors& errors);
 
 template <typename Enum>
-std::optional<Enum> readEnum(const YAML::Node& node, const std::string& path,
-                             ConfigErrors& errors,
+std::optional<Enum> readEnum(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                              std::initializer_list<std::pair<const char*, Enum>> choices) {
   std::optional<std::string> text = readString(node, path, errors);
   if (!text) return std::nullopt;

@@ -16,9 +16,10 @@ std::optional<AdminReply> adminGet(const SocketAddress& address, const std::stri
     error = strerror(errno);
     return std::nullopt;
   }
-  timeval timeout{static_cast<time_t>(timeoutSeconds),
-                  static_cast<suseconds_t>((timeoutSeconds - static_cast<double>(
-                                                                 static_cast<time_t>(timeoutSeconds))) * 1e6)};
+  timeval timeout{
+      static_cast<time_t>(timeoutSeconds),
+      static_cast<suseconds_t>(
+          (timeoutSeconds - static_cast<double>(static_cast<time_t>(timeoutSeconds))) * 1e6)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   auto fail = [&](const std::string& what) -> std::optional<AdminReply> {
@@ -30,7 +31,8 @@ std::optional<AdminReply> adminGet(const SocketAddress& address, const std::stri
     return fail("cannot connect to " + address.toString());
   }
   std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address.toString() + "\r\n\r\n";
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     return fail("send");
   }
   std::string response;

@@ -1,7 +1,6 @@
 // renderStatusJson implementation.
 #include "proxy/admin/status_report.h"
 
-
 #include "proxy/core/json_writer.h"
 #include "proxy/core/time_format.h"
 
@@ -10,9 +9,12 @@ namespace {
 
 const char* toString(ProbeVerdict verdict) {
   switch (verdict) {
-    case ProbeVerdict::Unknown: return "unknown";
-    case ProbeVerdict::Success: return "success";
-    case ProbeVerdict::Failure: return "failure";
+    case ProbeVerdict::Unknown:
+      return "unknown";
+    case ProbeVerdict::Success:
+      return "success";
+    case ProbeVerdict::Failure:
+      return "failure";
   }
   return "unknown";
 }
@@ -45,7 +47,8 @@ void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kin
 std::string currentReason(const ReadinessTracker& tracker) {
   for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness}) {
     if (!tracker.configured(kind)) continue;
-    bool relevant = kind == ProbeKind::Startup ? tracker.inStartupPhase() : !tracker.inStartupPhase();
+    bool relevant =
+        kind == ProbeKind::Startup ? tracker.inStartupPhase() : !tracker.inStartupPhase();
     const auto& last = tracker.counters(kind).last;
     if (relevant && last && !last->success) return last->reason;
   }

@@ -1,4 +1,5 @@
-// Renders /status: every service and backend with state, reason and last probes, as JSON or a table.
+// Renders /status: every service and backend with state, reason and last probes, as JSON or a
+// table.
 #pragma once
 
 #include <memory>

@@ -105,13 +105,12 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
     if (request.query == "format=text") {
       return AdminResponse{200, "text/plain", renderStatusTable(state.services, state.clock.now())};
     }
-    return AdminResponse{200, "application/json",
-                         renderStatusJson(state.services, state.probeTiming, state.clock.now()) +
-                             "\n"};
+    return AdminResponse{
+        200, "application/json",
+        renderStatusJson(state.services, state.probeTiming, state.clock.now()) + "\n"};
   });
-  server.route("POST", "/backends/", [state](const AdminRequest& request) {
-    return backendAction(state, request);
-  });
+  server.route("POST", "/backends/",
+               [state](const AdminRequest& request) { return backendAction(state, request); });
 }
 
 }  // namespace readygate

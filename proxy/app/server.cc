@@ -27,7 +27,8 @@ bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWo
     for (auto& bindings : perWorker) {
       auto opened = ListeningSocket::open(service->config().listen);
       if (auto* error = std::get_if<std::string>(&opened)) {
-        logEvent(LogLevel::Error, "listen_failed", {{"service", service->name()}, {"error", *error}});
+        logEvent(LogLevel::Error, "listen_failed",
+                 {{"service", service->name()}, {"error", *error}});
         return false;
       }
       bindings.push_back({service, std::move(std::get<ListeningSocket>(opened))});
@@ -37,8 +38,8 @@ bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWo
 }
 
 int Server::run() {
-  int workerCount = config_.workers > 0 ? config_.workers
-                                        : static_cast<int>(std::thread::hardware_concurrency());
+  int workerCount =
+      config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (workerCount <= 0) workerCount = 1;
 
   // Order matters: probing starts (and publishes the first rotation) before any
@@ -65,7 +66,8 @@ int Server::run() {
     signalEvents_.push_back(std::move(event));
   }
   for (int i = 0; i < workerCount; ++i) {
-    workers_.push_back(std::make_unique<ProxyWorker>(i, std::move(perWorker[static_cast<size_t>(i)])));
+    workers_.push_back(
+        std::make_unique<ProxyWorker>(i, std::move(perWorker[static_cast<size_t>(i)])));
     workers_.back()->start([this] { control_.post([this] { onWorkerStopped(); }); });
   }
   for (const auto& service : services_) {
@@ -121,8 +123,9 @@ void Server::reload() {
   logEvent(LogLevel::Info, "reload_requested", {{"config", configPath_}});
   auto reject = [&](const std::string& why) {
     ++counters_.reloadsFailed;
-    logEvent(LogLevel::Error, "reload_rejected",
-             {{"config", configPath_}, {"error", why}, {"detail", "the running configuration stays"}});
+    logEvent(
+        LogLevel::Error, "reload_rejected",
+        {{"config", configPath_}, {"error", why}, {"detail", "the running configuration stays"}});
   };
   if (shuttingDown_) return reject("shutting down");
   ConfigLoadResult loaded = loadConfigFile(configPath_);
@@ -150,10 +153,17 @@ void Server::onWorkerStopped() {
 void Server::onSignal(evutil_socket_t signal, short, void* self) {
   auto* server = static_cast<Server*>(self);
   switch (signal) {
-    case SIGTERM: server->beginShutdown("SIGTERM"); break;
-    case SIGINT: server->beginShutdown("SIGINT"); break;
-    case SIGHUP: server->reload(); break;
-    default: break;
+    case SIGTERM:
+      server->beginShutdown("SIGTERM");
+      break;
+    case SIGINT:
+      server->beginShutdown("SIGINT");
+      break;
+    case SIGHUP:
+      server->reload();
+      break;
+    default:
+      break;
   }
 }
 

@@ -10,8 +10,7 @@ namespace readygate {
 namespace {
 
 double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -22,9 +21,12 @@ ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock&
       clock_(clock),
       service_(std::move(service)),
       stats_(stats) {
-  reap_.reset(event_new(base, -1, 0, [](evutil_socket_t, short, void* self) {
-    static_cast<ServiceHealth*>(self)->graveyard_.clear();
-  }, this));
+  reap_.reset(event_new(
+      base, -1, 0,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<ServiceHealth*>(self)->graveyard_.clear();
+      },
+      this));
 }
 
 std::optional<std::string> ServiceHealth::start() {
@@ -71,8 +73,10 @@ void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
       // ones are ready, so dropping it from the config early loses no connections.
       member->leaving = true;
       logEvent(LogLevel::Info, "backend_leaving",
-               {{"service", service_->name()}, {"backend", member->backend->name()},
-                {"min_ready", service_->config().minReady}, {"ready_backends", readyCount()}});
+               {{"service", service_->name()},
+                {"backend", member->backend->name()},
+                {"min_ready", service_->config().minReady},
+                {"ready_backends", readyCount()}});
     } else {
       member->removed = true;
     }
@@ -104,7 +108,8 @@ void ServiceHealth::settleLeaving() {
     if (!member->removed) continue;
     member->backend->retire(drainDeadline);
     logEvent(LogLevel::Info, "backend_removed",
-             {{"service", service_->name()}, {"backend", member->backend->name()},
+             {{"service", service_->name()},
+              {"backend", member->backend->name()},
               {"open_connections", member->backend->activeConnections()},
               {"drain_timeout_seconds", service_->config().drainTimeoutSeconds}});
   }
@@ -134,8 +139,8 @@ size_t ServiceHealth::readyCount() const {
 }
 
 size_t ServiceHealth::configuredCount() const {
-  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(),
-                                           [](const auto& m) { return !m->leaving; }));
+  return static_cast<size_t>(
+      std::count_if(members_.begin(), members_.end(), [](const auto& m) { return !m->leaving; }));
 }
 
 void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
@@ -143,8 +148,10 @@ void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
   if (!changed && change.restarted) {
     // Starting over inside the startup phase: no new state, still worth a line.
     logEvent(LogLevel::Warn, "backend_restarted",
-             {{"service", service_->name()}, {"backend", member.backend->name()},
-              {"probe", toString(change.probe)}, {"reason", change.reason}});
+             {{"service", service_->name()},
+              {"backend", member.backend->name()},
+              {"probe", toString(change.probe)},
+              {"reason", change.reason}});
   }
   if (changed) {
     settleLeaving();

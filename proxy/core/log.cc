@@ -1,12 +1,12 @@
 // Structured logging implementation.
 #include "proxy/core/log.h"
 
-#include "proxy/core/time_format.h"
-
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+
+#include "proxy/core/time_format.h"
 
 namespace readygate {
 namespace {
@@ -15,10 +15,14 @@ std::atomic<LogLevel> gLevel{LogLevel::Info};
 
 const char* levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
   }
   return "info";
 }

@@ -30,8 +30,8 @@ struct LogField {
   LogField(std::string_view k, const char* v) : key(k), value(v) {}
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
   template <typename Number>
-    requires std::is_integral_v<Number>
-  LogField(std::string_view k, Number v) : key(k), value(std::to_string(v)) {}
+  requires std::is_integral_v<Number> LogField(std::string_view k, Number v)
+      : key(k), value(std::to_string(v)) {}
   LogField(std::string_view k, double v);
 };
 

@@ -14,84 +14,105 @@ struct MetricInfo {
 using prometheus::MetricType;
 
 // Backend state (labels: service, backend).
-inline constexpr MetricInfo kBackendReady{"readygate_backend_ready", MetricType::Gauge,
+inline constexpr MetricInfo kBackendReady{
+    "readygate_backend_ready", MetricType::Gauge,
     "1 if the backend passes its readiness probe (after thresholds), else 0."};
-inline constexpr MetricInfo kBackendState{"readygate_backend_state", MetricType::Gauge,
+inline constexpr MetricInfo kBackendState{
+    "readygate_backend_state", MetricType::Gauge,
     "One-hot effective state: starting, ready, not_ready, draining, disabled (label state)."};
-inline constexpr MetricInfo kBackendInRotation{"readygate_backend_in_rotation", MetricType::Gauge,
+inline constexpr MetricInfo kBackendInRotation{
+    "readygate_backend_in_rotation", MetricType::Gauge,
     "1 if new connections may be sent to the backend (ready and enabled), else 0."};
 inline constexpr MetricInfo kBackendTransitions{"readygate_backend_transitions_total",
-    MetricType::Counter, "Changes of effective state, by from and to."};
+                                                MetricType::Counter,
+                                                "Changes of effective state, by from and to."};
 inline constexpr MetricInfo kBackendLastTransition{
     "readygate_backend_last_transition_timestamp_seconds", MetricType::Gauge,
     "Unix time of the backend's last change of effective state (or of its appearance)."};
-inline constexpr MetricInfo kBackendRestarts{"readygate_backend_restarts_total",
-    MetricType::Counter,
+inline constexpr MetricInfo kBackendRestarts{
+    "readygate_backend_restarts_total", MetricType::Counter,
     "Times a liveness or startup failure sent the backend back to its startup phase."};
-inline constexpr MetricInfo kConsecutiveFailures{"readygate_backend_consecutive_failures",
-    MetricType::Gauge, "Failures in a row of one probe (label probe): how close to flipping."};
-inline constexpr MetricInfo kConsecutiveSuccesses{"readygate_backend_consecutive_successes",
-    MetricType::Gauge, "Successes in a row of one probe (label probe): how close to flipping."};
+inline constexpr MetricInfo kConsecutiveFailures{
+    "readygate_backend_consecutive_failures", MetricType::Gauge,
+    "Failures in a row of one probe (label probe): how close to flipping."};
+inline constexpr MetricInfo kConsecutiveSuccesses{
+    "readygate_backend_consecutive_successes", MetricType::Gauge,
+    "Successes in a row of one probe (label probe): how close to flipping."};
 
 // Probes (labels: service, backend, probe).
-inline constexpr MetricInfo kProbeTotal{"readygate_probe_total", MetricType::Counter,
+inline constexpr MetricInfo kProbeTotal{
+    "readygate_probe_total", MetricType::Counter,
     "Probe results by result (success, failure) and reason token (ok, http_503, timeout, ...)."};
 inline constexpr MetricInfo kProbeDuration{"readygate_probe_duration_seconds",
-    MetricType::Histogram, "Time from a probe's start to its result."};
-inline constexpr MetricInfo kProbeTimeout{"readygate_probe_timeout_seconds", MetricType::Gauge,
+                                           MetricType::Histogram,
+                                           "Time from a probe's start to its result."};
+inline constexpr MetricInfo kProbeTimeout{
+    "readygate_probe_timeout_seconds", MetricType::Gauge,
     "Configured timeoutSeconds of each probe (labels service, probe), for latency alerts."};
 
 // Services (label: service).
-inline constexpr MetricInfo kServiceBackends{"readygate_service_backends", MetricType::Gauge,
+inline constexpr MetricInfo kServiceBackends{
+    "readygate_service_backends", MetricType::Gauge,
     "Backends in the service's configuration (not counting old ones kept by minReady)."};
 inline constexpr MetricInfo kServiceReadyBackends{"readygate_service_ready_backends",
-    MetricType::Gauge, "Backends that pass their readiness probe."};
+                                                  MetricType::Gauge,
+                                                  "Backends that pass their readiness probe."};
 inline constexpr MetricInfo kServiceMinReady{"readygate_service_min_ready", MetricType::Gauge,
-    "Configured minReady of the service."};
-inline constexpr MetricInfo kServiceLeavingBackends{"readygate_service_leaving_backends",
-    MetricType::Gauge,
+                                             "Configured minReady of the service."};
+inline constexpr MetricInfo kServiceLeavingBackends{
+    "readygate_service_leaving_backends", MetricType::Gauge,
     "Backends removed from the configuration that still serve until minReady new ones are ready."};
 
 // Traffic.
 inline constexpr MetricInfo kConnectionsActive{"readygate_connections_active", MetricType::Gauge,
-    "Client connections open now (label service)."};
+                                               "Client connections open now (label service)."};
 inline constexpr MetricInfo kConnectionsTotal{"readygate_connections_total", MetricType::Counter,
-    "Client connections accepted (label service)."};
-inline constexpr MetricInfo kBackendConnectionsActive{"readygate_backend_connections_active",
-    MetricType::Gauge, "Connections open to the backend now (labels service, backend)."};
-inline constexpr MetricInfo kBackendConnectionsTotal{"readygate_backend_connections_total",
-    MetricType::Counter, "Connections sent to the backend (labels service, backend)."};
-inline constexpr MetricInfo kConnectFailures{"readygate_upstream_connect_failures_total",
-    MetricType::Counter, "Failed connects to the backend: refused, timed out, unreachable."};
-inline constexpr MetricInfo kRetries{"readygate_retries_total", MetricType::Counter,
+                                              "Client connections accepted (label service)."};
+inline constexpr MetricInfo kBackendConnectionsActive{
+    "readygate_backend_connections_active", MetricType::Gauge,
+    "Connections open to the backend now (labels service, backend)."};
+inline constexpr MetricInfo kBackendConnectionsTotal{
+    "readygate_backend_connections_total", MetricType::Counter,
+    "Connections sent to the backend (labels service, backend)."};
+inline constexpr MetricInfo kConnectFailures{
+    "readygate_upstream_connect_failures_total", MetricType::Counter,
+    "Failed connects to the backend: refused, timed out, unreachable."};
+inline constexpr MetricInfo kRetries{
+    "readygate_retries_total", MetricType::Counter,
     "Connects tried again on another backend after a failed one (label service)."};
-inline constexpr MetricInfo kBytes{"readygate_bytes_total", MetricType::Counter,
+inline constexpr MetricInfo kBytes{
+    "readygate_bytes_total", MetricType::Counter,
     "Bytes proxied (labels service, direction: client_to_backend, backend_to_client)."};
-inline constexpr MetricInfo kNoReadyBackend{"readygate_no_ready_backend_total",
-    MetricType::Counter, "Client connections closed because no backend was eligible."};
-inline constexpr MetricInfo kFailOpen{"readygate_fail_open_total", MetricType::Counter,
+inline constexpr MetricInfo kNoReadyBackend{
+    "readygate_no_ready_backend_total", MetricType::Counter,
+    "Client connections closed because no backend was eligible."};
+inline constexpr MetricInfo kFailOpen{
+    "readygate_fail_open_total", MetricType::Counter,
     "Client connections sent to a not-ready backend under whenNoneReady: all."};
 inline constexpr MetricInfo kConnectionDuration{"readygate_connection_duration_seconds",
-    MetricType::Histogram, "Lifetime of client connections (label service)."};
+                                                MetricType::Histogram,
+                                                "Lifetime of client connections (label service)."};
 
 // Process.
-inline constexpr MetricInfo kConfigReloads{"readygate_config_reloads_total", MetricType::Counter,
+inline constexpr MetricInfo kConfigReloads{
+    "readygate_config_reloads_total", MetricType::Counter,
     "Configuration reloads (SIGHUP) by result: success, failure."};
 inline constexpr MetricInfo kBuildInfo{"readygate_build_info", MetricType::Gauge,
-    "Always 1; label version."};
-inline constexpr MetricInfo kShuttingDown{"readygate_shutting_down", MetricType::Gauge,
+                                       "Always 1; label version."};
+inline constexpr MetricInfo kShuttingDown{
+    "readygate_shutting_down", MetricType::Gauge,
     "1 once SIGTERM/SIGINT was received and connections are draining."};
 inline constexpr MetricInfo kCpuSeconds{"process_cpu_seconds_total", MetricType::Counter,
-    "User and system CPU time of the process."};
+                                        "User and system CPU time of the process."};
 inline constexpr MetricInfo kResidentMemory{"process_resident_memory_bytes", MetricType::Gauge,
-    "Resident memory size."};
+                                            "Resident memory size."};
 inline constexpr MetricInfo kVirtualMemory{"process_virtual_memory_bytes", MetricType::Gauge,
-    "Virtual memory size."};
+                                           "Virtual memory size."};
 inline constexpr MetricInfo kOpenFds{"process_open_fds", MetricType::Gauge,
-    "Open file descriptors."};
+                                     "Open file descriptors."};
 inline constexpr MetricInfo kMaxFds{"process_max_fds", MetricType::Gauge,
-    "Limit on open file descriptors."};
+                                    "Limit on open file descriptors."};
 inline constexpr MetricInfo kStartTime{"process_start_time_seconds", MetricType::Gauge,
-    "Unix time the process started."};
+                                       "Unix time the process started."};
 
 }  // namespace readygate::metrics

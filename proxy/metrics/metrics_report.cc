@@ -104,7 +104,8 @@ void addService(FamilySet& set, const ServiceHealth& health) {
             static_cast<double>(health.members().size() - health.configuredCount()));
   for (ProbeKind kind : kAllProbeKinds) {
     const std::optional<ProbeSpec>& spec = probeOf(service.config(), kind);
-    if (spec) set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
+    if (spec)
+      set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
   }
   const ServiceTraffic& traffic = service.traffic();
   auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };
@@ -127,15 +128,31 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& ser
   namespace m = metrics;
   FamilySet set;
   // Declared up front so the output follows the catalogue's order.
-  for (const MetricInfo* info :
-       {&m::kBackendReady, &m::kBackendState, &m::kBackendInRotation, &m::kBackendTransitions,
-        &m::kBackendLastTransition, &m::kBackendRestarts, &m::kConsecutiveFailures,
-        &m::kConsecutiveSuccesses, &m::kProbeTotal, &m::kProbeDuration, &m::kProbeTimeout,
-        &m::kServiceBackends, &m::kServiceReadyBackends, &m::kServiceMinReady,
-        &m::kServiceLeavingBackends,
-        &m::kConnectionsActive, &m::kConnectionsTotal, &m::kBackendConnectionsActive,
-        &m::kBackendConnectionsTotal, &m::kConnectFailures, &m::kRetries, &m::kBytes,
-        &m::kNoReadyBackend, &m::kFailOpen, &m::kConnectionDuration}) {
+  for (const MetricInfo* info : {&m::kBackendReady,
+                                 &m::kBackendState,
+                                 &m::kBackendInRotation,
+                                 &m::kBackendTransitions,
+                                 &m::kBackendLastTransition,
+                                 &m::kBackendRestarts,
+                                 &m::kConsecutiveFailures,
+                                 &m::kConsecutiveSuccesses,
+                                 &m::kProbeTotal,
+                                 &m::kProbeDuration,
+                                 &m::kProbeTimeout,
+                                 &m::kServiceBackends,
+                                 &m::kServiceReadyBackends,
+                                 &m::kServiceMinReady,
+                                 &m::kServiceLeavingBackends,
+                                 &m::kConnectionsActive,
+                                 &m::kConnectionsTotal,
+                                 &m::kBackendConnectionsActive,
+                                 &m::kBackendConnectionsTotal,
+                                 &m::kConnectFailures,
+                                 &m::kRetries,
+                                 &m::kBytes,
+                                 &m::kNoReadyBackend,
+                                 &m::kFailOpen,
+                                 &m::kConnectionDuration}) {
     set.declare(*info);
   }
   for (const auto& health : services) {

@@ -54,7 +54,8 @@ void appendProcessMetrics(std::vector<prometheus::MetricFamily>& families) {
     double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
     double page = static_cast<double>(sysconf(_SC_PAGESIZE));
     // Indexes are field numbers from proc(5) minus 3 (pid and comm are gone).
-    families.push_back(single(kCpuSeconds, (std::stod(values[11]) + std::stod(values[12])) / ticks));
+    families.push_back(
+        single(kCpuSeconds, (std::stod(values[11]) + std::stod(values[12])) / ticks));
     families.push_back(single(kStartTime, bootTimeSeconds() + std::stod(values[19]) / ticks));
     families.push_back(single(kVirtualMemory, std::stod(values[20])));
     families.push_back(single(kResidentMemory, std::stod(values[21]) * page));

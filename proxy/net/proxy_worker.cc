@@ -19,19 +19,26 @@ constexpr double kRetiredSweepSeconds = 0.1;
 
 ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(index) {
   event_base* base = thread_.loop().base();
-  reapEvent_.reset(event_new(base, -1, 0, [](evutil_socket_t, short, void* self) {
-    static_cast<ProxyWorker*>(self)->reapFinished();
-  }, this));
+  reapEvent_.reset(event_new(
+      base, -1, 0,
+      [](evutil_socket_t, short, void* self) { static_cast<ProxyWorker*>(self)->reapFinished(); },
+      this));
   resumeAccept_.reset(evtimer_new(base, &ProxyWorker::onResumeAccepting, this));
-  shutdownDeadline_.reset(evtimer_new(base, [](evutil_socket_t, short, void* self) {
-    auto* worker = static_cast<ProxyWorker*>(self);
-    logEvent(LogLevel::Warn, "shutdown_deadline",
-             {{"worker", worker->index_}, {"closing_sessions", worker->sessions_.size()}});
-    worker->closeAllSessions();
-  }, this));
-  retiredSweep_.reset(event_new(base, -1, EV_PERSIST, [](evutil_socket_t, short, void* self) {
-    static_cast<ProxyWorker*>(self)->closeRetiredSessions();
-  }, this));
+  shutdownDeadline_.reset(evtimer_new(
+      base,
+      [](evutil_socket_t, short, void* self) {
+        auto* worker = static_cast<ProxyWorker*>(self);
+        logEvent(LogLevel::Warn, "shutdown_deadline",
+                 {{"worker", worker->index_}, {"closing_sessions", worker->sessions_.size()}});
+        worker->closeAllSessions();
+      },
+      this));
+  retiredSweep_.reset(event_new(
+      base, -1, EV_PERSIST,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<ProxyWorker*>(self)->closeRetiredSessions();
+      },
+      this));
   timeval every = toTimeval(kRetiredSweepSeconds);
   event_add(retiredSweep_.get(), &every);
   setUpListeners(std::move(bindings));
@@ -51,9 +58,9 @@ void ProxyWorker::setUpListeners(std::vector<Binding> bindings) {
     listener->worker = this;
     listener->service = binding.service;
     // Backlog 0: the socket is already listening.
-    listener->listener.reset(evconnlistener_new(thread_.loop().base(),
-                                                &ProxyWorker::onAcceptCallback, listener.get(),
-                                                LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
+    listener->listener.reset(
+        evconnlistener_new(thread_.loop().base(), &ProxyWorker::onAcceptCallback, listener.get(),
+                           LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
     evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
     listeners_.push_back(std::move(listener));
   }

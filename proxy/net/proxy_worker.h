@@ -59,10 +59,10 @@ class ProxyWorker : private SessionOwner {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<TcpSession*, std::unique_ptr<TcpSession>> sessions_;
   std::vector<std::unique_ptr<TcpSession>> finished_;
-  EventPtr reapEvent_;       // frees finished sessions after the pass that finished them
-  EventPtr resumeAccept_;    // re-enables accepting after running out of descriptors
+  EventPtr reapEvent_;     // frees finished sessions after the pass that finished them
+  EventPtr resumeAccept_;  // re-enables accepting after running out of descriptors
   EventPtr shutdownDeadline_;
-  EventPtr retiredSweep_;    // periodic: drain timeouts of removed backends
+  EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends
   SteadyClock clock_;
   bool shuttingDown_ = false;
 };

@@ -26,8 +26,8 @@ void setNoDelay(bufferevent* bev) {
 
 }  // namespace
 
-TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service,
-                       evutil_socket_t clientFd, SessionOwner& owner)
+TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
+                       SessionOwner& owner)
     : base_(base), service_(std::move(service)), owner_(owner) {
   client_.bev.reset(bufferevent_socket_new(base_, clientFd, BEV_OPT_CLOSE_ON_FREE));
 }
@@ -87,8 +87,8 @@ void TcpSession::connectNextBackend() {
     onConnectFailed("bufferevent_failed");
     return;
   }
-  bufferevent_setcb(upstream_.bev.get(), &TcpSession::onUpstreamRead,
-                    &TcpSession::onUpstreamWrite, &TcpSession::onUpstreamEvent, this);
+  bufferevent_setcb(upstream_.bev.get(), &TcpSession::onUpstreamRead, &TcpSession::onUpstreamWrite,
+                    &TcpSession::onUpstreamEvent, this);
   timeval timeout = toTimeval(service_->config().connectTimeoutSeconds);
   evtimer_add(connectTimer_.get(), &timeout);
   const SocketAddress& address = backend_->address();
@@ -101,7 +101,9 @@ void TcpSession::connectNextBackend() {
 void TcpSession::onConnectFailed(std::string_view reason) {
   evtimer_del(connectTimer_.get());
   logEvent(LogLevel::Warn, "upstream_connect_failed",
-           {{"service", service_->name()}, {"backend", backend_->name()}, {"reason", reason},
+           {{"service", service_->name()},
+            {"backend", backend_->name()},
+            {"reason", reason},
             {"attempt", tried_.size()}});
   upstream_ = Side{};
   backend_->connectFailed();

@@ -30,10 +30,9 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
   if (!context) return "SSL_CTX_new: " + lastOpensslError();
   if (options.verify) {
     SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
-    int loaded = options.caFile.empty()
-                     ? SSL_CTX_set_default_verify_paths(context.get())
-                     : SSL_CTX_load_verify_locations(context.get(), options.caFile.c_str(),
-                                                     nullptr);
+    int loaded = options.caFile.empty() ? SSL_CTX_set_default_verify_paths(context.get())
+                                        : SSL_CTX_load_verify_locations(
+                                              context.get(), options.caFile.c_str(), nullptr);
     if (loaded != 1) {
       return "cannot load CA " + (options.caFile.empty() ? "defaults" : options.caFile) + ": " +
              lastOpensslError();

@@ -8,9 +8,7 @@
 namespace readygate {
 namespace {
 
-const ProbeSpec* specOf(const std::optional<ProbeSpec>& spec) {
-  return spec ? &*spec : nullptr;
-}
+const ProbeSpec* specOf(const std::optional<ProbeSpec>& spec) { return spec ? &*spec : nullptr; }
 
 /// Where in its first period a probe starts: spread uniformly so that many backends
 /// added at once (a start, a reload) are not probed in lock step, as the kubelet does.
@@ -35,9 +33,9 @@ BackendProbes::BackendProbes(const ProberContext& context, const Clock& clock,
     if (!spec) continue;
     const ProbeSpec& probe = *spec;
     size_t slot = static_cast<size_t>(kind);
-    durations_[slot] = std::make_unique<prometheus::Histogram>(
-        prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25, 0.5, 1, 2.5, 5, 10});
+    durations_[slot] =
+        std::make_unique<prometheus::Histogram>(prometheus::Histogram::BucketBoundaries{
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
     auto prober = makeProber(context, probe, backend_->address(), tls[slot]);
     schedulers_[slot] = std::make_unique<ProbeScheduler>(
         context.base, clock_, std::move(prober), probe.periodSeconds,
@@ -50,9 +48,12 @@ BackendProbes::BackendProbes(const ProberContext& context, const Clock& clock,
 void BackendProbes::onResult(ProbeKind kind, const ProbeResult& result) {
   if (logEnabled(LogLevel::Debug)) {
     logEvent(LogLevel::Debug, "probe_result",
-             {{"backend", backend_->name()}, {"probe", toString(kind)},
-              {"result", result.success ? "success" : "failure"}, {"reason", result.reason},
-              {"latency_seconds", result.latencySeconds}, {"message", result.message}});
+             {{"backend", backend_->name()},
+              {"probe", toString(kind)},
+              {"result", result.success ? "success" : "failure"},
+              {"reason", result.reason},
+              {"latency_seconds", result.latencySeconds},
+              {"message", result.message}});
   }
   size_t slot = static_cast<size_t>(kind);
   ++outcomes_[slot][OutcomeKey{result.success, result.reason}];

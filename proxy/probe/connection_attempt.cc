@@ -10,15 +10,21 @@ namespace readygate {
 
 ConnectionAttempt::ConnectionAttempt(event_base* base, ProbeDone done)
     : base_(base), done_(std::move(done)) {
-  deliver_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) {
-    auto* attempt = static_cast<ConnectionAttempt*>(self);
-    // Last thing this object does: the owner may drop it from here on.
-    ProbeDone done = std::move(attempt->done_);
-    done(std::move(attempt->result_));
-  }, this));
-  timeout_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) {
-    static_cast<ConnectionAttempt*>(self)->finish(ProbeResult::failed("timeout"));
-  }, this));
+  deliver_.reset(evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* self) {
+        auto* attempt = static_cast<ConnectionAttempt*>(self);
+        // Last thing this object does: the owner may drop it from here on.
+        ProbeDone done = std::move(attempt->done_);
+        done(std::move(attempt->result_));
+      },
+      this));
+  timeout_.reset(evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<ConnectionAttempt*>(self)->finish(ProbeResult::failed("timeout"));
+      },
+      this));
 }
 
 void ConnectionAttempt::begin(const SocketAddress& address, double timeoutSeconds) {

@@ -24,11 +24,14 @@ class ExecAttempt : public ProbeAttempt {
  public:
   ExecAttempt(event_base* base, ChildReaper& reaper, ProbeDone done)
       : base_(base), reaper_(reaper), done_(std::move(done)) {
-    deliver_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) {
-      auto* attempt = static_cast<ExecAttempt*>(self);
-      ProbeDone done = std::move(attempt->done_);
-      done(std::move(attempt->result_));
-    }, this));
+    deliver_.reset(evtimer_new(
+        base_,
+        [](evutil_socket_t, short, void* self) {
+          auto* attempt = static_cast<ExecAttempt*>(self);
+          ProbeDone done = std::move(attempt->done_);
+          done(std::move(attempt->result_));
+        },
+        this));
     timeout_.reset(evtimer_new(base_, &ExecAttempt::onTimeout, this));
   }
 
@@ -73,8 +76,8 @@ class ExecAttempt : public ProbeAttempt {
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                              POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setflags(
+        &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid = -1;
     int error = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
@@ -88,8 +91,8 @@ class ExecAttempt : public ProbeAttempt {
     pid_ = pid;
     outputFd_ = fds[0];
     fcntl(outputFd_, F_SETFL, fcntl(outputFd_, F_GETFL) | O_NONBLOCK);
-    outputEvent_.reset(event_new(base_, outputFd_, EV_READ | EV_PERSIST, &ExecAttempt::onOutput,
-                                 this));
+    outputEvent_.reset(
+        event_new(base_, outputFd_, EV_READ | EV_PERSIST, &ExecAttempt::onOutput, this));
     event_add(outputEvent_.get(), nullptr);
     timeval timeout = toTimeval(timeoutSeconds);
     evtimer_add(timeout_.get(), &timeout);

@@ -35,8 +35,8 @@ class HttpAttempt : public ConnectionAttempt {
     };
     settings_.on_body = [](http_parser* parser, const char* data, size_t length) {
       auto* self = static_cast<HttpAttempt*>(parser->data);
-      size_t room = HttpProber::kMaxBodyBytes - std::min(self->body_.size(),
-                                                         HttpProber::kMaxBodyBytes);
+      size_t room =
+          HttpProber::kMaxBodyBytes - std::min(self->body_.size(), HttpProber::kMaxBodyBytes);
       self->body_.append(data, std::min(room, length));
       return 0;
     };
@@ -66,8 +66,7 @@ class HttpAttempt : public ConnectionAttempt {
     wrapConnection([&](bufferevent* underlying) -> bufferevent* {
       if (!ssl) return nullptr;
       bufferevent* filter = bufferevent_openssl_filter_new(
-          base(), underlying, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
-          BEV_OPT_CLOSE_ON_FREE);
+          base(), underlying, ssl.release(), BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
       // Many servers close without close_notify; that is the end of the answer, not an attack.
       if (filter) bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
       return filter;
@@ -165,8 +164,8 @@ HttpProber::HttpProber(event_base* base, SocketAddress target, const HttpGetActi
     : base_(base), target_(target), timeoutSeconds_(timeoutSeconds), tls_(std::move(tls)) {
   // As the kubelet: Host is the probed address (or `host`), custom headers win over
   // the defaults, and the connection is not reused.
-  std::string hostHeader = action.host.empty() ? target_.toString()
-                                               : action.host + ":" + std::to_string(target_.port());
+  std::string hostHeader =
+      action.host.empty() ? target_.toString() : action.host + ":" + std::to_string(target_.port());
   serverName_ = action.host;
   request_ = "GET " + action.path + " HTTP/1.1\r\n";
   if (!hasHeader(action.headers, "Host")) request_ += "Host: " + hostHeader + "\r\n";
@@ -181,8 +180,8 @@ HttpProber::HttpProber(event_base* base, SocketAddress target, const HttpGetActi
 }
 
 std::unique_ptr<ProbeAttempt> HttpProber::start(ProbeDone done) {
-  auto attempt = std::make_unique<HttpAttempt>(base_, std::move(done), *this, tls_.get(),
-                                               serverName_);
+  auto attempt =
+      std::make_unique<HttpAttempt>(base_, std::move(done), *this, tls_.get(), serverName_);
   attempt->begin(target_, timeoutSeconds_);
   return attempt;
 }

@@ -21,9 +21,9 @@ namespace readygate {
 struct ProbeResult {
   bool success = false;
   std::string reason;
-  std::string message;          // first line of the body or output, for humans
+  std::string message;  // first line of the body or output, for humans
   double latencySeconds = 0;
-  double finishedAt = 0;        // monotonic seconds (Clock::now)
+  double finishedAt = 0;                           // monotonic seconds (Clock::now)
   std::chrono::system_clock::time_point wallTime;  // for /status
 
   static ProbeResult passed(std::string message = "") {

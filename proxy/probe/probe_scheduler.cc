@@ -5,10 +5,9 @@
 
 namespace readygate {
 
-ProbeScheduler::ProbeScheduler(event_base* base, const Clock& clock,
-                               std::unique_ptr<Prober> prober, double periodSeconds,
-                               double firstDelaySeconds, ProbeTimingStats& stats,
-                               ShouldRun shouldRun, OnResult onResult)
+ProbeScheduler::ProbeScheduler(event_base* base, const Clock& clock, std::unique_ptr<Prober> prober,
+                               double periodSeconds, double firstDelaySeconds,
+                               ProbeTimingStats& stats, ShouldRun shouldRun, OnResult onResult)
     : clock_(clock),
       prober_(std::move(prober)),
       period_(periodSeconds),

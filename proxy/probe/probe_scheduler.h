@@ -15,10 +15,10 @@ namespace readygate {
 struct ProbeTimingStats {
   uint64_t ticks = 0;
   uint64_t started = 0;
-  uint64_t skippedBusy = 0;   // previous attempt still running (timeout > period)
-  uint64_t skippedLate = 0;   // whole periods missed because the loop fell behind
+  uint64_t skippedBusy = 0;         // previous attempt still running (timeout > period)
+  uint64_t skippedLate = 0;         // whole periods missed because the loop fell behind
   double totalLatenessSeconds = 0;  // sum over ticks
-  double maxLatenessSeconds = 0;  // how late a tick fired after its due time
+  double maxLatenessSeconds = 0;    // how late a tick fired after its due time
 };
 
 /// One probe of one backend. Ticks at fixed times (first + k × period, never drifting
@@ -44,7 +44,7 @@ class ProbeScheduler {
   void onDone(ProbeResult result);
 
   const Clock& clock_;
-  std::unique_ptr<Prober> prober_;      // declared before attempt_: outlives it
+  std::unique_ptr<Prober> prober_;  // declared before attempt_: outlives it
   std::unique_ptr<ProbeAttempt> attempt_;
   const double period_;
   ProbeTimingStats& stats_;

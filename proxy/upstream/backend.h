@@ -15,8 +15,7 @@ namespace readygate {
 /// why those counters are atomic and nothing else here is mutable.
 class Backend {
  public:
-  explicit Backend(SocketAddress address)
-      : address_(address), name_(address.toString()) {}
+  explicit Backend(SocketAddress address) : address_(address), name_(address.toString()) {}
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 

@@ -21,38 +21,49 @@ enum class BackendState {
   Disabled,  // admin disable
 };
 
-inline constexpr BackendState kAllBackendStates[] = {
-    BackendState::Starting, BackendState::Ready, BackendState::NotReady, BackendState::Draining,
-    BackendState::Disabled};
+inline constexpr BackendState kAllBackendStates[] = {BackendState::Starting, BackendState::Ready,
+                                                     BackendState::NotReady, BackendState::Draining,
+                                                     BackendState::Disabled};
 
 /// Admin state wins over probes; probes decide among the rest.
 inline BackendState effectiveState(BackendHealth health, AdminState admin) {
   if (admin == AdminState::Disabled) return BackendState::Disabled;
   if (admin == AdminState::Draining) return BackendState::Draining;
   switch (health) {
-    case BackendHealth::Starting: return BackendState::Starting;
-    case BackendHealth::Ready: return BackendState::Ready;
-    case BackendHealth::NotReady: return BackendState::NotReady;
+    case BackendHealth::Starting:
+      return BackendState::Starting;
+    case BackendHealth::Ready:
+      return BackendState::Ready;
+    case BackendHealth::NotReady:
+      return BackendState::NotReady;
   }
   return BackendState::Starting;
 }
 
 inline const char* toString(BackendState state) {
   switch (state) {
-    case BackendState::Starting: return "starting";
-    case BackendState::Ready: return "ready";
-    case BackendState::NotReady: return "not_ready";
-    case BackendState::Draining: return "draining";
-    case BackendState::Disabled: return "disabled";
+    case BackendState::Starting:
+      return "starting";
+    case BackendState::Ready:
+      return "ready";
+    case BackendState::NotReady:
+      return "not_ready";
+    case BackendState::Draining:
+      return "draining";
+    case BackendState::Disabled:
+      return "disabled";
   }
   return "starting";
 }
 
 inline const char* toString(AdminState state) {
   switch (state) {
-    case AdminState::Enabled: return "enabled";
-    case AdminState::Draining: return "draining";
-    case AdminState::Disabled: return "disabled";
+    case AdminState::Enabled:
+      return "enabled";
+    case AdminState::Draining:
+      return "draining";
+    case AdminState::Disabled:
+      return "disabled";
   }
   return "enabled";
 }

@@ -64,14 +64,16 @@ class RandomTwoBalancer : public Balancer {
                                 std::span<const Backend* const> exclude) override {
     const auto& backends = snapshot.eligible;
     if (exclude.empty()) {
-      return chooseTwo(backends.size(), [&](size_t i) -> const auto& { return backends[i]; });
+      return chooseTwo(
+          backends.size(), [&](size_t i) -> const auto& { return backends[i]; });
     }
     // Retries only: the common path above allocates nothing.
     std::vector<const std::shared_ptr<Backend>*> candidates;
     for (const auto& backend : backends) {
       if (!excluded(backend.get(), exclude)) candidates.push_back(&backend);
     }
-    return chooseTwo(candidates.size(), [&](size_t i) -> const auto& { return *candidates[i]; });
+    return chooseTwo(
+        candidates.size(), [&](size_t i) -> const auto& { return *candidates[i]; });
   }
 
  private:
@@ -93,9 +95,12 @@ class RandomTwoBalancer : public Balancer {
 
 std::unique_ptr<Balancer> makeBalancer(BalanceKind kind) {
   switch (kind) {
-    case BalanceKind::RoundRobin: return std::make_unique<RoundRobinBalancer>();
-    case BalanceKind::LeastConn: return std::make_unique<LeastConnBalancer>();
-    case BalanceKind::RandomTwo: return std::make_unique<RandomTwoBalancer>();
+    case BalanceKind::RoundRobin:
+      return std::make_unique<RoundRobinBalancer>();
+    case BalanceKind::LeastConn:
+      return std::make_unique<LeastConnBalancer>();
+    case BalanceKind::RandomTwo:
+      return std::make_unique<RandomTwoBalancer>();
   }
   return std::make_unique<RoundRobinBalancer>();
 }

@@ -5,9 +5,12 @@ namespace readygate {
 
 const char* toString(BackendHealth health) {
   switch (health) {
-    case BackendHealth::Starting: return "starting";
-    case BackendHealth::Ready: return "ready";
-    case BackendHealth::NotReady: return "not_ready";
+    case BackendHealth::Starting:
+      return "starting";
+    case BackendHealth::Ready:
+      return "ready";
+    case BackendHealth::NotReady:
+      return "not_ready";
   }
   return "starting";
 }

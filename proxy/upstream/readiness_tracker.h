@@ -53,8 +53,8 @@ struct HealthChange {
 class ReadinessTracker {
  public:
   /// Specs may be null (probe not configured); they must outlive the tracker.
-  ReadinessTracker(const ProbeSpec* startup, const ProbeSpec* readiness,
-                   const ProbeSpec* liveness, double now);
+  ReadinessTracker(const ProbeSpec* startup, const ProbeSpec* readiness, const ProbeSpec* liveness,
+                   double now);
 
   /// Whether a probe of `kind` should run at `now`: configured, allowed in the current
   /// phase, and past its initialDelaySeconds since the backend appeared or restarted.

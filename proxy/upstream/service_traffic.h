@@ -15,12 +15,11 @@ struct ServiceTraffic {
   std::atomic<int64_t> connectionsActive{0};
   std::atomic<uint64_t> bytesFromClients{0};
   std::atomic<uint64_t> bytesToClients{0};
-  std::atomic<uint64_t> retries{0};           // connects tried again on another backend
-  std::atomic<uint64_t> noReadyBackend{0};    // connections closed: nothing eligible
-  std::atomic<uint64_t> failOpen{0};          // connections sent while whenNoneReady: all applied
-  prometheus::Histogram connectionDuration{
-      prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                              5, 10, 30, 60, 300}};
+  std::atomic<uint64_t> retries{0};         // connects tried again on another backend
+  std::atomic<uint64_t> noReadyBackend{0};  // connections closed: nothing eligible
+  std::atomic<uint64_t> failOpen{0};        // connections sent while whenNoneReady: all applied
+  prometheus::Histogram connectionDuration{prometheus::Histogram::BucketBoundaries{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}};
 
   static void add(std::atomic<uint64_t>& counter, uint64_t amount = 1) {
     counter.fetch_add(amount, std::memory_order_relaxed);

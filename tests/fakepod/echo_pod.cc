@@ -24,9 +24,7 @@ void onRead(bufferevent* bev, void*) {
   }
 }
 
-void onWrite(bufferevent* bev, void*) {
-  bufferevent_enable(bev, EV_READ);
-}
+void onWrite(bufferevent* bev, void*) { bufferevent_enable(bev, EV_READ); }
 
 void onEvent(bufferevent* bev, short what, void*) {
   if (what & BEV_EVENT_EOF) {

@@ -26,16 +26,19 @@ int main(int argc, char** argv) {
   event* killTimer = nullptr;
   if (options.killInSeconds > 0) {
     // Like a container that dies: no goodbye, open connections are reset by the kernel.
-    killTimer = evtimer_new(base, [](evutil_socket_t, short, void*) { _exit(137); }, nullptr);
-    timeval tv{static_cast<time_t>(options.killInSeconds),
-               static_cast<suseconds_t>((options.killInSeconds -
-                                         static_cast<double>(static_cast<time_t>(
-                                             options.killInSeconds))) * 1e6)};
+    killTimer = evtimer_new(
+        base, [](evutil_socket_t, short, void*) { _exit(137); }, nullptr);
+    timeval tv{
+        static_cast<time_t>(options.killInSeconds),
+        static_cast<suseconds_t>((options.killInSeconds -
+                                  static_cast<double>(static_cast<time_t>(options.killInSeconds))) *
+                                 1e6)};
     evtimer_add(killTimer, &tv);
   }
-  event* stop = evsignal_new(base, SIGTERM, [](evutil_socket_t, short, void* b) {
-    event_base_loopbreak(static_cast<event_base*>(b));
-  }, base);
+  event* stop = evsignal_new(
+      base, SIGTERM,
+      [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); },
+      base);
   evsignal_add(stop, nullptr);
   event_base_dispatch(base);
   event_free(stop);

@@ -10,7 +10,8 @@ namespace {
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "fakepod: " << error << "\n"
-            << "usage: fakepod --port P [--port P2] [--port-range A-B] [--name NAME] [--host ADDR] [--echo [--greeting]]\n"
+            << "usage: fakepod --port P [--port P2] [--port-range A-B] [--name NAME] [--host ADDR] "
+               "[--echo [--greeting]]\n"
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
                "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
@@ -40,9 +41,12 @@ Options parseOptions(int argc, char** argv) {
       if (i + 1 >= argc) usage(std::string(arg) + " needs a value");
       return argv[++i];
     };
-    if (arg == "--name") options.name = value();
-    else if (arg == "--host") options.host = value();
-    else if (arg == "--port") options.ports.push_back(static_cast<int>(number(value(), "--port")));
+    if (arg == "--name")
+      options.name = value();
+    else if (arg == "--host")
+      options.host = value();
+    else if (arg == "--port")
+      options.ports.push_back(static_cast<int>(number(value(), "--port")));
     else if (arg == "--port-range") {
       // FIRST-LAST: one pod answering on many ports, to stand in for many backends.
       std::string range = value();
@@ -52,18 +56,24 @@ Options parseOptions(int argc, char** argv) {
       int last = static_cast<int>(number(range.substr(dash + 1).c_str(), "--port-range"));
       if (first > last || last > 65535) usage("--port-range needs FIRST-LAST");
       for (int port = first; port <= last; ++port) options.ports.push_back(port);
-    }
-    else if (arg == "--echo") options.echo = true;
-    else if (arg == "--greeting") options.greeting = true;
-    else if (arg == "--startup-delay") options.startupDelaySeconds = number(value(), "--startup-delay");
-    else if (arg == "--kill-in") options.killInSeconds = number(value(), "--kill-in");
+    } else if (arg == "--echo")
+      options.echo = true;
+    else if (arg == "--greeting")
+      options.greeting = true;
+    else if (arg == "--startup-delay")
+      options.startupDelaySeconds = number(value(), "--startup-delay");
+    else if (arg == "--kill-in")
+      options.killInSeconds = number(value(), "--kill-in");
     else if (arg == "--ready-toggle") {
       options.readyToggleEvery = static_cast<int>(number(value(), "--ready-toggle"));
-    }
-    else if (arg == "--start-unready") options.startUnready = true;
-    else if (arg == "--tls-cert") options.tlsCert = value();
-    else if (arg == "--tls-key") options.tlsKey = value();
-    else usage("unknown argument " + std::string(arg));
+    } else if (arg == "--start-unready")
+      options.startUnready = true;
+    else if (arg == "--tls-cert")
+      options.tlsCert = value();
+    else if (arg == "--tls-key")
+      options.tlsKey = value();
+    else
+      usage("unknown argument " + std::string(arg));
   }
   if (options.ports.empty()) usage("at least one --port or --port-range is required");
   if (options.tlsCert.empty() != options.tlsKey.empty()) {

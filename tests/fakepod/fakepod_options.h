@@ -10,13 +10,13 @@ struct Options {
   std::string name = "fakepod";
   std::string host = "127.0.0.1";
   std::vector<int> ports;
-  bool echo = false;           // TCP echo instead of HTTP
-  bool greeting = false;       // echo mode: send "NAME\n" first, so tests can tell pods apart
+  bool echo = false;               // TCP echo instead of HTTP
+  bool greeting = false;           // echo mode: send "NAME\n" first, so tests can tell pods apart
   double startupDelaySeconds = 0;  // sleep before listening, like a slow-booting app
   double killInSeconds = 0;        // exit abruptly after this long (KILL_IN_SECONDS)
-  int readyToggleEvery = 0;    // /ready: flip ready/unready every N hits (the flask ready_cnt)
-  bool startUnready = false;   // /ready answers 503 until /control/ready/on
-  std::string tlsCert;         // serve HTTPS with this certificate and key
+  int readyToggleEvery = 0;        // /ready: flip ready/unready every N hits (the flask ready_cnt)
+  bool startUnready = false;       // /ready answers 503 until /control/ready/on
+  std::string tlsCert;             // serve HTTPS with this certificate and key
   std::string tlsKey;
 };
 

@@ -19,12 +19,16 @@ std::string address(const FakePod& pod) { return "127.0.0.1:" + std::to_string(p
 std::string config(int listenPort, const std::vector<std::string>& endpoints,
                    const std::string& extra = "") {
   std::string list;
-  for (const std::string& endpoint : endpoints) list += (list.empty() ? "\"" : ", \"") + endpoint + "\"";
+  for (const std::string& endpoint : endpoints)
+    list += (list.empty() ? "\"" : ", \"") + endpoint + "\"";
   return "workers: 2\n"
          "services:\n"
          "  - name: web\n"
-         "    listen: \"127.0.0.1:" + std::to_string(listenPort) + "\"\n"
-         "    endpoints: {static: [" + list + "]}\n" + extra;
+         "    listen: \"127.0.0.1:" +
+         std::to_string(listenPort) +
+         "\"\n"
+         "    endpoints: {static: [" +
+         list + "]}\n" + extra;
 }
 
 std::string series(const std::string& name, const std::string& backend,
@@ -45,7 +49,8 @@ TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
   ASSERT_TRUE(harness.waitForState(pod, "ready"));
   EXPECT_EQ(harness.metric(series("readygate_backend_ready", pod)), 1);
   EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", pod,
-                                  ",from=\"starting\",to=\"ready\"")), 1);
+                                  ",from=\"starting\",to=\"ready\"")),
+            1);
   EXPECT_EQ(harness.metric("readygate_service_ready_backends{service=\"web\"}"), 1);
 
   ASSERT_NE(httpGet("127.0.0.1", health.port, "/control/ready/off"), "");
@@ -55,12 +60,14 @@ TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
   EXPECT_EQ(harness.metric(series("readygate_backend_state", pod, ",state=\"not_ready\"")), 1);
   EXPECT_EQ(harness.metric(series("readygate_backend_state", pod, ",state=\"ready\"")), 0);
   EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", pod,
-                                  ",from=\"ready\",to=\"not_ready\"")), 1);
+                                  ",from=\"ready\",to=\"not_ready\"")),
+            1);
   EXPECT_GE(harness.metric(series("readygate_probe_total", pod,
                                   ",probe=\"readiness\",result=\"failure\",reason=\"http_503\"")),
             2);
-  EXPECT_GE(harness.metric(series("readygate_backend_consecutive_failures", pod,
-                                  ",probe=\"readiness\"")), 2);
+  EXPECT_GE(
+      harness.metric(series("readygate_backend_consecutive_failures", pod, ",probe=\"readiness\"")),
+      2);
   EXPECT_EQ(harness.metric("readygate_service_ready_backends{service=\"web\"}"), 0);
   EXPECT_GT(harness.metric(series("readygate_backend_last_transition_timestamp_seconds", pod))
                 .value_or(0),
@@ -70,9 +77,11 @@ TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
   EXPECT_TRUE(client->waitForEof(2s));
-  EXPECT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_no_ready_backend_total{service=\"web\"}").value_or(0) >= 1;
-  }, 2s));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return harness.metric("readygate_no_ready_backend_total{service=\"web\"}").value_or(0) >= 1;
+      },
+      2s));
 }
 
 TEST(Admin, DrainedBackendGetsNoNewConnectionsWhileItsOpenOnesFinish) {
@@ -97,7 +106,8 @@ TEST(Admin, DrainedBackendGetsNoNewConnectionsWhileItsOpenOnesFinish) {
   EXPECT_THAT(reply, HasSubstr("200 OK"));
   EXPECT_THAT(reply, HasSubstr("\"admin_state\":\"draining\""));
   EXPECT_EQ(harness.backendState(address(b)), "draining");
-  EXPECT_EQ(harness.metric(series("readygate_backend_state", address(b), ",state=\"draining\"")), 1);
+  EXPECT_EQ(harness.metric(series("readygate_backend_state", address(b), ",state=\"draining\"")),
+            1);
   EXPECT_EQ(harness.metric(series("readygate_backend_in_rotation", address(b))), 0);
 
   for (int i = 0; i < 10; ++i) {
@@ -124,7 +134,8 @@ TEST(Admin, DrainedBackendGetsNoNewConnectionsWhileItsOpenOnesFinish) {
   }
   EXPECT_EQ(after, (std::set<std::string>{"pod-a", "pod-b"}));
   EXPECT_EQ(harness.metric(series("readygate_backend_transitions_total", address(b),
-                                  ",from=\"disabled\",to=\"ready\"")), 1);
+                                  ",from=\"disabled\",to=\"ready\"")),
+            1);
 }
 
 TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
@@ -144,9 +155,9 @@ TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
                      "\"}\n" + config(port, {address(a), address(c)});
   harness.writeFile("readygate.yaml", yaml);
   readygate.signal(SIGHUP);
-  ASSERT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1;
-  }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1; },
+      5s));
   EXPECT_FALSE(harness.metric(series("readygate_backend_ready", address(b))));
   EXPECT_EQ(harness.admin("/metrics").find(address(b)), std::string::npos)
       << "a series of the removed backend is still exported";
@@ -181,20 +192,21 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
   }
   ASSERT_EQ(held.size(), 2u);
 
-  harness.writeFile("readygate.yaml", "admin: {listen: \"127.0.0.1:" +
-                                          std::to_string(harness.adminPort()) + "\"}\n" +
-                                          config(port, {address(a)}, drain));
+  harness.writeFile("readygate.yaml",
+                    "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n" +
+                        config(port, {address(a)}, drain));
   readygate.signal(SIGHUP);
   auto reloadedAt = std::chrono::steady_clock::now();
-  ASSERT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1;
-  }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1; },
+      5s));
   // Still usable inside the drain window...
   ASSERT_TRUE(held.at("pod-b").sendAll("draining\n"));
   EXPECT_EQ(held.at("pod-b").receiveLine(), "draining");
   // ...closed when it ends, while the connection to the kept backend goes on.
   EXPECT_TRUE(held.at("pod-b").waitForEof(5s));
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - reloadedAt).count();
+  double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - reloadedAt).count();
   EXPECT_GE(took, 0.4);
   EXPECT_LT(took, 2.0);
   ASSERT_TRUE(held.at("pod-a").sendAll("kept\n"));
@@ -206,19 +218,20 @@ TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
   FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
   ChildProcess& readygate = harness.startReadygate(config(port, {address(a)}));
-  std::string admin = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
+  std::string admin =
+      "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
 
   harness.writeFile("readygate.yaml", admin + "services: [oops\n");
   readygate.signal(SIGHUP);
-  ASSERT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 1;
-  }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 1; },
+      5s));
   harness.writeFile("readygate.yaml",
                     admin + config(port + 1 == 65536 ? 1 : port + 1, {address(a)}));
   readygate.signal(SIGHUP);
-  ASSERT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 2;
-  }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 2; },
+      5s));
   EXPECT_THAT(harness.readygateLog(), HasSubstr("only endpoints.static can change on reload"));
   EXPECT_TRUE(readygate.running());
   auto client = TcpClient::connect("127.0.0.1", port);
@@ -254,14 +267,16 @@ TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
   FakePod& health = harness.startPod("pod-a-http", {"--start-unready"});
   int port = freePort();
   int adminPort = freePort();
-  ChildProcess& readygate = harness.startReadygate(
-      "admin: {listen: \"127.0.0.1:" + std::to_string(adminPort) +
-      "\", readyRequiresBackends: true}\n" +
-      config(port, {address(a)},
-             "    drainTimeoutSeconds: 10\n"
-             "    readinessProbe:\n"
-             "      httpGet: {path: /ready, port: " + std::to_string(health.port) + "}\n"
-             "      periodSeconds: 0.1\n"));
+  ChildProcess& readygate =
+      harness.startReadygate("admin: {listen: \"127.0.0.1:" + std::to_string(adminPort) +
+                             "\", readyRequiresBackends: true}\n" +
+                             config(port, {address(a)},
+                                    "    drainTimeoutSeconds: 10\n"
+                                    "    readinessProbe:\n"
+                                    "      httpGet: {path: /ready, port: " +
+                                        std::to_string(health.port) +
+                                        "}\n"
+                                        "      periodSeconds: 0.1\n"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("503"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("has no ready backend"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/healthz"), HasSubstr("200 OK"));
@@ -291,9 +306,9 @@ TEST(Admin, StatusCommandPrintsATable) {
                                 "      httpGet: {path: /ready}\n"
                                 "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(harness.waitForState(address(a), "ready"));
-  ChildProcess status({readygateBinary(), "status", "--admin",
-                       "127.0.0.1:" + std::to_string(harness.adminPort())},
-                      harness.dir() + "/status.log");
+  ChildProcess status(
+      {readygateBinary(), "status", "--admin", "127.0.0.1:" + std::to_string(harness.adminPort())},
+      harness.dir() + "/status.log");
   ASSERT_EQ(status.waitExit(5s), 0) << status.output();
   std::string table = status.output();
   EXPECT_THAT(table, ::testing::StartsWith("SERVICE"));

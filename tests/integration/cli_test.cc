@@ -43,9 +43,8 @@ TEST(Cli, CheckReportsEveryErrorWithPathAndLineAndExitsOne) {
                                        "    balanse: round_robin\n");
   RunResult result = runReadygate(harness, {"--check", "--config", path});
   EXPECT_EQ(result.status, 1);
-  EXPECT_THAT(result.output,
-              HasSubstr(path + ": services[0].listen: \"0.0.0.0:80x\": invalid port "
-                               "(line 4, column 13)"));
+  EXPECT_THAT(result.output, HasSubstr(path + ": services[0].listen: \"0.0.0.0:80x\": invalid port "
+                                              "(line 4, column 13)"));
   EXPECT_THAT(result.output, HasSubstr(path + ": services[0].balanse: unknown key (did you mean "
                                               "\"balance\"?) (line 5, column 5)"));
   EXPECT_THAT(result.output, HasSubstr("2 errors, configuration rejected"));
@@ -102,7 +101,7 @@ TEST(Cli, SighupIsLoggedAndTheProxyKeepsServing) {
   int port = freePort();
   ChildProcess& readygate = harness.startReadygate(
       "services:\n  - {name: web, listen: \"127.0.0.1:" + std::to_string(port) +
-          "\", endpoints: {static: [\"127.0.0.1:" + std::to_string(pod.port) + "\"]}}\n");
+      "\", endpoints: {static: [\"127.0.0.1:" + std::to_string(pod.port) + "\"]}}\n");
   readygate.signal(SIGHUP);
   EXPECT_TRUE(waitUntil(
       [&] { return harness.readygateLog().find("event=reload_requested") != std::string::npos; },

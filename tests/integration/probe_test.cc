@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -32,8 +31,11 @@ std::string serviceYaml(int listenPort, const std::vector<std::string>& endpoint
   return "workers: 2\n"
          "services:\n"
          "  - name: web\n"
-         "    listen: \"127.0.0.1:" + std::to_string(listenPort) + "\"\n"
-         "    endpoints: {static: [" + list + "]}\n" + probes;
+         "    listen: \"127.0.0.1:" +
+         std::to_string(listenPort) +
+         "\"\n"
+         "    endpoints: {static: [" +
+         list + "]}\n" + probes;
 }
 
 /// Which pod answers each of `count` new connections through the proxy (echo pods
@@ -69,12 +71,14 @@ TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
       "127.0.0.3");
   (void)flappingHttp;
   int port = freePort();
-  harness.startReadygate(serviceYaml(
-      port, {address(stableEcho, "127.0.0.2"), address(flappingEcho, "127.0.0.3")},
-      "    readinessProbe:\n"
-      "      httpGet: {path: /ready, port: " + std::to_string(stableHttp.port) + "}\n"
-      "      periodSeconds: 0.3\n"
-      "      failureThreshold: 1\n"));
+  harness.startReadygate(
+      serviceYaml(port, {address(stableEcho, "127.0.0.2"), address(flappingEcho, "127.0.0.3")},
+                  "    readinessProbe:\n"
+                  "      httpGet: {path: /ready, port: " +
+                      std::to_string(stableHttp.port) +
+                      "}\n"
+                      "      periodSeconds: 0.3\n"
+                      "      failureThreshold: 1\n"));
 
   std::string flapping = address(flappingEcho, "127.0.0.3");
   ASSERT_TRUE(harness.waitForState(address(stableEcho, "127.0.0.2"), "ready", 5s));
@@ -96,17 +100,19 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
   // there, as after the field notes' "modify health-checker port to wrong number".
   FakePod& oldPod = harness.startPod("old", {"--echo", "--greeting"}, true, "127.0.0.2");
   int healthPort = freePort("127.0.0.2");
-  FakePod& oldHealth = harness.startPod("old-health", {"--port", std::to_string(healthPort)},
-                                        true, "127.0.0.2");
+  FakePod& oldHealth =
+      harness.startPod("old-health", {"--port", std::to_string(healthPort)}, true, "127.0.0.2");
   (void)oldHealth;
   FakePod& newPod = harness.startPod("new", {"--echo", "--greeting"}, true, "127.0.0.3");
   int port = freePort();
-  harness.startReadygate(serviceYaml(
-      port, {address(oldPod, "127.0.0.2"), address(newPod, "127.0.0.3")},
-      "    readinessProbe:\n"
-      "      tcpSocket: {port: " + std::to_string(healthPort) + "}\n"
-      "      periodSeconds: 0.1\n"
-      "      timeoutSeconds: 0.5\n"));
+  harness.startReadygate(serviceYaml(port,
+                                     {address(oldPod, "127.0.0.2"), address(newPod, "127.0.0.3")},
+                                     "    readinessProbe:\n"
+                                     "      tcpSocket: {port: " +
+                                         std::to_string(healthPort) +
+                                         "}\n"
+                                         "      periodSeconds: 0.1\n"
+                                         "      timeoutSeconds: 0.5\n"));
 
   std::string oldAddress = address(oldPod, "127.0.0.2");
   std::string newAddress = address(newPod, "127.0.0.3");
@@ -163,11 +169,15 @@ TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
     inner.startReadygate(serviceYaml(port, {address(pod)},
                                      "    readinessProbe:\n"
                                      "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
-                                         tlsOptions + "}\n"
+                                         tlsOptions +
+                                         "}\n"
                                          "      periodSeconds: 0.1\n"));
-    waitUntil([&] { return !inner.backendField(address(pod), "reason").empty() &&
-                           inner.backendField(address(pod), "reason") != "awaiting_probe"; },
-              5s);
+    waitUntil(
+        [&] {
+          return !inner.backendField(address(pod), "reason").empty() &&
+                 inner.backendField(address(pod), "reason") != "awaiting_probe";
+        },
+        5s);
     inner.waitForState(address(pod), "ready", 1s);
     return inner.backendField(address(pod), "state") + "/" +
            inner.backendField(address(pod), "reason");
@@ -182,12 +192,13 @@ TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {address(pod)},
-                                     "    readinessProbe:\n"
-                                     "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
-                                     "      periodSeconds: 0.1\n"));
-  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "exit_3"; },
-                        5s));
+  harness.startReadygate(
+      serviceYaml(port, {address(pod)},
+                  "    readinessProbe:\n"
+                  "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
+                  "      periodSeconds: 0.1\n"));
+  ASSERT_TRUE(
+      waitUntil([&] { return harness.backendField(address(pod), "reason") == "exit_3"; }, 5s));
   EXPECT_EQ(harness.backendField(address(pod), "message"), "db down");
   EXPECT_EQ(harness.backendState(address(pod)), "starting");
   // Nothing is ready: the connection is closed at once.
@@ -216,15 +227,16 @@ TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
   int port = freePort();
   // `sh` runs `sleep` as its child: killing `sh` alone would leave `sleep` behind;
   // the whole process group must go.
-  harness.startReadygate(serviceYaml(
-      port, {address(pod)},
-      "    readinessProbe:\n"
-      "      exec: {command: [\"sh\", \"-c\", \"sleep " + duration + "; echo never\"]}\n"
-      "      periodSeconds: 0.5\n"
-      "      timeoutSeconds: 0.2\n"));
+  harness.startReadygate(serviceYaml(port, {address(pod)},
+                                     "    readinessProbe:\n"
+                                     "      exec: {command: [\"sh\", \"-c\", \"sleep " +
+                                         duration +
+                                         "; echo never\"]}\n"
+                                         "      periodSeconds: 0.5\n"
+                                         "      timeoutSeconds: 0.2\n"));
   ASSERT_TRUE(waitUntil([&] { return countSleeps(duration) > 0; }, 5s)) << "the probe never ran";
-  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "timeout"; },
-                        5s));
+  ASSERT_TRUE(
+      waitUntil([&] { return harness.backendField(address(pod), "reason") == "timeout"; }, 5s));
   double latency = std::stod(harness.backendField(address(pod), "latency_seconds"));
   EXPECT_GE(latency, 0.19);  // libevent timers may fire a fraction of a millisecond early
   EXPECT_LT(latency, 1.0);
@@ -236,13 +248,16 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();
-  std::string check = "test \"$READYGATE_SERVICE\" = web && test \"$READYGATE_BACKEND_HOST\" = "
-                      "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
-                      std::to_string(pod.port);
+  std::string check =
+      "test \"$READYGATE_SERVICE\" = web && test \"$READYGATE_BACKEND_HOST\" = "
+      "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
+      std::to_string(pod.port);
   harness.startReadygate(serviceYaml(port, {address(pod)},
                                      "    readinessProbe:\n"
-                                     "      exec: {command: [\"sh\", \"-c\", '" + check + "']}\n"
-                                     "      periodSeconds: 0.1\n"));
+                                     "      exec: {command: [\"sh\", \"-c\", '" +
+                                         check +
+                                         "']}\n"
+                                         "      periodSeconds: 0.1\n"));
   EXPECT_TRUE(harness.waitForState(address(pod), "ready", 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 
@@ -380,10 +395,11 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
                                      "    whenNoneReady: all\n"
                                      "    readinessProbe:\n"
                                      "      httpGet: {path: /ready, port: " +
-                                         std::to_string(health.port) + "}\n"
+                                         std::to_string(health.port) +
+                                         "}\n"
                                          "      periodSeconds: 0.1\n"));
-  ASSERT_TRUE(waitUntil([&] { return harness.backendField(address(pod), "reason") == "http_503"; },
-                        5s));
+  ASSERT_TRUE(
+      waitUntil([&] { return harness.backendField(address(pod), "reason") == "http_503"; }, 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 }
 

@@ -79,9 +79,9 @@ ProbeResult probeOnce(Prober& prober, EventLoop& loop) {
   });
   EXPECT_FALSE(result) << "done must not run inside start()";
   // A guard so a broken prober cannot hang the test.
-  EventPtr guard(evtimer_new(loop.base(), [](evutil_socket_t, short, void* l) {
-    static_cast<EventLoop*>(l)->stop();
-  }, &loop));
+  EventPtr guard(evtimer_new(
+      loop.base(), [](evutil_socket_t, short, void* l) { static_cast<EventLoop*>(l)->stop(); },
+      &loop));
   timeval limit = toTimeval(5);
   evtimer_add(guard.get(), &limit);
   loop.run();
@@ -134,7 +134,8 @@ TEST(HttpProber, StatusClassesDecide) {
       {"HTTP/1.1 199 Early\r\nContent-Length: 0\r\n\r\n", "http_199"},
       {"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "http_404"},
       {"HTTP/1.0 503 Service Unavailable\r\n\r\nnot ready\n", "http_503"},
-      {"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nboom\r\n0\r\n\r\n",
+      {"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n4\r\nboom\r\n0\r\n\r\n",
        "http_500"},
       {"SSH-2.0-OpenSSH_9.2\r\n", "http_malformed"},
       {"", "connection_closed"},
@@ -151,9 +152,9 @@ TEST(HttpProber, ReadsAtMostTenKibibytesOfBody) {
   // 20 KiB of a promised 1 MiB, then silence: only a prober that stops at 10 KiB (as the
   // kubelet) answers before its timeout.
   EventLoop loop;
-  CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n" +
-                          std::string(20 * 1024, 'x'),
-                      0ms, 2000ms);
+  CannedServer server(
+      "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n" + std::string(20 * 1024, 'x'), 0ms,
+      2000ms);
   HttpProber prober(loop.base(), server.address(), action(), 1, nullptr);
   ProbeResult result = probeOnce(prober, loop);
   EXPECT_EQ(result.reason, "ok");

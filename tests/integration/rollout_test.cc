@@ -15,12 +15,19 @@ using namespace testing_support;
 std::string address(const FakePod& pod) { return "127.0.0.1:" + std::to_string(pod.port); }
 
 std::string config(int admin, int port, const std::string& endpoint, int minReady) {
-  return "admin: {listen: \"127.0.0.1:" + std::to_string(admin) + "\"}\n"
+  return "admin: {listen: \"127.0.0.1:" + std::to_string(admin) +
+         "\"}\n"
          "services:\n"
          "  - name: web\n"
-         "    listen: \"127.0.0.1:" + std::to_string(port) + "\"\n"
-         "    endpoints: {static: [\"" + endpoint + "\"]}\n"
-         "    minReady: " + std::to_string(minReady) + "\n"
+         "    listen: \"127.0.0.1:" +
+         std::to_string(port) +
+         "\"\n"
+         "    endpoints: {static: [\"" +
+         endpoint +
+         "\"]}\n"
+         "    minReady: " +
+         std::to_string(minReady) +
+         "\n"
          "    readinessProbe: {tcpSocket: {}, periodSeconds: 0.1}\n";
 }
 
@@ -43,14 +50,14 @@ Rollout rollOut(ProxyHarness& harness, int minReady) {
       harness.startReadygate(config(admin, rollout.port, rollout.oldAddress, minReady));
   EXPECT_TRUE(harness.waitForState(rollout.oldAddress, "ready", 5s));
 
-  FakePod& fresh = harness.startPod("new", {"--echo", "--greeting", "--startup-delay", "1.5"},
-                                    false);
+  FakePod& fresh =
+      harness.startPod("new", {"--echo", "--greeting", "--startup-delay", "1.5"}, false);
   rollout.newAddress = address(fresh);
   harness.writeFile("readygate.yaml", config(admin, rollout.port, rollout.newAddress, minReady));
   readygate.signal(SIGHUP);
-  EXPECT_TRUE(waitUntil([&] {
-    return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1;
-  }, 5s));
+  EXPECT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1; },
+      5s));
   for (int i = 0; i < 10; ++i) {
     auto client = TcpClient::connect("127.0.0.1", rollout.port);
     rollout.answers.push_back(client ? client->receiveLine(2s).value_or("closed") : "refused");

@@ -27,9 +27,12 @@ std::string serviceYaml(int listenPort, const std::vector<int>& backendPorts,
   return "workers: 2\n"
          "services:\n"
          "  - name: echo\n"
-         "    listen: \"" + bracketed + ":" + std::to_string(listenPort) + "\"\n"
+         "    listen: \"" +
+         bracketed + ":" + std::to_string(listenPort) +
+         "\"\n"
          "    mode: tcp\n"
-         "    endpoints: {static: [" + endpoints + "]}\n" + extra;
+         "    endpoints: {static: [" +
+         endpoints + "]}\n" + extra;
 }
 
 std::string randomBytes(size_t size, unsigned seed) {
@@ -175,8 +178,8 @@ TEST(TcpProxy, GracefulShutdownLetsAnOpenConnectionFinish) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(
-      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 10\n"));
+  ChildProcess& readygate =
+      harness.startReadygate(serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 10\n"));
 
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -200,8 +203,8 @@ TEST(TcpProxy, ShutdownClosesLingeringConnectionsAtTheDrainTimeout) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(
-      serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 0.5\n"));
+  ChildProcess& readygate =
+      harness.startReadygate(serviceYaml(port, {pod.port}, "    drainTimeoutSeconds: 0.5\n"));
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->receiveLine(), "pod-a");

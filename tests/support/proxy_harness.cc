@@ -43,8 +43,8 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
   auto pod = std::make_unique<FakePod>();
   pod->name = name;
   pod->port = freePort(host.c_str());
-  std::vector<std::string> argv = {fakepodBinary(), "--name", name, "--host", host, "--port",
-                                   std::to_string(pod->port)};
+  std::vector<std::string> argv = {
+      fakepodBinary(), "--name", name, "--host", host, "--port", std::to_string(pod->port)};
   argv.insert(argv.end(), args.begin(), args.end());
   pod->process = std::make_unique<ChildProcess>(argv, dir_ + "/pod-" + name + ".log");
   if (waitListening) {
@@ -72,8 +72,7 @@ ChildProcess& ProxyHarness::startReadygate(const std::string& yaml) {
       std::vector<std::string>{readygateBinary(), "-c", config, "--log-level", "debug"},
       dir_ + "/readygate.log");
   // The admin API answers once every listener is bound (it starts after them).
-  bool up = waitUntil(
-      [&] { return admin("/healthz") == "ok\n" || !readygate_->running(); }, 5s);
+  bool up = waitUntil([&] { return admin("/healthz") == "ok\n" || !readygate_->running(); }, 5s);
   EXPECT_TRUE(up && readygate_->running()) << "readygate did not start listening";
   // No test connection here: it would take a turn of the balancer behind the test's back.
   return *readygate_;
@@ -96,8 +95,7 @@ std::string ProxyHarness::admin(const std::string& path) const {
   return httpBody(httpGet("127.0.0.1", adminPort_, path, 2s));
 }
 
-std::string ProxyHarness::backendField(const std::string& backend,
-                                       const std::string& field) const {
+std::string ProxyHarness::backendField(const std::string& backend, const std::string& field) const {
   std::string status = admin("/status");
   size_t start = status.find("{\"address\":\"" + backend + "\"");
   if (start == std::string::npos) return "";
@@ -108,10 +106,10 @@ std::string ProxyHarness::backendField(const std::string& backend,
 std::pair<std::string, std::string> ProxyHarness::selfSignedCertificate(const std::string& name) {
   std::string key = dir_ + "/" + name + ".key";
   std::string cert = dir_ + "/" + name + ".crt";
-  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=" + name,
-                        "-addext", "subjectAltName=DNS:" + name},
-                       dir_ + "/openssl-" + name + ".log");
+  ChildProcess openssl(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+       cert, "-days", "1", "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name},
+      dir_ + "/openssl-" + name + ".log");
   if (openssl.waitExit(30s) != 0) {
     ADD_FAILURE() << "openssl failed: " << openssl.output();
     return {"", ""};

@@ -153,9 +153,9 @@ TEST(ConfigLoader, ErrorNamesPathLineAndColumn) {
 /// One bad value per row, inside an otherwise valid service: the error must name the
 /// path and say what is wrong.
 struct BadValueCase {
-  const char* field;     // YAML lines put into the service (4-space indented)
-  const char* path;      // expected path in the error
-  const char* message;   // expected part of the message
+  const char* field;    // YAML lines put into the service (4-space indented)
+  const char* path;     // expected path in the error
+  const char* message;  // expected part of the message
 };
 
 class ConfigBadValue : public ::testing::TestWithParam<BadValueCase> {};
@@ -200,9 +200,9 @@ INSTANTIATE_TEST_SUITE_P(
                      "services[0].readinessProbe.httpGet.port", "between 1 and 65535"},
         BadValueCase{"    readinessProbe: {httpGet: {scheme: FTP}}\n",
                      "services[0].readinessProbe.httpGet.scheme", "must be one of HTTP, HTTPS"},
-        BadValueCase{"    readinessProbe: {httpGet: {httpHeaders: [{name: 'Bad Name', value: x}]}}\n",
-                     "services[0].readinessProbe.httpGet.httpHeaders[0].name",
-                     "not a valid header name"},
+        BadValueCase{
+            "    readinessProbe: {httpGet: {httpHeaders: [{name: 'Bad Name', value: x}]}}\n",
+            "services[0].readinessProbe.httpGet.httpHeaders[0].name", "not a valid header name"},
         BadValueCase{"    readinessProbe: {httpGet: {httpHeaders: [{name: X}]}}\n",
                      "services[0].readinessProbe.httpGet.httpHeaders[0].value", "required"},
         BadValueCase{"    readinessProbe: {periodSeconds: 5}\n", "services[0].readinessProbe",
@@ -289,9 +289,10 @@ services:
   - {name: web, listen: "127.0.0.1:8080", endpoints: {static: ["127.0.0.1:5002"]}}
 )");
   std::vector<std::string> texts = errorTexts(result);
-  EXPECT_THAT(texts, ::testing::UnorderedElementsAre(
-                         HasSubstr("services[1].name: \"web\": duplicate service name"),
-                         HasSubstr("services[1].listen: \"127.0.0.1:8080\": address already used")));
+  EXPECT_THAT(texts,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[1].name: \"web\": duplicate service name"),
+                  HasSubstr("services[1].listen: \"127.0.0.1:8080\": address already used")));
 }
 
 TEST(ConfigLoader, RejectsDuplicateKeys) {

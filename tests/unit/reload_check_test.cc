@@ -49,9 +49,9 @@ TEST(ReloadCheck, EverythingElseIsNamed) {
               ElementsAre(HasSubstr("services[1] (api)")));
   EXPECT_THAT(unreloadableChanges(running, load(std::string("workers: 3\n") + kBase)),
               ElementsAre("workers: changes need a restart"));
-  EXPECT_THAT(unreloadableChanges(running,
-                                  load(std::string("admin: {listen: 127.0.0.1:9999}\n") + kBase)),
-              ElementsAre("admin: changes need a restart"));
+  EXPECT_THAT(
+      unreloadableChanges(running, load(std::string("admin: {listen: 127.0.0.1:9999}\n") + kBase)),
+      ElementsAre("admin: changes need a restart"));
   EXPECT_THAT(unreloadableChanges(running, load(with(kBase, "name: api", "name: api2"))),
               ElementsAre(HasSubstr("services[1].name: renaming or reordering")));
   Config fewer = running;
