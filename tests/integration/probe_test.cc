@@ -17,10 +17,6 @@ namespace {
 
 using namespace testing_support;
 
-std::string address(const FakePod& pod, const std::string& host = "127.0.0.1") {
-  return host + ":" + std::to_string(pod.port);
-}
-
 std::string serviceYaml(int listenPort, const std::vector<std::string>& endpoints,
                         const std::string& probes) {
   std::string list;
@@ -38,25 +34,6 @@ std::string serviceYaml(int listenPort, const std::vector<std::string>& endpoint
          list + "]}\n" + probes;
 }
 
-/// Which pod answers each of `count` new connections through the proxy (echo pods
-/// greet with their name); "closed" when the proxy closed the connection instead.
-std::vector<std::string> podsReached(int port, int count) {
-  std::vector<std::string> names;
-  for (int i = 0; i < count; ++i) {
-    auto client = TcpClient::connect("127.0.0.1", port);
-    if (!client) {
-      names.push_back("refused");
-      continue;
-    }
-    names.push_back(client->receiveLine(2s).value_or("closed"));
-  }
-  return names;
-}
-
-std::set<std::string> distinct(const std::vector<std::string>& names) {
-  return std::set<std::string>(names.begin(), names.end());
-}
-
 TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
   ProxyHarness harness;
   // The field notes' flask /ready that flips every 5 hits; probes target the HTTP
@@ -71,17 +48,16 @@ TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
       "127.0.0.3");
   (void)flappingHttp;
   int port = freePort();
-  harness.startReadygate(
-      serviceYaml(port, {address(stableEcho, "127.0.0.2"), address(flappingEcho, "127.0.0.3")},
-                  "    readinessProbe:\n"
-                  "      httpGet: {path: /ready, port: " +
-                      std::to_string(stableHttp.port) +
-                      "}\n"
-                      "      periodSeconds: 0.3\n"
-                      "      failureThreshold: 1\n"));
+  harness.startReadygate(serviceYaml(port, {stableEcho.address(), flappingEcho.address()},
+                                     "    readinessProbe:\n"
+                                     "      httpGet: {path: /ready, port: " +
+                                         std::to_string(stableHttp.port) +
+                                         "}\n"
+                                         "      periodSeconds: 0.3\n"
+                                         "      failureThreshold: 1\n"));
 
-  std::string flapping = address(flappingEcho, "127.0.0.3");
-  ASSERT_TRUE(harness.waitForState(address(stableEcho, "127.0.0.2"), "ready", 5s));
+  std::string flapping = flappingEcho.address();
+  ASSERT_TRUE(harness.waitForState(stableEcho.address(), "ready", 5s));
   for (int cycle = 0; cycle < 2; ++cycle) {
     ASSERT_TRUE(harness.waitForState(flapping, "ready", 10s)) << "cycle " << cycle;
     std::vector<std::string> inRotation = podsReached(port, 6);
@@ -105,8 +81,7 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
   (void)oldHealth;
   FakePod& newPod = harness.startPod("new", {"--echo", "--greeting"}, true, "127.0.0.3");
   int port = freePort();
-  harness.startReadygate(serviceYaml(port,
-                                     {address(oldPod, "127.0.0.2"), address(newPod, "127.0.0.3")},
+  harness.startReadygate(serviceYaml(port, {oldPod.address(), newPod.address()},
                                      "    readinessProbe:\n"
                                      "      tcpSocket: {port: " +
                                          std::to_string(healthPort) +
@@ -114,8 +89,8 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
                                          "      periodSeconds: 0.1\n"
                                          "      timeoutSeconds: 0.5\n"));
 
-  std::string oldAddress = address(oldPod, "127.0.0.2");
-  std::string newAddress = address(newPod, "127.0.0.3");
+  std::string oldAddress = oldPod.address();
+  std::string newAddress = newPod.address();
   ASSERT_TRUE(harness.waitForState(oldAddress, "ready", 5s));
   // Many periods later the new pod is still out, and says why.
   ASSERT_TRUE(waitUntil(
@@ -142,7 +117,7 @@ TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
       "127.0.0.3");
   (void)tls;
   int port = freePort();
-  std::string plainAddress = address(plain, "127.0.0.2");
+  std::string plainAddress = plain.address();
   std::string tlsAddress = "127.0.0.3:" + std::to_string(plain.port);
   harness.startReadygate(serviceYaml(port, {plainAddress, tlsAddress},
                                      "    readinessProbe:\n"
@@ -166,7 +141,7 @@ TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
   auto run = [&](const std::string& tlsOptions) {
     ProxyHarness inner;
     int port = freePort();
-    inner.startReadygate(serviceYaml(port, {address(pod)},
+    inner.startReadygate(serviceYaml(port, {pod.address()},
                                      "    readinessProbe:\n"
                                      "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
                                          tlsOptions +
@@ -174,13 +149,13 @@ TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
                                          "      periodSeconds: 0.1\n"));
     waitUntil(
         [&] {
-          return !inner.backendField(address(pod), "reason").empty() &&
-                 inner.backendField(address(pod), "reason") != "awaiting_probe";
+          return !inner.backendField(pod.address(), "reason").empty() &&
+                 inner.backendField(pod.address(), "reason") != "awaiting_probe";
         },
         5s);
-    inner.waitForState(address(pod), "ready", 1s);
-    return inner.backendField(address(pod), "state") + "/" +
-           inner.backendField(address(pod), "reason");
+    inner.waitForState(pod.address(), "ready", 1s);
+    return inner.backendField(pod.address(), "state") + "/" +
+           inner.backendField(pod.address(), "reason");
   };
   EXPECT_EQ(run("{verify: true, ca: \"" + cert + "\", serverName: pod.local}"), "ready/ok");
   EXPECT_EQ(run("{verify: true, ca: \"" + cert + "\", serverName: other.local}"),
@@ -193,14 +168,14 @@ TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();
   harness.startReadygate(
-      serviceYaml(port, {address(pod)},
+      serviceYaml(port, {pod.address()},
                   "    readinessProbe:\n"
                   "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
                   "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(
-      waitUntil([&] { return harness.backendField(address(pod), "reason") == "exit_3"; }, 5s));
-  EXPECT_EQ(harness.backendField(address(pod), "message"), "db down");
-  EXPECT_EQ(harness.backendState(address(pod)), "starting");
+      waitUntil([&] { return harness.backendField(pod.address(), "reason") == "exit_3"; }, 5s));
+  EXPECT_EQ(harness.backendField(pod.address(), "message"), "db down");
+  EXPECT_EQ(harness.backendState(pod.address()), "starting");
   // Nothing is ready: the connection is closed at once.
   auto client = TcpClient::connect("127.0.0.1", port);
   ASSERT_TRUE(client);
@@ -227,7 +202,7 @@ TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
   int port = freePort();
   // `sh` runs `sleep` as its child: killing `sh` alone would leave `sleep` behind;
   // the whole process group must go.
-  harness.startReadygate(serviceYaml(port, {address(pod)},
+  harness.startReadygate(serviceYaml(port, {pod.address()},
                                      "    readinessProbe:\n"
                                      "      exec: {command: [\"sh\", \"-c\", \"sleep " +
                                          duration +
@@ -236,8 +211,8 @@ TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
                                          "      timeoutSeconds: 0.2\n"));
   ASSERT_TRUE(waitUntil([&] { return countSleeps(duration) > 0; }, 5s)) << "the probe never ran";
   ASSERT_TRUE(
-      waitUntil([&] { return harness.backendField(address(pod), "reason") == "timeout"; }, 5s));
-  double latency = std::stod(harness.backendField(address(pod), "latency_seconds"));
+      waitUntil([&] { return harness.backendField(pod.address(), "reason") == "timeout"; }, 5s));
+  double latency = std::stod(harness.backendField(pod.address(), "latency_seconds"));
   EXPECT_GE(latency, 0.19);  // libevent timers may fire a fraction of a millisecond early
   EXPECT_LT(latency, 1.0);
   // Between two probes (period 0.5, timeout 0.2) no sleep of ours is left running.
@@ -252,25 +227,25 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
       "test \"$READYGATE_SERVICE\" = web && test \"$READYGATE_BACKEND_HOST\" = "
       "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
       std::to_string(pod.port);
-  harness.startReadygate(serviceYaml(port, {address(pod)},
+  harness.startReadygate(serviceYaml(port, {pod.address()},
                                      "    readinessProbe:\n"
                                      "      exec: {command: [\"sh\", \"-c\", '" +
                                          check +
                                          "']}\n"
                                          "      periodSeconds: 0.1\n"));
-  EXPECT_TRUE(harness.waitForState(address(pod), "ready", 5s));
+  EXPECT_TRUE(harness.waitForState(pod.address(), "ready", 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 
   // The field notes' mistake: a whole shell line as one argv entry is not a program.
   ProxyHarness second;
   FakePod& other = second.startPod("other", {"--echo"});
   int otherPort = freePort();
-  second.startReadygate(serviceYaml(otherPort, {address(other)},
+  second.startReadygate(serviceYaml(otherPort, {other.address()},
                                     "    readinessProbe:\n"
                                     "      exec: {command: [\"ps -ef | grep python\"]}\n"
                                     "      periodSeconds: 0.1\n"));
   EXPECT_TRUE(waitUntil(
-      [&] { return second.backendField(address(other), "reason") == "exec_not_found"; }, 5s));
+      [&] { return second.backendField(other.address(), "reason") == "exec_not_found"; }, 5s));
 }
 
 TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
@@ -280,7 +255,7 @@ TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
   int port = freePort();
   const double period = 0.2, timeout = 0.2;
   const int failureThreshold = 2;
-  harness.startReadygate(serviceYaml(port, {address(stable), address(failing)},
+  harness.startReadygate(serviceYaml(port, {stable.address(), failing.address()},
                                      "    startupProbe:\n"
                                      "      httpGet: {path: /_health}\n"
                                      "      periodSeconds: 0.1\n"
@@ -293,9 +268,9 @@ TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
                                      "      periodSeconds: 0.2\n"
                                      "      timeoutSeconds: 0.2\n"
                                      "      failureThreshold: 2\n"));
-  std::string failingAddress = address(failing);
+  std::string failingAddress = failing.address();
   ASSERT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
-  ASSERT_TRUE(harness.waitForState(address(stable), "ready", 5s));
+  ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
 
   ASSERT_NE(httpGet("127.0.0.1", failing.port, "/start-failing"), "");
   auto failedAt = std::chrono::steady_clock::now();
@@ -325,15 +300,15 @@ TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
   FakePod& stable = harness.startPod("stable", {"--echo", "--greeting"});
   FakePod& doomed = harness.startPod("doomed", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {address(stable), address(doomed)},
+  harness.startReadygate(serviceYaml(port, {stable.address(), doomed.address()},
                                      "    readinessProbe:\n"
                                      "      tcpSocket: {}\n"
                                      "      periodSeconds: 0.2\n"
                                      "      timeoutSeconds: 0.2\n"
                                      "      failureThreshold: 2\n"));
-  std::string doomedAddress = address(doomed);
+  std::string doomedAddress = doomed.address();
   ASSERT_TRUE(harness.waitForState(doomedAddress, "ready", 5s));
-  ASSERT_TRUE(harness.waitForState(address(stable), "ready", 5s));
+  ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
   EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"stable", "doomed"}));
 
   doomed.process->signal(SIGKILL);
@@ -359,7 +334,7 @@ TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
   FakePod& slow = harness.startPod("slow", {"--echo", "--greeting", "--startup-delay", "1"}, false);
   unsetenv("KILL_IN_SECONDS");
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {address(old), address(slow)},
+  harness.startReadygate(serviceYaml(port, {old.address(), slow.address()},
                                      "    startupProbe:\n"
                                      "      tcpSocket: {}\n"
                                      "      periodSeconds: 0.1\n"
@@ -371,18 +346,18 @@ TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
                                      "      tcpSocket: {}\n"
                                      "      periodSeconds: 0.1\n"
                                      "      failureThreshold: 2\n"));
-  ASSERT_TRUE(harness.waitForState(address(old), "ready", 5s));
+  ASSERT_TRUE(harness.waitForState(old.address(), "ready", 5s));
   ASSERT_TRUE(waitUntil(
-      [&] { return harness.backendField(address(slow), "reason") == "connect_refused"; }, 2s));
-  EXPECT_EQ(harness.backendState(address(slow)), "starting");
+      [&] { return harness.backendField(slow.address(), "reason") == "connect_refused"; }, 2s));
+  EXPECT_EQ(harness.backendState(slow.address()), "starting");
   EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old"}));
 
-  ASSERT_TRUE(harness.waitForState(address(slow), "ready", 5s));
+  ASSERT_TRUE(harness.waitForState(slow.address(), "ready", 5s));
   EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old", "slow"}));
   // It dies at 3 s (KILL_IN_SECONDS): liveness takes it out, startup keeps it out.
   EXPECT_TRUE(slow.process->waitExit(5s).has_value());
-  ASSERT_TRUE(waitUntil([&] { return harness.backendState(address(slow)) != "ready"; }, 3s));
-  EXPECT_EQ(harness.backendField(address(slow), "restarts"), "1");
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(slow.address()) != "ready"; }, 3s));
+  EXPECT_EQ(harness.backendField(slow.address(), "restarts"), "1");
   EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old"}));
 }
 
@@ -391,7 +366,7 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting", "--start-unready"});
   FakePod& health = harness.startPod("pod-http", {"--start-unready"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {address(pod)},
+  harness.startReadygate(serviceYaml(port, {pod.address()},
                                      "    whenNoneReady: all\n"
                                      "    readinessProbe:\n"
                                      "      httpGet: {path: /ready, port: " +
@@ -399,7 +374,7 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
                                          "}\n"
                                          "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(
-      waitUntil([&] { return harness.backendField(address(pod), "reason") == "http_503"; }, 5s));
+      waitUntil([&] { return harness.backendField(pod.address(), "reason") == "http_503"; }, 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 }
 

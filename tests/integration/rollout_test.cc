@@ -12,8 +12,6 @@ namespace {
 
 using namespace testing_support;
 
-std::string address(const FakePod& pod) { return "127.0.0.1:" + std::to_string(pod.port); }
-
 std::string config(int admin, int port, const std::string& endpoint, int minReady) {
   return "admin: {listen: \"127.0.0.1:" + std::to_string(admin) +
          "\"}\n"
@@ -45,14 +43,14 @@ Rollout rollOut(ProxyHarness& harness, int minReady) {
   FakePod& old = harness.startPod("old", {"--echo", "--greeting"});
   int admin = freePort();
   rollout.port = freePort();
-  rollout.oldAddress = address(old);
+  rollout.oldAddress = old.address();
   ChildProcess& readygate =
       harness.startReadygate(config(admin, rollout.port, rollout.oldAddress, minReady));
   EXPECT_TRUE(harness.waitForState(rollout.oldAddress, "ready", 5s));
 
   FakePod& fresh =
       harness.startPod("new", {"--echo", "--greeting", "--startup-delay", "1.5"}, false);
-  rollout.newAddress = address(fresh);
+  rollout.newAddress = fresh.address();
   harness.writeFile("readygate.yaml", config(admin, rollout.port, rollout.newAddress, minReady));
   readygate.signal(SIGHUP);
   EXPECT_TRUE(waitUntil(

@@ -167,6 +167,23 @@ IdleListener::IdleListener(int backlog) {
 
 IdleListener::~IdleListener() { ::close(fd_); }
 
+std::vector<std::string> podsReached(int port, int count) {
+  std::vector<std::string> names;
+  for (int i = 0; i < count; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", port);
+    if (!client) {
+      names.push_back("refused");
+      continue;
+    }
+    names.push_back(client->receiveLine(2s).value_or("closed"));
+  }
+  return names;
+}
+
+std::set<std::string> distinct(const std::vector<std::string>& names) {
+  return std::set<std::string>(names.begin(), names.end());
+}
+
 bool canConnect(const std::string& host, int port) {
   return TcpClient::connect(host, port, 500ms).has_value();
 }

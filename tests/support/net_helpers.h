@@ -4,7 +4,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace testing_support {
 
@@ -57,6 +59,12 @@ class IdleListener {
   int fd_ = -1;
   int port_ = 0;
 };
+
+/// Which pod answers each of `count` new connections to 127.0.0.1:`port` (echo pods
+/// started with --greeting say their name first); "closed" when the connection was
+/// closed instead, "refused" when it was not accepted.
+std::vector<std::string> podsReached(int port, int count);
+std::set<std::string> distinct(const std::vector<std::string>& names);
 
 /// True when something accepts TCP connections at host:port.
 bool canConnect(const std::string& host, int port);

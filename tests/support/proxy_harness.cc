@@ -42,6 +42,7 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
                                 bool waitListening, const std::string& host) {
   auto pod = std::make_unique<FakePod>();
   pod->name = name;
+  pod->host = host;
   pod->port = freePort(host.c_str());
   std::vector<std::string> argv = {
       fakepodBinary(), "--name", name, "--host", host, "--port", std::to_string(pod->port)};

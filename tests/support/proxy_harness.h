@@ -12,8 +12,15 @@ namespace testing_support {
 
 struct FakePod {
   std::string name;
+  std::string host;
   int port = 0;
   std::unique_ptr<ChildProcess> process;
+
+  /// "127.0.0.2:5001" or "[::1]:5001", as readygate names the backend.
+  std::string address() const {
+    std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return bracketed + ":" + std::to_string(port);
+  }
 };
 
 /// Starts real processes and cleans them up; on a failed test prints what each said.
