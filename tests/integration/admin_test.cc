@@ -14,21 +14,6 @@ namespace {
 using namespace testing_support;
 using ::testing::HasSubstr;
 
-std::string config(int listenPort, const std::vector<std::string>& endpoints,
-                   const std::string& extra = "") {
-  std::string list;
-  for (const std::string& endpoint : endpoints)
-    list += (list.empty() ? "\"" : ", \"") + endpoint + "\"";
-  return "workers: 2\n"
-         "services:\n"
-         "  - name: web\n"
-         "    listen: \"127.0.0.1:" +
-         std::to_string(listenPort) +
-         "\"\n"
-         "    endpoints: {static: [" +
-         list + "]}\n" + extra;
-}
-
 std::string series(const std::string& name, const std::string& backend,
                    const std::string& more = "") {
   return name + "{service=\"web\",backend=\"" + backend + "\"" + more + "}";
@@ -38,11 +23,11 @@ TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
   ProxyHarness harness;
   FakePod& health = harness.startPod("pod");
   int port = freePort();
-  harness.startReadygate(config(port, {health.address()},
-                                "    readinessProbe:\n"
-                                "      httpGet: {path: /ready}\n"
-                                "      periodSeconds: 0.1\n"
-                                "      failureThreshold: 2\n"));
+  harness.startReadygate(serviceConfig(port, {health.address()},
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "      failureThreshold: 2\n"));
   std::string pod = health.address();
   ASSERT_TRUE(harness.waitForState(pod, "ready"));
   EXPECT_EQ(harness.metric(series("readygate_backend_ready", pod)), 1);
@@ -87,7 +72,7 @@ TEST(Admin, DrainedBackendGetsNoNewConnectionsWhileItsOpenOnesFinish) {
   FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
   FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(config(port, {a.address(), b.address()}));
+  harness.startReadygate(serviceConfig(port, {a.address(), b.address()}));
 
   // One open connection on each pod.
   std::vector<TcpClient> open;
@@ -137,7 +122,7 @@ TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
   FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
   FakePod& c = harness.startPod("pod-c", {"--echo", "--greeting"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(config(port, {a.address(), b.address()}));
+  ChildProcess& readygate = harness.startReadygate(serviceConfig(port, {a.address(), b.address()}));
   ASSERT_TRUE(harness.metric(series("readygate_backend_ready", b.address())));
   auto held = TcpClient::connect("127.0.0.1", port);  // lands on pod-a or pod-b
   ASSERT_TRUE(held);
@@ -145,7 +130,7 @@ TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
 
   // Reload with pod-b gone and pod-c new (admin block kept as the harness wrote it).
   std::string yaml = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) +
-                     "\"}\n" + config(port, {a.address(), c.address()});
+                     "\"}\n" + serviceConfig(port, {a.address(), c.address()});
   harness.writeFile("readygate.yaml", yaml);
   readygate.signal(SIGHUP);
   ASSERT_TRUE(waitUntil(
@@ -170,7 +155,8 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
   FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"});
   int port = freePort();
   const std::string drain = "    drainTimeoutSeconds: 0.5\n";
-  ChildProcess& readygate = harness.startReadygate(config(port, {a.address(), b.address()}, drain));
+  ChildProcess& readygate =
+      harness.startReadygate(serviceConfig(port, {a.address(), b.address()}, drain));
   std::map<std::string, TcpClient> held;
   for (int i = 0; i < 2; ++i) {
     auto client = TcpClient::connect("127.0.0.1", port);
@@ -182,7 +168,7 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
 
   harness.writeFile("readygate.yaml",
                     "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n" +
-                        config(port, {a.address()}, drain));
+                        serviceConfig(port, {a.address()}, drain));
   readygate.signal(SIGHUP);
   auto reloadedAt = std::chrono::steady_clock::now();
   ASSERT_TRUE(waitUntil(
@@ -205,7 +191,7 @@ TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(config(port, {a.address()}));
+  ChildProcess& readygate = harness.startReadygate(serviceConfig(port, {a.address()}));
   std::string admin =
       "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
 
@@ -215,7 +201,7 @@ TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
       [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 1; },
       5s));
   harness.writeFile("readygate.yaml",
-                    admin + config(port + 1 == 65536 ? 1 : port + 1, {a.address()}));
+                    admin + serviceConfig(port + 1 == 65536 ? 1 : port + 1, {a.address()}));
   readygate.signal(SIGHUP);
   ASSERT_TRUE(waitUntil(
       [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 2; },
@@ -230,7 +216,7 @@ TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
 TEST(Admin, ErrorsAreJsonWithTheRightCodes) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--echo"});
-  harness.startReadygate(config(freePort(), {a.address()}));
+  harness.startReadygate(serviceConfig(freePort(), {a.address()}));
   int admin = harness.adminPort();
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/nope"), HasSubstr("404 Not Found"));
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/nope"), HasSubstr("{\"error\":\"no such endpoint"));
@@ -258,13 +244,13 @@ TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
   ChildProcess& readygate =
       harness.startReadygate("admin: {listen: \"127.0.0.1:" + std::to_string(adminPort) +
                              "\", readyRequiresBackends: true}\n" +
-                             config(port, {a.address()},
-                                    "    drainTimeoutSeconds: 10\n"
-                                    "    readinessProbe:\n"
-                                    "      httpGet: {path: /ready, port: " +
-                                        std::to_string(health.port) +
-                                        "}\n"
-                                        "      periodSeconds: 0.1\n"));
+                             serviceConfig(port, {a.address()},
+                                           "    drainTimeoutSeconds: 10\n"
+                                           "    readinessProbe:\n"
+                                           "      httpGet: {path: /ready, port: " +
+                                               std::to_string(health.port) +
+                                               "}\n"
+                                               "      periodSeconds: 0.1\n"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("503"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("has no ready backend"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/healthz"), HasSubstr("200 OK"));
@@ -289,10 +275,10 @@ TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
 TEST(Admin, StatusCommandPrintsATable) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a");
-  harness.startReadygate(config(freePort(), {a.address()},
-                                "    readinessProbe:\n"
-                                "      httpGet: {path: /ready}\n"
-                                "      periodSeconds: 0.1\n"));
+  harness.startReadygate(serviceConfig(freePort(), {a.address()},
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready}\n"
+                                       "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(harness.waitForState(a.address(), "ready"));
   ChildProcess status(
       {readygateBinary(), "status", "--admin", "127.0.0.1:" + std::to_string(harness.adminPort())},

@@ -17,23 +17,6 @@ namespace {
 
 using namespace testing_support;
 
-std::string serviceYaml(int listenPort, const std::vector<std::string>& endpoints,
-                        const std::string& probes) {
-  std::string list;
-  for (const std::string& endpoint : endpoints) {
-    if (!list.empty()) list += ", ";
-    list += "\"" + endpoint + "\"";
-  }
-  return "workers: 2\n"
-         "services:\n"
-         "  - name: web\n"
-         "    listen: \"127.0.0.1:" +
-         std::to_string(listenPort) +
-         "\"\n"
-         "    endpoints: {static: [" +
-         list + "]}\n" + probes;
-}
-
 TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
   ProxyHarness harness;
   // The field notes' flask /ready that flips every 5 hits; probes target the HTTP
@@ -48,13 +31,13 @@ TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
       "127.0.0.3");
   (void)flappingHttp;
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {stableEcho.address(), flappingEcho.address()},
-                                     "    readinessProbe:\n"
-                                     "      httpGet: {path: /ready, port: " +
-                                         std::to_string(stableHttp.port) +
-                                         "}\n"
-                                         "      periodSeconds: 0.3\n"
-                                         "      failureThreshold: 1\n"));
+  harness.startReadygate(serviceConfig(port, {stableEcho.address(), flappingEcho.address()},
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready, port: " +
+                                           std::to_string(stableHttp.port) +
+                                           "}\n"
+                                           "      periodSeconds: 0.3\n"
+                                           "      failureThreshold: 1\n"));
 
   std::string flapping = flappingEcho.address();
   ASSERT_TRUE(harness.waitForState(stableEcho.address(), "ready", 5s));
@@ -81,13 +64,13 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
   (void)oldHealth;
   FakePod& newPod = harness.startPod("new", {"--echo", "--greeting"}, true, "127.0.0.3");
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {oldPod.address(), newPod.address()},
-                                     "    readinessProbe:\n"
-                                     "      tcpSocket: {port: " +
-                                         std::to_string(healthPort) +
-                                         "}\n"
-                                         "      periodSeconds: 0.1\n"
-                                         "      timeoutSeconds: 0.5\n"));
+  harness.startReadygate(serviceConfig(port, {oldPod.address(), newPod.address()},
+                                       "    readinessProbe:\n"
+                                       "      tcpSocket: {port: " +
+                                           std::to_string(healthPort) +
+                                           "}\n"
+                                           "      periodSeconds: 0.1\n"
+                                           "      timeoutSeconds: 0.5\n"));
 
   std::string oldAddress = oldPod.address();
   std::string newAddress = newPod.address();
@@ -119,10 +102,10 @@ TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
   int port = freePort();
   std::string plainAddress = plain.address();
   std::string tlsAddress = "127.0.0.3:" + std::to_string(plain.port);
-  harness.startReadygate(serviceYaml(port, {plainAddress, tlsAddress},
-                                     "    readinessProbe:\n"
-                                     "      httpGet: {path: /ready, scheme: HTTPS}\n"
-                                     "      periodSeconds: 0.1\n"));
+  harness.startReadygate(serviceConfig(port, {plainAddress, tlsAddress},
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready, scheme: HTTPS}\n"
+                                       "      periodSeconds: 0.1\n"));
 
   EXPECT_TRUE(harness.waitForState(tlsAddress, "ready", 5s))
       << "self-signed certificate must pass without verification, as with the kubelet";
@@ -141,12 +124,12 @@ TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
   auto run = [&](const std::string& tlsOptions) {
     ProxyHarness inner;
     int port = freePort();
-    inner.startReadygate(serviceYaml(port, {pod.address()},
-                                     "    readinessProbe:\n"
-                                     "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
-                                         tlsOptions +
-                                         "}\n"
-                                         "      periodSeconds: 0.1\n"));
+    inner.startReadygate(serviceConfig(port, {pod.address()},
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
+                                           tlsOptions +
+                                           "}\n"
+                                           "      periodSeconds: 0.1\n"));
     waitUntil(
         [&] {
           return !inner.backendField(pod.address(), "reason").empty() &&
@@ -168,10 +151,10 @@ TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();
   harness.startReadygate(
-      serviceYaml(port, {pod.address()},
-                  "    readinessProbe:\n"
-                  "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
-                  "      periodSeconds: 0.1\n"));
+      serviceConfig(port, {pod.address()},
+                    "    readinessProbe:\n"
+                    "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
+                    "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "exit_3"; }, 5s));
   EXPECT_EQ(harness.backendField(pod.address(), "message"), "db down");
@@ -202,13 +185,13 @@ TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
   int port = freePort();
   // `sh` runs `sleep` as its child: killing `sh` alone would leave `sleep` behind;
   // the whole process group must go.
-  harness.startReadygate(serviceYaml(port, {pod.address()},
-                                     "    readinessProbe:\n"
-                                     "      exec: {command: [\"sh\", \"-c\", \"sleep " +
-                                         duration +
-                                         "; echo never\"]}\n"
-                                         "      periodSeconds: 0.5\n"
-                                         "      timeoutSeconds: 0.2\n"));
+  harness.startReadygate(serviceConfig(port, {pod.address()},
+                                       "    readinessProbe:\n"
+                                       "      exec: {command: [\"sh\", \"-c\", \"sleep " +
+                                           duration +
+                                           "; echo never\"]}\n"
+                                           "      periodSeconds: 0.5\n"
+                                           "      timeoutSeconds: 0.2\n"));
   ASSERT_TRUE(waitUntil([&] { return countSleeps(duration) > 0; }, 5s)) << "the probe never ran";
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "timeout"; }, 5s));
@@ -227,12 +210,12 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
       "test \"$READYGATE_SERVICE\" = web && test \"$READYGATE_BACKEND_HOST\" = "
       "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
       std::to_string(pod.port);
-  harness.startReadygate(serviceYaml(port, {pod.address()},
-                                     "    readinessProbe:\n"
-                                     "      exec: {command: [\"sh\", \"-c\", '" +
-                                         check +
-                                         "']}\n"
-                                         "      periodSeconds: 0.1\n"));
+  harness.startReadygate(serviceConfig(port, {pod.address()},
+                                       "    readinessProbe:\n"
+                                       "      exec: {command: [\"sh\", \"-c\", '" +
+                                           check +
+                                           "']}\n"
+                                           "      periodSeconds: 0.1\n"));
   EXPECT_TRUE(harness.waitForState(pod.address(), "ready", 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 
@@ -240,10 +223,10 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
   ProxyHarness second;
   FakePod& other = second.startPod("other", {"--echo"});
   int otherPort = freePort();
-  second.startReadygate(serviceYaml(otherPort, {other.address()},
-                                    "    readinessProbe:\n"
-                                    "      exec: {command: [\"ps -ef | grep python\"]}\n"
-                                    "      periodSeconds: 0.1\n"));
+  second.startReadygate(serviceConfig(otherPort, {other.address()},
+                                      "    readinessProbe:\n"
+                                      "      exec: {command: [\"ps -ef | grep python\"]}\n"
+                                      "      periodSeconds: 0.1\n"));
   EXPECT_TRUE(waitUntil(
       [&] { return second.backendField(other.address(), "reason") == "exec_not_found"; }, 5s));
 }
@@ -255,19 +238,19 @@ TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
   int port = freePort();
   const double period = 0.2, timeout = 0.2;
   const int failureThreshold = 2;
-  harness.startReadygate(serviceYaml(port, {stable.address(), failing.address()},
-                                     "    startupProbe:\n"
-                                     "      httpGet: {path: /_health}\n"
-                                     "      periodSeconds: 0.1\n"
-                                     "      failureThreshold: 100\n"
-                                     "    readinessProbe:\n"
-                                     "      httpGet: {path: /ready}\n"
-                                     "      periodSeconds: 0.1\n"
-                                     "    livenessProbe:\n"
-                                     "      httpGet: {path: /_health}\n"
-                                     "      periodSeconds: 0.2\n"
-                                     "      timeoutSeconds: 0.2\n"
-                                     "      failureThreshold: 2\n"));
+  harness.startReadygate(serviceConfig(port, {stable.address(), failing.address()},
+                                       "    startupProbe:\n"
+                                       "      httpGet: {path: /_health}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "      failureThreshold: 100\n"
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "    livenessProbe:\n"
+                                       "      httpGet: {path: /_health}\n"
+                                       "      periodSeconds: 0.2\n"
+                                       "      timeoutSeconds: 0.2\n"
+                                       "      failureThreshold: 2\n"));
   std::string failingAddress = failing.address();
   ASSERT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
   ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
@@ -300,12 +283,12 @@ TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
   FakePod& stable = harness.startPod("stable", {"--echo", "--greeting"});
   FakePod& doomed = harness.startPod("doomed", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {stable.address(), doomed.address()},
-                                     "    readinessProbe:\n"
-                                     "      tcpSocket: {}\n"
-                                     "      periodSeconds: 0.2\n"
-                                     "      timeoutSeconds: 0.2\n"
-                                     "      failureThreshold: 2\n"));
+  harness.startReadygate(serviceConfig(port, {stable.address(), doomed.address()},
+                                       "    readinessProbe:\n"
+                                       "      tcpSocket: {}\n"
+                                       "      periodSeconds: 0.2\n"
+                                       "      timeoutSeconds: 0.2\n"
+                                       "      failureThreshold: 2\n"));
   std::string doomedAddress = doomed.address();
   ASSERT_TRUE(harness.waitForState(doomedAddress, "ready", 5s));
   ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
@@ -334,18 +317,18 @@ TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
   FakePod& slow = harness.startPod("slow", {"--echo", "--greeting", "--startup-delay", "1"}, false);
   unsetenv("KILL_IN_SECONDS");
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {old.address(), slow.address()},
-                                     "    startupProbe:\n"
-                                     "      tcpSocket: {}\n"
-                                     "      periodSeconds: 0.1\n"
-                                     "      failureThreshold: 100\n"
-                                     "    readinessProbe:\n"
-                                     "      tcpSocket: {}\n"
-                                     "      periodSeconds: 0.1\n"
-                                     "    livenessProbe:\n"
-                                     "      tcpSocket: {}\n"
-                                     "      periodSeconds: 0.1\n"
-                                     "      failureThreshold: 2\n"));
+  harness.startReadygate(serviceConfig(port, {old.address(), slow.address()},
+                                       "    startupProbe:\n"
+                                       "      tcpSocket: {}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "      failureThreshold: 100\n"
+                                       "    readinessProbe:\n"
+                                       "      tcpSocket: {}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "    livenessProbe:\n"
+                                       "      tcpSocket: {}\n"
+                                       "      periodSeconds: 0.1\n"
+                                       "      failureThreshold: 2\n"));
   ASSERT_TRUE(harness.waitForState(old.address(), "ready", 5s));
   ASSERT_TRUE(waitUntil(
       [&] { return harness.backendField(slow.address(), "reason") == "connect_refused"; }, 2s));
@@ -366,13 +349,13 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting", "--start-unready"});
   FakePod& health = harness.startPod("pod-http", {"--start-unready"});
   int port = freePort();
-  harness.startReadygate(serviceYaml(port, {pod.address()},
-                                     "    whenNoneReady: all\n"
-                                     "    readinessProbe:\n"
-                                     "      httpGet: {path: /ready, port: " +
-                                         std::to_string(health.port) +
-                                         "}\n"
-                                         "      periodSeconds: 0.1\n"));
+  harness.startReadygate(serviceConfig(port, {pod.address()},
+                                       "    whenNoneReady: all\n"
+                                       "    readinessProbe:\n"
+                                       "      httpGet: {path: /ready, port: " +
+                                           std::to_string(health.port) +
+                                           "}\n"
+                                           "      periodSeconds: 0.1\n"));
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "http_503"; }, 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));

@@ -16,23 +16,13 @@ namespace {
 
 using namespace testing_support;
 
+/// The service config of these tests: backends are ports on `host`.
 std::string serviceYaml(int listenPort, const std::vector<int>& backendPorts,
                         const std::string& extra = "", const std::string& host = "127.0.0.1") {
   std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::string endpoints;
-  for (int port : backendPorts) {
-    if (!endpoints.empty()) endpoints += ", ";
-    endpoints += "\"" + bracketed + ":" + std::to_string(port) + "\"";
-  }
-  return "workers: 2\n"
-         "services:\n"
-         "  - name: echo\n"
-         "    listen: \"" +
-         bracketed + ":" + std::to_string(listenPort) +
-         "\"\n"
-         "    mode: tcp\n"
-         "    endpoints: {static: [" +
-         endpoints + "]}\n" + extra;
+  std::vector<std::string> endpoints;
+  for (int port : backendPorts) endpoints.push_back(bracketed + ":" + std::to_string(port));
+  return serviceConfig(listenPort, endpoints, extra, host);
 }
 
 std::string randomBytes(size_t size, unsigned seed) {

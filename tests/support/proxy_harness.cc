@@ -79,6 +79,25 @@ ChildProcess& ProxyHarness::startReadygate(const std::string& yaml) {
   return *readygate_;
 }
 
+std::string serviceConfig(int listenPort, const std::vector<std::string>& endpoints,
+                          const std::string& extra, const std::string& listenHost) {
+  std::string bracketed =
+      listenHost.find(':') != std::string::npos ? "[" + listenHost + "]" : listenHost;
+  std::string list;
+  for (const std::string& endpoint : endpoints) {
+    if (!list.empty()) list += ", ";
+    list += "\"" + endpoint + "\"";
+  }
+  return "workers: 2\n"
+         "services:\n"
+         "  - name: web\n"
+         "    listen: \"" +
+         bracketed + ":" + std::to_string(listenPort) +
+         "\"\n"
+         "    endpoints: {static: [" +
+         list + "]}\n" + extra;
+}
+
 std::string httpBody(const std::string& response) {
   size_t end = response.find("\r\n\r\n");
   return end == std::string::npos ? "" : response.substr(end + 4);

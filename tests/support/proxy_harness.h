@@ -71,6 +71,12 @@ class ProxyHarness {
   int adminPort_ = 0;
 };
 
+/// A config with `workers: 2` and one service "web" listening on `listenHost`:`listenPort`
+/// with these static endpoints; `extra` is appended (4-space indented service keys).
+std::string serviceConfig(int listenPort, const std::vector<std::string>& endpoints,
+                          const std::string& extra = "",
+                          const std::string& listenHost = "127.0.0.1");
+
 /// The body of an HTTP response (after the blank line).
 std::string httpBody(const std::string& response);
 /// One JSON field's value out of `object` (first match; strings without quotes).
