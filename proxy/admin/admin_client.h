@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 namespace readygate {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 namespace readygate {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/app/service_health.h"
+#include "proxy/health/service_members.h"
 #include "proxy/probe/probe_scheduler.h"
 
 namespace readygate {

@@ -7,7 +7,7 @@
 
 #include "config/config_types.h"
 #include "proxy/admin/admin_server.h"
-#include "proxy/app/service_health.h"
+#include "proxy/health/service_members.h"
 #include "proxy/core/clock.h"
 #include "proxy/metrics/metrics_report.h"
 #include "proxy/probe/probe_scheduler.h"

@@ -6,7 +6,7 @@
 
 #include "config/config_types.h"
 #include "proxy/admin/admin_server.h"
-#include "proxy/app/service_health.h"
+#include "proxy/health/service_members.h"
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"

@@ -4,7 +4,7 @@
 #include <string>
 #include <variant>
 
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 namespace readygate {
 

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "proxy/core/libevent_handles.h"
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 #include "proxy/probe/prober.h"
 
 namespace readygate {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "config/config_types.h"
-#include "proxy/net/socket_address.h"
-#include "proxy/net/tls_client_context.h"
+#include "proxy/core/socket_address.h"
+#include "proxy/probe/tls_client_context.h"
 #include "proxy/probe/prober.h"
 
 struct event_base;

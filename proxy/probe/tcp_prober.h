@@ -1,7 +1,7 @@
 // tcpSocket probe: success iff a TCP connection completes within the timeout.
 #pragma once
 
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 #include "proxy/probe/prober.h"
 
 struct event_base;

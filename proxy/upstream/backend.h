@@ -6,7 +6,7 @@
 #include <limits>
 #include <string>
 
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 namespace readygate {
 

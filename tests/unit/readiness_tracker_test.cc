@@ -1,6 +1,6 @@
 // ReadinessTracker: every transition, thresholds, initial delays, startup gating and the
 // liveness restart, on a manual clock.
-#include "proxy/upstream/readiness_tracker.h"
+#include "proxy/health/readiness_tracker.h"
 
 #include <gtest/gtest.h>
 

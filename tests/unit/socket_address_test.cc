@@ -1,5 +1,5 @@
 // SocketAddress parsing and printing for IPv4 and IPv6.
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // What operators see of a backend: probe health combined with admin state, in one place.
 #pragma once
 
-#include "proxy/upstream/readiness_tracker.h"
+#include "proxy/health/readiness_tracker.h"
 
 namespace readygate {
 

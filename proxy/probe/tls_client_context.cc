@@ -1,5 +1,5 @@
 // TlsClientContext implementation.
-#include "proxy/net/tls_client_context.h"
+#include "proxy/probe/tls_client_context.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>

@@ -9,8 +9,8 @@
 
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
-#include "proxy/probe/backend_probes.h"
-#include "proxy/upstream/backend_state.h"
+#include "proxy/health/health_check_session.h"
+#include "proxy/health/backend_state.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {

@@ -10,11 +10,11 @@
 
 #include "config/config_types.h"
 #include "proxy/core/clock.h"
-#include "proxy/net/tls_client_context.h"
+#include "proxy/probe/tls_client_context.h"
 #include "proxy/probe/probe_scheduler.h"
 #include "proxy/probe/prober_factory.h"
 #include "proxy/upstream/backend.h"
-#include "proxy/upstream/readiness_tracker.h"
+#include "proxy/health/readiness_tracker.h"
 
 namespace readygate {
 

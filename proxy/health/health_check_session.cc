@@ -1,5 +1,5 @@
 // BackendProbes implementation.
-#include "proxy/probe/backend_probes.h"
+#include "proxy/health/health_check_session.h"
 
 #include <random>
 

@@ -1,5 +1,5 @@
 // ReadinessTracker implementation.
-#include "proxy/upstream/readiness_tracker.h"
+#include "proxy/health/readiness_tracker.h"
 
 namespace readygate {
 

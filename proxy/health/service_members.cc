@@ -1,5 +1,5 @@
 // ServiceHealth implementation.
-#include "proxy/app/service_health.h"
+#include "proxy/health/service_members.h"
 
 #include <algorithm>
 #include <chrono>

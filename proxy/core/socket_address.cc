@@ -1,5 +1,5 @@
 // SocketAddress parsing and formatting.
-#include "proxy/net/socket_address.h"
+#include "proxy/core/socket_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
