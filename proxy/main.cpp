@@ -28,10 +28,12 @@ constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
                         admin API of a running readygate (--admin, default 127.0.0.1:9901)
 
 Signals: SIGTERM/SIGINT stop accepting and let open connections finish (up to the
-largest drainTimeoutSeconds); a second one closes them at once. SIGHUP re-reads the
-file and applies changed endpoints.static lists; other changes are rejected (logged,
-counted in readygate_config_reloads_total{result="failure"}) and the running
-configuration stays.
+largest drainTimeoutSeconds); a second one closes them at once. SIGHUP (or POST
+/reload on the admin API) re-reads the file, validates all of it and applies the
+difference: services added, removed or changed, listen addresses, probes, endpoints
+and settings. Only workers and admin.listen need a restart. A bad file is rejected
+with every error (logged, counted in readygate_config_reloads_total{result="failure"})
+and the running configuration stays.
 )";
 
 struct Options {
@@ -132,6 +134,13 @@ int main(int argc, char** argv) {
   // A peer closing mid-write must be an error return, not the end of the process.
   std::signal(SIGPIPE, SIG_IGN);
   logEvent(LogLevel::Info, "starting", {{"version", kVersion}, {"config", options.configPath}});
-  Server server(std::move(*loaded.config), options.configPath);
-  return server.run();
+  int status;
+  {
+    Server server(std::move(*loaded.config), options.configPath);
+    status = server.run();
+  }
+  // Log lines are written by a thread of their own: give the last ones a moment to go
+  // out, but never hang on a stderr nobody reads.
+  flushLogs(2);
+  return status;
 }

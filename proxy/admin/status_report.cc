@@ -1,5 +1,8 @@
-// renderStatusJson implementation.
+// renderStatusJson and renderStatusTable implementation.
 #include "proxy/admin/status_report.h"
+
+#include <algorithm>
+#include <chrono>
 
 #include "proxy/core/json_writer.h"
 #include "proxy/core/time_format.h"
@@ -7,16 +10,10 @@
 namespace readygate {
 namespace {
 
-const char* toString(ProbeVerdict verdict) {
-  switch (verdict) {
-    case ProbeVerdict::Unknown:
-      return "unknown";
-    case ProbeVerdict::Success:
-      return "success";
-    case ProbeVerdict::Failure:
-      return "failure";
-  }
-  return "unknown";
+std::string utcFromUnix(double unixSeconds) {
+  return formatUtcMillis(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::duration<double>(unixSeconds))));
 }
 
 void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kind) {
@@ -41,60 +38,71 @@ void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kin
   json.endObject();
 }
 
-}  // namespace
-
-/// The reason a backend is where it is: the last result of the probe that matters now.
-std::string currentReason(const ReadinessTracker& tracker) {
-  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness}) {
-    if (!tracker.configured(kind)) continue;
-    bool relevant =
-        kind == ProbeKind::Startup ? tracker.inStartupPhase() : !tracker.inStartupPhase();
-    const auto& last = tracker.counters(kind).last;
-    if (relevant && last && !last->success) return last->reason;
+void writeBackend(JsonWriter& json, const ServiceMembers& service,
+                  const ServiceMembers::Member& member, double now) {
+  const BackendView& view = member.view;
+  const Backend& backend = *member.backend;
+  const ReadinessTracker& tracker = member.tracker;
+  json.beginObject();
+  // address and state first: the order `readygate status` and tests rely on.
+  json.key("address").value(backend.name());
+  json.key("state").value(toString(view.state));
+  json.key("reason").value(view.reason);
+  json.key("cause").value(view.cause);
+  json.key("in_rotation").value(view.inRotation);
+  json.key("failing_open").value(view.failingOpen);
+  json.key("held_by_min_ready").value(view.heldByMinReady);
+  json.key("counts_as_ready").value(view.countsAsReady);
+  json.key("ready").value(tracker.ready());
+  json.key("admin_state").value(toString(member.admin));
+  json.key("leaving").value(member.membership == Membership::Leaving);
+  json.key("since").value(utcFromUnix(member.stateSinceUnix));
+  json.key("seconds_since_transition").value(now - member.stateSince);
+  json.key("restarts").value(tracker.restarts());
+  json.key("active_connections").value(backend.activeConnections());
+  json.key("connections_total").value(static_cast<unsigned long long>(backend.connectionsTotal()));
+  json.key("connect_failures").value(static_cast<unsigned long long>(backend.connectFailures()));
+  json.key("connections_close_at");
+  if (view.state == EffectiveState::Removed) {
+    json.value(utcFromUnix(service.unixTime(member.closeDeadline)));
+  } else {
+    json.null();
   }
-  if (!tracker.lastTransitionReason().empty()) return tracker.lastTransitionReason();
-  return tracker.ready() ? "ok" : "awaiting_probe";
+  json.key("probes").beginObject();
+  for (ProbeKind kind : kAllProbeKinds) {
+    if (tracker.configured(kind)) writeProbe(json, tracker, kind);
+  }
+  json.endObject();
+  json.endObject();
 }
 
-std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+}  // namespace
+
+const char* rotationLabel(const BackendView& view) {
+  if (view.failingOpen) return "fail-open";
+  if (view.heldByMinReady) return "held";
+  return view.inRotation ? "in" : "out";
+}
+
+std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                              const ProbeTimingStats& timing, double now) {
   JsonWriter json;
   json.beginObject();
   json.key("services").beginArray();
-  for (const auto& health : services) {
-    const Service& service = health->service();
+  for (const auto& members : services) {
+    const ServiceConfig& config = members->config();
     json.beginObject();
-    json.key("name").value(service.name());
-    json.key("listen").value(service.config().listen.toString());
-    json.key("backends_total").value(health->configuredCount());
-    json.key("backends_ready").value(health->readyCount());
+    json.key("name").value(config.name);
+    json.key("listen").value(config.listen.toString());
+    json.key("mode").value(toString(config.mode));
+    json.key("removed").value(members->retired());
+    json.key("backends_total").value(members->configuredCount());
+    json.key("backends_ready").value(members->readyCount());
+    json.key("backends_leaving").value(members->leavingCount());
+    json.key("min_ready").value(config.minReady);
+    json.key("failing_open").value(members->failingOpen());
     json.key("backends").beginArray();
-    for (const auto& member : health->members()) {
-      const BackendProbes* probes = member->probes.get();
-      const ReadinessTracker& tracker = probes->tracker();
-      json.beginObject();
-      // address and state first: the order `readygate status` and tests rely on.
-      json.key("address").value(probes->backend().name());
-      json.key("state").value(toString(member->state));
-      json.key("reason").value(currentReason(tracker));
-      json.key("ready").value(tracker.ready());
-      json.key("admin_state").value(toString(member->admin));
-      json.key("leaving").value(member->leaving);
-      json.key("in_rotation").value(member->state == BackendState::Ready);
-      json.key("restarts").value(tracker.restarts());
-      json.key("seconds_since_transition").value(now - tracker.lastTransitionAt());
-      json.key("active_connections").value(probes->backend().activeConnections());
-      json.key("connections_total")
-          .value(static_cast<unsigned long long>(probes->backend().connectionsTotal()));
-      json.key("connect_failures")
-          .value(static_cast<unsigned long long>(probes->backend().connectFailures()));
-      json.key("probes").beginObject();
-      for (ProbeKind kind : kAllProbeKinds) {
-        if (tracker.configured(kind)) writeProbe(json, tracker, kind);
-      }
-      json.endObject();
-      json.endObject();
-    }
+    for (const auto& member : members->members()) writeBackend(json, *members, *member, now);
     json.endArray();
     json.endObject();
   }
@@ -113,17 +121,15 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& 
   return json.str();
 }
 
-}  // namespace readygate
-
-namespace readygate {
-
-std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                               double now) {
-  std::vector<std::vector<std::string>> rows = {
-      {"SERVICE", "BACKEND", "STATE", "REASON", "LAST-PROBE", "LATENCY", "CONNS", "RESTARTS"}};
-  for (const auto& health : services) {
-    for (const auto& member : health->members()) {
-      const ReadinessTracker& tracker = member->probes->tracker();
+  std::vector<std::vector<std::string>> rows = {{"SERVICE", "BACKEND", "STATE", "ROTATION",
+                                                 "REASON", "LAST-PROBE", "LATENCY", "CONNS",
+                                                 "RESTARTS"}};
+  for (const auto& members : services) {
+    for (const auto& member : members->members()) {
+      const ReadinessTracker& tracker = member->tracker;
+      const BackendView& view = member->view;
       // The most recent result of any probe.
       const ProbeResult* latest = nullptr;
       ProbeKind latestKind = ProbeKind::Readiness;
@@ -136,14 +142,18 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>&
       }
       char latency[32] = "-";
       std::string lastProbe = "-";
-      if (latest) {
+      if (view.state == EffectiveState::Removed) {
+        char closes[48];
+        snprintf(closes, sizeof closes, "closes in %.1fs", std::max(0.0, member->closeDeadline - now));
+        lastProbe = closes;
+      } else if (latest) {
         snprintf(latency, sizeof latency, "%.1fms", latest->latencySeconds * 1000);
         char ago[32];
         snprintf(ago, sizeof ago, " %.1fs ago", std::max(0.0, now - latest->finishedAt));
         lastProbe = std::string(toString(latestKind)) + " " + latest->reason + ago;
       }
-      rows.push_back({health->service().name(), member->backend->name(), toString(member->state),
-                      currentReason(tracker), lastProbe, latency,
+      rows.push_back({members->config().name, member->backend->name(), toString(view.state),
+                      rotationLabel(view), view.reason, lastProbe, latency,
                       std::to_string(member->backend->activeConnections()),
                       std::to_string(tracker.restarts())});
     }

@@ -1,5 +1,4 @@
-// Renders /status: every service and backend with state, reason and last probes, as JSON or a
-// table.
+// Renders /status: every service and backend with its view (state, why, rotation), as JSON or a table.
 #pragma once
 
 #include <memory>
@@ -11,16 +10,16 @@
 
 namespace readygate {
 
-/// The reason token that explains a backend's state now ("http_503", "ok", ...).
-std::string currentReason(const ReadinessTracker& tracker);
-
-/// Control loop only: reads trackers, which live there.
-std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+/// Control loop only: reads the members and their views, which live there.
+std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                              const ProbeTimingStats& timing, double now);
 
 /// The same, as a table for a terminal (what `readygate status` prints), like
-/// `kubectl get pods`: SERVICE BACKEND STATE REASON LAST-PROBE LATENCY CONNS RESTARTS.
-std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+/// `kubectl get pods`: SERVICE BACKEND STATE ROTATION REASON LAST-PROBE LATENCY CONNS RESTARTS.
+std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                               double now);
+
+/// "in", "out", "fail-open" or "held" (leaving, kept by minReady): the ROTATION column.
+const char* rotationLabel(const BackendView& view);
 
 }  // namespace readygate

@@ -34,10 +34,10 @@ std::vector<std::string> splitPath(const std::string& path) {
 
 AdminResponse readyz(const AdminApiState& state) {
   if (state.counters.shuttingDown) return jsonError(503, "shutting down");
-  if (state.admin.readyRequiresBackends) {
-    for (const auto& health : state.services) {
-      if (health->readyCount() == 0) {
-        return jsonError(503, "service " + health->service().name() + " has no ready backend");
+  if (state.config.admin.readyRequiresBackends) {
+    for (const auto& members : state.services.all()) {
+      if (!members->retired() && members->readyCount() == 0) {
+        return jsonError(503, "service " + members->service().name() + " has no ready backend");
       }
     }
   }
@@ -68,26 +68,45 @@ AdminResponse backendAction(const AdminApiState& state, const AdminRequest& requ
   if (auto* error = std::get_if<std::string>(&parsed)) {
     return jsonError(400, "bad backend address \"" + address + "\": " + *error);
   }
-  std::string canonical = std::get<SocketAddress>(parsed).toString();
-  for (const auto& health : state.services) {
-    if (health->service().name() != serviceName) continue;
-    if (!health->setAdminState(canonical, target)) {
-      return jsonError(404, "service " + serviceName + " has no backend " + canonical);
-    }
-    logEvent(LogLevel::Info, "admin_action",
-             {{"service", serviceName}, {"backend", canonical}, {"action", action}});
-    JsonWriter json;
-    json.beginObject();
-    json.key("service").value(serviceName);
-    json.key("backend").value(canonical);
-    json.key("admin_state").value(toString(target));
-    for (const auto& member : health->members()) {
-      if (member->backend->name() == canonical) json.key("state").value(toString(member->state));
-    }
-    json.endObject();
-    return AdminResponse{200, "application/json", json.str() + "\n"};
+  const SocketAddress& backend = std::get<SocketAddress>(parsed);
+  std::string canonical = backend.toString();
+  ServiceMembers* members = state.services.find(serviceName);
+  if (members == nullptr) return jsonError(404, "no such service: " + serviceName);
+  if (!members->setAdminState(backend, target)) {
+    return jsonError(404, "service " + serviceName + " has no backend " + canonical);
   }
-  return jsonError(404, "no such service: " + serviceName);
+  logEvent(LogLevel::Info, "admin_action",
+           {{"service", serviceName}, {"backend", canonical}, {"action", action}});
+  JsonWriter json;
+  json.beginObject();
+  json.key("service").value(serviceName);
+  json.key("backend").value(canonical);
+  json.key("admin_state").value(toString(target));
+  if (const auto* member = members->find(backend)) {
+    json.key("state").value(toString(member->view.state));
+    json.key("in_rotation").value(member->view.inRotation);
+  }
+  json.endObject();
+  return AdminResponse{200, "application/json", json.str() + "\n"};
+}
+
+/// POST /reload: as SIGHUP, but the answer says what happened: 200 with the changes,
+/// or 400 with every error (the running configuration stays).
+AdminResponse reload(const AdminApiState& state) {
+  ReloadOutcome outcome = state.reload();
+  JsonWriter json;
+  json.beginObject();
+  json.key("applied").value(outcome.applied);
+  if (!outcome.applied) {
+    json.key("error").value("reload rejected; the running configuration stays");
+  }
+  json.key(outcome.applied ? "changes" : "errors").beginArray();
+  for (const std::string& line : outcome.applied ? outcome.changes : outcome.errors) {
+    json.value(line);
+  }
+  json.endArray();
+  json.endObject();
+  return AdminResponse{outcome.applied ? 200 : 400, "application/json", json.str() + "\n"};
 }
 
 }  // namespace
@@ -99,16 +118,18 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
   server.route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
   server.route("GET", "/metrics", [state](const AdminRequest&) {
     return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                         renderMetrics(state.services, state.counters)};
+                         renderMetrics(state.services.all(), state.counters)};
   });
   server.route("GET", "/status", [state](const AdminRequest& request) {
     if (request.query == "format=text") {
-      return AdminResponse{200, "text/plain", renderStatusTable(state.services, state.clock.now())};
+      return AdminResponse{200, "text/plain",
+                           renderStatusTable(state.services.all(), state.clock.now())};
     }
     return AdminResponse{
         200, "application/json",
-        renderStatusJson(state.services, state.probeTiming, state.clock.now()) + "\n"};
+        renderStatusJson(state.services.all(), state.probeTiming, state.clock.now()) + "\n"};
   });
+  server.route("POST", "/reload", [state](const AdminRequest&) { return reload(state); });
   server.route("POST", "/backends/",
                [state](const AdminRequest& request) { return backendAction(state, request); });
 }

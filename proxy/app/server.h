@@ -1,26 +1,27 @@
-// Wires the layers together: services, worker threads, signals, the control loop.
+// Wires the layers together in order: services, listeners, admin, workers, signals, the control loop.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config_types.h"
 #include "proxy/admin/admin_server.h"
-#include "proxy/health/service_members.h"
+#include "proxy/app/reloader.h"
+#include "proxy/app/service_set.h"
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/metrics/metrics_report.h"
 #include "proxy/net/proxy_worker.h"
-#include "proxy/upstream/service.h"
 
 namespace readygate {
 
 /// The running proxy. Lives on the main thread, whose loop is the control loop
-/// (signals now; probes, discovery and admin as they arrive); workers proxy.
+/// (signals, probes, admin API, reloads); workers proxy.
 class Server {
  public:
-  /// `configPath` is re-read on SIGHUP.
+  /// `configPath` is re-read on SIGHUP and POST /reload.
   Server(Config config, std::string configPath);
   ~Server();
 
@@ -32,7 +33,6 @@ class Server {
   bool bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker);
   bool startAdmin();
   void beginShutdown(const char* signalName);
-  void reload();
   void onWorkerStopped();
   static void onSignal(evutil_socket_t signal, short, void* self);
 
@@ -43,11 +43,12 @@ class Server {
   SteadyClock clock_;
   ChildReaper reaper_{control_.base()};
   ProbeTimingStats probeTiming_;
-  std::vector<std::shared_ptr<Service>> services_;
-  std::vector<std::unique_ptr<ServiceHealth>> health_;
-  std::unique_ptr<AdminServer> admin_;
+  ServiceSet services_{control_.base(), clock_, reaper_, probeTiming_};
   std::vector<std::unique_ptr<ProxyWorker>> workers_;
+  Reloader reloader_{configPath_, config_, services_, workers_, counters_};
+  std::unique_ptr<AdminServer> admin_;
   std::vector<EventPtr> signalEvents_;
+  EventPtr housekeeping_;  // frees removed services once drained
   bool shuttingDown_ = false;
   size_t stoppedWorkers_ = 0;
 };

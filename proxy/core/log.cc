@@ -6,12 +6,20 @@
 #include <atomic>
 #include <chrono>
 
+#include "proxy/core/log_sink.h"
 #include "proxy/core/time_format.h"
 
 namespace readygate {
 namespace {
 
 std::atomic<LogLevel> gLevel{LogLevel::Info};
+
+/// Never destroyed: at exit its writer may be stuck on a stderr nobody reads, and the
+/// process must still be able to end (main flushes with a deadline first).
+LogSink& sink() {
+  static LogSink* instance = new LogSink(STDERR_FILENO, LogSink::Limits{}, *new SteadyClock);
+  return *instance;
+}
 
 const char* levelName(LogLevel level) {
   switch (level) {
@@ -78,9 +86,11 @@ void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogF
     appendValue(line, field.value);
   }
   line.push_back('\n');
-  // A short write to stderr is not worth retrying; losing a log line must not stall a worker.
-  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
-  (void)ignored;
+  sink().write(event, std::move(line));
 }
+
+uint64_t logLinesDropped() { return sink().dropped(); }
+uint64_t logLinesSuppressed() { return sink().suppressed(); }
+void flushLogs(double timeoutSeconds) { sink().flush(timeoutSeconds); }
 
 }  // namespace readygate

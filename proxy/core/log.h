@@ -1,6 +1,7 @@
-// Structured logging: one line per event, level and key=value fields, to stderr.
+// Structured logging: one line per event, level and key=value fields, to stderr without blocking.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -35,8 +36,15 @@ struct LogField {
   LogField(std::string_view k, double v);
 };
 
-/// Writes `ts=... level=... event=... k=v ...` as a single write(2), so lines from
-/// several threads never interleave.
+/// Formats `ts=... level=... event=... k=v ...` and hands it to the process's LogSink
+/// (a bounded queue and a writer thread of its own): the caller never waits for stderr.
+/// Lines dropped because the queue is full, or suppressed by the per-event rate limit,
+/// are counted (`logLinesDropped`, `logLinesSuppressed`).
 void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+
+uint64_t logLinesDropped();
+uint64_t logLinesSuppressed();
+/// Waits (at most `timeoutSeconds`) until queued lines are written; before exiting.
+void flushLogs(double timeoutSeconds);
 
 }  // namespace readygate

@@ -99,8 +99,50 @@ std::string SocketAddress::host() const {
 }
 
 std::string SocketAddress::toString() const {
-  if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
-  return host() + ":" + std::to_string(port());
+  // Appended piece by piece: GCC 12 at -O2 reports a false -Wrestrict on
+  // `"[" + host() + ...` (GCC bug 105329).
+  std::string text;
+  text.reserve(INET6_ADDRSTRLEN + 8);
+  if (family() == AF_INET6) text.push_back('[');
+  text.append(host());
+  if (family() == AF_INET6) text.push_back(']');
+  text.push_back(':');
+  text.append(std::to_string(port()));
+  return text;
+}
+
+bool SocketAddress::operator==(const SocketAddress& other) const {
+  if (family() != other.family() || port() != other.port()) return false;
+  if (family() == AF_INET) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr,
+                       &reinterpret_cast<const sockaddr_in*>(&other.storage_)->sin_addr,
+                       sizeof(in_addr)) == 0;
+  }
+  if (family() == AF_INET6) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6*>(&other.storage_)->sin6_addr,
+                       sizeof(in6_addr)) == 0;
+  }
+  return length_ == other.length_ && std::memcmp(&storage_, &other.storage_, length_) == 0;
+}
+
+size_t SocketAddress::hash() const {
+  // FNV-1a over family, port and address bytes: the fields operator== compares.
+  size_t value = 1469598103934665603ull;
+  auto mix = [&](const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) value = (value ^ bytes[i]) * 1099511628211ull;
+  };
+  int family = this->family();
+  uint16_t port = this->port();
+  mix(&family, sizeof family);
+  mix(&port, sizeof port);
+  if (family == AF_INET) {
+    mix(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, sizeof(in_addr));
+  } else if (family == AF_INET6) {
+    mix(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, sizeof(in6_addr));
+  }
+  return value;
 }
 
 }  // namespace readygate

@@ -1,7 +1,5 @@
-// What operators see of a backend: probe health combined with admin state, in one place.
+// The states an operator sees of a backend, listed once: admin state, membership, effective state.
 #pragma once
-
-#include "proxy/health/readiness_tracker.h"
 
 namespace readygate {
 
@@ -13,45 +11,49 @@ enum class AdminState {
   Disabled,  // maintenance: no new connections
 };
 
-enum class BackendState {
-  Starting,  // not ready since it appeared or restarted
-  Ready,     // in rotation
-  NotReady,  // was ready, readiness failed
-  Draining,  // admin drain
-  Disabled,  // admin disable
+/// Whether the backend is (still) part of its service's configuration or discovery.
+enum class Membership {
+  Configured,  // listed now
+  Leaving,     // no longer listed, kept serving by the rollout guard (minReady)
+  Removed,     // no longer listed; shown until its last connection is gone
 };
 
-inline constexpr BackendState kAllBackendStates[] = {BackendState::Starting, BackendState::Ready,
-                                                     BackendState::NotReady, BackendState::Draining,
-                                                     BackendState::Disabled};
+/// The one set of states /status, /metrics (readygate_backend_state), the CLI table and
+/// the dashboard use. Decided by explainBackend() in rotation.h and nowhere else.
+enum class EffectiveState {
+  Starting,  // not ready since it appeared or restarted (startup phase included)
+  Ready,     // passes its probes, enabled, configured
+  NotReady,  // was ready, readiness failed
+  Draining,  // admin drain: no new connections, open ones finish
+  Disabled,  // admin disable
+  Leaving,   // gone from the configuration, held in rotation by minReady
+  Removed,   // gone from the configuration, its open connections finishing
+  Ejected,   // taken out by passive outlier detection (not implemented yet)
+};
 
-/// Admin state wins over probes; probes decide among the rest.
-inline BackendState effectiveState(BackendHealth health, AdminState admin) {
-  if (admin == AdminState::Disabled) return BackendState::Disabled;
-  if (admin == AdminState::Draining) return BackendState::Draining;
-  switch (health) {
-    case BackendHealth::Starting:
-      return BackendState::Starting;
-    case BackendHealth::Ready:
-      return BackendState::Ready;
-    case BackendHealth::NotReady:
-      return BackendState::NotReady;
-  }
-  return BackendState::Starting;
-}
+inline constexpr EffectiveState kAllEffectiveStates[] = {
+    EffectiveState::Starting, EffectiveState::Ready,   EffectiveState::NotReady,
+    EffectiveState::Draining, EffectiveState::Disabled, EffectiveState::Leaving,
+    EffectiveState::Removed,  EffectiveState::Ejected};
 
-inline const char* toString(BackendState state) {
+inline const char* toString(EffectiveState state) {
   switch (state) {
-    case BackendState::Starting:
+    case EffectiveState::Starting:
       return "starting";
-    case BackendState::Ready:
+    case EffectiveState::Ready:
       return "ready";
-    case BackendState::NotReady:
+    case EffectiveState::NotReady:
       return "not_ready";
-    case BackendState::Draining:
+    case EffectiveState::Draining:
       return "draining";
-    case BackendState::Disabled:
+    case EffectiveState::Disabled:
       return "disabled";
+    case EffectiveState::Leaving:
+      return "leaving";
+    case EffectiveState::Removed:
+      return "removed";
+    case EffectiveState::Ejected:
+      return "ejected";
   }
   return "starting";
 }

@@ -1,63 +1,62 @@
-// The startup, readiness and liveness probes of one backend, feeding its ReadinessTracker.
+// The probing of one backend: a scheduler per configured probe, results handed to its owner.
 #pragma once
-
-#include <prometheus/histogram.h>
 
 #include <array>
 #include <functional>
-#include <map>
 #include <memory>
 
 #include "config/config_types.h"
 #include "proxy/core/clock.h"
-#include "proxy/probe/tls_client_context.h"
+#include "proxy/core/socket_address.h"
 #include "proxy/probe/probe_scheduler.h"
-#include "proxy/probe/prober_factory.h"
-#include "proxy/upstream/backend.h"
-#include "proxy/health/readiness_tracker.h"
+#include "proxy/probe/prober.h"
 
 namespace readygate {
 
-/// TLS contexts of a service's HTTPS probes, one per probe kind (null when not HTTPS).
-using ProbeTlsContexts = std::array<std::shared_ptr<const TlsClientContext>, 3>;
-
-/// Owns one backend's probe schedulers and its tracker; runs on the control loop.
-/// Results flow one way: scheduler -> tracker -> `onChange` (which republishes).
-class BackendProbes {
+/// The I/O side of health checking one backend, as ServiceMembers sees it. The real
+/// one (HealthCheckSession) runs probers on the control loop; tests put in their own
+/// and hand results in by hand on a manual clock.
+class HealthChecks {
  public:
-  using OnChange = std::function<void(const Backend&, const HealthChange&)>;
+  virtual ~HealthChecks() = default;
+  /// Starts, restarts (spec changed) or stops (null) the probe of `kind`.
+  virtual void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) = 0;
+};
 
-  BackendProbes(const ProberContext& context, const Clock& clock, const ServiceConfig& service,
-                std::shared_ptr<Backend> backend, const ProbeTlsContexts& tls,
-                ProbeTimingStats& stats, OnChange onChange);
+/// How a backend's checks report back, and ask whether a probe should run now.
+struct HealthCheckHooks {
+  std::function<bool(ProbeKind, double now)> isActive;
+  std::function<void(ProbeKind, const ProbeResult&)> onResult;
+};
 
-  const Backend& backend() const { return *backend_; }
-  const std::shared_ptr<Backend>& backendPtr() const { return backend_; }
-  const ReadinessTracker& tracker() const { return tracker_; }
+/// Makes the checks of one backend; the probes are set with setProbe afterwards.
+using HealthCheckFactory =
+    std::function<std::unique_ptr<HealthChecks>(const SocketAddress& backend, HealthCheckHooks)>;
 
-  /// Results so far of one probe kind, by outcome and reason (for readygate_probe_total).
-  struct OutcomeKey {
-    bool success;
-    std::string reason;
-    auto operator<=>(const OutcomeKey&) const = default;
-  };
-  const std::map<OutcomeKey, uint64_t>& outcomes(ProbeKind kind) const {
-    return outcomes_[static_cast<size_t>(kind)];
-  }
-  /// Latency of one probe kind (null when that probe is not configured).
-  const prometheus::Histogram* durations(ProbeKind kind) const {
-    return durations_[static_cast<size_t>(kind)].get();
-  }
+/// Makes the prober of one probe of one backend (HTTP, TCP, exec per the spec).
+using ProberMaker = std::function<std::unique_ptr<Prober>(ProbeKind kind, const ProbeSpec& spec,
+                                                          const SocketAddress& backend)>;
+
+/// The real checks: one ProbeScheduler per configured probe on the control loop.
+/// Probe starts are jittered within the first period so that backends added together
+/// are not probed in lock step.
+class HealthCheckSession : public HealthChecks {
+ public:
+  HealthCheckSession(event_base* base, const Clock& clock, ProbeTimingStats& stats,
+                     ProberMaker makeProber, SocketAddress backend, HealthCheckHooks hooks);
+  void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) override;
+
+  /// A factory of these for ServiceMembers.
+  static HealthCheckFactory factory(event_base* base, const Clock& clock, ProbeTimingStats& stats,
+                                    ProberMaker makeProber);
 
  private:
-  void onResult(ProbeKind kind, const ProbeResult& result);
-
-  std::array<std::map<OutcomeKey, uint64_t>, 3> outcomes_;
-  std::array<std::unique_ptr<prometheus::Histogram>, 3> durations_;
+  event_base* base_;
   const Clock& clock_;
-  std::shared_ptr<Backend> backend_;
-  ReadinessTracker tracker_;
-  OnChange onChange_;
+  ProbeTimingStats& stats_;
+  ProberMaker makeProber_;
+  const SocketAddress backend_;
+  HealthCheckHooks hooks_;
   std::array<std::unique_ptr<ProbeScheduler>, 3> schedulers_;  // by ProbeKind
 };
 

@@ -15,30 +15,39 @@ const char* toString(BackendHealth health) {
   return "starting";
 }
 
-ReadinessTracker::ReadinessTracker(const ProbeSpec* startup, const ProbeSpec* readiness,
-                                   const ProbeSpec* liveness, double now)
-    : phaseStartedAt_(now), lastTransitionAt_(now) {
-  specs_[index(ProbeKind::Startup)] = startup;
-  specs_[index(ProbeKind::Readiness)] = readiness;
-  specs_[index(ProbeKind::Liveness)] = liveness;
-  startOver(now);
+const char* toString(ProbeVerdict verdict) {
+  switch (verdict) {
+    case ProbeVerdict::Unknown:
+      return "unknown";
+    case ProbeVerdict::Success:
+      return "success";
+    case ProbeVerdict::Failure:
+      return "failure";
+  }
+  return "unknown";
+}
+
+ReadinessTracker::ReadinessTracker(ProbeSpecs specs, double now)
+    : specs_(std::move(specs)), phaseStartedAt_(now), lastTransitionAt_(now) {
+  startOver(now, false);
   health_ = computeHealth();
 }
 
-void ReadinessTracker::startOver(double now) {
+void ReadinessTracker::startOver(double now, bool afterFailure) {
   phaseStartedAt_ = now;
   readySincePhaseStart_ = false;
   for (ProbeKind kind : kAllProbeKinds) {
     ProbeCounters& counters = counters_[index(kind)];
     counters.consecutiveSuccesses = 0;
     counters.consecutiveFailures = 0;
-    // The kubelet's initial values. A probe that is not configured counts as passed.
     if (spec(kind) == nullptr) {
-      counters.verdict = ProbeVerdict::Success;
+      counters.verdict = ProbeVerdict::Success;  // not configured counts as passed
     } else if (kind == ProbeKind::Readiness) {
       counters.verdict = ProbeVerdict::Failure;
     } else if (kind == ProbeKind::Liveness) {
-      counters.verdict = ProbeVerdict::Success;
+      // The kubelet starts liveness as Success for a new container. After a liveness
+      // failure there is no new container here: the same pod must pass again.
+      counters.verdict = afterFailure ? ProbeVerdict::Unknown : ProbeVerdict::Success;
     } else {
       counters.verdict = ProbeVerdict::Unknown;
     }
@@ -58,7 +67,10 @@ bool ReadinessTracker::isActive(ProbeKind kind, double now) const {
 
 BackendHealth ReadinessTracker::computeHealth() const {
   if (inStartupPhase()) return BackendHealth::Starting;
-  if (counters(ProbeKind::Readiness).verdict == ProbeVerdict::Success) return BackendHealth::Ready;
+  bool live = counters(ProbeKind::Liveness).verdict == ProbeVerdict::Success;
+  if (live && counters(ProbeKind::Readiness).verdict == ProbeVerdict::Success) {
+    return BackendHealth::Ready;
+  }
   return readySincePhaseStart_ ? BackendHealth::NotReady : BackendHealth::Starting;
 }
 
@@ -86,20 +98,46 @@ std::optional<HealthChange> ReadinessTracker::record(ProbeKind kind, const Probe
   if (counters.verdict == ProbeVerdict::Failure &&
       (kind == ProbeKind::Liveness || kind == ProbeKind::Startup)) {
     // Where the kubelet kills the container: the backend has to prove itself again.
-    startOver(now);
+    startOver(now, true);
     ++restarts_;
     restarted = true;
   }
-  if (kind == ProbeKind::Readiness && counters.verdict == ProbeVerdict::Success) {
-    readySincePhaseStart_ = true;
-  }
+  return settle(kind, result.reason, restarted, now);
+}
 
+std::optional<HealthChange> ReadinessTracker::replaceProbe(ProbeKind kind,
+                                                           std::shared_ptr<const ProbeSpec> spec,
+                                                           double now) {
+  ProbeCounters& counters = counters_[index(kind)];
+  specs_[index(kind)] = std::move(spec);
+  counters.consecutiveSuccesses = 0;
+  counters.consecutiveFailures = 0;
+  counters.last.reset();
+  if (specs_[index(kind)] == nullptr) counters.verdict = ProbeVerdict::Success;
+  return settle(kind, "probe_changed", false, now);
+}
+
+std::optional<HealthChange> ReadinessTracker::settle(ProbeKind kind, const std::string& reason,
+                                                     bool restarted, double now) {
   BackendHealth before = health_;
   health_ = computeHealth();
+  if (health_ == BackendHealth::Ready) readySincePhaseStart_ = true;
   if (health_ == before && !restarted) return std::nullopt;
   lastTransitionAt_ = now;
-  lastTransitionReason_ = result.reason;
-  return HealthChange{before, health_, kind, result.reason, restarted};
+  lastTransitionReason_ = reason;
+  return HealthChange{before, health_, kind, reason, restarted};
+}
+
+std::string ReadinessTracker::currentReason() const {
+  for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness}) {
+    if (!configured(kind)) continue;
+    bool relevant = kind == ProbeKind::Startup ? inStartupPhase() : !inStartupPhase();
+    const auto& last = counters(kind).last;
+    if (relevant && last && !last->success) return last->reason;
+  }
+  if (ready()) return "ok";
+  if (!lastTransitionReason_.empty() && lastTransitionReason_ != "ok") return lastTransitionReason_;
+  return "awaiting_probe";
 }
 
 }  // namespace readygate

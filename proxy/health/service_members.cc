@@ -1,198 +1,316 @@
-// ServiceHealth implementation.
+// ServiceMembers implementation.
 #include "proxy/health/service_members.h"
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_set>
 
 #include "proxy/core/log.h"
 
 namespace readygate {
 namespace {
 
+/// How often removed backends are looked at for their last connection.
+constexpr double kSweepSeconds = 0.25;
+
 double unixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+std::shared_ptr<const ProbeSpec> specPtr(const std::optional<ProbeSpec>& spec) {
+  return spec ? std::make_shared<const ProbeSpec>(*spec) : nullptr;
+}
+
 }  // namespace
 
-ServiceHealth::ServiceHealth(event_base* base, ChildReaper& reaper, const Clock& clock,
-                             std::shared_ptr<Service> service, ProbeTimingStats& stats)
-    : context_{base, reaper, service->name()},
-      clock_(clock),
+ServiceMembers::ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,
+                               std::shared_ptr<Service> service,
+                               std::shared_ptr<const ServiceConfig> config)
+    : clock_(clock),
+      makeChecks_(std::move(checks)),
       service_(std::move(service)),
-      stats_(stats) {
-  reap_.reset(event_new(
-      base, -1, 0,
-      [](evutil_socket_t, short, void* self) {
-        static_cast<ServiceHealth*>(self)->graveyard_.clear();
-      },
-      this));
-}
-
-std::optional<std::string> ServiceHealth::start() {
-  const ServiceConfig& config = service_->config();
+      config_(std::move(config)),
+      graveyard_(base),
+      stoppedChecks_(base) {
   for (ProbeKind kind : kAllProbeKinds) {
-    const std::optional<ProbeSpec>& spec = probeOf(config, kind);
-    if (!spec || spec->handler != ProbeSpec::Handler::HttpGet || !spec->httpGet.https) continue;
-    auto created = TlsClientContext::create(spec->httpGet.tls);
-    if (auto* error = std::get_if<std::string>(&created)) {
-      return std::string(toString(kind)) + " probe TLS: " + *error;
-    }
-    tls_[static_cast<size_t>(kind)] = std::get<std::shared_ptr<TlsClientContext>>(created);
+    specs_[static_cast<size_t>(kind)] = specPtr(probeOf(*config_, kind));
   }
-  for (const SocketAddress& address : config.staticEndpoints) {
-    members_.push_back(makeMember(address));
-  }
-  publish();
-  return std::nullopt;
+  sweep_.reset(event_new(base, -1, EV_PERSIST, &ServiceMembers::onSweep, this));
+  timeval every = toTimeval(kSweepSeconds);
+  event_add(sweep_.get(), &every);
 }
 
-std::unique_ptr<ServiceHealth::Member> ServiceHealth::makeMember(const SocketAddress& address) {
-  auto member = std::make_unique<Member>();
-  member->backend = std::make_shared<Backend>(address);
-  Member* raw = member.get();
-  member->probes = std::make_unique<BackendProbes>(
-      context_, clock_, service_->config(), member->backend, tls_, stats_,
-      [this, raw](const Backend&, const HealthChange& change) { onHealthChange(*raw, change); });
-  member->state = effectiveState(member->probes->tracker().health(), member->admin);
-  member->lastTransitionUnixSeconds = unixNow();
-  return member;
+ServiceMembers::~ServiceMembers() {
+  // Checks first: their probes call back into members.
+  for (auto& member : members_) member->checks.reset();
+  stoppedChecks_.clear();
 }
 
-void ServiceHealth::setEndpoints(const std::vector<SocketAddress>& endpoints) {
-  auto wanted = [&](const Member& member) {
-    return std::find(endpoints.begin(), endpoints.end(), member.backend->address()) !=
-           endpoints.end();
-  };
-  for (const auto& member : members_) {
-    bool keep = wanted(*member);
-    if (member->leaving && keep) member->leaving = false;  // configured again
-    if (keep || member->leaving) continue;
-    if (member->state == BackendState::Ready && service_->config().minReady > 0) {
-      // Rollout guard: an old pod that still serves stays in rotation until enough new
-      // ones are ready, so dropping it from the config early loses no connections.
-      member->leaving = true;
-      logEvent(LogLevel::Info, "backend_leaving",
-               {{"service", service_->name()},
-                {"backend", member->backend->name()},
-                {"min_ready", service_->config().minReady},
-                {"ready_backends", readyCount()}});
-    } else {
-      member->removed = true;
-    }
+void ServiceMembers::start() {
+  for (const SocketAddress& address : config_->staticEndpoints) {
+    if (!index_.contains(address)) addMember(address);
   }
-  for (const SocketAddress& address : endpoints) {
-    bool known = std::any_of(members_.begin(), members_.end(), [&](const auto& member) {
-      return member->backend->address() == address;
-    });
-    if (known) continue;
-    members_.push_back(makeMember(address));
-    logEvent(LogLevel::Info, "backend_added",
-             {{"service", service_->name()}, {"backend", address.toString()}});
-  }
-  settleLeaving();
-  publish();
+  refresh();
 }
 
-void ServiceHealth::settleLeaving() {
-  bool enoughReady = readyCount() >= static_cast<size_t>(service_->config().minReady);
-  for (const auto& member : members_) {
-    // A leaving backend goes once the new ones can carry the service, or once it stops
-    // serving itself: keeping an unready old pod helps nobody.
-    if (member->leaving && (enoughReady || member->state != BackendState::Ready)) {
-      member->removed = true;
-    }
+ServiceMembers::Member& ServiceMembers::addMember(const SocketAddress& address) {
+  double now = clock_.now();
+  auto member = std::make_unique<Member>(std::make_shared<Backend>(address), specs_, now);
+  Member& raw = *member;
+  raw.stateSince = now;
+  raw.stateSinceUnix = unixNow();
+  raw.view = explainBackend(factsOf(raw));
+  index_[address] = &raw;
+  members_.push_back(std::move(member));
+  startChecks(raw);
+  return raw;
+}
+
+void ServiceMembers::startChecks(Member& member) {
+  member.checks = makeChecks_(
+      member.backend->address(),
+      HealthCheckHooks{
+          [&member](ProbeKind kind, double now) { return member.tracker.isActive(kind, now); },
+          [this, &member](ProbeKind kind, const ProbeResult& result) {
+            record(member, kind, result);
+          }});
+  for (ProbeKind kind : kAllProbeKinds) {
+    const auto& spec = specs_[static_cast<size_t>(kind)];
+    if (spec) member.checks->setProbe(kind, spec);
   }
-  double drainDeadline = clock_.now() + service_->config().drainTimeoutSeconds;
-  for (const auto& member : members_) {
-    if (!member->removed) continue;
-    member->backend->retire(drainDeadline);
-    logEvent(LogLevel::Info, "backend_removed",
+}
+
+void ServiceMembers::record(Member& member, ProbeKind kind, const ProbeResult& result) {
+  if (logEnabled(LogLevel::Debug)) {
+    logEvent(LogLevel::Debug, "probe_result",
              {{"service", service_->name()},
-              {"backend", member->backend->name()},
-              {"open_connections", member->backend->activeConnections()},
-              {"drain_timeout_seconds", service_->config().drainTimeoutSeconds}});
+              {"backend", member.backend->name()},
+              {"probe", toString(kind)},
+              {"result", result.success ? "success" : "failure"},
+              {"reason", result.reason},
+              {"latency_seconds", result.latencySeconds},
+              {"message", result.message}});
   }
-  // Out of members_ now, freed on the next loop pass: this may run inside a probe
-  // callback of the very backend being removed, which must not be deleted under it.
-  for (auto& member : members_) {
-    if (member->removed) graveyard_.push_back(std::move(member));
+  ProbeStats& stats = member.probes[static_cast<size_t>(kind)];
+  ++stats.outcomes[ProbeStats::OutcomeKey{result.success, result.reason}];
+  if (!stats.durations) {
+    stats.durations =
+        std::make_unique<prometheus::Histogram>(prometheus::Histogram::BucketBoundaries{
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   }
-  std::erase_if(members_, [](const std::unique_ptr<Member>& member) { return !member; });
-  if (!graveyard_.empty()) event_active(reap_.get(), EV_TIMEOUT, 0);
-}
-
-bool ServiceHealth::setAdminState(const std::string& address, AdminState admin) {
-  for (const auto& member : members_) {
-    if (member->backend->name() != address) continue;
-    member->admin = admin;
-    if (updateState(*member, "admin", toString(admin))) publish();
-    return true;
+  stats.durations->Observe(result.latencySeconds);
+  std::optional<HealthChange> change = member.tracker.record(kind, result, clock_.now());
+  if (!change) {
+    // Same health, so the same state and rotation for everyone: only this backend's
+    // reason may have moved (a starting pod's http_503 becoming connect_refused).
+    BackendView explained = explainBackend(factsOf(member));
+    member.view.cause = std::move(explained.cause);
+    member.view.reason = std::move(explained.reason);
+    return;
   }
-  return false;
-}
-
-size_t ServiceHealth::readyCount() const {
-  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) {
-    return !m->leaving && m->probes->tracker().ready();
-  }));
-}
-
-size_t ServiceHealth::configuredCount() const {
-  return static_cast<size_t>(
-      std::count_if(members_.begin(), members_.end(), [](const auto& m) { return !m->leaving; }));
-}
-
-void ServiceHealth::onHealthChange(Member& member, const HealthChange& change) {
-  bool changed = updateState(member, toString(change.probe), change.reason);
-  if (!changed && change.restarted) {
+  member.healthCause = toString(change->probe);
+  if (change->restarted && change->from == change->to) {
     // Starting over inside the startup phase: no new state, still worth a line.
     logEvent(LogLevel::Warn, "backend_restarted",
              {{"service", service_->name()},
               {"backend", member.backend->name()},
-              {"probe", toString(change.probe)},
-              {"reason", change.reason}});
+              {"probe", toString(change->probe)},
+              {"reason", change->reason},
+              {"restarts", member.tracker.restarts()}});
   }
-  if (changed) {
-    settleLeaving();
-    publish();
-  }
+  refresh();
 }
 
-bool ServiceHealth::updateState(Member& member, const char* cause, const std::string& reason) {
-  BackendState next = effectiveState(member.probes->tracker().health(), member.admin);
-  if (next == member.state) return false;
-  BackendState previous = member.state;
-  member.state = next;
-  ++member.transitions[{previous, next}];
-  member.lastTransitionUnixSeconds = unixNow();
-  logEvent(next == BackendState::Ready ? LogLevel::Info : LogLevel::Warn, "backend_state",
-           {{"service", service_->name()},
-            {"backend", member.backend->name()},
-            {"from", toString(previous)},
-            {"to", toString(next)},
-            {"cause", cause},
-            {"reason", reason},
-            {"restarts", member.probes->tracker().restarts()},
-            {"ready_backends", readyCount()},
-            {"backends", configuredCount()}});
+void ServiceMembers::setEndpoints(const std::vector<SocketAddress>& endpoints) {
+  std::unordered_set<SocketAddress, SocketAddressHash> wanted(endpoints.begin(), endpoints.end());
+  bool guard = config_->minReady > 0;
+  for (const auto& member : members_) {
+    bool listed = wanted.contains(member->backend->address());
+    switch (member->membership) {
+      case Membership::Configured:
+        if (listed) break;
+        if (guard && member->view.countsAsReady) {
+          // Rollout guard: an old pod that still serves stays in rotation until enough
+          // new ones are ready, so dropping it from the list early loses no connections.
+          member->membership = Membership::Leaving;
+          logEvent(LogLevel::Info, "backend_leaving",
+                   {{"service", service_->name()},
+                    {"backend", member->backend->name()},
+                    {"min_ready", config_->minReady},
+                    {"ready_backends", readyCount_}});
+        } else {
+          member->membership = Membership::Removed;
+        }
+        break;
+      case Membership::Leaving:
+        if (listed) member->membership = Membership::Configured;  // listed again
+        break;
+      case Membership::Removed:
+        if (!listed) break;
+        // Listed again before its last connection went: the same backend starts over.
+        member->membership = Membership::Configured;
+        member->backend->unretire();
+        member->tracker = ReadinessTracker(specs_, clock_.now());
+        member->healthCause.clear();
+        startChecks(*member);
+        break;
+    }
+  }
+  for (const SocketAddress& address : endpoints) {
+    if (index_.contains(address)) continue;
+    addMember(address);
+    logEvent(LogLevel::Info, "backend_added",
+             {{"service", service_->name()}, {"backend", address.toString()}});
+  }
+  refresh();
+}
+
+void ServiceMembers::applyConfig(std::shared_ptr<const ServiceConfig> config) {
+  service_->publishSettings(ServiceSettings::from(*config, service_->settings().get()));
+  double now = clock_.now();
+  for (ProbeKind kind : kAllProbeKinds) {
+    const std::optional<ProbeSpec>& next = probeOf(*config, kind);
+    const std::shared_ptr<const ProbeSpec>& current = specs_[static_cast<size_t>(kind)];
+    bool same = next ? current && *current == *next : !current;
+    if (same) continue;
+    auto spec = specPtr(next);
+    specs_[static_cast<size_t>(kind)] = spec;
+    logEvent(LogLevel::Info, "probe_changed",
+             {{"service", service_->name()},
+              {"probe", toString(kind)},
+              {"configured", spec ? "yes" : "no"}});
+    for (const auto& member : members_) {
+      if (member->membership == Membership::Removed) continue;
+      if (member->tracker.replaceProbe(kind, spec, now)) member->healthCause = toString(kind);
+      if (member->checks) member->checks->setProbe(kind, spec);
+    }
+  }
+  config_ = std::move(config);
+  setEndpoints(config_->staticEndpoints);
+}
+
+void ServiceMembers::retire() {
+  retired_ = true;
+  for (const auto& member : members_) member->membership = Membership::Removed;
+  refresh();
+}
+
+bool ServiceMembers::setAdminState(const SocketAddress& address, AdminState admin) {
+  auto found = index_.find(address);
+  if (found == index_.end() || found->second->membership == Membership::Removed) return false;
+  found->second->admin = admin;
+  refresh();
   return true;
 }
 
-void ServiceHealth::publish() {
-  std::vector<std::shared_ptr<Backend>> eligible;
-  for (const auto& member : members_) {
-    if (member->state == BackendState::Ready) eligible.push_back(member->backend);
-  }
-  bool failOpen = false;
-  if (eligible.empty() && service_->config().whenNoneReady == WhenNoneReady::All) {
-    // Fail open, but never to a backend an operator took out.
-    for (const auto& member : members_) {
-      if (member->admin == AdminState::Enabled) eligible.push_back(member->backend);
+BackendFacts ServiceMembers::factsOf(const Member& member) {
+  return BackendFacts{member.tracker.health(), member.admin,       member.membership, false,
+                      member.healthCause,      member.tracker.currentReason()};
+}
+
+void ServiceMembers::refresh() {
+  std::vector<BackendFacts> facts;
+  facts.reserve(members_.size());
+  for (const auto& member : members_) facts.push_back(factsOf(*member));
+  RotationDecision decision = decideRotation(facts, config_->whenNoneReady);
+  // A leaving backend goes once the configured ones can carry the service, or once it
+  // stops serving itself: keeping an unready old pod helps nobody.
+  bool enoughReady = decision.readyCount >= static_cast<size_t>(config_->minReady);
+  bool released = false;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i]->membership != Membership::Leaving) continue;
+    if (enoughReady || decision.views[i].state != EffectiveState::Leaving) {
+      members_[i]->membership = facts[i].membership = Membership::Removed;
+      released = true;
     }
-    failOpen = !eligible.empty();
   }
-  service_->publish(std::move(eligible), failOpen);
+  if (released) decision = decideRotation(facts, config_->whenNoneReady);
+
+  double now = clock_.now();
+  size_t configured = configuredCount();
+  std::vector<std::shared_ptr<Backend>> eligible;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& member = *members_[i];
+    BackendView& view = decision.views[i];
+    if (view.inRotation) eligible.push_back(member.backend);
+    EffectiveState previous = member.view.state;
+    member.view = std::move(view);
+    if (member.view.state == previous) continue;
+    ++member.transitions[{previous, member.view.state}];
+    member.stateSince = now;
+    member.stateSinceUnix = unixNow();
+    if (member.view.state == EffectiveState::Removed) onRemoved(member);
+    logEvent(member.view.state == EffectiveState::Ready ? LogLevel::Info : LogLevel::Warn,
+             "backend_state",
+             {{"service", service_->name()},
+              {"backend", member.backend->name()},
+              {"from", toString(previous)},
+              {"to", toString(member.view.state)},
+              {"cause", member.view.cause},
+              {"reason", member.view.reason},
+              {"in_rotation", member.view.inRotation ? "true" : "false"},
+              {"restarts", member.tracker.restarts()},
+              {"ready_backends", decision.readyCount},
+              {"backends", configured}});
+  }
+  if (decision.failOpen != failOpen_) {
+    logEvent(LogLevel::Warn, decision.failOpen ? "fail_open_started" : "fail_open_ended",
+             {{"service", service_->name()}, {"backends", eligible.size()}});
+  }
+  readyCount_ = decision.readyCount;
+  failOpen_ = decision.failOpen;
+  service_->publish(std::move(eligible), decision.failOpen);
+  sweepRemoved();
+}
+
+void ServiceMembers::onRemoved(Member& member) {
+  member.closeDeadline = clock_.now() + config_->drainTimeoutSeconds;
+  member.backend->retire(member.closeDeadline);
+  // This may run inside that backend's own probe callback: its checks go next pass.
+  stoppedChecks_.later(std::move(member.checks));
+  logEvent(LogLevel::Info, "backend_removed",
+           {{"service", service_->name()},
+            {"backend", member.backend->name()},
+            {"open_connections", member.backend->activeConnections()},
+            {"drain_timeout_seconds", config_->drainTimeoutSeconds}});
+}
+
+void ServiceMembers::sweepRemoved() {
+  bool any = false;
+  for (auto& member : members_) {
+    if (member->membership != Membership::Removed || member->backend->activeConnections() > 0) {
+      continue;
+    }
+    index_.erase(member->backend->address());
+    graveyard_.later(std::move(member));
+    any = true;
+  }
+  if (any) std::erase(members_, nullptr);
+}
+
+void ServiceMembers::onSweep(evutil_socket_t, short, void* self) {
+  static_cast<ServiceMembers*>(self)->sweepRemoved();
+}
+
+const ServiceMembers::Member* ServiceMembers::find(const SocketAddress& address) const {
+  auto found = index_.find(address);
+  return found == index_.end() ? nullptr : found->second;
+}
+
+size_t ServiceMembers::configuredCount() const {
+  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) {
+    return m->membership == Membership::Configured;
+  }));
+}
+
+size_t ServiceMembers::leavingCount() const {
+  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) {
+    return m->membership == Membership::Leaving;
+  }));
+}
+
+double ServiceMembers::unixTime(double clockSeconds) const {
+  return unixNow() + (clockSeconds - clock_.now());
 }
 
 }  // namespace readygate

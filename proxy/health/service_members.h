@@ -1,80 +1,125 @@
-// Keeps one service's rotation in step with its backends' probe results and admin states.
+// One service's backends on the control loop: membership diff, probes, admin state, rollout guard.
 #pragma once
 
+#include <prometheus/histogram.h>
+
+#include <array>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "proxy/core/child_reaper.h"
+#include "config/config_types.h"
 #include "proxy/core/clock.h"
-#include "proxy/health/health_check_session.h"
+#include "proxy/core/deferred_delete.h"
+#include "proxy/core/libevent_handles.h"
 #include "proxy/health/backend_state.h"
+#include "proxy/health/health_check_session.h"
+#include "proxy/health/readiness_tracker.h"
+#include "proxy/health/rotation.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {
 
-/// Control loop only. Owns the backends of a service and their probes; whenever a
-/// backend's effective state changes it logs one line, counts the transition and
-/// publishes a new RotationSnapshot (ready and enabled backends).
-class ServiceHealth {
+/// Control loop only. Owns the backends of a service: their trackers, their checks,
+/// their admin state and membership. After every change it asks decideRotation()
+/// for each backend's view, logs one line per backend whose state changed, counts the
+/// transition, and publishes the new rotation snapshot to the Service.
+class ServiceMembers {
  public:
-  /// One backend as the control thread knows it.
-  struct Member {
-    std::shared_ptr<Backend> backend;
-    std::unique_ptr<BackendProbes> probes;
-    AdminState admin = AdminState::Enabled;
-    BackendState state = BackendState::Starting;
-    std::map<std::pair<BackendState, BackendState>, uint64_t> transitions;
-    double lastTransitionUnixSeconds = 0;
-    /// Gone from the configuration but still serving, until minReady configured
-    /// backends are ready (the rollout guard).
-    bool leaving = false;
-    bool removed = false;  // leaves members_ at the end of the current change
+  /// Results so far of one probe of one backend, for readygate_probe_total.
+  struct ProbeStats {
+    struct OutcomeKey {
+      bool success;
+      std::string reason;
+      auto operator<=>(const OutcomeKey&) const = default;
+    };
+    std::map<OutcomeKey, uint64_t> outcomes;
+    std::unique_ptr<prometheus::Histogram> durations;
   };
 
-  ServiceHealth(event_base* base, ChildReaper& reaper, const Clock& clock,
-                std::shared_ptr<Service> service, ProbeTimingStats& stats);
+  struct Member {
+    Member(std::shared_ptr<Backend> backend, ProbeSpecs specs, double now)
+        : backend(std::move(backend)), tracker(std::move(specs), now) {}
+    std::shared_ptr<Backend> backend;
+    ReadinessTracker tracker;
+    std::unique_ptr<HealthChecks> checks;  // null once removed
+    AdminState admin = AdminState::Enabled;
+    Membership membership = Membership::Configured;
+    std::string healthCause;  // the probe whose result last changed health
+    std::array<ProbeStats, 3> probes;
+    /// As last decided and published (see decideRotation).
+    BackendView view;
+    std::map<std::pair<EffectiveState, EffectiveState>, uint64_t> transitions;
+    double stateSince = 0;          // Clock seconds of the last change of view.state
+    double stateSinceUnix = 0;      // the same as Unix time, for metrics and /status
+    double closeDeadline = 0;       // removed: Clock seconds its connections are closed at
+  };
 
-  /// Builds TLS contexts and starts probing the configured endpoints; publishes the
-  /// first rotation. Returns an error text on failure.
-  std::optional<std::string> start();
-  /// Reload: starts probing endpoints that are new, keeps the state of the rest, and
-  /// forgets the ones that are gone (their series and status entries go; their open
-  /// connections may finish within drainTimeoutSeconds, then workers close them).
-  /// With minReady > 0, a gone backend that is still ready keeps serving ("leaving")
-  /// until minReady configured backends are ready.
+  ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,
+                 std::shared_ptr<Service> service, std::shared_ptr<const ServiceConfig> config);
+  ~ServiceMembers();
+  ServiceMembers(const ServiceMembers&) = delete;
+  ServiceMembers& operator=(const ServiceMembers&) = delete;
+
+  /// Starts probing the configured endpoints and publishes the first rotation.
+  void start();
+  /// A membership change (reload, discovery): a keyed diff, O(n). New endpoints start
+  /// probing; listed ones keep their state; gone ones are removed (their connections
+  /// may finish within drainTimeoutSeconds) or, with minReady, leave once enough are ready.
   void setEndpoints(const std::vector<SocketAddress>& endpoints);
-  /// Admin API: false when `address` is not a backend of this service.
-  bool setAdminState(const std::string& address, AdminState admin);
+  /// Reload of this service's settings: changed probes restart on every backend from
+  /// its current verdict, other settings apply to new connections, then the endpoints.
+  void applyConfig(std::shared_ptr<const ServiceConfig> config);
+  /// The service left the configuration: every backend is removed (connections drain).
+  void retire();
+  /// Admin API: false when `address` is not a current backend of this service.
+  bool setAdminState(const SocketAddress& address, AdminState admin);
 
   const Service& service() const { return *service_; }
-  std::shared_ptr<Service> servicePtr() const { return service_; }
+  const std::shared_ptr<Service>& servicePtr() const { return service_; }
+  const ServiceConfig& config() const { return *config_; }
   const std::vector<std::unique_ptr<Member>>& members() const { return members_; }
-  /// Ready backends that are configured (leaving ones do not count toward minReady).
-  size_t readyCount() const;
-  /// Backends in the configuration (not the leaving ones).
+  const Member* find(const SocketAddress& address) const;
+  /// Backends that count toward minReady (configured, enabled, ready).
+  size_t readyCount() const { return readyCount_; }
+  /// Backends in the configuration now.
   size_t configuredCount() const;
+  size_t leavingCount() const;
+  bool failingOpen() const { return failOpen_; }
+  bool retired() const { return retired_; }
+  /// Retired and every connection gone: the owner may free it.
+  bool finished() const { return retired_ && members_.empty(); }
+  /// Unix time for a Clock time (close deadlines in /status).
+  double unixTime(double clockSeconds) const;
 
  private:
-  std::unique_ptr<Member> makeMember(const SocketAddress& address);
-  void onHealthChange(Member& member, const HealthChange& change);
-  /// Recomputes `member.state`; counts and logs a transition when it changed.
-  bool updateState(Member& member, const char* cause, const std::string& reason);
-  /// Drops leaving backends once the configured ones satisfy minReady (or once they
-  /// stop being ready), and every backend marked removed.
-  void settleLeaving();
-  void publish();
+  Member& addMember(const SocketAddress& address);
+  void startChecks(Member& member);
+  void record(Member& member, ProbeKind kind, const ProbeResult& result);
+  static BackendFacts factsOf(const Member& member);
+  /// Decides every view, lets leaving backends go when minReady is met (or when they
+  /// stop serving), logs and counts state changes, publishes the rotation.
+  void refresh();
+  void onRemoved(Member& member);
+  /// Frees removed backends whose last connection is gone (their series vanish).
+  void sweepRemoved();
+  static void onSweep(evutil_socket_t, short, void* self);
 
-  ProberContext context_;
   const Clock& clock_;
+  HealthCheckFactory makeChecks_;
   std::shared_ptr<Service> service_;
-  ProbeTimingStats& stats_;
-  ProbeTlsContexts tls_;
+  std::shared_ptr<const ServiceConfig> config_;
+  ProbeSpecs specs_;  // shared by every backend's tracker
   std::vector<std::unique_ptr<Member>> members_;
-  std::vector<std::unique_ptr<Member>> graveyard_;  // removed, freed on the next loop pass
-  EventPtr reap_;
+  std::unordered_map<SocketAddress, Member*, SocketAddressHash> index_;  // every member
+  size_t readyCount_ = 0;
+  bool failOpen_ = false;
+  bool retired_ = false;
+  DeferredDelete<Member> graveyard_;  // may be freed inside their own probe callback
+  DeferredDelete<HealthChecks> stoppedChecks_;
+  EventPtr sweep_;
 };
 
 }  // namespace readygate

@@ -19,10 +19,15 @@ inline constexpr MetricInfo kBackendReady{
     "1 if the backend passes its readiness probe (after thresholds), else 0."};
 inline constexpr MetricInfo kBackendState{
     "readygate_backend_state", MetricType::Gauge,
-    "One-hot effective state: starting, ready, not_ready, draining, disabled (label state)."};
+    "One-hot effective state (label state): starting, ready, not_ready, draining, disabled, "
+    "leaving, removed, ejected."};
 inline constexpr MetricInfo kBackendInRotation{
     "readygate_backend_in_rotation", MetricType::Gauge,
-    "1 if new connections may be sent to the backend (ready and enabled), else 0."};
+    "1 if new connections may be sent to the backend (ready, leaving held by minReady, or "
+    "failing open), else 0."};
+inline constexpr MetricInfo kBackendFailingOpen{
+    "readygate_backend_failing_open", MetricType::Gauge,
+    "1 if the backend is in rotation only because nothing is ready and whenNoneReady: all."};
 inline constexpr MetricInfo kBackendTransitions{"readygate_backend_transitions_total",
                                                 MetricType::Counter,
                                                 "Changes of effective state, by from and to."};
@@ -54,9 +59,9 @@ inline constexpr MetricInfo kProbeTimeout{
 inline constexpr MetricInfo kServiceBackends{
     "readygate_service_backends", MetricType::Gauge,
     "Backends in the service's configuration (not counting old ones kept by minReady)."};
-inline constexpr MetricInfo kServiceReadyBackends{"readygate_service_ready_backends",
-                                                  MetricType::Gauge,
-                                                  "Backends that pass their readiness probe."};
+inline constexpr MetricInfo kServiceReadyBackends{
+    "readygate_service_ready_backends", MetricType::Gauge,
+    "Configured, enabled backends that pass their probes (what minReady counts)."};
 inline constexpr MetricInfo kServiceMinReady{"readygate_service_min_ready", MetricType::Gauge,
                                              "Configured minReady of the service."};
 inline constexpr MetricInfo kServiceLeavingBackends{
@@ -96,7 +101,16 @@ inline constexpr MetricInfo kConnectionDuration{"readygate_connection_duration_s
 // Process.
 inline constexpr MetricInfo kConfigReloads{
     "readygate_config_reloads_total", MetricType::Counter,
-    "Configuration reloads (SIGHUP) by result: success, failure."};
+    "Configuration reloads (SIGHUP, POST /reload) by result: success, failure."};
+inline constexpr MetricInfo kConfigLastReloadSuccess{
+    "readygate_config_last_reload_success_timestamp_seconds", MetricType::Gauge,
+    "Unix time of the last successful reload (of the start, before any)."};
+inline constexpr MetricInfo kLogLinesDropped{
+    "readygate_log_lines_dropped_total", MetricType::Counter,
+    "Log lines dropped because the log queue was full (stderr not read fast enough)."};
+inline constexpr MetricInfo kLogLinesSuppressed{
+    "readygate_log_lines_suppressed_total", MetricType::Counter,
+    "Log lines left out by the per-event rate limit (summed up in log_suppressed lines)."};
 inline constexpr MetricInfo kBuildInfo{"readygate_build_info", MetricType::Gauge,
                                        "Always 1; label version."};
 inline constexpr MetricInfo kShuttingDown{

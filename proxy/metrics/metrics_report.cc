@@ -3,8 +3,10 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <map>
 
+#include "proxy/core/log.h"
 #include "proxy/metrics/metric_catalog.h"
 #include "proxy/metrics/process_metrics.h"
 #include "readygate/version.h"
@@ -56,22 +58,24 @@ Labels plus(Labels labels, const char* name, std::string value) {
   return labels;
 }
 
-void addBackend(FamilySet& set, const ServiceHealth& health, const ServiceHealth::Member& member) {
+void addBackend(FamilySet& set, const ServiceMembers& service,
+                const ServiceMembers::Member& member) {
   namespace m = metrics;
-  const Labels labels{{"service", health.service().name()}, {"backend", member.backend->name()}};
-  const ReadinessTracker& tracker = member.probes->tracker();
+  const Labels labels{{"service", service.service().name()}, {"backend", member.backend->name()}};
+  const ReadinessTracker& tracker = member.tracker;
+  const BackendView& view = member.view;
   set.value(m::kBackendReady, labels, tracker.ready() ? 1 : 0);
-  for (BackendState state : kAllBackendStates) {
-    set.value(m::kBackendState, plus(labels, "state", toString(state)),
-              member.state == state ? 1 : 0);
+  for (EffectiveState state : kAllEffectiveStates) {
+    set.value(m::kBackendState, plus(labels, "state", toString(state)), view.state == state ? 1 : 0);
   }
-  set.value(m::kBackendInRotation, labels, member.state == BackendState::Ready ? 1 : 0);
+  set.value(m::kBackendInRotation, labels, view.inRotation ? 1 : 0);
+  set.value(m::kBackendFailingOpen, labels, view.failingOpen ? 1 : 0);
   for (const auto& [change, count] : member.transitions) {
     set.value(m::kBackendTransitions,
               plus(plus(labels, "from", toString(change.first)), "to", toString(change.second)),
               static_cast<double>(count));
   }
-  set.value(m::kBackendLastTransition, labels, member.lastTransitionUnixSeconds);
+  set.value(m::kBackendLastTransition, labels, member.stateSinceUnix);
   set.value(m::kBackendRestarts, labels, tracker.restarts());
   for (ProbeKind kind : kAllProbeKinds) {
     if (!tracker.configured(kind)) continue;
@@ -79,13 +83,14 @@ void addBackend(FamilySet& set, const ServiceHealth& health, const ServiceHealth
     const ProbeCounters& counters = tracker.counters(kind);
     set.value(m::kConsecutiveFailures, probe, counters.consecutiveFailures);
     set.value(m::kConsecutiveSuccesses, probe, counters.consecutiveSuccesses);
-    for (const auto& [outcome, count] : member.probes->outcomes(kind)) {
+    const ServiceMembers::ProbeStats& stats = member.probes[static_cast<size_t>(kind)];
+    for (const auto& [outcome, count] : stats.outcomes) {
       set.value(m::kProbeTotal,
                 plus(plus(probe, "result", outcome.success ? "success" : "failure"), "reason",
                      outcome.reason),
                 static_cast<double>(count));
     }
-    set.histogram(m::kProbeDuration, probe, *member.probes->durations(kind));
+    if (stats.durations) set.histogram(m::kProbeDuration, probe, *stats.durations);
   }
   set.value(m::kBackendConnectionsActive, labels, member.backend->activeConnections());
   set.value(m::kBackendConnectionsTotal, labels,
@@ -93,19 +98,20 @@ void addBackend(FamilySet& set, const ServiceHealth& health, const ServiceHealth
   set.value(m::kConnectFailures, labels, static_cast<double>(member.backend->connectFailures()));
 }
 
-void addService(FamilySet& set, const ServiceHealth& health) {
+void addService(FamilySet& set, const ServiceMembers& members) {
   namespace m = metrics;
-  const Service& service = health.service();
+  const Service& service = members.service();
+  const ServiceConfig& config = members.config();
   const Labels labels{{"service", service.name()}};
-  set.value(m::kServiceBackends, labels, static_cast<double>(health.configuredCount()));
-  set.value(m::kServiceReadyBackends, labels, static_cast<double>(health.readyCount()));
-  set.value(m::kServiceMinReady, labels, service.config().minReady);
-  set.value(m::kServiceLeavingBackends, labels,
-            static_cast<double>(health.members().size() - health.configuredCount()));
+  set.value(m::kServiceBackends, labels, static_cast<double>(members.configuredCount()));
+  set.value(m::kServiceReadyBackends, labels, static_cast<double>(members.readyCount()));
+  set.value(m::kServiceMinReady, labels, config.minReady);
+  set.value(m::kServiceLeavingBackends, labels, static_cast<double>(members.leavingCount()));
   for (ProbeKind kind : kAllProbeKinds) {
-    const std::optional<ProbeSpec>& spec = probeOf(service.config(), kind);
-    if (spec)
+    const std::optional<ProbeSpec>& spec = probeOf(config, kind);
+    if (spec) {
       set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
+    }
   }
   const ServiceTraffic& traffic = service.traffic();
   auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };
@@ -121,9 +127,20 @@ void addService(FamilySet& set, const ServiceHealth& health) {
   set.histogram(m::kConnectionDuration, labels, traffic.connectionDuration);
 }
 
+/// A removed service whose connections still drain is left out while a service of the
+/// same name runs (a mode change replaces it): two series with one label set would make
+/// the whole scrape invalid.
+bool shadowed(const ServiceMembers& members,
+              const std::vector<std::unique_ptr<ServiceMembers>>& services) {
+  if (!members.retired()) return false;
+  return std::any_of(services.begin(), services.end(), [&](const auto& other) {
+    return !other->retired() && other->service().name() == members.service().name();
+  });
+}
+
 }  // namespace
 
-std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                           const ServerCounters& counters) {
   namespace m = metrics;
   FamilySet set;
@@ -131,6 +148,7 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& ser
   for (const MetricInfo* info : {&m::kBackendReady,
                                  &m::kBackendState,
                                  &m::kBackendInRotation,
+                                 &m::kBackendFailingOpen,
                                  &m::kBackendTransitions,
                                  &m::kBackendLastTransition,
                                  &m::kBackendRestarts,
@@ -155,14 +173,18 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& ser
                                  &m::kConnectionDuration}) {
     set.declare(*info);
   }
-  for (const auto& health : services) {
-    addService(set, *health);
-    for (const auto& member : health->members()) addBackend(set, *health, *member);
+  for (const auto& members : services) {
+    if (shadowed(*members, services)) continue;
+    addService(set, *members);
+    for (const auto& member : members->members()) addBackend(set, *members, *member);
   }
   set.value(m::kConfigReloads, {{"result", "success"}},
             static_cast<double>(counters.reloadsSucceeded));
   set.value(m::kConfigReloads, {{"result", "failure"}},
             static_cast<double>(counters.reloadsFailed));
+  set.value(m::kConfigLastReloadSuccess, {}, counters.lastReloadSuccessUnixSeconds);
+  set.value(m::kLogLinesDropped, {}, static_cast<double>(logLinesDropped()));
+  set.value(m::kLogLinesSuppressed, {}, static_cast<double>(logLinesSuppressed()));
   set.value(m::kBuildInfo, {{"version", kVersion}}, 1);
   set.value(m::kShuttingDown, {}, counters.shuttingDown ? 1 : 0);
 

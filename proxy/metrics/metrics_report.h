@@ -14,12 +14,13 @@ namespace readygate {
 struct ServerCounters {
   uint64_t reloadsSucceeded = 0;
   uint64_t reloadsFailed = 0;
+  double lastReloadSuccessUnixSeconds = 0;  // the start counts as the first load
   bool shuttingDown = false;
 };
 
 /// Control loop only. Series come from what exists now, so a removed backend's series
 /// are gone at the next scrape: no ghosts on dashboards.
-std::string renderMetrics(const std::vector<std::unique_ptr<ServiceHealth>>& services,
+std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                           const ServerCounters& counters);
 
 }  // namespace readygate

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "proxy/core/log.h"
+#include "proxy/net/tcp_session.h"
 
 namespace readygate {
 namespace {
@@ -19,10 +20,7 @@ constexpr double kRetiredSweepSeconds = 0.1;
 
 ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(index) {
   event_base* base = thread_.loop().base();
-  reapEvent_.reset(event_new(
-      base, -1, 0,
-      [](evutil_socket_t, short, void* self) { static_cast<ProxyWorker*>(self)->reapFinished(); },
-      this));
+  finished_ = std::make_unique<DeferredDelete<Session>>(base);
   resumeAccept_.reset(evtimer_new(base, &ProxyWorker::onResumeAccepting, this));
   shutdownDeadline_.reset(evtimer_new(
       base,
@@ -41,29 +39,44 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(inde
       this));
   timeval every = toTimeval(kRetiredSweepSeconds);
   event_add(retiredSweep_.get(), &every);
-  setUpListeners(std::move(bindings));
+  for (Binding& binding : bindings) setUpListener(std::move(binding));
 }
 
 ProxyWorker::~ProxyWorker() {
   join();
   // Sessions go before the loop: their bufferevents belong to its base.
   sessions_.clear();
-  finished_.clear();
+  finished_.reset();
   listeners_.clear();
 }
 
-void ProxyWorker::setUpListeners(std::vector<Binding> bindings) {
-  for (Binding& binding : bindings) {
-    auto listener = std::make_unique<Listener>();
-    listener->worker = this;
-    listener->service = binding.service;
-    // Backlog 0: the socket is already listening.
-    listener->listener.reset(
-        evconnlistener_new(thread_.loop().base(), &ProxyWorker::onAcceptCallback, listener.get(),
-                           LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
-    evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
-    listeners_.push_back(std::move(listener));
-  }
+void ProxyWorker::setUpListener(Binding binding) {
+  auto listener = std::make_unique<Listener>();
+  listener->worker = this;
+  listener->service = binding.service;
+  listener->address = binding.address;
+  // Backlog 0: the socket is already listening.
+  listener->listener.reset(evconnlistener_new(thread_.loop().base(),
+                                              &ProxyWorker::onAcceptCallback, listener.get(),
+                                              LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
+  evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
+  listeners_.push_back(std::move(listener));
+}
+
+void ProxyWorker::addListener(Binding binding) {
+  auto shared = std::make_shared<Binding>(std::move(binding));
+  thread_.loop().post([this, shared] {
+    if (!shuttingDown_) setUpListener(std::move(*shared));
+  });
+}
+
+void ProxyWorker::closeListeners(std::shared_ptr<Service> service,
+                                 std::optional<SocketAddress> address) {
+  thread_.loop().post([this, service = std::move(service), address] {
+    std::erase_if(listeners_, [&](const std::unique_ptr<Listener>& listener) {
+      return listener->service == service && (!address || listener->address == *address);
+    });
+  });
 }
 
 void ProxyWorker::start(std::function<void()> onStopped) { thread_.start(std::move(onStopped)); }
@@ -94,9 +107,9 @@ void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr
 }
 
 void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd) {
-  auto session = std::make_unique<TcpSession>(thread_.loop().base(), listener.service, fd,
-                                              static_cast<SessionOwner&>(*this));
-  TcpSession* raw = session.get();
+  std::unique_ptr<Session> session = std::make_unique<TcpSession>(
+      thread_.loop().base(), listener.service, fd, leases_, static_cast<SessionOwner&>(*this));
+  Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
 }
@@ -119,16 +132,13 @@ void ProxyWorker::onResumeAccepting(evutil_socket_t, short, void* self) {
   for (auto& listener : worker->listeners_) evconnlistener_enable(listener->listener.get());
 }
 
-void ProxyWorker::sessionFinished(TcpSession* session) {
+void ProxyWorker::sessionFinished(Session* session) {
   auto found = sessions_.find(session);
   if (found == sessions_.end()) return;
-  finished_.push_back(std::move(found->second));
+  finished_->later(std::move(found->second));
   sessions_.erase(found);
-  event_active(reapEvent_.get(), EV_TIMEOUT, 0);
   stopIfDrained();
 }
-
-void ProxyWorker::reapFinished() { finished_.clear(); }
 
 void ProxyWorker::stopIfDrained() {
   if (shuttingDown_ && sessions_.empty()) {
@@ -137,20 +147,12 @@ void ProxyWorker::stopIfDrained() {
   }
 }
 
-void ProxyWorker::closeRetiredSessions() {
-  double now = clock_.now();
-  std::vector<TcpSession*> expired;
-  for (auto& [raw, session] : sessions_) {
-    const Backend* backend = raw->backend();
-    if (backend != nullptr && backend->retireDeadline() <= now) expired.push_back(raw);
-  }
-  for (TcpSession* session : expired) session->abort("drain_timeout");
-}
+void ProxyWorker::closeRetiredSessions() { leases_.closeExpired(clock_.now()); }
 
 void ProxyWorker::closeAllSessions() {
-  std::vector<TcpSession*> open;
+  std::vector<Session*> open;
   for (auto& [raw, session] : sessions_) open.push_back(raw);
-  for (TcpSession* session : open) session->abort("shutdown_deadline");
+  for (Session* session : open) session->abort("shutdown_deadline");
 }
 
 }  // namespace readygate

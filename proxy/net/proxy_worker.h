@@ -2,13 +2,16 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "proxy/core/clock.h"
+#include "proxy/core/deferred_delete.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/net/listening_socket.h"
-#include "proxy/net/tcp_session.h"
+#include "proxy/net/session.h"
+#include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {
@@ -19,6 +22,7 @@ class ProxyWorker : private SessionOwner {
  public:
   struct Binding {
     std::shared_ptr<Service> service;
+    SocketAddress address;  // as configured, to close the right one when `listen` moves
     ListeningSocket socket;
   };
 
@@ -32,22 +36,27 @@ class ProxyWorker : private SessionOwner {
   void beginShutdown(double graceSeconds);
   /// Closes every open session now (a second SIGTERM). Thread-safe.
   void closeAllNow();
+  /// Reload: starts accepting on an already bound socket. Thread-safe.
+  void addListener(Binding binding);
+  /// Reload: stops accepting for `service` (on `address` only, when given); open
+  /// sessions carry on. Thread-safe.
+  void closeListeners(std::shared_ptr<Service> service, std::optional<SocketAddress> address);
   void join();
 
  private:
   struct Listener {
     ProxyWorker* worker;
     std::shared_ptr<Service> service;
+    SocketAddress address;
     ListenerPtr listener;
   };
 
-  void setUpListeners(std::vector<Binding> bindings);
+  void setUpListener(Binding binding);
   void onAccept(Listener& listener, evutil_socket_t fd);
-  void sessionFinished(TcpSession* session) override;
-  void reapFinished();
+  void sessionFinished(Session* session) override;
   void stopIfDrained();
   void closeAllSessions();
-  /// Closes sessions whose backend was removed and whose drain time is up.
+  /// Closes upstream connections whose backend was removed and whose drain time is up.
   void closeRetiredSessions();
 
   static void onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
@@ -57,9 +66,9 @@ class ProxyWorker : private SessionOwner {
   const int index_;
   EventLoopThread thread_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<TcpSession*, std::unique_ptr<TcpSession>> sessions_;
-  std::vector<std::unique_ptr<TcpSession>> finished_;
-  EventPtr reapEvent_;     // frees finished sessions after the pass that finished them
+  BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
+  std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
+  std::unique_ptr<DeferredDelete<Session>> finished_;  // freed after the pass that finished them
   EventPtr resumeAccept_;  // re-enables accepting after running out of descriptors
   EventPtr shutdownDeadline_;
   EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends

@@ -1,4 +1,4 @@
-// TcpSession implementation: connect with retry, forward with backpressure, half-close.
+// TcpSession implementation: forward with backpressure, half-close.
 #include "proxy/net/tcp_session.h"
 
 #include <netinet/in.h>
@@ -27,14 +27,18 @@ void setNoDelay(bufferevent* bev) {
 }  // namespace
 
 TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
-                       SessionOwner& owner)
-    : base_(base), service_(std::move(service)), owner_(owner) {
+                       BackendLeases& leases, SessionOwner& owner)
+    : base_(base),
+      service_(std::move(service)),
+      settings_(service_->settings()),
+      owner_(owner) {
   client_.bev.reset(bufferevent_socket_new(base_, clientFd, BEV_OPT_CLOSE_ON_FREE));
+  connector_ = std::make_unique<UpstreamConnector>(base_, service_, settings_, leases,
+                                                   static_cast<DrainTarget&>(*this),
+                                                   static_cast<UpstreamConnector::Client&>(*this));
 }
 
-TcpSession::~TcpSession() {
-  if (backend_) backend_->connectionClosed();
-}
+TcpSession::~TcpSession() = default;
 
 void TcpSession::start() {
   if (!client_.bev) {
@@ -46,7 +50,6 @@ void TcpSession::start() {
   setNoDelay(client_.bev.get());
   // Client reads wait for the upstream connection: until then its bytes stay in the
   // kernel's socket buffer instead of ours.
-  connectTimer_.reset(evtimer_new(base_, &TcpSession::onConnectTimeout, this));
   idleTimer_.reset(evtimer_new(base_, &TcpSession::onIdleCheck, this));
   touch();
   startedAt_ = lastActivity_;
@@ -54,77 +57,26 @@ void TcpSession::start() {
   ServiceTraffic::add(traffic.connectionsTotal);
   traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
-  timeval idle = toTimeval(service_->config().idleTimeoutSeconds);
+  timeval idle = toTimeval(settings_->idleTimeoutSeconds);
   evtimer_add(idleTimer_.get(), &idle);
-  connectNextBackend();
+  connector_->connect();
 }
 
-void TcpSession::connectNextBackend() {
-  auto snapshot = service_->snapshot();
-  std::shared_ptr<Backend> backend = service_->balancer().pick(*snapshot, tried_);
-  ServiceTraffic& traffic = service_->traffic();
-  if (!backend) {
-    if (tried_.empty()) {
-      ServiceTraffic::add(traffic.noReadyBackend);
-      // Per connection, so debug: readygate_no_ready_backend_total and the
-      // backend_state lines (ready_backends=0) tell operators without flooding the log.
-      logEvent(LogLevel::Debug, "no_ready_backend", {{"service", service_->name()}});
-      finish("no_ready_backend");
-    } else {
-      finish("all_backends_failed");
-    }
-    return;
-  }
-  if (!tried_.empty()) ServiceTraffic::add(traffic.retries);
-  if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
-  tried_.push_back(backend.get());
-  backend_ = std::move(backend);
-  backend_->connectionOpened();
-
-  upstream_ = Side{};
-  upstream_.bev.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-  if (!upstream_.bev) {
-    onConnectFailed("bufferevent_failed");
-    return;
-  }
-  bufferevent_setcb(upstream_.bev.get(), &TcpSession::onUpstreamRead, &TcpSession::onUpstreamWrite,
-                    &TcpSession::onUpstreamEvent, this);
-  timeval timeout = toTimeval(service_->config().connectTimeoutSeconds);
-  evtimer_add(connectTimer_.get(), &timeout);
-  const SocketAddress& address = backend_->address();
-  if (bufferevent_socket_connect(upstream_.bev.get(), address.sockaddrPtr(),
-                                 static_cast<int>(address.length())) != 0) {
-    onConnectFailed(errno == ECONNREFUSED ? "connect_refused" : "connect_error");
-  }
-}
-
-void TcpSession::onConnectFailed(std::string_view reason) {
-  evtimer_del(connectTimer_.get());
-  logEvent(LogLevel::Warn, "upstream_connect_failed",
-           {{"service", service_->name()},
-            {"backend", backend_->name()},
-            {"reason", reason},
-            {"attempt", tried_.size()}});
-  upstream_ = Side{};
-  backend_->connectFailed();
-  backend_->connectionClosed();
-  backend_.reset();
-  if (tried_.size() > static_cast<size_t>(service_->config().connectRetries)) {
-    finish("connect_retries_exhausted");
-    return;
-  }
-  connectNextBackend();
-}
+void TcpSession::onUpstreamFailed(std::string_view reason) { finish(reason); }
 
 void TcpSession::onUpstreamConnected() {
-  evtimer_del(connectTimer_.get());
+  upstream_ = Side{};
+  upstream_.bev = connector_->takeConnection();
+  backendName_ = connector_->backend()->name();
+  bufferevent_setcb(upstream_.bev.get(), &TcpSession::onUpstreamRead, &TcpSession::onUpstreamWrite,
+                    &TcpSession::onUpstreamEvent, this);
   upstreamConnected_ = true;
   setNoDelay(upstream_.bev.get());
   touch();
   bufferevent_enable(client_.bev.get(), EV_READ);
   bufferevent_enable(upstream_.bev.get(), EV_READ);
   logEvent(LogLevel::Debug, "session_connected",
-           {{"service", service_->name()}, {"backend", backend_->name()}});
+           {{"service", service_->name()}, {"backend", backendName_}});
 }
 
 void TcpSession::forward(Side& from, Side& to) {
@@ -191,16 +143,14 @@ void TcpSession::finish(std::string_view reason) {
     event_base_gettimeofday_cached(base_, &now);
     traffic.connectionDuration.Observe(secondsBetween(startedAt_, now));
   }
-  if (connectTimer_) evtimer_del(connectTimer_.get());
   if (idleTimer_) evtimer_del(idleTimer_.get());
   // Closing both sockets now (not at delete) so peers see the close at once; the
   // bufferevents themselves defer their free past any callback that is running.
   client_.bev.reset();
   upstream_.bev.reset();
+  connector_->release();
   logEvent(LogLevel::Debug, "session_closed",
-           {{"service", service_->name()},
-            {"backend", backend_ ? backend_->name() : std::string("-")},
-            {"reason", reason}});
+           {{"service", service_->name()}, {"backend", backendName_}, {"reason", reason}});
   owner_.sessionFinished(this);
 }
 
@@ -243,15 +193,6 @@ void TcpSession::onClientEvent(bufferevent*, short what, void* self) {
 
 void TcpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
   auto* session = static_cast<TcpSession*>(self);
-  if (!session->upstreamConnected_) {
-    if (what & BEV_EVENT_CONNECTED) {
-      session->onUpstreamConnected();
-    } else {
-      int error = EVUTIL_SOCKET_ERROR();
-      session->onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
-    }
-    return;
-  }
   if (what & BEV_EVENT_EOF) {
     session->onEndOfStream(session->upstream_, session->client_);
     return;
@@ -259,16 +200,12 @@ void TcpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
   if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) session->finish("upstream_error");
 }
 
-void TcpSession::onConnectTimeout(evutil_socket_t, short, void* self) {
-  static_cast<TcpSession*>(self)->onConnectFailed("connect_timeout");
-}
-
 void TcpSession::onIdleCheck(evutil_socket_t, short, void* self) {
   auto* session = static_cast<TcpSession*>(self);
   timeval now;
   event_base_gettimeofday_cached(session->base_, &now);
   double idleFor = secondsBetween(session->lastActivity_, now);
-  double limit = session->service_->config().idleTimeoutSeconds;
+  double limit = session->settings_->idleTimeoutSeconds;
   if (idleFor >= limit) {
     session->finish("idle_timeout");
     return;

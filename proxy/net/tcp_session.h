@@ -1,4 +1,4 @@
-// One proxied TCP connection: a client bufferevent paired with an upstream one.
+// One proxied TCP connection: a byte pump between a client and the upstream its connector found.
 #pragma once
 
 #include <memory>
@@ -6,21 +6,13 @@
 #include <vector>
 
 #include "proxy/core/libevent_handles.h"
-#include "proxy/upstream/service.h"
+#include "proxy/net/session.h"
+#include "proxy/upstream/upstream_connector.h"
 
 namespace readygate {
 
-class TcpSession;
-
-/// Who owns sessions: told when one is finished, so it can free it after the
-/// current loop pass (nothing is deleted inside its own callback).
-class SessionOwner {
- public:
-  virtual ~SessionOwner() = default;
-  virtual void sessionFinished(TcpSession* session) = 0;
-};
-
-/// Forwards bytes both ways between a client and one backend of `service`.
+/// Forwards bytes both ways between a client and one backend of `service`; backend
+/// choice, retries, accounting and drain come from UpstreamConnector.
 /// Runs on one worker's loop; owned by that worker.
 ///
 /// Backpressure: when the peer's output buffer passes kHighWatermark, reading from
@@ -28,22 +20,19 @@ class SessionOwner {
 /// per session stays bounded whatever the speeds of the two ends.
 /// Half-close: an EOF from one side is passed on as shutdown(SHUT_WR) once everything
 /// before it has been written; the session ends when both directions are closed.
-class TcpSession {
+class TcpSession : public Session, private UpstreamConnector::Client {
  public:
   static constexpr size_t kHighWatermark = 256 * 1024;
   static constexpr size_t kLowWatermark = kHighWatermark / 2;
 
   TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
-             SessionOwner& owner);
-  ~TcpSession();
+             BackendLeases& leases, SessionOwner& owner);
+  ~TcpSession() override;
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;
 
-  void start();
-  /// Ends the session at once (drain timeout, shutdown deadline).
-  void abort(std::string_view reason) { finish(reason); }
-  /// The backend this session is connected or connecting to (null before and after).
-  const Backend* backend() const { return backend_.get(); }
+  void start() override;
+  void abort(std::string_view reason) override { finish(reason); }
 
  private:
   /// One end of the pair. `eof` means it sent FIN; `shutdownSent` means we sent it ours.
@@ -54,9 +43,8 @@ class TcpSession {
     bool pausedByPeer = false;
   };
 
-  void connectNextBackend();
-  void onUpstreamConnected();
-  void onConnectFailed(std::string_view reason);
+  void onUpstreamConnected() override;
+  void onUpstreamFailed(std::string_view reason) override;
   void forward(Side& from, Side& to);
   /// Moves what `from` received to `to`'s output (zero-copy), counting the bytes.
   evbuffer* moveInput(Side& from, Side& to);
@@ -73,19 +61,18 @@ class TcpSession {
   static void onUpstreamWrite(bufferevent*, void* self);
   static void onClientEvent(bufferevent*, short what, void* self);
   static void onUpstreamEvent(bufferevent*, short what, void* self);
-  static void onConnectTimeout(evutil_socket_t, short, void* self);
   static void onIdleCheck(evutil_socket_t, short, void* self);
 
   event_base* base_;
   std::shared_ptr<Service> service_;
+  std::shared_ptr<const ServiceSettings> settings_;  // as they were when the client came
   SessionOwner& owner_;
   Side client_;
   Side upstream_;
   bool upstreamConnected_ = false;
   bool finished_ = false;
-  std::shared_ptr<Backend> backend_;
-  std::vector<const Backend*> tried_;
-  EventPtr connectTimer_;
+  std::string backendName_ = "-";  // for the close line, after the connector let go
+  std::unique_ptr<UpstreamConnector> connector_;
   EventPtr idleTimer_;
   timeval lastActivity_{};
   timeval startedAt_{};

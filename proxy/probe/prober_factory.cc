@@ -7,6 +7,36 @@
 
 namespace readygate {
 
+std::optional<std::string> ProbeTlsContexts::prepare(const Config& config) {
+  for (const ServiceConfig& service : config.services) {
+    for (ProbeKind kind : kAllProbeKinds) {
+      const std::optional<ProbeSpec>& spec = probeOf(service, kind);
+      if (!spec || spec->handler != ProbeSpec::Handler::HttpGet || !spec->httpGet.https) continue;
+      bool known = false;
+      for (const auto& [options, context] : contexts_) known = known || options == spec->httpGet.tls;
+      if (known) continue;
+      auto created = TlsClientContext::create(spec->httpGet.tls);
+      if (auto* error = std::get_if<std::string>(&created)) {
+        return "service " + service.name + ": " + toString(kind) + " probe TLS: " + *error;
+      }
+      contexts_.emplace_back(spec->httpGet.tls, std::get<std::shared_ptr<TlsClientContext>>(created));
+    }
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<const TlsClientContext> ProbeTlsContexts::get(const ProbeTlsOptions& options) {
+  for (const auto& [known, context] : contexts_) {
+    if (known == options) return context;
+  }
+  auto created = TlsClientContext::create(options);
+  if (auto* context = std::get_if<std::shared_ptr<TlsClientContext>>(&created)) {
+    contexts_.emplace_back(options, *context);
+    return *context;
+  }
+  return nullptr;  // prepare() reports this error before any prober is made
+}
+
 std::unique_ptr<Prober> makeProber(const ProberContext& context, const ProbeSpec& spec,
                                    const SocketAddress& backend,
                                    std::shared_ptr<const TlsClientContext> tls) {

@@ -27,7 +27,7 @@ class Backend {
   uint64_t connectionsTotal() const { return total_.load(std::memory_order_relaxed); }
   uint64_t connectFailures() const { return connectFailures_.load(std::memory_order_relaxed); }
   /// A worker picked this backend for a connection (counted from the pick, so that
-  /// least_conn sees connections that are still connecting).
+  /// least_conn sees connections that are still connecting). Called by BackendLease only.
   void connectionOpened() {
     active_.fetch_add(1, std::memory_order_relaxed);
     total_.fetch_add(1, std::memory_order_relaxed);
@@ -35,9 +35,13 @@ class Backend {
   void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
   void connectFailed() { connectFailures_.fetch_add(1, std::memory_order_relaxed); }
 
-  /// Control thread, once, when the backend leaves the configuration: its open
-  /// connections may run until `deadline` (Clock seconds), then their workers close them.
+  /// Control thread, when the backend leaves the configuration: its open connections
+  /// may run until `deadline` (SteadyClock seconds), then their workers close them.
   void retire(double deadline) { retireDeadline_.store(deadline, std::memory_order_relaxed); }
+  /// Control thread: listed again before its connections were gone.
+  void unretire() {
+    retireDeadline_.store(std::numeric_limits<double>::infinity(), std::memory_order_relaxed);
+  }
   /// +infinity while the backend is configured.
   double retireDeadline() const { return retireDeadline_.load(std::memory_order_relaxed); }
 

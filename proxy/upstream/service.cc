@@ -1,11 +1,26 @@
-// Service implementation.
+// Service and ServiceSettings implementation.
 #include "proxy/upstream/service.h"
 
 namespace readygate {
 
-Service::Service(ServiceConfig config)
-    : config_(std::move(config)), balancer_(makeBalancer(config_.balance)) {
+std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig& config,
+                                                             const ServiceSettings* previous) {
+  auto settings = std::make_shared<ServiceSettings>();
+  settings->mode = config.mode;
+  settings->balance = config.balance;
+  settings->balancer = previous && previous->balance == config.balance
+                           ? previous->balancer
+                           : std::shared_ptr<Balancer>(makeBalancer(config.balance));
+  settings->connectTimeoutSeconds = config.connectTimeoutSeconds;
+  settings->idleTimeoutSeconds = config.idleTimeoutSeconds;
+  settings->connectRetries = config.connectRetries;
+  return settings;
+}
+
+Service::Service(std::string name, std::shared_ptr<const ServiceSettings> settings)
+    : name_(std::move(name)) {
   snapshot_.store(std::make_shared<const RotationSnapshot>());
+  settings_.store(std::move(settings));
 }
 
 void Service::publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen) {

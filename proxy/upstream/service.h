@@ -1,42 +1,45 @@
-// A proxied service as workers see it: config, balancer, published rotation, traffic counters.
+// A proxied service as workers see it: its settings, its published rotation, its traffic counters.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "config/config_types.h"
-#include "proxy/upstream/balancer.h"
 #include "proxy/upstream/rotation_snapshot.h"
+#include "proxy/upstream/service_settings.h"
 #include "proxy/upstream/service_traffic.h"
 
 namespace readygate {
 
-/// Shared by the control thread (which publishes rotations) and the workers (which
-/// read them and count traffic). Backends and their state live with the control thread
-/// (ServiceHealth); workers only ever see them through a snapshot.
+/// Shared by the control thread (which publishes settings and rotations) and the
+/// workers (which read them and count traffic). Backends and their health live on the
+/// control thread (health/); workers only see them through a snapshot.
 class Service {
  public:
-  explicit Service(ServiceConfig config);
+  Service(std::string name, std::shared_ptr<const ServiceSettings> settings);
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
-  const ServiceConfig& config() const { return config_; }
-  const std::string& name() const { return config_.name; }
-  Balancer& balancer() const { return *balancer_; }
+  const std::string& name() const { return name_; }
   ServiceTraffic& traffic() { return traffic_; }
   const ServiceTraffic& traffic() const { return traffic_; }
 
-  /// The current rotation. Lock-free for the reader; safe from any thread.
+  /// Lock-free for the reader; safe from any thread.
   std::shared_ptr<const RotationSnapshot> snapshot() const { return snapshot_.load(); }
-  /// Control thread only: swaps in a new rotation.
+  std::shared_ptr<const ServiceSettings> settings() const { return settings_.load(); }
+
+  /// Control thread only: swap in a new rotation / new settings.
   void publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen);
+  void publishSettings(std::shared_ptr<const ServiceSettings> settings) {
+    settings_.store(std::move(settings));
+  }
 
  private:
-  const ServiceConfig config_;
-  std::unique_ptr<Balancer> balancer_;
+  const std::string name_;
   ServiceTraffic traffic_;
   std::atomic<std::shared_ptr<const RotationSnapshot>> snapshot_;
+  std::atomic<std::shared_ptr<const ServiceSettings>> settings_;
 };
 
 }  // namespace readygate

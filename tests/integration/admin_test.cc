@@ -287,7 +287,7 @@ TEST(Admin, StatusCommandPrintsATable) {
   std::string table = status.output();
   EXPECT_THAT(table, ::testing::StartsWith("SERVICE"));
   EXPECT_THAT(table, HasSubstr("LAST-PROBE"));
-  EXPECT_THAT(table, ::testing::ContainsRegex("web +" + a.address() + " +ready +ok +readiness ok"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("web +" + a.address() + " +ready +in +ok +readiness ok"));
 
   ChildProcess nobody({readygateBinary(), "status", "--admin", "127.0.0.1:1"},
                       harness.dir() + "/nobody.log");

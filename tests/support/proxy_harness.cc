@@ -11,7 +11,12 @@
 
 namespace testing_support {
 
-std::string readygateBinary() { return READYGATE_BIN; }
+// READYGATE_UNDER_TEST runs the suite against another build (an older one, to see a
+// new test fail on the code it was written against).
+std::string readygateBinary() {
+  const char* other = std::getenv("READYGATE_UNDER_TEST");
+  return other != nullptr && *other != 0 ? other : READYGATE_BIN;
+}
 std::string fakepodBinary() { return FAKEPOD_BIN; }
 
 ProxyHarness::ProxyHarness() {

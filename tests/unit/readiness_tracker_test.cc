@@ -18,11 +18,24 @@ ProbeSpec spec(int successThreshold = 1, int failureThreshold = 3, double initia
   return probe;
 }
 
+/// The tracker with copies of these specs (null: not configured), in kubelet order.
+ReadinessTracker makeTracker(const ProbeSpec* startup, const ProbeSpec* readiness,
+                             const ProbeSpec* liveness, double now) {
+  auto copy = [](const ProbeSpec* spec) {
+    return spec ? std::make_shared<const ProbeSpec>(*spec) : nullptr;
+  };
+  ProbeSpecs specs;
+  specs[static_cast<size_t>(ProbeKind::Startup)] = copy(startup);
+  specs[static_cast<size_t>(ProbeKind::Readiness)] = copy(readiness);
+  specs[static_cast<size_t>(ProbeKind::Liveness)] = copy(liveness);
+  return ReadinessTracker(specs, now);
+}
+
 ProbeResult ok() { return ProbeResult::passed(); }
 ProbeResult fail(const char* reason = "http_503") { return ProbeResult::failed(reason); }
 
 TEST(ReadinessTracker, WithoutProbesABackendIsReadyAtOnce) {
-  ReadinessTracker tracker(nullptr, nullptr, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, nullptr, nullptr, 0);
   EXPECT_TRUE(tracker.ready());
   for (ProbeKind kind : {ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness}) {
     EXPECT_FALSE(tracker.isActive(kind, 100));
@@ -33,7 +46,7 @@ TEST(ReadinessTracker, WithoutProbesABackendIsReadyAtOnce) {
 
 TEST(ReadinessTracker, NewBackendIsNotReadyUntilItsFirstReadinessSuccess) {
   ProbeSpec readiness = spec();
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   EXPECT_EQ(tracker.health(), BackendHealth::Starting);
   EXPECT_EQ(tracker.counters(ProbeKind::Readiness).verdict, ProbeVerdict::Failure);
   // Failures do not make a starting backend "not ready": it never was ready.
@@ -52,7 +65,7 @@ TEST(ReadinessTracker, NewBackendIsNotReadyUntilItsFirstReadinessSuccess) {
 
 TEST(ReadinessTracker, FailureThresholdConsecutiveFailuresTakeItOut) {
   ProbeSpec readiness = spec(1, 3);
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   tracker.record(ProbeKind::Readiness, ok(), 1);
   ASSERT_TRUE(tracker.ready());
   EXPECT_FALSE(tracker.record(ProbeKind::Readiness, fail(), 2));
@@ -69,7 +82,7 @@ TEST(ReadinessTracker, FailureThresholdConsecutiveFailuresTakeItOut) {
 
 TEST(ReadinessTracker, ASuccessInBetweenResetsTheFailureRun) {
   ProbeSpec readiness = spec(1, 2);
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   tracker.record(ProbeKind::Readiness, ok(), 1);
   for (int i = 0; i < 10; ++i) {
     tracker.record(ProbeKind::Readiness, fail(), 2 + 2 * i);
@@ -80,7 +93,7 @@ TEST(ReadinessTracker, ASuccessInBetweenResetsTheFailureRun) {
 
 TEST(ReadinessTracker, SuccessThresholdConsecutiveSuccessesBringItBack) {
   ProbeSpec readiness = spec(3, 1);
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   tracker.record(ProbeKind::Readiness, ok(), 1);
   tracker.record(ProbeKind::Readiness, ok(), 2);
   EXPECT_FALSE(tracker.ready());
@@ -101,7 +114,7 @@ TEST(ReadinessTracker, SuccessThresholdConsecutiveSuccessesBringItBack) {
 
 TEST(ReadinessTracker, InitialDelayCountsFromWhenTheBackendAppeared) {
   ProbeSpec readiness = spec(1, 3, 5);
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 100);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 100);
   EXPECT_FALSE(tracker.isActive(ProbeKind::Readiness, 104.9));
   EXPECT_FALSE(tracker.record(ProbeKind::Readiness, ok(), 104.9));  // ignored: too early
   EXPECT_FALSE(tracker.ready());
@@ -114,7 +127,7 @@ TEST(ReadinessTracker, StartupGatesEveryOtherProbe) {
   ProbeSpec startup = spec(1, 3);
   ProbeSpec readiness = spec();
   ProbeSpec liveness = spec(1, 1);
-  ReadinessTracker tracker(&startup, &readiness, &liveness, 0);
+  ReadinessTracker tracker = makeTracker(&startup, &readiness, &liveness, 0);
   EXPECT_TRUE(tracker.inStartupPhase());
   EXPECT_EQ(tracker.counters(ProbeKind::Startup).verdict, ProbeVerdict::Unknown);
   EXPECT_TRUE(tracker.isActive(ProbeKind::Startup, 1));
@@ -137,7 +150,7 @@ TEST(ReadinessTracker, StartupGatesEveryOtherProbe) {
 
 TEST(ReadinessTracker, StartupWithoutReadinessMakesReadyOnSuccess) {
   ProbeSpec startup = spec();
-  ReadinessTracker tracker(&startup, nullptr, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(&startup, nullptr, nullptr, 0);
   EXPECT_FALSE(tracker.ready());
   auto change = tracker.record(ProbeKind::Startup, ok(), 1);
   ASSERT_TRUE(change);
@@ -146,7 +159,7 @@ TEST(ReadinessTracker, StartupWithoutReadinessMakesReadyOnSuccess) {
 
 TEST(ReadinessTracker, StartupFailuresStartItOverWithoutTraffic) {
   ProbeSpec startup = spec(1, 2, 3);
-  ReadinessTracker tracker(&startup, nullptr, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(&startup, nullptr, nullptr, 0);
   tracker.record(ProbeKind::Startup, fail("connect_refused"), 3);
   auto change = tracker.record(ProbeKind::Startup, fail("connect_refused"), 4);
   ASSERT_TRUE(change);
@@ -163,7 +176,7 @@ TEST(ReadinessTracker, LivenessFailureTakesItOutAndBackToStartup) {
   ProbeSpec startup = spec(1, 10);
   ProbeSpec readiness = spec(1, 3);
   ProbeSpec liveness = spec(1, 2, 3);
-  ReadinessTracker tracker(&startup, &readiness, &liveness, 0);
+  ReadinessTracker tracker = makeTracker(&startup, &readiness, &liveness, 0);
   tracker.record(ProbeKind::Startup, ok(), 1);
   tracker.record(ProbeKind::Readiness, ok(), 2);
   ASSERT_TRUE(tracker.ready());
@@ -181,23 +194,28 @@ TEST(ReadinessTracker, LivenessFailureTakesItOutAndBackToStartup) {
   EXPECT_FALSE(tracker.ready());
   EXPECT_TRUE(tracker.inStartupPhase());
   EXPECT_EQ(tracker.restarts(), 1);
-  // Readiness is back to its initial Failure; liveness to Success.
+  // Readiness is back to its initial Failure; liveness to Unknown: the same pod must
+  // pass it again (nothing restarted it).
   EXPECT_EQ(tracker.counters(ProbeKind::Readiness).verdict, ProbeVerdict::Failure);
-  EXPECT_EQ(tracker.counters(ProbeKind::Liveness).verdict, ProbeVerdict::Success);
+  EXPECT_EQ(tracker.counters(ProbeKind::Liveness).verdict, ProbeVerdict::Unknown);
 
-  // Back only after startup and then readiness pass again.
+  // Back only after startup, readiness and liveness pass again.
   EXPECT_FALSE(tracker.record(ProbeKind::Readiness, ok(), 5));
   tracker.record(ProbeKind::Startup, ok(), 6);
   EXPECT_FALSE(tracker.ready());
   EXPECT_FALSE(tracker.isActive(ProbeKind::Liveness, 6.5));  // its initial delay again
-  EXPECT_TRUE(tracker.record(ProbeKind::Readiness, ok(), 7));
+  EXPECT_FALSE(tracker.record(ProbeKind::Readiness, ok(), 7));
+  EXPECT_FALSE(tracker.ready());
+  auto back = tracker.record(ProbeKind::Liveness, ok(), 7.5);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->probe, ProbeKind::Liveness);
   EXPECT_TRUE(tracker.ready());
 }
 
 TEST(ReadinessTracker, LivenessFailureWithoutStartupProbeNeedsReadinessAgain) {
   ProbeSpec readiness = spec(2, 3);
   ProbeSpec liveness = spec(1, 1);
-  ReadinessTracker tracker(nullptr, &readiness, &liveness, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, &liveness, 0);
   tracker.record(ProbeKind::Readiness, ok(), 1);
   tracker.record(ProbeKind::Readiness, ok(), 2);
   ASSERT_TRUE(tracker.ready());
@@ -207,12 +225,58 @@ TEST(ReadinessTracker, LivenessFailureWithoutStartupProbeNeedsReadinessAgain) {
   tracker.record(ProbeKind::Readiness, ok(), 4);
   EXPECT_FALSE(tracker.ready());  // successThreshold 2 counts from the restart
   tracker.record(ProbeKind::Readiness, ok(), 5);
+  EXPECT_FALSE(tracker.ready());  // and liveness has not passed again yet
+  tracker.record(ProbeKind::Liveness, ok(), 6);
   EXPECT_TRUE(tracker.ready());
+}
+
+// The field notes' Flask pod with /start-failing and only a livenessProbe: before the
+// fix the tracker started over with liveness Success and readiness Success (not
+// configured), so the failing pod was ready again at once and kept its traffic.
+TEST(ReadinessTracker, LivenessOnlyPodStaysOutWhileLivenessFails) {
+  ProbeSpec liveness = spec(1, 2);
+  ReadinessTracker tracker = makeTracker(nullptr, nullptr, &liveness, 0);
+  ASSERT_TRUE(tracker.ready());  // as the kubelet: liveness starts as Success
+  tracker.record(ProbeKind::Liveness, fail("http_500"), 1);
+  auto out = tracker.record(ProbeKind::Liveness, fail("http_500"), 2);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->to, BackendHealth::Starting);
+  EXPECT_FALSE(tracker.ready());
+  for (double t = 3; t < 4; t += 0.5) {
+    tracker.record(ProbeKind::Liveness, fail("http_500"), t);
+    EXPECT_FALSE(tracker.ready()) << "at " << t;
+  }
+  EXPECT_EQ(tracker.currentReason(), "http_500");
+  auto back = tracker.record(ProbeKind::Liveness, ok(), 5);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->to, BackendHealth::Ready);
+  EXPECT_TRUE(tracker.ready());
+}
+
+// Reload: a probe replaced or added starts from the backend's current verdict.
+TEST(ReadinessTracker, ReplacedProbeKeepsTheVerdictUntilTheNewOneDecides) {
+  ReadinessTracker tracker = makeTracker(nullptr, nullptr, nullptr, 0);
+  ASSERT_TRUE(tracker.ready());
+  ProbeSpec readiness = spec(1, 2);
+  // Adding a readinessProbe never empties a service: still ready.
+  EXPECT_FALSE(tracker.replaceProbe(ProbeKind::Readiness,
+                                    std::make_shared<const ProbeSpec>(readiness), 1));
+  EXPECT_TRUE(tracker.ready());
+  EXPECT_TRUE(tracker.isActive(ProbeKind::Readiness, 1));
+  EXPECT_FALSE(tracker.record(ProbeKind::Readiness, fail(), 2));
+  EXPECT_TRUE(tracker.ready());
+  EXPECT_TRUE(tracker.record(ProbeKind::Readiness, fail(), 3));
+  EXPECT_EQ(tracker.health(), BackendHealth::NotReady);
+  // Removing it counts as passed again.
+  auto change = tracker.replaceProbe(ProbeKind::Readiness, nullptr, 4);
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->to, BackendHealth::Ready);
+  EXPECT_FALSE(tracker.configured(ProbeKind::Readiness));
 }
 
 TEST(ReadinessTracker, KeepsTheLastResultOfEachProbe) {
   ProbeSpec readiness = spec();
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   ProbeResult result = ProbeResult::failed("http_503", "not ready");
   result.latencySeconds = 0.012;
   tracker.record(ProbeKind::Readiness, result, 1);
@@ -226,7 +290,7 @@ TEST(ReadinessTracker, KeepsTheLastResultOfEachProbe) {
 TEST(ReadinessTracker, FlappingPodFollowsTheToggle) {
   // The field notes' /ready that flips every 5 hits, with thresholds 1/1.
   ProbeSpec readiness = spec(1, 1);
-  ReadinessTracker tracker(nullptr, &readiness, nullptr, 0);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
   ManualClock clock(0);
   int transitions = 0;
   for (int hit = 1; hit <= 30; ++hit) {

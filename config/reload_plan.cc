@@ -1,0 +1,105 @@
+// planReload implementation.
+#include "config/reload_plan.h"
+
+#include <unordered_map>
+
+namespace readygate {
+
+const char* toString(ServiceReload::Action action) {
+  switch (action) {
+    case ServiceReload::Action::Keep:
+      return "keep";
+    case ServiceReload::Action::Update:
+      return "update";
+    case ServiceReload::Action::Add:
+      return "add";
+    case ServiceReload::Action::Remove:
+      return "remove";
+    case ServiceReload::Action::Replace:
+      return "replace";
+  }
+  return "keep";
+}
+
+ReloadPlan planReload(const Config& running, const Config& next) {
+  ReloadPlan plan;
+  if (!(running.admin.listen == next.admin.listen)) {
+    plan.errors.push_back("admin.listen: changes need a restart (from " +
+                          running.admin.listen.toString() + " to " + next.admin.listen.toString() +
+                          ")");
+  }
+  if (running.workers != next.workers) {
+    plan.errors.push_back("workers: changes need a restart (from " +
+                          std::to_string(running.workers) + " to " + std::to_string(next.workers) +
+                          ")");
+  }
+  std::unordered_map<std::string, const ServiceConfig*> nextByName;
+  for (const ServiceConfig& service : next.services) nextByName[service.name] = &service;
+
+  for (const ServiceConfig& before : running.services) {
+    ServiceReload change;
+    change.name = before.name;
+    auto found = nextByName.find(before.name);
+    if (found == nextByName.end()) {
+      change.action = ServiceReload::Action::Remove;
+      plan.summary.push_back("service " + before.name + ": removed");
+      plan.services.push_back(std::move(change));
+      continue;
+    }
+    const ServiceConfig& after = *found->second;
+    nextByName.erase(found);
+    if (before.mode != after.mode) {
+      change.action = ServiceReload::Action::Replace;
+      plan.summary.push_back("service " + before.name + ": mode " + toString(before.mode) +
+                             " -> " + toString(after.mode) + " (replaced; connections drain)");
+      plan.services.push_back(std::move(change));
+      continue;
+    }
+    change.listenChanged = !(before.listen == after.listen);
+    if (change.listenChanged) {
+      plan.summary.push_back("service " + before.name + ": listen " + before.listen.toString() +
+                             " -> " + after.listen.toString());
+    }
+    for (ProbeKind kind : kAllProbeKinds) {
+      if (probeOf(before, kind) != probeOf(after, kind)) {
+        change.probesChanged.push_back(kind);
+        plan.summary.push_back("service " + before.name + ": " + toString(kind) + "Probe changed");
+      }
+    }
+    change.endpointsChanged = before.staticEndpoints != after.staticEndpoints;
+    if (change.endpointsChanged) {
+      plan.summary.push_back("service " + before.name + ": endpoints " +
+                             std::to_string(before.staticEndpoints.size()) + " -> " +
+                             std::to_string(after.staticEndpoints.size()));
+    }
+    ServiceConfig beforeRest = before;
+    ServiceConfig afterRest = after;
+    beforeRest.listen = afterRest.listen;
+    beforeRest.staticEndpoints.clear();
+    afterRest.staticEndpoints.clear();
+    for (ServiceConfig* rest : {&beforeRest, &afterRest}) {
+      rest->readinessProbe.reset();
+      rest->livenessProbe.reset();
+      rest->startupProbe.reset();
+    }
+    change.settingsChanged = !(beforeRest == afterRest);
+    if (change.settingsChanged) {
+      plan.summary.push_back("service " + before.name + ": settings changed (new connections)");
+    }
+    bool changed = change.listenChanged || !change.probesChanged.empty() ||
+                   change.endpointsChanged || change.settingsChanged;
+    change.action = changed ? ServiceReload::Action::Update : ServiceReload::Action::Keep;
+    plan.services.push_back(std::move(change));
+  }
+  for (const ServiceConfig& after : next.services) {
+    if (!nextByName.contains(after.name)) continue;
+    ServiceReload change;
+    change.name = after.name;
+    change.action = ServiceReload::Action::Add;
+    plan.summary.push_back("service " + after.name + ": added on " + after.listen.toString());
+    plan.services.push_back(std::move(change));
+  }
+  return plan;
+}
+
+}  // namespace readygate

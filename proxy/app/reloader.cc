@@ -1,0 +1,142 @@
+// Reloader implementation.
+#include "proxy/app/reloader.h"
+
+#include <chrono>
+#include <map>
+
+#include "config/config_loader.h"
+#include "config/reload_plan.h"
+#include "proxy/core/log.h"
+
+namespace readygate {
+
+Reloader::Reloader(std::string configPath, Config& running, ServiceSet& services,
+                   std::vector<std::unique_ptr<ProxyWorker>>& workers, ServerCounters& counters)
+    : configPath_(std::move(configPath)),
+      running_(running),
+      services_(services),
+      workers_(workers),
+      counters_(counters) {}
+
+ReloadOutcome Reloader::reload() {
+  logEvent(LogLevel::Info, "reload_requested", {{"config", configPath_}});
+  auto started = std::chrono::steady_clock::now();
+  ReloadOutcome outcome = tryReload();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!outcome.applied) {
+    ++counters_.reloadsFailed;
+    for (const std::string& error : outcome.errors) {
+      logEvent(LogLevel::Error, "reload_rejected",
+               {{"config", configPath_},
+                {"error", error},
+                {"detail", "the running configuration stays"}});
+    }
+    return outcome;
+  }
+  ++counters_.reloadsSucceeded;
+  counters_.lastReloadSuccessUnixSeconds =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const std::string& change : outcome.changes) {
+    logEvent(LogLevel::Info, "reload_change", {{"config", configPath_}, {"change", change}});
+  }
+  logEvent(LogLevel::Info, "reload_applied",
+           {{"config", configPath_},
+            {"changes", outcome.changes.size()},
+            {"apply_seconds", seconds}});
+  return outcome;
+}
+
+ReloadOutcome Reloader::tryReload() {
+  ReloadOutcome outcome;
+  if (counters_.shuttingDown) {
+    outcome.errors.push_back("shutting down");
+    return outcome;
+  }
+  ConfigLoadResult loaded = loadConfigFile(configPath_);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) outcome.errors.push_back(error.toString());
+    return outcome;
+  }
+  Config& next = *loaded.config;
+  ReloadPlan plan = planReload(running_, next);
+  outcome.errors = plan.errors;
+  if (auto error = services_.prepare(next)) outcome.errors.push_back(*error);
+  if (!outcome.errors.empty()) return outcome;
+
+  std::map<std::string, const ServiceConfig*> nextByName;
+  for (const ServiceConfig& service : next.services) nextByName[service.name] = &service;
+
+  // Bind every new address first: a bind failure rejects the reload before anything changed.
+  std::map<std::string, std::vector<ListeningSocket>> bound;
+  for (const ServiceReload& change : plan.services) {
+    bool needsBind = change.action == ServiceReload::Action::Add ||
+                     change.action == ServiceReload::Action::Replace || change.listenChanged;
+    if (!needsBind) continue;
+    const ServiceConfig& config = *nextByName.at(change.name);
+    auto sockets = ServiceSet::bind(config.listen, workers_.size());
+    if (auto* error = std::get_if<std::string>(&sockets)) {
+      outcome.errors.push_back("service " + change.name + ": " + *error);
+      continue;
+    }
+    bound[change.name] = std::move(std::get<std::vector<ListeningSocket>>(sockets));
+  }
+  if (!outcome.errors.empty()) return outcome;  // the sockets bound so far close here
+
+  for (const ServiceReload& change : plan.services) {
+    ServiceMembers* current = services_.find(change.name);
+    auto retire = [&] {
+      for (auto& worker : workers_) worker->closeListeners(current->servicePtr(), std::nullopt);
+      current->retire();
+    };
+    switch (change.action) {
+      case ServiceReload::Action::Keep:
+        break;
+      case ServiceReload::Action::Remove:
+        retire();
+        break;
+      case ServiceReload::Action::Replace: {
+        retire();
+        const ServiceConfig& config = *nextByName.at(change.name);
+        bindTo(services_.add(config), config.listen, std::move(bound[change.name]));
+        break;
+      }
+      case ServiceReload::Action::Add: {
+        const ServiceConfig& config = *nextByName.at(change.name);
+        bindTo(services_.add(config), config.listen, std::move(bound[change.name]));
+        break;
+      }
+      case ServiceReload::Action::Update: {
+        const ServiceConfig& config = *nextByName.at(change.name);
+        SocketAddress previous = current->config().listen;
+        current->applyConfig(std::make_shared<const ServiceConfig>(config));
+        if (change.listenChanged) {
+          // The new address accepts before the old one closes: no moment without a listener.
+          bindTo(*current, config.listen, std::move(bound[change.name]));
+          for (auto& worker : workers_) worker->closeListeners(current->servicePtr(), previous);
+        }
+        break;
+      }
+    }
+  }
+  running_ = std::move(next);
+  outcome.changes = std::move(plan.summary);
+  outcome.applied = true;
+  return outcome;
+}
+
+void Reloader::bindTo(ServiceMembers& members, const SocketAddress& address,
+                      std::vector<ListeningSocket> sockets) {
+  for (size_t i = 0; i < workers_.size() && i < sockets.size(); ++i) {
+    workers_[i]->addListener({members.servicePtr(), address, std::move(sockets[i])});
+  }
+  logEvent(LogLevel::Info, "listening",
+           {{"service", members.service().name()},
+            {"address", address.toString()},
+            {"mode", toString(members.config().mode)},
+            {"balance", toString(members.config().balance)},
+            {"backends", members.config().staticEndpoints.size()},
+            {"workers", workers_.size()}});
+}
+
+}  // namespace readygate

@@ -1,0 +1,51 @@
+// ServiceSet implementation.
+#include "proxy/app/service_set.h"
+
+#include <algorithm>
+
+#include "proxy/health/health_check_session.h"
+
+namespace readygate {
+
+ServiceSet::ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper,
+                       ProbeTimingStats& stats)
+    : base_(base), clock_(clock), reaper_(reaper), stats_(stats) {}
+
+ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
+  auto service = std::make_shared<Service>(config.name, ServiceSettings::from(config, nullptr));
+  ProberContext context{base_, reaper_, config.name};
+  ProberMaker maker = [this, context](ProbeKind, const ProbeSpec& spec,
+                                      const SocketAddress& backend) {
+    bool https = spec.handler == ProbeSpec::Handler::HttpGet && spec.httpGet.https;
+    return makeProber(context, spec, backend, https ? tls_.get(spec.httpGet.tls) : nullptr);
+  };
+  services_.push_back(std::make_unique<ServiceMembers>(
+      base_, clock_, HealthCheckSession::factory(base_, clock_, stats_, std::move(maker)),
+      std::move(service), std::make_shared<const ServiceConfig>(config)));
+  services_.back()->start();
+  return *services_.back();
+}
+
+ServiceMembers* ServiceSet::find(const std::string& name) const {
+  for (const auto& members : services_) {
+    if (!members->retired() && members->service().name() == name) return members.get();
+  }
+  return nullptr;
+}
+
+void ServiceSet::dropFinished() {
+  std::erase_if(services_, [](const auto& members) { return members->finished(); });
+}
+
+std::variant<std::vector<ListeningSocket>, std::string> ServiceSet::bind(
+    const SocketAddress& address, size_t workers) {
+  std::vector<ListeningSocket> sockets;
+  for (size_t i = 0; i < workers; ++i) {
+    auto opened = ListeningSocket::open(address);
+    if (auto* error = std::get_if<std::string>(&opened)) return *error;
+    sockets.push_back(std::move(std::get<ListeningSocket>(opened)));
+  }
+  return sockets;
+}
+
+}  // namespace readygate

@@ -1,0 +1,50 @@
+// The running services: each one's Service (for workers) and ServiceMembers (for health), made alike at start and reload.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config_types.h"
+#include "proxy/core/child_reaper.h"
+#include "proxy/core/clock.h"
+#include "proxy/health/service_members.h"
+#include "proxy/net/listening_socket.h"
+#include "proxy/net/proxy_worker.h"
+#include "proxy/probe/prober_factory.h"
+
+namespace readygate {
+
+/// Control loop only. Services removed by a reload stay in the list (retired) until
+/// their last connection is gone, so /status can show them draining.
+class ServiceSet {
+ public:
+  ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper, ProbeTimingStats& stats);
+
+  /// Makes the TLS contexts `config`'s HTTPS probes need; the first error, if any.
+  std::optional<std::string> prepare(const Config& config) { return tls_.prepare(config); }
+  /// Creates a service and starts probing its endpoints (first rotation published).
+  ServiceMembers& add(const ServiceConfig& config);
+  /// The running (not retired) service of that name.
+  ServiceMembers* find(const std::string& name) const;
+  const std::vector<std::unique_ptr<ServiceMembers>>& all() const { return services_; }
+  /// Frees retired services whose connections are all gone.
+  void dropFinished();
+  void clear() { services_.clear(); }
+
+  /// One listening socket per worker on `address`, or the bind error.
+  static std::variant<std::vector<ListeningSocket>, std::string> bind(const SocketAddress& address,
+                                                                      size_t workers);
+
+ private:
+  event_base* base_;
+  const Clock& clock_;
+  ChildReaper& reaper_;
+  ProbeTimingStats& stats_;
+  ProbeTlsContexts tls_;
+  std::vector<std::unique_ptr<ServiceMembers>> services_;
+};
+
+}  // namespace readygate

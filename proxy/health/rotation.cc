@@ -1,0 +1,77 @@
+// explainBackend and decideRotation.
+#include "proxy/health/rotation.h"
+
+namespace readygate {
+
+BackendView explainBackend(const BackendFacts& facts) {
+  BackendView view;
+  view.cause = facts.healthCause;
+  view.reason = facts.healthReason;
+  if (facts.membership == Membership::Removed) {
+    view.state = EffectiveState::Removed;
+    view.cause = "config";
+    view.reason = "removed";
+    return view;
+  }
+  if (facts.admin == AdminState::Disabled) {
+    view.state = EffectiveState::Disabled;
+    view.cause = "admin";
+    view.reason = "disable";
+    return view;
+  }
+  if (facts.admin == AdminState::Draining) {
+    view.state = EffectiveState::Draining;
+    view.cause = "admin";
+    view.reason = "drain";
+    return view;
+  }
+  if (facts.ejected) {
+    view.state = EffectiveState::Ejected;
+    view.cause = "outlier";
+    return view;
+  }
+  switch (facts.health) {
+    case BackendHealth::Starting:
+      view.state = EffectiveState::Starting;
+      break;
+    case BackendHealth::NotReady:
+      view.state = EffectiveState::NotReady;
+      break;
+    case BackendHealth::Ready:
+      if (facts.membership == Membership::Leaving) {
+        view.state = EffectiveState::Leaving;
+        view.heldByMinReady = true;
+        view.cause = "config";
+        view.reason = "min_ready";
+      } else {
+        view.state = EffectiveState::Ready;
+        view.countsAsReady = true;
+      }
+      view.inRotation = true;
+      break;
+  }
+  return view;
+}
+
+RotationDecision decideRotation(std::span<const BackendFacts> backends, WhenNoneReady whenNoneReady) {
+  RotationDecision decision;
+  decision.views.reserve(backends.size());
+  bool anyInRotation = false;
+  for (const BackendFacts& facts : backends) {
+    decision.views.push_back(explainBackend(facts));
+    anyInRotation = anyInRotation || decision.views.back().inRotation;
+    if (decision.views.back().countsAsReady) ++decision.readyCount;
+  }
+  if (anyInRotation || whenNoneReady != WhenNoneReady::All) return decision;
+  // Fail open, but never to a backend an operator took out or the configuration dropped.
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const BackendFacts& facts = backends[i];
+    if (facts.admin != AdminState::Enabled || facts.membership != Membership::Configured) continue;
+    decision.views[i].inRotation = true;
+    decision.views[i].failingOpen = true;
+    decision.failOpen = true;
+  }
+  return decision;
+}
+
+}  // namespace readygate

@@ -1,0 +1,31 @@
+// What a worker knows of a client session, whatever its protocol.
+#pragma once
+
+#include <string_view>
+
+#include "proxy/upstream/backend_lease.h"
+
+namespace readygate {
+
+class Session;
+
+/// Who owns sessions: told when one is finished, so it can free it after the current
+/// loop pass (nothing is deleted inside its own callback).
+class SessionOwner {
+ public:
+  virtual ~SessionOwner() = default;
+  virtual void sessionFinished(Session* session) = 0;
+};
+
+/// One client connection on a worker. A drain deadline of its backend closes it through
+/// DrainTarget (see BackendLeases); shutdown closes it through abort().
+class Session : public DrainTarget {
+ public:
+  ~Session() override = default;
+  virtual void start() = 0;
+  /// Ends the session at once (shutdown deadline, second signal).
+  virtual void abort(std::string_view reason) = 0;
+  void closeForDrain() override { abort("drain_timeout"); }
+};
+
+}  // namespace readygate

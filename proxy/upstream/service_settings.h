@@ -1,0 +1,30 @@
+// What workers may know of a service's configuration: an immutable set swapped on reload.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config_types.h"
+#include "proxy/upstream/balancer.h"
+
+namespace readygate {
+
+/// Published as shared_ptr<const ServiceSettings> and replaced whole on reload, as the
+/// rotation snapshot is: a connection reads it once at its start and keeps that copy,
+/// so workers never see the configuration change under them.
+struct ServiceSettings {
+  ProxyMode mode = ProxyMode::Tcp;
+  BalanceKind balance = BalanceKind::RoundRobin;
+  /// Shared by all workers; kept across reloads that keep `balance`, so round robin
+  /// keeps its position.
+  std::shared_ptr<Balancer> balancer;
+  double connectTimeoutSeconds = 5;
+  double idleTimeoutSeconds = 300;
+  int connectRetries = 3;
+
+  /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the same.
+  static std::shared_ptr<const ServiceSettings> from(const ServiceConfig& config,
+                                                     const ServiceSettings* previous);
+};
+
+}  // namespace readygate

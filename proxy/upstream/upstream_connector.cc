@@ -1,0 +1,116 @@
+// UpstreamConnector implementation.
+#include "proxy/upstream/upstream_connector.h"
+
+#include <cerrno>
+
+#include "proxy/core/log.h"
+
+namespace readygate {
+
+UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
+                                     std::shared_ptr<const ServiceSettings> settings,
+                                     BackendLeases& leases, DrainTarget& drainTarget,
+                                     Client& client)
+    : base_(base),
+      service_(std::move(service)),
+      settings_(std::move(settings)),
+      leases_(leases),
+      drainTarget_(drainTarget),
+      client_(client) {
+  timer_.reset(evtimer_new(base_, &UpstreamConnector::onTimeout, this));
+  deferredFailure_.reset(evtimer_new(base_, &UpstreamConnector::onDeferredFailure, this));
+}
+
+UpstreamConnector::~UpstreamConnector() = default;
+
+void UpstreamConnector::connect() { tryNext(); }
+
+void UpstreamConnector::release() {
+  evtimer_del(timer_.get());
+  connection_.reset();
+  lease_.reset();
+}
+
+void UpstreamConnector::tryNext() {
+  auto snapshot = service_->snapshot();
+  std::shared_ptr<Backend> backend = settings_->balancer->pick(*snapshot, tried_);
+  ServiceTraffic& traffic = service_->traffic();
+  if (!backend) {
+    if (tried_.empty()) {
+      ServiceTraffic::add(traffic.noReadyBackend);
+      // Per connection, so debug: readygate_no_ready_backend_total and the
+      // backend_state lines (ready_backends=0) tell operators without flooding the log.
+      logEvent(LogLevel::Debug, "no_ready_backend", {{"service", service_->name()}});
+      fail("no_ready_backend");
+    } else {
+      fail("all_backends_failed");
+    }
+    return;
+  }
+  if (!tried_.empty()) ServiceTraffic::add(traffic.retries);
+  if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
+  tried_.push_back(backend.get());
+  lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
+
+  connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  if (!connection_) {
+    onConnectFailed("bufferevent_failed");
+    return;
+  }
+  bufferevent_setcb(connection_.get(), nullptr, nullptr, &UpstreamConnector::onEvent, this);
+  timeval timeout = toTimeval(settings_->connectTimeoutSeconds);
+  evtimer_add(timer_.get(), &timeout);
+  const SocketAddress& address = lease_->backend().address();
+  if (bufferevent_socket_connect(connection_.get(), address.sockaddrPtr(),
+                                 static_cast<int>(address.length())) != 0) {
+    onConnectFailed(errno == ECONNREFUSED ? "connect_refused" : "connect_error");
+  }
+}
+
+void UpstreamConnector::onConnectFailed(std::string_view reason) {
+  evtimer_del(timer_.get());
+  Backend& backend = lease_->backend();
+  logEvent(LogLevel::Warn, "upstream_connect_failed",
+           {{"service", service_->name()},
+            {"backend", backend.name()},
+            {"reason", reason},
+            {"attempt", tried_.size()}});
+  connection_.reset();
+  backend.connectFailed();
+  lease_.reset();
+  if (tried_.size() > static_cast<size_t>(settings_->connectRetries)) {
+    fail("connect_retries_exhausted");
+    return;
+  }
+  tryNext();
+}
+
+void UpstreamConnector::fail(std::string_view reason) {
+  // Reported from the next loop pass: the client may be inside connect() still.
+  failure_ = reason;
+  timeval now{0, 0};
+  evtimer_add(deferredFailure_.get(), &now);
+}
+
+void UpstreamConnector::onDeferredFailure(evutil_socket_t, short, void* self) {
+  auto* connector = static_cast<UpstreamConnector*>(self);
+  connector->client_.onUpstreamFailed(connector->failure_);
+}
+
+void UpstreamConnector::onEvent(bufferevent* bev, short what, void* self) {
+  auto* connector = static_cast<UpstreamConnector*>(self);
+  if (what & BEV_EVENT_CONNECTED) {
+    evtimer_del(connector->timer_.get());
+    bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
+    connector->client_.onUpstreamConnected();
+    return;
+  }
+  int error = EVUTIL_SOCKET_ERROR();
+  connector->onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
+}
+
+void UpstreamConnector::onTimeout(evutil_socket_t, short, void* self) {
+  static_cast<UpstreamConnector*>(self)->onConnectFailed("connect_timeout");
+}
+
+}  // namespace readygate

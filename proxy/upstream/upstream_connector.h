@@ -1,0 +1,70 @@
+// Choosing and connecting to a backend for one client: pick, exclude, retry, connect timeout.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "proxy/core/libevent_handles.h"
+#include "proxy/upstream/backend_lease.h"
+#include "proxy/upstream/service.h"
+
+namespace readygate {
+
+/// Shared by every session kind (TCP now, HTTP next); knows nothing of the session's
+/// type. Picks a backend from the current rotation snapshot, connects with the
+/// service's connect timeout, and on a refused or timed-out connect tries another one,
+/// never the same backend twice for one client, up to connectRetries. Holds the
+/// BackendLease (connection accounting, drain) for the backend it ends up on.
+class UpstreamConnector {
+ public:
+  class Client {
+   public:
+    virtual ~Client() = default;
+    /// Connected: take the bufferevent with takeConnection().
+    virtual void onUpstreamConnected() = 0;
+    /// No backend could be had: "no_ready_backend", "connect_retries_exhausted",
+    /// "all_backends_failed". Never called inside connect().
+    virtual void onUpstreamFailed(std::string_view reason) = 0;
+  };
+
+  UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
+                    std::shared_ptr<const ServiceSettings> settings, BackendLeases& leases,
+                    DrainTarget& drainTarget, Client& client);
+  ~UpstreamConnector();
+  UpstreamConnector(const UpstreamConnector&) = delete;
+  UpstreamConnector& operator=(const UpstreamConnector&) = delete;
+
+  /// Starts with the first pick. The outcome arrives through `client`.
+  void connect();
+  /// After onUpstreamConnected: the connected bufferevent, callbacks unset.
+  BufferEventPtr takeConnection() { return std::move(connection_); }
+  /// The backend connected or connecting to; null before, after failure and after release.
+  const Backend* backend() const { return lease_ ? &lease_->backend() : nullptr; }
+  /// Ends the connection's accounting (the session closed its upstream side).
+  void release();
+
+ private:
+  void tryNext();
+  void onConnectFailed(std::string_view reason);
+  void fail(std::string_view reason);
+  static void onEvent(bufferevent*, short what, void* self);
+  static void onTimeout(evutil_socket_t, short, void* self);
+  static void onDeferredFailure(evutil_socket_t, short, void* self);
+
+  event_base* base_;
+  std::shared_ptr<Service> service_;
+  std::shared_ptr<const ServiceSettings> settings_;
+  BackendLeases& leases_;
+  DrainTarget& drainTarget_;
+  Client& client_;
+  std::unique_ptr<BackendLease> lease_;
+  std::vector<const Backend*> tried_;
+  BufferEventPtr connection_;
+  EventPtr timer_;
+  EventPtr deferredFailure_;
+  std::string_view failure_;
+};
+
+}  // namespace readygate

@@ -1,0 +1,269 @@
+// ServiceMembers on a manual clock with injected checks: membership diff, rollout guard,
+// admin state, fail-open, removed backends, probe changes on reload.
+#include "proxy/health/service_members.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "config/config_loader.h"
+#include "proxy/core/event_loop.h"
+#include "proxy/upstream/backend_lease.h"
+
+namespace readygate {
+namespace {
+
+/// Stands in for the probing of one backend: remembers which probes run; the test
+/// hands results in through the hooks.
+struct FakeChecks : HealthChecks {
+  explicit FakeChecks(std::map<ProbeKind, std::shared_ptr<const ProbeSpec>>* probes)
+      : probes(probes) {}
+  void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) override {
+    (*probes)[kind] = std::move(spec);
+  }
+  std::map<ProbeKind, std::shared_ptr<const ProbeSpec>>* probes;
+};
+
+/// A DrainTarget for leases held by the test.
+struct NoTarget : DrainTarget {
+  void closeForDrain() override { closed = true; }
+  bool closed = false;
+};
+
+SocketAddress address(const std::string& text) {
+  return std::get<SocketAddress>(SocketAddress::parse(text));
+}
+
+class ServiceMembersTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<const ServiceConfig> config(const std::string& serviceYaml) {
+    ConfigLoadResult loaded = loadConfigText("services:\n" + serviceYaml);
+    EXPECT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors[0].toString());
+    return std::make_shared<const ServiceConfig>(loaded.config->services.at(0));
+  }
+
+  ServiceMembers& start(std::shared_ptr<const ServiceConfig> serviceConfig) {
+    auto service = std::make_shared<Service>(serviceConfig->name,
+                                             ServiceSettings::from(*serviceConfig, nullptr));
+    HealthCheckFactory factory = [this](const SocketAddress& backend, HealthCheckHooks hooks) {
+      hooks_[backend.toString()] = hooks;
+      return std::make_unique<FakeChecks>(&probes_[backend.toString()]);
+    };
+    members_ = std::make_unique<ServiceMembers>(loop_.base(), clock_, factory, service,
+                                                std::move(serviceConfig));
+    members_->start();
+    return *members_;
+  }
+
+  /// One probe result for one backend, as its checks would report it.
+  void result(const std::string& backend, ProbeKind kind, bool success,
+              const std::string& reason = "") {
+    clock_.advance(0.1);
+    ProbeResult outcome = success ? ProbeResult::passed() : ProbeResult::failed(reason);
+    hooks_.at(backend).onResult(kind, outcome);
+  }
+
+  const BackendView* view(const std::string& backend) {
+    const auto* member = members_->find(address(backend));
+    return member ? &member->view : nullptr;
+  }
+
+  std::vector<std::string> rotation() {
+    std::vector<std::string> names;
+    for (const auto& backend : members_->service().snapshot()->eligible) {
+      names.push_back(backend->name());
+    }
+    return names;
+  }
+
+  EventLoop loop_;
+  ManualClock clock_;
+  std::map<std::string, HealthCheckHooks> hooks_;
+  std::map<std::string, std::map<ProbeKind, std::shared_ptr<const ProbeSpec>>> probes_;
+  std::unique_ptr<ServiceMembers> members_;
+};
+
+const char* kTwoWithReadiness = R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5002"]}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 1}
+)";
+
+TEST_F(ServiceMembersTest, ReadinessGatesRotationAndEveryViewSaysWhy) {
+  ServiceMembers& members = start(config(kTwoWithReadiness));
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Starting);
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  EXPECT_EQ(members.readyCount(), 1u);
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::NotReady);
+  EXPECT_EQ(view("127.0.0.1:5001")->cause, "readiness");
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "http_503");
+  EXPECT_TRUE(rotation().empty());
+  const auto* member = members.find(address("127.0.0.1:5001"));
+  EXPECT_EQ((member->transitions.at({EffectiveState::Ready, EffectiveState::NotReady})), 1u);
+}
+
+TEST_F(ServiceMembersTest, FailOpenIsInRotationButNeverToWhatAnOperatorTookOut) {
+  ServiceMembers& members = start(config(std::string(kTwoWithReadiness) +
+                                         "    whenNoneReady: all\n"));
+  members.setAdminState(address("127.0.0.1:5002"), AdminState::Disabled);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  EXPECT_TRUE(members.service().snapshot()->failOpen);
+  EXPECT_TRUE(view("127.0.0.1:5001")->inRotation);
+  EXPECT_TRUE(view("127.0.0.1:5001")->failingOpen);
+  EXPECT_FALSE(view("127.0.0.1:5002")->inRotation);
+  // A ready backend ends the fail-open.
+  members.setAdminState(address("127.0.0.1:5002"), AdminState::Enabled);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5002"});
+  EXPECT_FALSE(members.service().snapshot()->failOpen);
+  EXPECT_FALSE(view("127.0.0.1:5001")->failingOpen);
+}
+
+const char* kGuarded = R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5002"]}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 1}
+    minReady: 1
+)";
+
+TEST_F(ServiceMembersTest, RolloutGuardKeepsTheOldPodUntilANewOneIsReady) {
+  ServiceMembers& members = start(config(kGuarded));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  members.setEndpoints({address("127.0.0.1:5003")});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Leaving);
+  EXPECT_TRUE(view("127.0.0.1:5001")->heldByMinReady);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  // 5002 never was ready: removed at once, and gone (no connections).
+  EXPECT_EQ(view("127.0.0.1:5002"), nullptr);
+  result("127.0.0.1:5003", ProbeKind::Readiness, true);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5003"});
+  EXPECT_EQ(view("127.0.0.1:5001"), nullptr);
+}
+
+// Before: a healthy backend an operator disabled counted toward minReady, so the old
+// pod was let go while nothing could take traffic.
+TEST_F(ServiceMembersTest, ADisabledBackendDoesNotSatisfyMinReady) {
+  ServiceMembers& members = start(config(kGuarded));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  members.setAdminState(address("127.0.0.1:5002"), AdminState::Disabled);
+  EXPECT_EQ(members.readyCount(), 1u);
+  members.setEndpoints({address("127.0.0.1:5002")});
+  EXPECT_EQ(members.readyCount(), 0u);
+  ASSERT_NE(view("127.0.0.1:5001"), nullptr);
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Leaving);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  members.setAdminState(address("127.0.0.1:5002"), AdminState::Enabled);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5002"});
+}
+
+TEST_F(ServiceMembersTest, ARemovedBackendStaysVisibleUntilItsLastConnectionIsGone) {
+  ServiceMembers& members = start(config(kTwoWithReadiness));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  BackendLeases leases;
+  NoTarget target;
+  auto lease = std::make_unique<BackendLease>(members.service().snapshot()->eligible.at(0), leases,
+                                              target);
+  members.setEndpoints({address("127.0.0.1:5002")});
+  const auto* removed = members.find(address("127.0.0.1:5001"));
+  ASSERT_NE(removed, nullptr);
+  EXPECT_EQ(removed->view.state, EffectiveState::Removed);
+  EXPECT_FALSE(removed->view.inRotation);
+  EXPECT_DOUBLE_EQ(removed->closeDeadline, clock_.now() + members.config().drainTimeoutSeconds);
+  EXPECT_DOUBLE_EQ(removed->backend->retireDeadline(), removed->closeDeadline);
+  EXPECT_EQ(members.configuredCount(), 1u);
+  EXPECT_TRUE(rotation().empty());
+  // Its probes stopped; the drain deadline closes the connection through its lease.
+  leases.closeExpired(clock_.now() + members.config().drainTimeoutSeconds);
+  EXPECT_TRUE(target.closed);
+  lease.reset();
+  event_base_loop(loop_.base(), EVLOOP_NONBLOCK);  // let the sweep timer's first pass run
+  members.setEndpoints({address("127.0.0.1:5002")});  // any refresh sweeps too
+  EXPECT_EQ(members.find(address("127.0.0.1:5001")), nullptr);
+}
+
+TEST_F(ServiceMembersTest, ListedAgainBeforeItsConnectionsWentItStartsOver) {
+  ServiceMembers& members = start(config(kTwoWithReadiness));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  auto backend = members.service().snapshot()->eligible.at(0);
+  BackendLeases leases;
+  NoTarget target;
+  BackendLease lease(backend, leases, target);
+  members.setEndpoints({address("127.0.0.1:5002")});
+  members.setEndpoints({address("127.0.0.1:5001"), address("127.0.0.1:5002")});
+  const auto* member = members.find(address("127.0.0.1:5001"));
+  ASSERT_NE(member, nullptr);
+  EXPECT_EQ(member->backend, backend);  // the same backend: its connection counts go on
+  EXPECT_EQ(member->view.state, EffectiveState::Starting);
+  EXPECT_TRUE(std::isinf(backend->retireDeadline()));
+}
+
+TEST_F(ServiceMembersTest, UnchangedEndpointsKeepTheirStateAcrossALargeDiff) {
+  std::string endpoints;
+  std::vector<SocketAddress> all;
+  for (int i = 0; i < 3000; ++i) {
+    std::string name = "127.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":80";
+    endpoints += (i ? ", \"" : "\"") + name + "\"";
+    all.push_back(address(name));
+  }
+  ServiceMembers& members = start(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: [)" + endpoints + R"(]}
+)"));
+  EXPECT_EQ(members.readyCount(), 3000u);  // no readiness probe: ready at once
+  const Backend* first = members.find(all[0])->backend.get();
+  all.erase(all.begin() + 1);  // one gone
+  all.push_back(address("127.0.200.1:80"));  // one new
+  members.setEndpoints(all);
+  EXPECT_EQ(members.find(all[0])->backend.get(), first);
+  EXPECT_EQ(members.readyCount(), 3000u);
+  EXPECT_EQ(members.configuredCount(), 3000u);
+}
+
+TEST_F(ServiceMembersTest, AChangedProbeRestartsAloneFromTheCurrentVerdict) {
+  ServiceMembers& members = start(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+    livenessProbe: {tcpSocket: {}, failureThreshold: 1}
+)"));
+  ASSERT_EQ(rotation().size(), 1u);
+  auto livenessBefore = probes_["127.0.0.1:5001"][ProbeKind::Liveness];
+  ASSERT_NE(livenessBefore, nullptr);
+  // Adding a readinessProbe: the backend stays ready until the new probe fails.
+  members.applyConfig(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+    livenessProbe: {tcpSocket: {}, failureThreshold: 1}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 2}
+    connectRetries: 0
+)"));
+  EXPECT_EQ(rotation().size(), 1u);
+  EXPECT_EQ(probes_["127.0.0.1:5001"][ProbeKind::Liveness], livenessBefore);  // untouched
+  ASSERT_NE(probes_["127.0.0.1:5001"][ProbeKind::Readiness], nullptr);
+  EXPECT_EQ(members.service().settings()->connectRetries, 0);
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  EXPECT_EQ(rotation().size(), 1u);
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "http_503");
+}
+
+TEST_F(ServiceMembersTest, ARetiredServiceRemovesEveryBackendAndFinishes) {
+  ServiceMembers& members = start(config(kTwoWithReadiness));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  members.retire();
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_TRUE(members.finished());
+}
+
+}  // namespace
+}  // namespace readygate
