@@ -1,5 +1,7 @@
 // readygate command line: parse flags, load the configuration, run or check it.
 #include <csignal>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -13,7 +15,7 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
+constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
        readygate --check -c FILE
        readygate status [--admin ADDRESS]
        readygate --version | --help
@@ -21,6 +23,11 @@ constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL]
   -c, --config FILE     configuration file (YAML)
       --check           validate the configuration, print every error, exit 0 or 1
       --log-level LEVEL debug, info, warn or error (default info)
+      --log-queue-kib N log lines waiting for stderr, at most N KiB (16-1048576,
+                        default 4096); past it lines are dropped and counted, so a
+                        stderr nobody reads never stops proxying
+      --log-rate N      lines per second one event may write (0-1000000, 0 = no
+                        limit, default 200); the rest are summed up in one line
       --version         print the version and exit
   -h, --help            print this help and exit
 
@@ -40,7 +47,18 @@ struct Options {
   std::string configPath;
   bool check = false;
   readygate::LogLevel logLevel = readygate::LogLevel::Info;
+  long logQueueKib = 4096;
+  long logRate = 200;
 };
+
+/// A whole number within [low, high], or nullopt.
+std::optional<long> boundedNumber(const char* text, long low, long high) {
+  if (text == nullptr || *text == 0) return std::nullopt;
+  char* end = nullptr;
+  long value = std::strtol(text, &end, 10);
+  if (*end != 0 || value < low || value > high) return std::nullopt;
+  return value;
+}
 
 int usageError(const std::string& message) {
   std::cerr << "readygate: " << message << "\n\n" << kUsage;
@@ -108,12 +126,21 @@ int main(int argc, char** argv) {
       auto level = text ? parseLogLevel(text) : std::nullopt;
       if (!level) return usageError("--log-level must be debug, info, warn or error");
       options.logLevel = *level;
+    } else if (arg == "--log-queue-kib") {
+      auto kib = boundedNumber(value(arg), 16, 1048576);
+      if (!kib) return usageError("--log-queue-kib must be a number from 16 to 1048576");
+      options.logQueueKib = *kib;
+    } else if (arg == "--log-rate") {
+      auto rate = boundedNumber(value(arg), 0, 1000000);
+      if (!rate) return usageError("--log-rate must be a number from 0 to 1000000");
+      options.logRate = *rate;
     } else {
       return usageError("unknown argument \"" + std::string(arg) + "\"");
     }
   }
   if (options.configPath.empty()) return usageError("a configuration file is required (-c FILE)");
   setLogLevel(options.logLevel);
+  setLogLimits(static_cast<size_t>(options.logQueueKib) * 1024, static_cast<int>(options.logRate));
 
   ConfigLoadResult loaded = loadConfigFile(options.configPath);
   if (!loaded.config) {

@@ -89,6 +89,10 @@ void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogF
   sink().write(event, std::move(line));
 }
 
+void setLogLimits(size_t queueBytes, int linesPerSecondPerEvent) {
+  sink().setLimits(LogSink::Limits{queueBytes, linesPerSecondPerEvent});
+}
+
 uint64_t logLinesDropped() { return sink().dropped(); }
 uint64_t logLinesSuppressed() { return sink().suppressed(); }
 void flushLogs(double timeoutSeconds) { sink().flush(timeoutSeconds); }

@@ -1,6 +1,7 @@
 // Structured logging: one line per event, level and key=value fields, to stderr without blocking.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -41,6 +42,10 @@ struct LogField {
 /// Lines dropped because the queue is full, or suppressed by the per-event rate limit,
 /// are counted (`logLinesDropped`, `logLinesSuppressed`).
 void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+
+/// How much may wait for stderr, and how many lines one event may write per second
+/// (0: no limit). Defaults: 4 MiB, 200.
+void setLogLimits(size_t queueBytes, int linesPerSecondPerEvent);
 
 uint64_t logLinesDropped();
 uint64_t logLinesSuppressed();

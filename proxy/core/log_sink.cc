@@ -94,6 +94,11 @@ void LogSink::summarizeEndedWindows(double now) {
   }
 }
 
+void LogSink::setLimits(Limits limits) {
+  std::lock_guard lock(mutex_);
+  limits_ = limits;
+}
+
 bool LogSink::flush(double timeoutSeconds) {
   std::unique_lock lock(mutex_);
   return drained_.wait_for(lock, std::chrono::duration<double>(timeoutSeconds),

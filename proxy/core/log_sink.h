@@ -35,6 +35,8 @@ class LogSink {
   void write(std::string_view event, std::string line);
   /// Waits until the queue is written or `timeoutSeconds` passed; true when written.
   bool flush(double timeoutSeconds);
+  /// New limits from now on (command-line flags arrive after the first line).
+  void setLimits(Limits limits);
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t suppressed() const { return suppressed_.load(std::memory_order_relaxed); }
@@ -52,7 +54,7 @@ class LogSink {
   bool enqueueLocked(std::string line);
 
   const int fd_;
-  const Limits limits_;
+  Limits limits_;  // under mutex_
   const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -1,6 +1,7 @@
 // Active probing against real fakepods, each test a scenario from the field notes:
 // the toggling /ready, the wrong probe port, HTTPS against plain HTTP, exec exit codes,
 // a liveness failure after /start-failing, and a killed pod.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 namespace {
 
 using namespace testing_support;
+using ::testing::HasSubstr;
 
 TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
   ProxyHarness harness;
@@ -278,6 +280,57 @@ TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
   EXPECT_EQ(seen, (std::set<std::string>{"hello from stable\n", "hello from failing\n"}));
 }
 
+// The field notes' Flask pod with only a livenessProbe. Before the fix, a liveness
+// failure started the backend over with readiness "not configured = Success", so it
+// was ready again at once and kept getting traffic while /_health said 500.
+TEST(Probes, LivenessOnlyPodIsOutWhileItFailsAndBackWithinAPeriodAfter) {
+  ProxyHarness harness;
+  FakePod& stable = harness.startPod("stable", {});
+  FakePod& failing = harness.startPod("failing", {});
+  int port = freePort();
+  const double period = 0.2, timeout = 0.2;
+  const int failureThreshold = 2;
+  harness.startReadygate(fill(R"(
+workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints: {static: ["${stable}", "${failing}"]}
+    livenessProbe:
+      httpGet: {path: /_health}
+      periodSeconds: 0.2
+      timeoutSeconds: 0.2
+      failureThreshold: 2
+)",
+                              {{"port", std::to_string(port)},
+                               {"stable", stable.address()},
+                               {"failing", failing.address()}}));
+  std::string failingAddress = failing.address();
+  ASSERT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
+
+  ASSERT_NE(httpGet("127.0.0.1", failing.port, "/start-failing"), "");
+  auto failedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(failingAddress) != "ready"; }, 5s, 5ms));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - failedAt).count();
+  EXPECT_LT(took, period * failureThreshold + timeout + 0.5) << "took " << took << " s";
+
+  // Stays out while it fails: several failure windows, no traffic.
+  auto outUntil = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < outUntil) {
+    EXPECT_NE(harness.backendState(failingAddress), "ready");
+    EXPECT_EQ(httpBody(httpGet("127.0.0.1", port, "/")), "hello from stable\n");
+  }
+  EXPECT_EQ(harness.backendField(failingAddress, "reason"), "http_500");
+  EXPECT_EQ(harness.backendField(failingAddress, "cause"), "liveness");
+
+  // Healthy again: back within one period (plus the margin).
+  ASSERT_NE(httpGet("127.0.0.1", failing.port, "/stop-failing"), "");
+  auto healedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(failingAddress) == "ready"; }, 5s, 5ms));
+  double back = std::chrono::duration<double>(std::chrono::steady_clock::now() - healedAt).count();
+  EXPECT_LT(back, period + 0.5) << "took " << back << " s";
+}
+
 TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
   ProxyHarness harness;
   FakePod& stable = harness.startPod("stable", {"--echo", "--greeting"});
@@ -359,6 +412,47 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "http_503"; }, 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
+  // What /status and /metrics say matches where the traffic goes.
+  EXPECT_EQ(harness.backendField(pod.address(), "in_rotation"), "true");
+  EXPECT_EQ(harness.backendField(pod.address(), "failing_open"), "true");
+  EXPECT_EQ(harness.metric("readygate_backend_in_rotation{service=\"web\",backend=\"" +
+                           pod.address() + "\"}"),
+            1);
+}
+
+// Fail-open goes to every backend an operator has not taken out, and to none that
+// one has: three unready pods, one disabled, one drained, traffic only to the third.
+TEST(Probes, FailOpenSkipsDisabledAndDrainedBackends) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"}, true, "127.0.0.2");
+  FakePod& b = harness.startPod("pod-b", {"--echo", "--greeting"}, true, "127.0.0.3");
+  FakePod& c = harness.startPod("pod-c", {"--echo", "--greeting"}, true, "127.0.0.4");
+  int port = freePort();
+  harness.startReadygate(fill(R"(
+workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    whenNoneReady: all
+    endpoints: {static: ["${a}", "${b}", "${c}"]}
+    readinessProbe:
+      tcpSocket: {port: ${closed}}
+      periodSeconds: 0.1
+)",
+                              {{"port", std::to_string(port)},
+                               {"a", a.address()},
+                               {"b", b.address()},
+                               {"c", c.address()},
+                               {"closed", std::to_string(freePort())}}));
+  ASSERT_TRUE(waitUntil(
+      [&] { return harness.backendField(c.address(), "reason") == "connect_refused"; }, 5s));
+  EXPECT_THAT(harness.adminPost("/backends/web/" + a.address() + "/disable"), HasSubstr("200"));
+  EXPECT_THAT(harness.adminPost("/backends/web/" + b.address() + "/drain"), HasSubstr("200"));
+  std::vector<std::string> reached = podsReached(port, 12);
+  EXPECT_EQ(distinct(reached), (std::set<std::string>{"pod-c"}));
+  EXPECT_EQ(harness.backendField(a.address(), "in_rotation"), "false");
+  EXPECT_EQ(harness.backendField(b.address(), "in_rotation"), "false");
+  EXPECT_EQ(harness.backendField(c.address(), "failing_open"), "true");
 }
 
 }  // namespace

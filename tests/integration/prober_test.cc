@@ -131,6 +131,9 @@ TEST(HttpProber, StatusClassesDecide) {
   const std::pair<const char*, const char*> cases[] = {
       {"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n", "ok"},
       {"HTTP/1.1 399 Odd\r\nContent-Length: 0\r\n\r\n", "ok"},
+      // The boundary: 400 is the first failure (the kubelet: 200 <= code < 400).
+      {"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "http_400"},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "ok"},
       {"HTTP/1.1 199 Early\r\nContent-Length: 0\r\n\r\n", "http_199"},
       {"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "http_404"},
       {"HTTP/1.0 503 Service Unavailable\r\n\r\nnot ready\n", "http_503"},

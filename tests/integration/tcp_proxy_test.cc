@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <random>
@@ -152,6 +153,29 @@ TEST(TcpProxy, RefusedBackendIsSkippedWithoutLosingTheClient) {
     ASSERT_TRUE(client->sendAll("ping\n"));
     EXPECT_EQ(client->receiveLine(2s), "ping");
   }
+}
+
+// A retry must go to another backend. With round robin the counter moves on anyway, so
+// only a balancer that may pick the same one again (random_two) shows a retry that
+// ignores the backends already tried; one retry then loses about every other client.
+TEST(TcpProxy, ARetryNeverGoesBackToTheBackendThatJustFailed) {
+  ProxyHarness harness;
+  FakePod& alive = harness.startPod("pod-a", {"--echo", "--greeting"});
+  int port = freePort();
+  harness.startReadygate(fill(R"(
+workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    balance: random_two
+    connectRetries: 1
+    endpoints: {static: ["127.0.0.1:${refused}", "${alive}"]}
+)",
+                              {{"port", std::to_string(port)},
+                               {"refused", std::to_string(freePort())},
+                               {"alive", alive.address()}}));
+  std::vector<std::string> reached = podsReached(port, 40);
+  EXPECT_EQ(std::count(reached.begin(), reached.end(), "pod-a"), 40);
 }
 
 TEST(TcpProxy, AllBackendsRefusingClosesTheClient) {

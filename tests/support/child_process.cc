@@ -34,6 +34,20 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string logFile)
   }
 }
 
+ChildProcess::ChildProcess(std::vector<std::string> argv, int outputFd) {
+  std::vector<char*> args;
+  for (auto& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(outputFd, STDOUT_FILENO);
+    dup2(outputFd, STDERR_FILENO);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
 ChildProcess::~ChildProcess() {
   if (running()) {
     kill(pid_, SIGKILL);

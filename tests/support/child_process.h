@@ -16,6 +16,8 @@ class ChildProcess {
   /// Starts argv[0] with argv; stdout and stderr go to `logFile` when given (so a failing
   /// test can print what the process said), else are inherited.
   ChildProcess(std::vector<std::string> argv, std::string logFile = "");
+  /// The same, with stdout and stderr on `outputFd` (a pipe the test holds, say).
+  ChildProcess(std::vector<std::string> argv, int outputFd);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

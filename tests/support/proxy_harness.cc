@@ -63,6 +63,11 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
 }
 
 ChildProcess& ProxyHarness::startReadygate(const std::string& yaml) {
+  return startReadygateWithOutput(yaml, -1, {});
+}
+
+ChildProcess& ProxyHarness::startReadygateWithOutput(const std::string& yaml, int outputFd,
+                                                     std::vector<std::string> extraArgs) {
   std::string full = yaml;
   if (yaml.find("admin:") == std::string::npos) {
     adminPort_ = freePort();
@@ -74,9 +79,10 @@ ChildProcess& ProxyHarness::startReadygate(const std::string& yaml) {
     }
   }
   std::string config = writeFile("readygate.yaml", full);
-  readygate_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{readygateBinary(), "-c", config, "--log-level", "debug"},
-      dir_ + "/readygate.log");
+  std::vector<std::string> argv{readygateBinary(), "-c", config, "--log-level", "debug"};
+  argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
+  readygate_ = outputFd >= 0 ? std::make_unique<ChildProcess>(argv, outputFd)
+                             : std::make_unique<ChildProcess>(argv, dir_ + "/readygate.log");
   // The admin API answers once every listener is bound (it starts after them).
   bool up = waitUntil([&] { return admin("/healthz") == "ok\n" || !readygate_->running(); }, 5s);
   EXPECT_TRUE(up && readygate_->running()) << "readygate did not start listening";
@@ -101,6 +107,17 @@ std::string serviceConfig(int listenPort, const std::vector<std::string>& endpoi
          "\"\n"
          "    endpoints: {static: [" +
          list + "]}\n" + extra;
+}
+
+std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [name, value] : values) {
+    std::string placeholder = "${" + name + "}";
+    for (size_t at = text.find(placeholder); at != std::string::npos;
+         at = text.find(placeholder, at + value.size())) {
+      text.replace(at, placeholder.size(), value);
+    }
+  }
+  return text;
 }
 
 std::string httpBody(const std::string& response) {

@@ -39,6 +39,9 @@ class ProxyHarness {
   /// Writes `yaml` and starts readygate on it; waits until its admin API answers (by
   /// then every listener is bound). Without an `admin:` block one is added on a free port.
   ChildProcess& startReadygate(const std::string& yaml);
+  /// The same with stderr on `outputFd` instead of the log file, and `extraArgs`.
+  ChildProcess& startReadygateWithOutput(const std::string& yaml, int outputFd,
+                                         std::vector<std::string> extraArgs);
   ChildProcess& readygate() { return *readygate_; }
   std::string readygateLog() const;
   int adminPort() const { return adminPort_; }
@@ -76,6 +79,10 @@ class ProxyHarness {
 std::string serviceConfig(int listenPort, const std::vector<std::string>& endpoints,
                           const std::string& extra = "",
                           const std::string& listenHost = "127.0.0.1");
+
+/// `text` (a raw-string YAML template) with every `${name}` replaced by its value, so
+/// tests write configs as they read instead of gluing strings together.
+std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values);
 
 /// The body of an HTTP response (after the blank line).
 std::string httpBody(const std::string& response);
