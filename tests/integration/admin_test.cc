@@ -187,32 +187,6 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
   EXPECT_EQ(held.at("pod-a").receiveLine(), "kept");
 }
 
-TEST(Admin, BadOrUnreloadableConfigIsRejectedAndTheRunningOneStays) {
-  ProxyHarness harness;
-  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
-  int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(serviceConfig(port, {a.address()}));
-  std::string admin =
-      "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
-
-  harness.writeFile("readygate.yaml", admin + "services: [oops\n");
-  readygate.signal(SIGHUP);
-  ASSERT_TRUE(waitUntil(
-      [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 1; },
-      5s));
-  harness.writeFile("readygate.yaml",
-                    admin + serviceConfig(port + 1 == 65536 ? 1 : port + 1, {a.address()}));
-  readygate.signal(SIGHUP);
-  ASSERT_TRUE(waitUntil(
-      [&] { return harness.metric("readygate_config_reloads_total{result=\"failure\"}") >= 2; },
-      5s));
-  EXPECT_THAT(harness.readygateLog(), HasSubstr("only endpoints.static can change on reload"));
-  EXPECT_TRUE(readygate.running());
-  auto client = TcpClient::connect("127.0.0.1", port);
-  ASSERT_TRUE(client);
-  EXPECT_EQ(client->receiveLine(), "pod-a");
-}
-
 TEST(Admin, ErrorsAreJsonWithTheRightCodes) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--echo"});
