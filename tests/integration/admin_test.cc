@@ -14,6 +14,12 @@ namespace {
 using namespace testing_support;
 using ::testing::HasSubstr;
 
+/// The admin block the harness wrote, for a config that replaces the first one.
+std::string adminBlock(const ProxyHarness& harness) {
+  return fill("admin: {listen: \"127.0.0.1:${port}\"}\n",
+              {{"port", std::to_string(harness.adminPort())}});
+}
+
 std::string series(const std::string& name, const std::string& backend,
                    const std::string& more = "") {
   return name + "{service=\"web\",backend=\"" + backend + "\"" + more + "}";
@@ -24,10 +30,11 @@ TEST(Admin, UnreadyPodFlipsReadyMetricAndCountsTheTransition) {
   FakePod& health = harness.startPod("pod");
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {health.address()},
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "      failureThreshold: 2\n"));
+                                       R"(    readinessProbe:
+      httpGet: {path: /ready}
+      periodSeconds: 0.1
+      failureThreshold: 2
+)"));
   std::string pod = health.address();
   ASSERT_TRUE(harness.waitForState(pod, "ready"));
   EXPECT_EQ(harness.metric(series("readygate_backend_ready", pod)), 1);
@@ -129,8 +136,7 @@ TEST(Admin, RemovedBackendsSeriesDisappearOnReload) {
   std::string heldOn = held->receiveLine().value_or("");
 
   // Reload with pod-b gone and pod-c new (admin block kept as the harness wrote it).
-  std::string yaml = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) +
-                     "\"}\n" + serviceConfig(port, {a.address(), c.address()});
+  std::string yaml = adminBlock(harness) + serviceConfig(port, {a.address(), c.address()});
   harness.writeFile("readygate.yaml", yaml);
   readygate.signal(SIGHUP);
   ASSERT_TRUE(waitUntil(
@@ -166,9 +172,7 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
   }
   ASSERT_EQ(held.size(), 2u);
 
-  harness.writeFile("readygate.yaml",
-                    "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n" +
-                        serviceConfig(port, {a.address()}, drain));
+  harness.writeFile("readygate.yaml", adminBlock(harness) + serviceConfig(port, {a.address()}, drain));
   readygate.signal(SIGHUP);
   auto reloadedAt = std::chrono::steady_clock::now();
   ASSERT_TRUE(waitUntil(
@@ -216,15 +220,21 @@ TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
   int port = freePort();
   int adminPort = freePort();
   ChildProcess& readygate =
-      harness.startReadygate("admin: {listen: \"127.0.0.1:" + std::to_string(adminPort) +
-                             "\", readyRequiresBackends: true}\n" +
-                             serviceConfig(port, {a.address()},
-                                           "    drainTimeoutSeconds: 10\n"
-                                           "    readinessProbe:\n"
-                                           "      httpGet: {path: /ready, port: " +
-                                               std::to_string(health.port) +
-                                               "}\n"
-                                               "      periodSeconds: 0.1\n"));
+      harness.startReadygate(fill(R"(admin: {listen: "127.0.0.1:${admin}", readyRequiresBackends: true}
+workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints: {static: ["${a}"]}
+    drainTimeoutSeconds: 10
+    readinessProbe:
+      httpGet: {path: /ready, port: ${probePort}}
+      periodSeconds: 0.1
+)",
+                                  {{"admin", std::to_string(adminPort)},
+                                   {"port", std::to_string(port)},
+                                   {"a", a.address()},
+                                   {"probePort", std::to_string(health.port)}}));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("503"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("has no ready backend"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/healthz"), HasSubstr("200 OK"));
@@ -250,9 +260,10 @@ TEST(Admin, StatusCommandPrintsATable) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a");
   harness.startReadygate(serviceConfig(freePort(), {a.address()},
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready}\n"
-                                       "      periodSeconds: 0.1\n"));
+                                       R"(    readinessProbe:
+      httpGet: {path: /ready}
+      periodSeconds: 0.1
+)"));
   ASSERT_TRUE(harness.waitForState(a.address(), "ready"));
   ChildProcess status(
       {readygateBinary(), "status", "--admin", "127.0.0.1:" + std::to_string(harness.adminPort())},

@@ -34,12 +34,12 @@ TEST(Probes, TogglingReadyMovesThePodInAndOutAndTrafficFollows) {
   (void)flappingHttp;
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {stableEcho.address(), flappingEcho.address()},
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready, port: " +
-                                           std::to_string(stableHttp.port) +
-                                           "}\n"
-                                           "      periodSeconds: 0.3\n"
-                                           "      failureThreshold: 1\n"));
+                                       fill(R"(    readinessProbe:
+      httpGet: {path: /ready, port: ${probePort}}
+      periodSeconds: 0.3
+      failureThreshold: 1
+)",
+                                            {{"probePort", std::to_string(stableHttp.port)}})));
 
   std::string flapping = flappingEcho.address();
   ASSERT_TRUE(harness.waitForState(stableEcho.address(), "ready", 5s));
@@ -67,12 +67,12 @@ TEST(Probes, ReadinessOnAWrongPortNeverLetsTheNewPodIn) {
   FakePod& newPod = harness.startPod("new", {"--echo", "--greeting"}, true, "127.0.0.3");
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {oldPod.address(), newPod.address()},
-                                       "    readinessProbe:\n"
-                                       "      tcpSocket: {port: " +
-                                           std::to_string(healthPort) +
-                                           "}\n"
-                                           "      periodSeconds: 0.1\n"
-                                           "      timeoutSeconds: 0.5\n"));
+                                       fill(R"(    readinessProbe:
+      tcpSocket: {port: ${probePort}}
+      periodSeconds: 0.1
+      timeoutSeconds: 0.5
+)",
+                                            {{"probePort", std::to_string(healthPort)}})));
 
   std::string oldAddress = oldPod.address();
   std::string newAddress = newPod.address();
@@ -105,9 +105,10 @@ TEST(Probes, HttpsProbeNeverPassesAgainstPlainHttpButPassesAgainstTls) {
   std::string plainAddress = plain.address();
   std::string tlsAddress = "127.0.0.3:" + std::to_string(plain.port);
   harness.startReadygate(serviceConfig(port, {plainAddress, tlsAddress},
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready, scheme: HTTPS}\n"
-                                       "      periodSeconds: 0.1\n"));
+                                       R"(    readinessProbe:
+      httpGet: {path: /ready, scheme: HTTPS}
+      periodSeconds: 0.1
+)"));
 
   EXPECT_TRUE(harness.waitForState(tlsAddress, "ready", 5s))
       << "self-signed certificate must pass without verification, as with the kubelet";
@@ -127,11 +128,11 @@ TEST(Probes, HttpsWithVerificationChecksTheCertificate) {
     ProxyHarness inner;
     int port = freePort();
     inner.startReadygate(serviceConfig(port, {pod.address()},
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready, scheme: HTTPS, tls: " +
-                                           tlsOptions +
-                                           "}\n"
-                                           "      periodSeconds: 0.1\n"));
+                                       fill(R"(    readinessProbe:
+      httpGet: {path: /ready, scheme: HTTPS, tls: ${tls}}
+      periodSeconds: 0.1
+)",
+                                            {{"tls", tlsOptions}})));
     waitUntil(
         [&] {
           return !inner.backendField(pod.address(), "reason").empty() &&
@@ -154,9 +155,10 @@ TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
   int port = freePort();
   harness.startReadygate(
       serviceConfig(port, {pod.address()},
-                    "    readinessProbe:\n"
-                    "      exec: {command: [\"sh\", \"-c\", \"echo db down; exit 3\"]}\n"
-                    "      periodSeconds: 0.1\n"));
+                    R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "echo db down; exit 3"]}
+      periodSeconds: 0.1
+)"));
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "exit_3"; }, 5s));
   EXPECT_EQ(harness.backendField(pod.address(), "message"), "db down");
@@ -188,12 +190,12 @@ TEST(Probes, ExecPastTheTimeoutIsKilledAndFailsWithTimeout) {
   // `sh` runs `sleep` as its child: killing `sh` alone would leave `sleep` behind;
   // the whole process group must go.
   harness.startReadygate(serviceConfig(port, {pod.address()},
-                                       "    readinessProbe:\n"
-                                       "      exec: {command: [\"sh\", \"-c\", \"sleep " +
-                                           duration +
-                                           "; echo never\"]}\n"
-                                           "      periodSeconds: 0.5\n"
-                                           "      timeoutSeconds: 0.2\n"));
+                                       fill(R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "sleep ${duration}; echo never"]}
+      periodSeconds: 0.5
+      timeoutSeconds: 0.2
+)",
+                                            {{"duration", duration}})));
   ASSERT_TRUE(waitUntil([&] { return countSleeps(duration) > 0; }, 5s)) << "the probe never ran";
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "timeout"; }, 5s));
@@ -213,11 +215,11 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
       "127.0.0.1 && test \"$READYGATE_BACKEND_PORT\" = " +
       std::to_string(pod.port);
   harness.startReadygate(serviceConfig(port, {pod.address()},
-                                       "    readinessProbe:\n"
-                                       "      exec: {command: [\"sh\", \"-c\", '" +
-                                           check +
-                                           "']}\n"
-                                           "      periodSeconds: 0.1\n"));
+                                       fill(R"(    readinessProbe:
+      exec: {command: ["sh", "-c", '${check}']}
+      periodSeconds: 0.1
+)",
+                                            {{"check", check}})));
   EXPECT_TRUE(harness.waitForState(pod.address(), "ready", 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));
 
@@ -226,9 +228,10 @@ TEST(Probes, ExecGetsTheBackendInItsEnvironmentAndRunsWithoutAShell) {
   FakePod& other = second.startPod("other", {"--echo"});
   int otherPort = freePort();
   second.startReadygate(serviceConfig(otherPort, {other.address()},
-                                      "    readinessProbe:\n"
-                                      "      exec: {command: [\"ps -ef | grep python\"]}\n"
-                                      "      periodSeconds: 0.1\n"));
+                                      R"(    readinessProbe:
+      exec: {command: ["ps -ef | grep python"]}
+      periodSeconds: 0.1
+)"));
   EXPECT_TRUE(waitUntil(
       [&] { return second.backendField(other.address(), "reason") == "exec_not_found"; }, 5s));
 }
@@ -241,18 +244,19 @@ TEST(Probes, LivenessFailureTakesThePodOutUntilStartupAndReadinessPassAgain) {
   const double period = 0.2, timeout = 0.2;
   const int failureThreshold = 2;
   harness.startReadygate(serviceConfig(port, {stable.address(), failing.address()},
-                                       "    startupProbe:\n"
-                                       "      httpGet: {path: /_health}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "      failureThreshold: 100\n"
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "    livenessProbe:\n"
-                                       "      httpGet: {path: /_health}\n"
-                                       "      periodSeconds: 0.2\n"
-                                       "      timeoutSeconds: 0.2\n"
-                                       "      failureThreshold: 2\n"));
+                                       R"(    startupProbe:
+      httpGet: {path: /_health}
+      periodSeconds: 0.1
+      failureThreshold: 100
+    readinessProbe:
+      httpGet: {path: /ready}
+      periodSeconds: 0.1
+    livenessProbe:
+      httpGet: {path: /_health}
+      periodSeconds: 0.2
+      timeoutSeconds: 0.2
+      failureThreshold: 2
+)"));
   std::string failingAddress = failing.address();
   ASSERT_TRUE(harness.waitForState(failingAddress, "ready", 5s));
   ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
@@ -337,11 +341,12 @@ TEST(Probes, AKilledPodIsOutWithinOneFailureWindowAndGetsNoNewConnections) {
   FakePod& doomed = harness.startPod("doomed", {"--echo", "--greeting"});
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {stable.address(), doomed.address()},
-                                       "    readinessProbe:\n"
-                                       "      tcpSocket: {}\n"
-                                       "      periodSeconds: 0.2\n"
-                                       "      timeoutSeconds: 0.2\n"
-                                       "      failureThreshold: 2\n"));
+                                       R"(    readinessProbe:
+      tcpSocket: {}
+      periodSeconds: 0.2
+      timeoutSeconds: 0.2
+      failureThreshold: 2
+)"));
   std::string doomedAddress = doomed.address();
   ASSERT_TRUE(harness.waitForState(doomedAddress, "ready", 5s));
   ASSERT_TRUE(harness.waitForState(stable.address(), "ready", 5s));
@@ -371,17 +376,18 @@ TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
   unsetenv("KILL_IN_SECONDS");
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {old.address(), slow.address()},
-                                       "    startupProbe:\n"
-                                       "      tcpSocket: {}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "      failureThreshold: 100\n"
-                                       "    readinessProbe:\n"
-                                       "      tcpSocket: {}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "    livenessProbe:\n"
-                                       "      tcpSocket: {}\n"
-                                       "      periodSeconds: 0.1\n"
-                                       "      failureThreshold: 2\n"));
+                                       R"(    startupProbe:
+      tcpSocket: {}
+      periodSeconds: 0.1
+      failureThreshold: 100
+    readinessProbe:
+      tcpSocket: {}
+      periodSeconds: 0.1
+    livenessProbe:
+      tcpSocket: {}
+      periodSeconds: 0.1
+      failureThreshold: 2
+)"));
   ASSERT_TRUE(harness.waitForState(old.address(), "ready", 5s));
   ASSERT_TRUE(waitUntil(
       [&] { return harness.backendField(slow.address(), "reason") == "connect_refused"; }, 2s));
@@ -403,12 +409,12 @@ TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   FakePod& health = harness.startPod("pod-http", {"--start-unready"});
   int port = freePort();
   harness.startReadygate(serviceConfig(port, {pod.address()},
-                                       "    whenNoneReady: all\n"
-                                       "    readinessProbe:\n"
-                                       "      httpGet: {path: /ready, port: " +
-                                           std::to_string(health.port) +
-                                           "}\n"
-                                           "      periodSeconds: 0.1\n"));
+                                       fill(R"(    whenNoneReady: all
+    readinessProbe:
+      httpGet: {path: /ready, port: ${probePort}}
+      periodSeconds: 0.1
+)",
+                                            {{"probePort", std::to_string(health.port)}})));
   ASSERT_TRUE(
       waitUntil([&] { return harness.backendField(pod.address(), "reason") == "http_503"; }, 5s));
   EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod", "pod"}));

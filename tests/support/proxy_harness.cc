@@ -71,7 +71,8 @@ ChildProcess& ProxyHarness::startReadygateWithOutput(const std::string& yaml, in
   std::string full = yaml;
   if (yaml.find("admin:") == std::string::npos) {
     adminPort_ = freePort();
-    full = "admin: {listen: \"127.0.0.1:" + std::to_string(adminPort_) + "\"}\n" + yaml;
+    full = fill("admin: {listen: \"127.0.0.1:${port}\"}\n", {{"port", std::to_string(adminPort_)}}) +
+           yaml;
   } else {
     std::smatch match;
     if (std::regex_search(yaml, match, std::regex("listen: \"?127\\.0\\.0\\.1:([0-9]+)"))) {
@@ -99,14 +100,14 @@ std::string serviceConfig(int listenPort, const std::vector<std::string>& endpoi
     if (!list.empty()) list += ", ";
     list += "\"" + endpoint + "\"";
   }
-  return "workers: 2\n"
-         "services:\n"
-         "  - name: web\n"
-         "    listen: \"" +
-         bracketed + ":" + std::to_string(listenPort) +
-         "\"\n"
-         "    endpoints: {static: [" +
-         list + "]}\n" + extra;
+  return fill(R"(workers: 2
+services:
+  - name: web
+    listen: "${listen}"
+    endpoints: {static: [${endpoints}]}
+)",
+              {{"listen", bracketed + ":" + std::to_string(listenPort)}, {"endpoints", list}}) +
+         extra;
 }
 
 std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
