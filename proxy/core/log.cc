@@ -75,6 +75,7 @@ bool logEnabled(LogLevel level) { return level >= gLevel.load(std::memory_order_
 
 void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!logEnabled(level)) return;
+  if (!sink().admit(event)) return;  // suppressed: not worth formatting
   std::string stamp = formatUtcMillis(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);
@@ -86,7 +87,7 @@ void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogF
     appendValue(line, field.value);
   }
   line.push_back('\n');
-  sink().write(event, std::move(line));
+  sink().enqueue(std::move(line));
 }
 
 void setLogLimits(size_t queueBytes, int linesPerSecondPerEvent) {

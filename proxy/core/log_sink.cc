@@ -57,26 +57,41 @@ bool LogSink::enqueueLocked(std::string line) {
   return true;
 }
 
-void LogSink::write(std::string_view event, std::string line) {
+bool LogSink::admitLocked(std::string_view event) {
+  if (limits_.ratePerSecond <= 0) return true;
+  double now = clock_.now();
+  auto found = windows_.find(std::string(event));
+  if (found == windows_.end()) found = windows_.emplace(std::string(event), Window{now, 0, 0}).first;
+  Window& window = found->second;
+  if (now - window.startedAt >= 1.0) summarizeEndedWindows(now);
+  if (window.written >= limits_.ratePerSecond) {
+    ++window.suppressed;
+    suppressed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  ++window.written;
+  return true;
+}
+
+bool LogSink::admit(std::string_view event) {
+  std::lock_guard lock(mutex_);
+  return admitLocked(event);
+}
+
+void LogSink::enqueue(std::string line) {
   bool queued;
   {
     std::lock_guard lock(mutex_);
-    if (limits_.ratePerSecond > 0) {
-      double now = clock_.now();
-      auto found = windows_.find(std::string(event));
-      if (found == windows_.end()) {
-        found = windows_.emplace(std::string(event), Window{now, 0, 0}).first;
-      }
-      Window& window = found->second;
-      if (now - window.startedAt >= 1.0) summarizeEndedWindows(now);
-      if (window.written >= limits_.ratePerSecond) {
-        ++window.suppressed;
-        suppressed_.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-      ++window.written;
-    }
     queued = enqueueLocked(std::move(line));
+  }
+  if (queued) wake_.notify_one();
+}
+
+void LogSink::write(std::string_view event, std::string line) {
+  bool queued = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (admitLocked(event)) queued = enqueueLocked(std::move(line));
   }
   if (queued) wake_.notify_one();
 }

@@ -33,6 +33,11 @@ class LogSink {
 
   /// Queues one complete line (ending in '\n') of event `event`. Never blocks on I/O.
   void write(std::string_view event, std::string line);
+  /// Whether a line of `event` may be written now (the rate limit); counts it when
+  /// not. Lets a caller skip formatting a line that would be suppressed.
+  bool admit(std::string_view event);
+  /// Queues a line that admit() let through.
+  void enqueue(std::string line);
   /// Waits until the queue is written or `timeoutSeconds` passed; true when written.
   bool flush(double timeoutSeconds);
   /// New limits from now on (command-line flags arrive after the first line).
@@ -52,6 +57,7 @@ class LogSink {
   /// Under the lock: queues summaries of rate windows that ended with suppressed lines.
   void summarizeEndedWindows(double now);
   bool enqueueLocked(std::string line);
+  bool admitLocked(std::string_view event);
 
   const int fd_;
   Limits limits_;  // under mutex_
