@@ -50,8 +50,8 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     nextByName.erase(found);
     if (before.mode != after.mode) {
       change.action = ServiceReload::Action::Replace;
-      plan.summary.push_back("service " + before.name + ": mode " + toString(before.mode) +
-                             " -> " + toString(after.mode) + " (replaced; connections drain)");
+      plan.summary.push_back("service " + before.name + ": mode " + toString(before.mode) + " -> " +
+                             toString(after.mode) + " (replaced; connections drain)");
       plan.services.push_back(std::move(change));
       continue;
     }

@@ -1,4 +1,5 @@
-// What a reload changes: the whole new configuration diffed against the running one, by service name.
+// What a reload changes: the whole new configuration diffed against the running one, by service
+// name.
 #pragma once
 
 #include <string>
@@ -19,7 +20,7 @@ struct ServiceReload {
   };
   std::string name;
   Action action = Action::Keep;
-  bool listenChanged = false;    // Update: bind the new address before closing the old
+  bool listenChanged = false;            // Update: bind the new address before closing the old
   std::vector<ProbeKind> probesChanged;  // Update: these restart on every backend
   bool endpointsChanged = false;
   bool settingsChanged = false;  // balance, timeouts, retries, minReady, whenNoneReady, drain

@@ -1,9 +1,9 @@
 // readygate command line: parse flags, load the configuration, run or check it.
 #include <csignal>
 #include <cstdlib>
-#include <optional>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,7 +15,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
+constexpr const char* kUsage =
+    R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
        readygate --check -c FILE
        readygate status [--admin ADDRESS]
        readygate --version | --help

@@ -144,7 +144,8 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>
       std::string lastProbe = "-";
       if (view.state == EffectiveState::Removed) {
         char closes[48];
-        snprintf(closes, sizeof closes, "closes in %.1fs", std::max(0.0, member->closeDeadline - now));
+        snprintf(closes, sizeof closes, "closes in %.1fs",
+                 std::max(0.0, member->closeDeadline - now));
         lastProbe = closes;
       } else if (latest) {
         snprintf(latency, sizeof latency, "%.1fms", latest->latencySeconds * 1000);

@@ -1,4 +1,5 @@
-// Renders /status: every service and backend with its view (state, why, rotation), as JSON or a table.
+// Renders /status: every service and backend with its view (state, why, rotation), as JSON or a
+// table.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,5 @@
-// The admin API's routes: /metrics, /healthz, /readyz, /status, backend drain/disable/enable, /reload.
+// The admin API's routes: /metrics, /healthz, /readyz, /status, backend drain/disable/enable,
+// /reload.
 #pragma once
 
 #include <functional>

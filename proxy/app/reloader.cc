@@ -40,10 +40,9 @@ ReloadOutcome Reloader::reload() {
   for (const std::string& change : outcome.changes) {
     logEvent(LogLevel::Info, "reload_change", {{"config", configPath_}, {"change", change}});
   }
-  logEvent(LogLevel::Info, "reload_applied",
-           {{"config", configPath_},
-            {"changes", outcome.changes.size()},
-            {"apply_seconds", seconds}});
+  logEvent(
+      LogLevel::Info, "reload_applied",
+      {{"config", configPath_}, {"changes", outcome.changes.size()}, {"apply_seconds", seconds}});
   return outcome;
 }
 

@@ -62,7 +62,9 @@ int Server::run() {
   }
   housekeeping_.reset(event_new(
       control_.base(), -1, EV_PERSIST,
-      [](evutil_socket_t, short, void* self) { static_cast<Server*>(self)->services_.dropFinished(); },
+      [](evutil_socket_t, short, void* self) {
+        static_cast<Server*>(self)->services_.dropFinished();
+      },
       this));
   timeval second = toTimeval(1);
   event_add(housekeeping_.get(), &second);

@@ -1,4 +1,5 @@
-// Wires the layers together in order: services, listeners, admin, workers, signals, the control loop.
+// Wires the layers together in order: services, listeners, admin, workers, signals, the control
+// loop.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,5 @@
-// The running services: each one's Service (for workers) and ServiceMembers (for health), made alike at start and reload.
+// The running services: each one's Service (for workers) and ServiceMembers (for health), made
+// alike at start and reload.
 #pragma once
 
 #include <memory>

@@ -17,7 +17,8 @@ class DeferredDelete {
  public:
   explicit DeferredDelete(event_base* base) {
     event_.reset(event_new(
-        base, -1, 0, [](evutil_socket_t, short, void* self) { static_cast<DeferredDelete*>(self)->clear(); },
+        base, -1, 0,
+        [](evutil_socket_t, short, void* self) { static_cast<DeferredDelete*>(self)->clear(); },
         this));
     if (!event_) throw std::runtime_error("event_new failed");
   }

@@ -61,7 +61,8 @@ bool LogSink::admitLocked(std::string_view event) {
   if (limits_.ratePerSecond <= 0) return true;
   double now = clock_.now();
   auto found = windows_.find(std::string(event));
-  if (found == windows_.end()) found = windows_.emplace(std::string(event), Window{now, 0, 0}).first;
+  if (found == windows_.end())
+    found = windows_.emplace(std::string(event), Window{now, 0, 0}).first;
   Window& window = found->second;
   if (now - window.startedAt >= 1.0) summarizeEndedWindows(now);
   if (window.written >= limits_.ratePerSecond) {

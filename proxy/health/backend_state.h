@@ -32,7 +32,7 @@ enum class EffectiveState {
 };
 
 inline constexpr EffectiveState kAllEffectiveStates[] = {
-    EffectiveState::Starting, EffectiveState::Ready,   EffectiveState::NotReady,
+    EffectiveState::Starting, EffectiveState::Ready,    EffectiveState::NotReady,
     EffectiveState::Draining, EffectiveState::Disabled, EffectiveState::Leaving,
     EffectiveState::Removed,  EffectiveState::Ejected};
 

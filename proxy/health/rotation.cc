@@ -53,7 +53,8 @@ BackendView explainBackend(const BackendFacts& facts) {
   return view;
 }
 
-RotationDecision decideRotation(std::span<const BackendFacts> backends, WhenNoneReady whenNoneReady) {
+RotationDecision decideRotation(std::span<const BackendFacts> backends,
+                                WhenNoneReady whenNoneReady) {
   RotationDecision decision;
   decision.views.reserve(backends.size());
   bool anyInRotation = false;

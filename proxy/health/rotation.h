@@ -57,6 +57,7 @@ BackendView explainBackend(const BackendFacts& facts);
 /// The whole service: each backend explained, then fail-open applied when nothing is in
 /// rotation: every backend an operator did not take out and that is still configured
 /// gets traffic, visibly (`inRotation` and `failingOpen` true).
-RotationDecision decideRotation(std::span<const BackendFacts> backends, WhenNoneReady whenNoneReady);
+RotationDecision decideRotation(std::span<const BackendFacts> backends,
+                                WhenNoneReady whenNoneReady);
 
 }  // namespace readygate

@@ -204,7 +204,8 @@ bool ServiceMembers::setAdminState(const SocketAddress& address, AdminState admi
 }
 
 BackendFacts ServiceMembers::factsOf(const Member& member) {
-  return BackendFacts{member.tracker.health(), member.admin,       member.membership, false,
+  return BackendFacts{member.tracker.health(), member.admin,
+                      member.membership,       false,
                       member.healthCause,      member.tracker.currentReason()};
 }
 

@@ -52,9 +52,9 @@ class ServiceMembers {
     /// As last decided and published (see decideRotation).
     BackendView view;
     std::map<std::pair<EffectiveState, EffectiveState>, uint64_t> transitions;
-    double stateSince = 0;          // Clock seconds of the last change of view.state
-    double stateSinceUnix = 0;      // the same as Unix time, for metrics and /status
-    double closeDeadline = 0;       // removed: Clock seconds its connections are closed at
+    double stateSince = 0;      // Clock seconds of the last change of view.state
+    double stateSinceUnix = 0;  // the same as Unix time, for metrics and /status
+    double closeDeadline = 0;   // removed: Clock seconds its connections are closed at
   };
 
   ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,

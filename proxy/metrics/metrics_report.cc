@@ -66,7 +66,8 @@ void addBackend(FamilySet& set, const ServiceMembers& service,
   const BackendView& view = member.view;
   set.value(m::kBackendReady, labels, tracker.ready() ? 1 : 0);
   for (EffectiveState state : kAllEffectiveStates) {
-    set.value(m::kBackendState, plus(labels, "state", toString(state)), view.state == state ? 1 : 0);
+    set.value(m::kBackendState, plus(labels, "state", toString(state)),
+              view.state == state ? 1 : 0);
   }
   set.value(m::kBackendInRotation, labels, view.inRotation ? 1 : 0);
   set.value(m::kBackendFailingOpen, labels, view.failingOpen ? 1 : 0);

@@ -56,9 +56,9 @@ void ProxyWorker::setUpListener(Binding binding) {
   listener->service = binding.service;
   listener->address = binding.address;
   // Backlog 0: the socket is already listening.
-  listener->listener.reset(evconnlistener_new(thread_.loop().base(),
-                                              &ProxyWorker::onAcceptCallback, listener.get(),
-                                              LEV_OPT_CLOSE_ON_FREE, 0, binding.socket.release()));
+  listener->listener.reset(evconnlistener_new(thread_.loop().base(), &ProxyWorker::onAcceptCallback,
+                                              listener.get(), LEV_OPT_CLOSE_ON_FREE, 0,
+                                              binding.socket.release()));
   evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
   listeners_.push_back(std::move(listener));
 }

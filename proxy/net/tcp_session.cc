@@ -28,10 +28,7 @@ void setNoDelay(bufferevent* bev) {
 
 TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
                        BackendLeases& leases, SessionOwner& owner)
-    : base_(base),
-      service_(std::move(service)),
-      settings_(service_->settings()),
-      owner_(owner) {
+    : base_(base), service_(std::move(service)), settings_(service_->settings()), owner_(owner) {
   client_.bev.reset(bufferevent_socket_new(base_, clientFd, BEV_OPT_CLOSE_ON_FREE));
   connector_ = std::make_unique<UpstreamConnector>(base_, service_, settings_, leases,
                                                    static_cast<DrainTarget&>(*this),

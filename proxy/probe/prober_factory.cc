@@ -13,13 +13,15 @@ std::optional<std::string> ProbeTlsContexts::prepare(const Config& config) {
       const std::optional<ProbeSpec>& spec = probeOf(service, kind);
       if (!spec || spec->handler != ProbeSpec::Handler::HttpGet || !spec->httpGet.https) continue;
       bool known = false;
-      for (const auto& [options, context] : contexts_) known = known || options == spec->httpGet.tls;
+      for (const auto& [options, context] : contexts_)
+        known = known || options == spec->httpGet.tls;
       if (known) continue;
       auto created = TlsClientContext::create(spec->httpGet.tls);
       if (auto* error = std::get_if<std::string>(&created)) {
         return "service " + service.name + ": " + toString(kind) + " probe TLS: " + *error;
       }
-      contexts_.emplace_back(spec->httpGet.tls, std::get<std::shared_ptr<TlsClientContext>>(created));
+      contexts_.emplace_back(spec->httpGet.tls,
+                             std::get<std::shared_ptr<TlsClientContext>>(created));
     }
   }
   return std::nullopt;

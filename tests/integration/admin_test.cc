@@ -172,7 +172,8 @@ TEST(Admin, ConnectionsToARemovedBackendCloseAtTheDrainTimeout) {
   }
   ASSERT_EQ(held.size(), 2u);
 
-  harness.writeFile("readygate.yaml", adminBlock(harness) + serviceConfig(port, {a.address()}, drain));
+  harness.writeFile("readygate.yaml",
+                    adminBlock(harness) + serviceConfig(port, {a.address()}, drain));
   readygate.signal(SIGHUP);
   auto reloadedAt = std::chrono::steady_clock::now();
   ASSERT_TRUE(waitUntil(
@@ -219,8 +220,8 @@ TEST(Admin, ReadyzFollowsBackendsWhenAskedAndFailsAtShutdown) {
   FakePod& health = harness.startPod("pod-a-http", {"--start-unready"});
   int port = freePort();
   int adminPort = freePort();
-  ChildProcess& readygate =
-      harness.startReadygate(fill(R"(admin: {listen: "127.0.0.1:${admin}", readyRequiresBackends: true}
+  ChildProcess& readygate = harness.startReadygate(
+      fill(R"(admin: {listen: "127.0.0.1:${admin}", readyRequiresBackends: true}
 workers: 2
 services:
   - name: web
@@ -231,10 +232,10 @@ services:
       httpGet: {path: /ready, port: ${probePort}}
       periodSeconds: 0.1
 )",
-                                  {{"admin", std::to_string(adminPort)},
-                                   {"port", std::to_string(port)},
-                                   {"a", a.address()},
-                                   {"probePort", std::to_string(health.port)}}));
+           {{"admin", std::to_string(adminPort)},
+            {"port", std::to_string(port)},
+            {"a", a.address()},
+            {"probePort", std::to_string(health.port)}}));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("503"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/readyz"), HasSubstr("has no ready backend"));
   EXPECT_THAT(httpGet("127.0.0.1", adminPort, "/healthz"), HasSubstr("200 OK"));
@@ -272,7 +273,8 @@ TEST(Admin, StatusCommandPrintsATable) {
   std::string table = status.output();
   EXPECT_THAT(table, ::testing::StartsWith("SERVICE"));
   EXPECT_THAT(table, HasSubstr("LAST-PROBE"));
-  EXPECT_THAT(table, ::testing::ContainsRegex("web +" + a.address() + " +ready +in +ok +readiness ok"));
+  EXPECT_THAT(table,
+              ::testing::ContainsRegex("web +" + a.address() + " +ready +in +ok +readiness ok"));
 
   ChildProcess nobody({readygateBinary(), "status", "--admin", "127.0.0.1:1"},
                       harness.dir() + "/nobody.log");

@@ -102,12 +102,12 @@ TEST(Cli, SighupReloadsAndTheProxyKeepsServing) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});
   int port = freePort();
-  ChildProcess& readygate = harness.startReadygate(fill(R"(
+  ChildProcess& readygate =
+      harness.startReadygate(fill(R"(
 services:
   - {name: web, listen: "127.0.0.1:${port}", endpoints: {static: ["${pod}"]}}
 )",
-                                                        {{"port", std::to_string(port)},
-                                                         {"pod", pod.address()}}));
+                                  {{"port", std::to_string(port)}, {"pod", pod.address()}}));
   readygate.signal(SIGHUP);
   EXPECT_TRUE(waitUntil(
       [&] { return harness.metric("readygate_config_reloads_total{result=\"success\"}") == 1; },

@@ -153,9 +153,8 @@ TEST(Probes, ExecExitCodesAreKeptAsTheReason) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();
-  harness.startReadygate(
-      serviceConfig(port, {pod.address()},
-                    R"(    readinessProbe:
+  harness.startReadygate(serviceConfig(port, {pod.address()},
+                                       R"(    readinessProbe:
       exec: {command: ["sh", "-c", "echo db down; exit 3"]}
       periodSeconds: 0.1
 )"));

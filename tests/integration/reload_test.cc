@@ -124,14 +124,16 @@ TEST_F(Reload, AChangedProbeRestartsAloneAndTheOthersKeepTheirState) {
   harness.startReadygate(setup.yaml(true, probes));
   ASSERT_TRUE(harness.waitForState(setup.a, "ready", 5s));
   auto livenessSuccesses = [&] {
-    return harness.metric("readygate_backend_consecutive_successes{service=\"web\",backend=\"" +
-                          setup.a + "\",probe=\"liveness\"}")
+    return harness
+        .metric("readygate_backend_consecutive_successes{service=\"web\",backend=\"" + setup.a +
+                "\",probe=\"liveness\"}")
         .value_or(-1);
   };
   ASSERT_TRUE(waitUntil([&] { return livenessSuccesses() >= 5; }, 5s));
 
   // Readiness now asks /ready over HTTP on an echo pod: it can never pass.
-  const std::string changed = R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1, failureThreshold: 3}
+  const std::string changed =
+      R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1, failureThreshold: 3}
     livenessProbe: {tcpSocket: {}, periodSeconds: 0.1}
 )";
   double before = livenessSuccesses();
@@ -186,9 +188,10 @@ TEST_F(Reload, ABadFileIsRejectedWithEveryErrorAndTheRunningConfigStays) {
 
   // A listen address that cannot be bound rejects the reload as a whole.
   IdleListener holder(1);
-  reply = reload(harness, setup.yaml(true, "", "web", holder.port()) +
-                              "  - name: extra\n    listen: 127.0.0.1:" +
-                              std::to_string(freePort()) + "\n    endpoints: {static: []}\n");
+  reply =
+      reload(harness, setup.yaml(true, "", "web", holder.port()) +
+                          "  - name: extra\n    listen: 127.0.0.1:" + std::to_string(freePort()) +
+                          "\n    endpoints: {static: []}\n");
   EXPECT_THAT(reply, HasSubstr("400 Bad Request"));
   EXPECT_THAT(reply, HasSubstr("Address already in use"));
   EXPECT_EQ(greeting(setup.webPort).substr(0, 4), "pod-");

@@ -36,6 +36,16 @@ bool reloadBySignal(ProxyHarness& harness) {
   return waitUntil([&] { return harness.metric(success).value_or(0) > before; }, 5s);
 }
 
+/// `"a", "b"`: endpoints as a YAML flow list's items.
+std::string quotedList(const std::vector<std::string>& items) {
+  std::string list;
+  for (const std::string& item : items) {
+    if (!list.empty()) list.append(", ");
+    list.append("\"").append(item).append("\"");
+  }
+  return list;
+}
+
 /// Which pod answers each of `count` connections.
 std::vector<std::string> answers(int port, int count) {
   std::vector<std::string> names;
@@ -132,12 +142,12 @@ services:
                        {"port", std::to_string(port)},
                        {"endpoints", endpoints}});
   };
-  harness.startReadygate(configWith("\"" + old.address() + "\", \"" + spare.address() + "\""));
+  harness.startReadygate(configWith(quotedList({old.address(), spare.address()})));
   ASSERT_TRUE(harness.waitForState(old.address(), "ready", 5s));
   ASSERT_TRUE(harness.waitForState(spare.address(), "ready", 5s));
   harness.adminPost("/backends/web/" + spare.address() + "/disable");
 
-  harness.writeFile("readygate.yaml", configWith("\"" + spare.address() + "\""));
+  harness.writeFile("readygate.yaml", configWith(quotedList({spare.address()})));
   ASSERT_TRUE(reloadBySignal(harness));
   EXPECT_EQ(harness.backendState(old.address()), "leaving");
   EXPECT_EQ(harness.backendField(old.address(), "held_by_min_ready"), "true");
@@ -169,7 +179,7 @@ services:
                        {"port", std::to_string(port)},
                        {"endpoints", endpoints}});
   };
-  harness.startReadygate(configWith("\"" + a.address() + "\", \"" + b.address() + "\""));
+  harness.startReadygate(configWith(quotedList({a.address(), b.address()})));
   // Round robin: two connections, one on each pod; keep the one on pod-a.
   std::optional<TcpClient> onA;
   for (int i = 0; i < 2; ++i) {
@@ -179,7 +189,7 @@ services:
   }
   ASSERT_TRUE(onA);
 
-  harness.writeFile("readygate.yaml", configWith("\"" + b.address() + "\""));
+  harness.writeFile("readygate.yaml", configWith(quotedList({b.address()})));
   ASSERT_TRUE(reloadBySignal(harness));
   std::string series = "{service=\"web\",backend=\"" + a.address() + "\"";
   EXPECT_EQ(harness.backendState(a.address()), "removed");

@@ -71,8 +71,9 @@ ChildProcess& ProxyHarness::startReadygateWithOutput(const std::string& yaml, in
   std::string full = yaml;
   if (yaml.find("admin:") == std::string::npos) {
     adminPort_ = freePort();
-    full = fill("admin: {listen: \"127.0.0.1:${port}\"}\n", {{"port", std::to_string(adminPort_)}}) +
-           yaml;
+    full =
+        fill("admin: {listen: \"127.0.0.1:${port}\"}\n", {{"port", std::to_string(adminPort_)}}) +
+        yaml;
   } else {
     std::smatch match;
     if (std::regex_search(yaml, match, std::regex("listen: \"?127\\.0\\.0\\.1:([0-9]+)"))) {

@@ -12,9 +12,7 @@ namespace {
 
 /// A pipe whose read end the test drains when it chooses to.
 struct Pipe {
-  Pipe() {
-    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  }
+  Pipe() { EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0); }
   ~Pipe() {
     close(fds[0]);
     if (fds[1] >= 0) close(fds[1]);
@@ -24,7 +22,8 @@ struct Pipe {
     std::string all;
     char buffer[65536];
     ssize_t got;
-    while ((got = read(fds[0], buffer, sizeof buffer)) > 0) all.append(buffer, static_cast<size_t>(got));
+    while ((got = read(fds[0], buffer, sizeof buffer)) > 0)
+      all.append(buffer, static_cast<size_t>(got));
     return all;
   }
   int fds[2] = {-1, -1};
@@ -64,7 +63,8 @@ TEST(LogSink, EachEventIsRateLimitedAndTheRestSummedUp) {
   Pipe pipe;
   ManualClock clock;
   LogSink sink(pipe.fds[1], LogSink::Limits{1 << 20, 10}, clock);
-  for (int i = 0; i < 1000; ++i) sink.write("upstream_connect_failed", "event=upstream_connect_failed\n");
+  for (int i = 0; i < 1000; ++i)
+    sink.write("upstream_connect_failed", "event=upstream_connect_failed\n");
   sink.write("other", "event=other\n");  // another event has its own budget
   EXPECT_EQ(sink.suppressed(), 990u);
   clock.advance(1.5);
@@ -73,8 +73,9 @@ TEST(LogSink, EachEventIsRateLimitedAndTheRestSummedUp) {
   std::string out = pipe.drain();
   EXPECT_EQ(count(out, "event=upstream_connect_failed\n"), 11u);
   EXPECT_EQ(count(out, "event=other\n"), 1u);
-  EXPECT_NE(out.find("event=log_suppressed suppressed_event=upstream_connect_failed suppressed=990"),
-            std::string::npos);
+  EXPECT_NE(
+      out.find("event=log_suppressed suppressed_event=upstream_connect_failed suppressed=990"),
+      std::string::npos);
   EXPECT_EQ(sink.dropped(), 0u);
 }
 

@@ -259,8 +259,8 @@ TEST(ReadinessTracker, ReplacedProbeKeepsTheVerdictUntilTheNewOneDecides) {
   ASSERT_TRUE(tracker.ready());
   ProbeSpec readiness = spec(1, 2);
   // Adding a readinessProbe never empties a service: still ready.
-  EXPECT_FALSE(tracker.replaceProbe(ProbeKind::Readiness,
-                                    std::make_shared<const ProbeSpec>(readiness), 1));
+  EXPECT_FALSE(
+      tracker.replaceProbe(ProbeKind::Readiness, std::make_shared<const ProbeSpec>(readiness), 1));
   EXPECT_TRUE(tracker.ready());
   EXPECT_TRUE(tracker.isActive(ProbeKind::Readiness, 1));
   EXPECT_FALSE(tracker.record(ProbeKind::Readiness, fail(), 2));

@@ -101,11 +101,12 @@ TEST(ReloadPlan, OnlyWorkersAndAdminListenNeedARestart) {
   EXPECT_THAT(planReload(load(kBase), load(std::string("workers: 3\n") + kBase)).errors,
               ElementsAre(HasSubstr("workers: changes need a restart")));
   EXPECT_THAT(
-      planReload(load(kBase), load(std::string("admin: {listen: 127.0.0.1:9999}\n") + kBase)).errors,
+      planReload(load(kBase), load(std::string("admin: {listen: 127.0.0.1:9999}\n") + kBase))
+          .errors,
       ElementsAre(HasSubstr("admin.listen: changes need a restart")));
-  EXPECT_TRUE(planReload(load(kBase),
-                         load(std::string("admin: {readyRequiresBackends: true}\n") + kBase))
-                  .errors.empty());
+  EXPECT_TRUE(
+      planReload(load(kBase), load(std::string("admin: {readyRequiresBackends: true}\n") + kBase))
+          .errors.empty());
 }
 
 TEST(ReloadPlan, AModeChangeIsARemovalPlusAnAddition) {

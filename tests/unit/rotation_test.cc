@@ -6,8 +6,18 @@
 namespace readygate {
 namespace {
 
-BackendFacts ready() { return BackendFacts{BackendHealth::Ready, AdminState::Enabled, Membership::Configured, false, "readiness", "ok"}; }
-BackendFacts notReady() { return BackendFacts{BackendHealth::NotReady, AdminState::Enabled, Membership::Configured, false, "readiness", "http_503"}; }
+BackendFacts ready() {
+  return BackendFacts{
+      BackendHealth::Ready, AdminState::Enabled, Membership::Configured, false, "readiness", "ok"};
+}
+BackendFacts notReady() {
+  return BackendFacts{BackendHealth::NotReady,
+                      AdminState::Enabled,
+                      Membership::Configured,
+                      false,
+                      "readiness",
+                      "http_503"};
+}
 
 BackendFacts with(BackendFacts facts, AdminState admin) {
   facts.admin = admin;
@@ -27,18 +37,25 @@ TEST(Rotation, EachStateWithItsCauseAndReason) {
     const char* cause;
     const char* reason;
   };
-  BackendFacts starting{BackendHealth::Starting, AdminState::Enabled, Membership::Configured, false, "", "awaiting_probe"};
+  BackendFacts starting{
+      BackendHealth::Starting, AdminState::Enabled, Membership::Configured, false, "",
+      "awaiting_probe"};
   BackendFacts ejected = ready();
   ejected.ejected = true;
   const Case cases[] = {
       {starting, EffectiveState::Starting, false, false, "", "awaiting_probe"},
       {ready(), EffectiveState::Ready, true, true, "readiness", "ok"},
       {notReady(), EffectiveState::NotReady, false, false, "readiness", "http_503"},
-      {with(ready(), AdminState::Draining), EffectiveState::Draining, false, false, "admin", "drain"},
-      {with(ready(), AdminState::Disabled), EffectiveState::Disabled, false, false, "admin", "disable"},
-      {with(ready(), Membership::Leaving), EffectiveState::Leaving, true, false, "config", "min_ready"},
-      {with(notReady(), Membership::Leaving), EffectiveState::NotReady, false, false, "readiness", "http_503"},
-      {with(ready(), Membership::Removed), EffectiveState::Removed, false, false, "config", "removed"},
+      {with(ready(), AdminState::Draining), EffectiveState::Draining, false, false, "admin",
+       "drain"},
+      {with(ready(), AdminState::Disabled), EffectiveState::Disabled, false, false, "admin",
+       "disable"},
+      {with(ready(), Membership::Leaving), EffectiveState::Leaving, true, false, "config",
+       "min_ready"},
+      {with(notReady(), Membership::Leaving), EffectiveState::NotReady, false, false, "readiness",
+       "http_503"},
+      {with(ready(), Membership::Removed), EffectiveState::Removed, false, false, "config",
+       "removed"},
       {ejected, EffectiveState::Ejected, false, false, "outlier", "ok"},
   };
   for (const Case& c : cases) {

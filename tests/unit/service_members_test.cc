@@ -108,8 +108,8 @@ TEST_F(ServiceMembersTest, ReadinessGatesRotationAndEveryViewSaysWhy) {
 }
 
 TEST_F(ServiceMembersTest, FailOpenIsInRotationButNeverToWhatAnOperatorTookOut) {
-  ServiceMembers& members = start(config(std::string(kTwoWithReadiness) +
-                                         "    whenNoneReady: all\n"));
+  ServiceMembers& members =
+      start(config(std::string(kTwoWithReadiness) + "    whenNoneReady: all\n"));
   members.setAdminState(address("127.0.0.1:5002"), AdminState::Disabled);
   EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
   EXPECT_TRUE(members.service().snapshot()->failOpen);
@@ -168,8 +168,8 @@ TEST_F(ServiceMembersTest, ARemovedBackendStaysVisibleUntilItsLastConnectionIsGo
   result("127.0.0.1:5001", ProbeKind::Readiness, true);
   BackendLeases leases;
   NoTarget target;
-  auto lease = std::make_unique<BackendLease>(members.service().snapshot()->eligible.at(0), leases,
-                                              target);
+  auto lease =
+      std::make_unique<BackendLease>(members.service().snapshot()->eligible.at(0), leases, target);
   members.setEndpoints({address("127.0.0.1:5002")});
   const auto* removed = members.find(address("127.0.0.1:5001"));
   ASSERT_NE(removed, nullptr);
@@ -183,7 +183,7 @@ TEST_F(ServiceMembersTest, ARemovedBackendStaysVisibleUntilItsLastConnectionIsGo
   leases.closeExpired(clock_.now() + members.config().drainTimeoutSeconds);
   EXPECT_TRUE(target.closed);
   lease.reset();
-  event_base_loop(loop_.base(), EVLOOP_NONBLOCK);  // let the sweep timer's first pass run
+  event_base_loop(loop_.base(), EVLOOP_NONBLOCK);     // let the sweep timer's first pass run
   members.setEndpoints({address("127.0.0.1:5002")});  // any refresh sweeps too
   EXPECT_EQ(members.find(address("127.0.0.1:5001")), nullptr);
 }
@@ -208,7 +208,8 @@ TEST_F(ServiceMembersTest, UnchangedEndpointsKeepTheirStateAcrossALargeDiff) {
   std::string endpoints;
   std::vector<SocketAddress> all;
   for (int i = 0; i < 3000; ++i) {
-    std::string name = "127.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":80";
+    std::string name =
+        "127.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":80";
     endpoints += (i ? ", \"" : "\"") + name + "\"";
     all.push_back(address(name));
   }
@@ -219,7 +220,7 @@ TEST_F(ServiceMembersTest, UnchangedEndpointsKeepTheirStateAcrossALargeDiff) {
 )"));
   EXPECT_EQ(members.readyCount(), 3000u);  // no readiness probe: ready at once
   const Backend* first = members.find(all[0])->backend.get();
-  all.erase(all.begin() + 1);  // one gone
+  all.erase(all.begin() + 1);                // one gone
   all.push_back(address("127.0.200.1:80"));  // one new
   members.setEndpoints(all);
   EXPECT_EQ(members.find(all[0])->backend.get(), first);
