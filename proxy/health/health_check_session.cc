@@ -34,8 +34,10 @@ void HealthCheckSession::setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpe
   slot = std::make_unique<ProbeScheduler>(
       base_, clock_, makeProber_(kind, *spec, backend_), spec->periodSeconds,
       spec->initialDelaySeconds + jitter(spec->periodSeconds), stats_,
-      [this, kind](double now) { return hooks_.isActive(kind, now); },
-      [this, kind](const ProbeResult& result) { hooks_.onResult(kind, result); });
+      [this, kind](double now) { return !stopped_ && hooks_.isActive(kind, now); },
+      [this, kind](const ProbeResult& result) {
+        if (!stopped_) hooks_.onResult(kind, result);
+      });
 }
 
 HealthCheckFactory HealthCheckSession::factory(event_base* base, const Clock& clock,

@@ -21,6 +21,9 @@ class HealthChecks {
   virtual ~HealthChecks() = default;
   /// Starts, restarts (spec changed) or stops (null) the probe of `kind`.
   virtual void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) = 0;
+  /// From now on no probe starts and no result or question reaches the hooks; safe
+  /// inside a probe callback (the checks themselves are freed later).
+  virtual void stop() = 0;
 };
 
 /// How a backend's checks report back, and ask whether a probe should run now.
@@ -45,6 +48,7 @@ class HealthCheckSession : public HealthChecks {
   HealthCheckSession(event_base* base, const Clock& clock, ProbeTimingStats& stats,
                      ProberMaker makeProber, SocketAddress backend, HealthCheckHooks hooks);
   void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) override;
+  void stop() override { stopped_ = true; }
 
   /// A factory of these for ServiceMembers.
   static HealthCheckFactory factory(event_base* base, const Clock& clock, ProbeTimingStats& stats,
@@ -58,6 +62,7 @@ class HealthCheckSession : public HealthChecks {
   const SocketAddress backend_;
   HealthCheckHooks hooks_;
   std::array<std::unique_ptr<ProbeScheduler>, 3> schedulers_;  // by ProbeKind
+  bool stopped_ = false;
 };
 
 }  // namespace readygate

@@ -267,7 +267,9 @@ void ServiceMembers::refresh() {
 void ServiceMembers::onRemoved(Member& member) {
   member.closeDeadline = clock_.now() + config_->drainTimeoutSeconds;
   member.backend->retire(member.closeDeadline);
-  // This may run inside that backend's own probe callback: its checks go next pass.
+  // This may run inside that backend's own probe callback: its checks stop now (they
+  // no longer reach this member, which may be freed first) and are freed next pass.
+  if (member.checks) member.checks->stop();
   stoppedChecks_.later(std::move(member.checks));
   logEvent(LogLevel::Info, "backend_removed",
            {{"service", service_->name()},

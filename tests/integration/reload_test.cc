@@ -188,10 +188,13 @@ TEST_F(Reload, ABadFileIsRejectedWithEveryErrorAndTheRunningConfigStays) {
 
   // A listen address that cannot be bound rejects the reload as a whole.
   IdleListener holder(1);
-  reply =
-      reload(harness, setup.yaml(true, "", "web", holder.port()) +
-                          "  - name: extra\n    listen: 127.0.0.1:" + std::to_string(freePort()) +
-                          "\n    endpoints: {static: []}\n");
+  reply = reload(harness, setup.yaml(true, "", "web", holder.port()) +
+                              fill(R"(
+  - name: extra
+    listen: 127.0.0.1:${port}
+    endpoints: {static: []}
+)",
+                                   {{"port", std::to_string(freePort())}}));
   EXPECT_THAT(reply, HasSubstr("400 Bad Request"));
   EXPECT_THAT(reply, HasSubstr("Address already in use"));
   EXPECT_EQ(greeting(setup.webPort).substr(0, 4), "pod-");

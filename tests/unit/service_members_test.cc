@@ -22,6 +22,7 @@ struct FakeChecks : HealthChecks {
   void setProbe(ProbeKind kind, std::shared_ptr<const ProbeSpec> spec) override {
     (*probes)[kind] = std::move(spec);
   }
+  void stop() override { probes->clear(); }
   std::map<ProbeKind, std::shared_ptr<const ProbeSpec>>* probes;
 };
 
@@ -179,7 +180,8 @@ TEST_F(ServiceMembersTest, ARemovedBackendStaysVisibleUntilItsLastConnectionIsGo
   EXPECT_DOUBLE_EQ(removed->backend->retireDeadline(), removed->closeDeadline);
   EXPECT_EQ(members.configuredCount(), 1u);
   EXPECT_TRUE(rotation().empty());
-  // Its probes stopped; the drain deadline closes the connection through its lease.
+  EXPECT_TRUE(probes_["127.0.0.1:5001"].empty()) << "a removed backend is still probed";
+  // The drain deadline closes the connection through its lease.
   leases.closeExpired(clock_.now() + members.config().drainTimeoutSeconds);
   EXPECT_TRUE(target.closed);
   lease.reset();
