@@ -72,6 +72,55 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
   map.finish();
 }
 
+void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+               HttpSettings& http) {
+  MapReader map(node, path, errors);
+  if (!map.valid()) return;
+  const std::tuple<const char*, int HttpSettings::*, int, int> sizes[] = {
+      {"maxHeaderBytes", &HttpSettings::maxHeaderBytes, 1024, 1 << 20},
+      {"maxUrlBytes", &HttpSettings::maxUrlBytes, 256, 1 << 20},
+      {"upstreamMaxIdle", &HttpSettings::upstreamMaxIdle, 0, 10000},
+  };
+  for (const auto& [key, member, low, high] : sizes) {
+    if (auto value = map.get(key)) {
+      if (auto n = readInt(*value, map.childPath(key), errors, low, high)) http.*member = *n;
+    }
+  }
+  if (auto value = map.get("maxBodyBytes")) {
+    // A double holds every byte count up to 2^53 exactly; 1 TiB is the cap.
+    if (auto n = readSeconds(*value, map.childPath("maxBodyBytes"), errors, 0)) {
+      if (*n > 1099511627776.0 || *n != static_cast<double>(static_cast<uint64_t>(*n))) {
+        errors.addValue(map.childPath("maxBodyBytes"), *value,
+                        "must be a whole number of bytes from 0 (no limit) to 1099511627776");
+      } else {
+        http.maxBodyBytes = *n;
+      }
+    }
+  }
+  const std::pair<const char*, double HttpSettings::*> durations[] = {
+      {"headerTimeoutSeconds", &HttpSettings::headerTimeoutSeconds},
+      {"keepAliveTimeoutSeconds", &HttpSettings::keepAliveTimeoutSeconds},
+      {"responseTimeoutSeconds", &HttpSettings::responseTimeoutSeconds},
+      {"upstreamIdleTimeoutSeconds", &HttpSettings::upstreamIdleTimeoutSeconds},
+  };
+  for (const auto& [key, member] : durations) {
+    if (auto value = map.get(key)) {
+      if (auto seconds = readSeconds(*value, map.childPath(key), errors, 0.001)) {
+        http.*member = *seconds;
+      }
+    }
+  }
+  if (auto value = map.get("forwardedHeaders")) {
+    if (auto flag = readBool(*value, map.childPath("forwardedHeaders"), errors)) {
+      http.forwardedHeaders = *flag;
+    }
+  }
+  if (auto value = map.get("via")) {
+    if (auto flag = readBool(*value, map.childPath("via"), errors)) http.via = *flag;
+  }
+  map.finish();
+}
+
 void parseService(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                   std::vector<ServiceConfig>& services) {
   MapReader map(node, path, errors);
@@ -97,12 +146,7 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
   if (auto value = map.get("mode")) {
     if (auto mode = readEnum<ProxyMode>(*value, map.childPath("mode"), errors,
                                         {{"tcp", ProxyMode::Tcp}, {"http", ProxyMode::Http}})) {
-      if (*mode == ProxyMode::Http) {
-        errors.addValue(map.childPath("mode"), *value,
-                        "HTTP mode is not supported yet; use tcp (HTTP traffic passes through)");
-      } else {
-        service.mode = *mode;
-      }
+      service.mode = *mode;
     }
   }
   if (auto value = map.get("balance")) {
@@ -147,11 +191,23 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.*member = *seconds;
     }
   }
-  if (auto value = map.get("connectRetries")) {
-    if (auto n = readInt(*value, map.childPath("connectRetries"), errors, 0, 16)) {
-      service.connectRetries = *n;
+  auto retries = map.get("retries");
+  const char* retriesKey = "retries";
+  if (auto alias = map.get("connectRetries")) {
+    if (retries) {
+      errors.add(map.childPath("connectRetries"), alias->Mark(),
+                 "give either retries or its old name connectRetries, not both");
+    } else {
+      errors.warn(map.childPath("connectRetries"), alias->Mark(),
+                  "deprecated: call it retries (it now also covers HTTP requests)");
+      retries = alias;
+      retriesKey = "connectRetries";
     }
   }
+  if (retries) {
+    if (auto n = readInt(*retries, map.childPath(retriesKey), errors, 0, 16)) service.retries = *n;
+  }
+  if (auto value = map.get("http")) parseHttp(*value, map.childPath("http"), errors, service.http);
   if (auto value = map.get("whenNoneReady")) {
     if (auto policy = readEnum<WhenNoneReady>(
             *value, map.childPath("whenNoneReady"), errors,
@@ -207,6 +263,7 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
 
   ConfigLoadResult result;
   result.errors = errors.list();
+  result.warnings = errors.warnings();
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
@@ -220,12 +277,12 @@ ConfigLoadResult loadConfigText(const std::string& yamlText) {
   } catch (const YAML::Exception& error) {
     ConfigErrors errors;
     errors.add("", error.mark, "YAML syntax error: " + error.msg);
-    return ConfigLoadResult{std::nullopt, errors.list()};
+    return ConfigLoadResult{std::nullopt, errors.list(), {}};
   }
   if (!root.IsDefined() || root.IsNull()) {
     ConfigErrors errors;
     errors.add("", YAML::Mark::null_mark(), "configuration is empty");
-    return ConfigLoadResult{std::nullopt, errors.list()};
+    return ConfigLoadResult{std::nullopt, errors.list(), {}};
   }
   return parseDocument(root);
 }

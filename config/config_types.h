@@ -86,6 +86,22 @@ struct ProbeSpec {
   bool operator==(const ProbeSpec&) const = default;
 };
 
+/// `mode: http` settings of a service: limits and timeouts of the L7 proxy.
+struct HttpSettings {
+  int maxHeaderBytes = 32 * 1024;        // request line and headers; beyond: 431
+  int maxUrlBytes = 8 * 1024;            // beyond: 414
+  double maxBodyBytes = 0;               // request body; 0 = no limit; beyond: 413
+  double headerTimeoutSeconds = 10;      // a request's head must arrive within (slowloris): 408
+  double keepAliveTimeoutSeconds = 60;   // an idle client connection between requests is closed
+  double responseTimeoutSeconds = 60;    // from the request sent to the response head: 504
+  double upstreamIdleTimeoutSeconds = 4; // pooled idle upstream connections; keep below the backend's
+  int upstreamMaxIdle = 16;              // idle upstream connections per backend and worker
+  bool forwardedHeaders = true;          // X-Forwarded-For, -Proto, -Host
+  bool via = false;                      // add `Via: 1.1 readygate`
+
+  bool operator==(const HttpSettings&) const = default;
+};
+
 struct ServiceConfig {
   std::string name;
   SocketAddress listen;
@@ -99,7 +115,8 @@ struct ServiceConfig {
   double drainTimeoutSeconds = 30;
   double connectTimeoutSeconds = 5;
   double idleTimeoutSeconds = 300;
-  int connectRetries = 3;  // other backends tried when one refuses, bounded
+  int retries = 3;  // other backends tried after a failed attempt, bounded
+  HttpSettings http;
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
 
   bool operator==(const ServiceConfig&) const = default;

@@ -52,6 +52,17 @@ void ConfigErrors::add(std::string path, const YAML::Mark& mark, std::string mes
   errors_.push_back(std::move(error));
 }
 
+void ConfigErrors::warn(std::string path, const YAML::Mark& mark, std::string message) {
+  ConfigError warning;
+  warning.path = std::move(path);
+  warning.message = std::move(message);
+  if (mark.line >= 0) {
+    warning.line = mark.line + 1;
+    warning.column = mark.column + 1;
+  }
+  warnings_.push_back(std::move(warning));
+}
+
 void ConfigErrors::addValue(std::string path, const YAML::Node& node, std::string_view message) {
   add(std::move(path), node.Mark(), quoted(node) + ": " + std::string(message));
 }

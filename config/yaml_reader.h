@@ -31,9 +31,13 @@ class ConfigErrors {
   bool empty() const { return errors_.empty(); }
   size_t size() const { return errors_.size(); }
   const std::vector<ConfigError>& list() const { return errors_; }
+  /// Not an error (the file is accepted) but worth telling: a deprecated key, say.
+  void warn(std::string path, const YAML::Mark& mark, std::string message);
+  const std::vector<ConfigError>& warnings() const { return warnings_; }
 
  private:
   std::vector<ConfigError> errors_;
+  std::vector<ConfigError> warnings_;
 };
 
 /// Reads one YAML mapping: hands out known keys and reports, on `finish`, every key

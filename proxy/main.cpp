@@ -152,6 +152,9 @@ int main(int argc, char** argv) {
               << (loaded.errors.size() == 1 ? " error" : " errors") << ", configuration rejected\n";
     return 1;
   }
+  for (const ConfigError& warning : loaded.warnings) {
+    std::cerr << options.configPath << ": warning: " << warning.toString() << "\n";
+  }
   if (options.check) {
     std::cout << options.configPath << ": configuration is valid ("
               << loaded.config->services.size() << " service"

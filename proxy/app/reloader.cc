@@ -57,6 +57,10 @@ ReloadOutcome Reloader::tryReload() {
     for (const ConfigError& error : loaded.errors) outcome.errors.push_back(error.toString());
     return outcome;
   }
+  for (const ConfigError& warning : loaded.warnings) {
+    logEvent(LogLevel::Warn, "config_warning",
+             {{"config", configPath_}, {"warning", warning.toString()}});
+  }
   Config& next = *loaded.config;
   ReloadPlan plan = planReload(running_, next);
   outcome.errors = plan.errors;
@@ -127,7 +131,8 @@ ReloadOutcome Reloader::tryReload() {
 void Reloader::bindTo(ServiceMembers& members, const SocketAddress& address,
                       std::vector<ListeningSocket> sockets) {
   for (size_t i = 0; i < workers_.size() && i < sockets.size(); ++i) {
-    workers_[i]->addListener({members.servicePtr(), address, std::move(sockets[i])});
+    workers_[i]->addListener({members.servicePtr(), address, std::move(sockets[i]),
+                              ServiceSet::sessionFactory(members.config().mode)});
   }
   logEvent(LogLevel::Info, "listening",
            {{"service", members.service().name()},

@@ -28,7 +28,8 @@ bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWo
     }
     auto& bound = std::get<std::vector<ListeningSocket>>(sockets);
     for (size_t i = 0; i < perWorker.size(); ++i) {
-      perWorker[i].push_back({members->servicePtr(), address, std::move(bound[i])});
+      perWorker[i].push_back({members->servicePtr(), address, std::move(bound[i]),
+                              ServiceSet::sessionFactory(members->config().mode)});
     }
   }
   return true;

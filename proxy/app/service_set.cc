@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "proxy/health/health_check_session.h"
+#include "proxy/http/http_session.h"
+#include "proxy/net/tcp_session.h"
 
 namespace readygate {
 
@@ -35,6 +37,10 @@ ServiceMembers* ServiceSet::find(const std::string& name) const {
 
 void ServiceSet::dropFinished() {
   std::erase_if(services_, [](const auto& members) { return members->finished(); });
+}
+
+SessionFactory ServiceSet::sessionFactory(ProxyMode mode) {
+  return mode == ProxyMode::Http ? HttpSession::factory() : TcpSession::factory();
 }
 
 std::variant<std::vector<ListeningSocket>, std::string> ServiceSet::bind(

@@ -35,6 +35,9 @@ class ServiceSet {
   void dropFinished();
   void clear() { services_.clear(); }
 
+  /// The sessions a service's listener makes: TCP or HTTP, by its mode.
+  static SessionFactory sessionFactory(ProxyMode mode);
+
   /// One listening socket per worker on `address`, or the bind error.
   static std::variant<std::vector<ListeningSocket>, std::string> bind(const SocketAddress& address,
                                                                       size_t workers);

@@ -234,6 +234,7 @@ void ServiceMembers::refresh() {
     Member& member = *members_[i];
     BackendView& view = decision.views[i];
     if (view.inRotation) eligible.push_back(member.backend);
+    member.backend->setInRotation(view.inRotation);
     EffectiveState previous = member.view.state;
     member.view = std::move(view);
     if (member.view.state == previous) continue;

@@ -98,6 +98,22 @@ inline constexpr MetricInfo kConnectionDuration{"readygate_connection_duration_s
                                                 MetricType::Histogram,
                                                 "Lifetime of client connections (label service)."};
 
+// HTTP mode.
+inline constexpr MetricInfo kHttpRequests{
+    "readygate_http_requests_total", MetricType::Counter,
+    "HTTP responses sent to clients, by service, backend (none: readygate's own answer) and "
+    "code_class (1xx-5xx)."};
+inline constexpr MetricInfo kHttpRequestDuration{
+    "readygate_http_request_duration_seconds", MetricType::Histogram,
+    "From a request's head read to its response's end (label service)."};
+inline constexpr MetricInfo kUpstreamRequests{
+    "readygate_upstream_requests_total", MetricType::Counter,
+    "HTTP requests sent upstream by connection: reused (from the keep-alive pool) or new."};
+inline constexpr MetricInfo kHttpRetries{
+    "readygate_http_retries_total", MetricType::Counter,
+    "HTTP requests sent again to another backend after their connection failed before any "
+    "response byte (label service)."};
+
 // Process.
 inline constexpr MetricInfo kConfigReloads{
     "readygate_config_reloads_total", MetricType::Counter,

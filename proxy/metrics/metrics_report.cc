@@ -97,6 +97,12 @@ void addBackend(FamilySet& set, const ServiceMembers& service,
   set.value(m::kBackendConnectionsTotal, labels,
             static_cast<double>(member.backend->connectionsTotal()));
   set.value(m::kConnectFailures, labels, static_cast<double>(member.backend->connectFailures()));
+  if (service.config().mode == ProxyMode::Http) {
+    for (size_t i = 0; i < 5; ++i) {
+      set.value(m::kHttpRequests, plus(labels, "code_class", std::to_string(i + 1) + "xx"),
+                static_cast<double>(member.backend->responses(i)));
+    }
+  }
 }
 
 void addService(FamilySet& set, const ServiceMembers& members) {
@@ -126,6 +132,20 @@ void addService(FamilySet& set, const ServiceMembers& members) {
   set.value(m::kNoReadyBackend, labels, load(traffic.noReadyBackend));
   set.value(m::kFailOpen, labels, load(traffic.failOpen));
   set.histogram(m::kConnectionDuration, labels, traffic.connectionDuration);
+  if (config.mode == ProxyMode::Http) {
+    for (size_t i = 0; i < 5; ++i) {
+      set.value(m::kHttpRequests,
+                {{"service", service.name()},
+                 {"backend", "none"},
+                 {"code_class", std::to_string(i + 1) + "xx"}},
+                load(traffic.localResponses[i]));
+    }
+    set.histogram(m::kHttpRequestDuration, labels, traffic.requestDuration);
+    set.value(m::kUpstreamRequests, plus(labels, "connection", "reused"),
+              load(traffic.upstreamReused));
+    set.value(m::kUpstreamRequests, plus(labels, "connection", "new"), load(traffic.upstreamOpened));
+    set.value(m::kHttpRetries, labels, load(traffic.requestRetries));
+  }
 }
 
 /// A removed service whose connections still drain is left out while a service of the
@@ -171,7 +191,11 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kBytes,
                                  &m::kNoReadyBackend,
                                  &m::kFailOpen,
-                                 &m::kConnectionDuration}) {
+                                 &m::kConnectionDuration,
+                                 &m::kHttpRequests,
+                                 &m::kHttpRequestDuration,
+                                 &m::kUpstreamRequests,
+                                 &m::kHttpRetries}) {
     set.declare(*info);
   }
   for (const auto& members : services) {

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "proxy/core/log.h"
-#include "proxy/net/tcp_session.h"
 
 namespace readygate {
 namespace {
@@ -21,6 +20,7 @@ constexpr double kRetiredSweepSeconds = 0.1;
 ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(index) {
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
+  pool_ = std::make_unique<UpstreamPool>(base, clock_);
   resumeAccept_.reset(evtimer_new(base, &ProxyWorker::onResumeAccepting, this));
   shutdownDeadline_.reset(evtimer_new(
       base,
@@ -47,6 +47,7 @@ ProxyWorker::~ProxyWorker() {
   // Sessions go before the loop: their bufferevents belong to its base.
   sessions_.clear();
   finished_.reset();
+  pool_.reset();
   listeners_.clear();
 }
 
@@ -55,6 +56,7 @@ void ProxyWorker::setUpListener(Binding binding) {
   listener->worker = this;
   listener->service = binding.service;
   listener->address = binding.address;
+  listener->makeSession = std::move(binding.makeSession);
   // Backlog 0: the socket is already listening.
   listener->listener.reset(evconnlistener_new(thread_.loop().base(), &ProxyWorker::onAcceptCallback,
                                               listener.get(), LEV_OPT_CLOSE_ON_FREE, 0,
@@ -100,15 +102,18 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
   });
 }
 
-void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
-                                   void* context) {
+void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr* peer,
+                                   int peerLength, void* context) {
   auto* listener = static_cast<Listener*>(context);
-  listener->worker->onAccept(*listener, fd);
+  listener->worker->onAccept(*listener, fd, peer, peerLength);
 }
 
-void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd) {
-  std::unique_ptr<Session> session = std::make_unique<TcpSession>(
-      thread_.loop().base(), listener.service, fd, leases_, static_cast<SessionOwner&>(*this));
+void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer,
+                           int peerLength) {
+  SessionContext context{thread_.loop().base(), listener.service, leases_, *pool_,
+                         static_cast<SessionOwner&>(*this)};
+  std::unique_ptr<Session> session = listener.makeSession(
+      context, fd, SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength)));
   Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
@@ -147,7 +152,10 @@ void ProxyWorker::stopIfDrained() {
   }
 }
 
-void ProxyWorker::closeRetiredSessions() { leases_.closeExpired(clock_.now()); }
+void ProxyWorker::closeRetiredSessions() {
+  leases_.closeExpired(clock_.now());
+  pool_->sweep();
+}
 
 void ProxyWorker::closeAllSessions() {
   std::vector<Session*> open;

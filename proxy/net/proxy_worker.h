@@ -12,6 +12,7 @@
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/backend_lease.h"
+#include "proxy/upstream/upstream_pool.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {
@@ -24,6 +25,7 @@ class ProxyWorker : private SessionOwner {
     std::shared_ptr<Service> service;
     SocketAddress address;  // as configured, to close the right one when `listen` moves
     ListeningSocket socket;
+    SessionFactory makeSession;  // TCP or HTTP, by the service's mode
   };
 
   ProxyWorker(int index, std::vector<Binding> bindings);
@@ -48,11 +50,12 @@ class ProxyWorker : private SessionOwner {
     ProxyWorker* worker;
     std::shared_ptr<Service> service;
     SocketAddress address;
+    SessionFactory makeSession;
     ListenerPtr listener;
   };
 
   void setUpListener(Binding binding);
-  void onAccept(Listener& listener, evutil_socket_t fd);
+  void onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer, int peerLength);
   void sessionFinished(Session* session) override;
   void stopIfDrained();
   void closeAllSessions();
@@ -73,6 +76,7 @@ class ProxyWorker : private SessionOwner {
   EventPtr shutdownDeadline_;
   EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends
   SteadyClock clock_;
+  std::unique_ptr<UpstreamPool> pool_;  // idle keep-alive connections (HTTP)
   bool shuttingDown_ = false;
 };
 

@@ -1,9 +1,16 @@
 // What a worker knows of a client session, whatever its protocol.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string_view>
 
+#include "proxy/core/socket_address.h"
 #include "proxy/upstream/backend_lease.h"
+#include "proxy/upstream/service.h"
+#include "proxy/upstream/upstream_pool.h"
+
+struct event_base;
 
 namespace readygate {
 
@@ -27,5 +34,18 @@ class Session : public DrainTarget {
   virtual void abort(std::string_view reason) = 0;
   void closeForDrain() override { abort("drain_timeout"); }
 };
+
+/// What a worker lends a session it creates.
+struct SessionContext {
+  event_base* base;
+  std::shared_ptr<Service> service;
+  BackendLeases& leases;
+  UpstreamPool& pool;
+  SessionOwner& owner;
+};
+
+/// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client.
+using SessionFactory = std::function<std::unique_ptr<Session>(
+    const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer)>;
 
 }  // namespace readygate

@@ -31,6 +31,8 @@ class TcpSession : public Session, private UpstreamConnector::Client {
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;
 
+  static SessionFactory factory();
+
   void start() override;
   void abort(std::string_view reason) override { finish(reason); }
 

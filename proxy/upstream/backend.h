@@ -1,6 +1,7 @@
 // One upstream endpoint of a service, shared by the control thread and the workers.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -34,6 +35,20 @@ class Backend {
   }
   void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
   void connectFailed() { connectFailures_.fetch_add(1, std::memory_order_relaxed); }
+  /// HTTP: a response from this backend with `status` reached the client.
+  void responded(int status) {
+    int index = status / 100 - 1;
+    if (index >= 0 && index < 5) responses_[static_cast<size_t>(index)].fetch_add(1, std::memory_order_relaxed);
+  }
+  /// Responses by class: [0] 1xx ... [4] 5xx.
+  uint64_t responses(size_t classIndex) const {
+    return responses_[classIndex].load(std::memory_order_relaxed);
+  }
+
+  /// Control thread, at every publication: whether new traffic may go to it. Workers
+  /// read it to close pooled idle connections to a backend that left rotation.
+  void setInRotation(bool inRotation) { inRotation_.store(inRotation, std::memory_order_relaxed); }
+  bool inRotation() const { return inRotation_.load(std::memory_order_relaxed); }
 
   /// Control thread, when the backend leaves the configuration: its open connections
   /// may run until `deadline` (SteadyClock seconds), then their workers close them.
@@ -51,6 +66,8 @@ class Backend {
   std::atomic<int> active_{0};
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> connectFailures_{0};
+  std::array<std::atomic<uint64_t>, 5> responses_{};
+  std::atomic<bool> inRotation_{false};
   std::atomic<double> retireDeadline_{std::numeric_limits<double>::infinity()};
 };
 

@@ -44,6 +44,7 @@ class BackendLease {
   BackendLease& operator=(const BackendLease&) = delete;
 
   Backend& backend() const { return *backend_; }
+  const std::shared_ptr<Backend>& backendPtr() const { return backend_; }
 
  private:
   std::shared_ptr<Backend> backend_;

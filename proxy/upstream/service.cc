@@ -13,7 +13,8 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig
                            : std::shared_ptr<Balancer>(makeBalancer(config.balance));
   settings->connectTimeoutSeconds = config.connectTimeoutSeconds;
   settings->idleTimeoutSeconds = config.idleTimeoutSeconds;
-  settings->connectRetries = config.connectRetries;
+  settings->retries = config.retries;
+  settings->http = config.http;
   return settings;
 }
 

@@ -20,7 +20,8 @@ struct ServiceSettings {
   std::shared_ptr<Balancer> balancer;
   double connectTimeoutSeconds = 5;
   double idleTimeoutSeconds = 300;
-  int connectRetries = 3;
+  int retries = 3;
+  HttpSettings http;  // mode http only
 
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the same.
   static std::shared_ptr<const ServiceSettings> from(const ServiceConfig& config,

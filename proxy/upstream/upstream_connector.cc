@@ -10,14 +10,21 @@ namespace readygate {
 UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                                      std::shared_ptr<const ServiceSettings> settings,
                                      BackendLeases& leases, DrainTarget& drainTarget,
-                                     Client& client)
+                                     Client& client, UpstreamPool* pool)
     : base_(base),
       service_(std::move(service)),
       settings_(std::move(settings)),
       leases_(leases),
       drainTarget_(drainTarget),
-      client_(client) {
+      client_(client),
+      pool_(pool) {
   timer_.reset(evtimer_new(base_, &UpstreamConnector::onTimeout, this));
+  deferredConnected_.reset(evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<UpstreamConnector*>(self)->client_.onUpstreamConnected();
+      },
+      this));
   deferredFailure_.reset(evtimer_new(base_, &UpstreamConnector::onDeferredFailure, this));
 }
 
@@ -27,6 +34,7 @@ void UpstreamConnector::connect() { tryNext(); }
 
 void UpstreamConnector::release() {
   evtimer_del(timer_.get());
+  evtimer_del(deferredConnected_.get());
   connection_.reset();
   lease_.reset();
 }
@@ -50,6 +58,17 @@ void UpstreamConnector::tryNext() {
   if (!tried_.empty()) ServiceTraffic::add(traffic.retries);
   if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
   tried_.push_back(backend.get());
+  reused_ = false;
+  if (pool_ != nullptr) {
+    if (BufferEventPtr idle = pool_->take(*backend)) {
+      lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
+      connection_ = std::move(idle);
+      reused_ = true;
+      timeval now{0, 0};
+      evtimer_add(deferredConnected_.get(), &now);  // never inside connect()
+      return;
+    }
+  }
   lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
 
   connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
@@ -78,11 +97,31 @@ void UpstreamConnector::onConnectFailed(std::string_view reason) {
   connection_.reset();
   backend.connectFailed();
   lease_.reset();
-  if (tried_.size() > static_cast<size_t>(settings_->connectRetries)) {
+  if (tried_.size() > static_cast<size_t>(settings_->retries)) {
     fail("connect_retries_exhausted");
     return;
   }
   tryNext();
+}
+
+void UpstreamConnector::retry(std::string_view reason) {
+  if (!lease_) return;
+  logEvent(LogLevel::Warn, "upstream_retry",
+           {{"service", service_->name()},
+            {"backend", lease_->backend().name()},
+            {"reason", reason},
+            {"attempt", tried_.size()}});
+  connection_.reset();
+  lease_.reset();
+  if (tried_.size() > static_cast<size_t>(settings_->retries)) {
+    fail("retries_exhausted");
+    return;
+  }
+  tryNext();
+}
+
+std::shared_ptr<Backend> UpstreamConnector::backendPtr() const {
+  return lease_ ? lease_->backendPtr() : nullptr;
 }
 
 void UpstreamConnector::fail(std::string_view reason) {

@@ -9,13 +9,14 @@
 #include "proxy/core/libevent_handles.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace readygate {
 
 /// Shared by every session kind (TCP now, HTTP next); knows nothing of the session's
 /// type. Picks a backend from the current rotation snapshot, connects with the
 /// service's connect timeout, and on a refused or timed-out connect tries another one,
-/// never the same backend twice for one client, up to connectRetries. Holds the
+/// never the same backend twice for one client, up to retries. Holds the
 /// BackendLease (connection accounting, drain) for the backend it ends up on.
 class UpstreamConnector {
  public:
@@ -29,9 +30,10 @@ class UpstreamConnector {
     virtual void onUpstreamFailed(std::string_view reason) = 0;
   };
 
+  /// With a `pool`, an idle connection to the picked backend is reused when there is one.
   UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                     std::shared_ptr<const ServiceSettings> settings, BackendLeases& leases,
-                    DrainTarget& drainTarget, Client& client);
+                    DrainTarget& drainTarget, Client& client, UpstreamPool* pool = nullptr);
   ~UpstreamConnector();
   UpstreamConnector(const UpstreamConnector&) = delete;
   UpstreamConnector& operator=(const UpstreamConnector&) = delete;
@@ -44,6 +46,13 @@ class UpstreamConnector {
   const Backend* backend() const { return lease_ ? &lease_->backend() : nullptr; }
   /// Ends the connection's accounting (the session closed its upstream side).
   void release();
+  /// The connection failed after it was handed over, before any answer: move on to
+  /// another backend as after a failed connect (same budget, never the same backend).
+  void retry(std::string_view reason);
+  /// The last connection handed over came from the pool.
+  bool reused() const { return reused_; }
+  /// The backend connected to, shared (for the pool), null when none.
+  std::shared_ptr<Backend> backendPtr() const;
 
  private:
   void tryNext();
@@ -65,6 +74,9 @@ class UpstreamConnector {
   EventPtr timer_;
   EventPtr deferredFailure_;
   std::string_view failure_;
+  UpstreamPool* pool_;
+  bool reused_ = false;
+  EventPtr deferredConnected_;
 };
 
 }  // namespace readygate

@@ -168,7 +168,7 @@ services:
   - name: web
     listen: 127.0.0.1:${port}
     balance: random_two
-    connectRetries: 1
+    retries: 1
     endpoints: {static: ["127.0.0.1:${refused}", "${alive}"]}
 )",
                               {{"port", std::to_string(port)},

@@ -24,7 +24,6 @@ workers: 3
 services:
   - name: web
     listen: 0.0.0.0:8080
-    mode: tcp
     balance: least_conn
     endpoints:
       static: ["127.0.0.1:5001", "[::1]:5002"]
@@ -53,9 +52,36 @@ services:
     drainTimeoutSeconds: 12
     connectTimeoutSeconds: 0.25
     idleTimeoutSeconds: 60
-    connectRetries: 2
+    retries: 2
     whenNoneReady: all
+    mode: http
+    http:
+      maxHeaderBytes: 16384
+      maxUrlBytes: 4096
+      maxBodyBytes: 1048576
+      headerTimeoutSeconds: 5
+      keepAliveTimeoutSeconds: 30
+      responseTimeoutSeconds: 20
+      upstreamIdleTimeoutSeconds: 2
+      upstreamMaxIdle: 8
+      forwardedHeaders: false
+      via: true
 )";
+
+TEST(ConfigLoader, ConnectRetriesIsADeprecatedAliasOfRetries) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+    connectRetries: 1
+)");
+  ASSERT_TRUE(result.config);
+  EXPECT_EQ(result.config->services[0].retries, 1);
+  ASSERT_EQ(result.warnings.size(), 1u);
+  EXPECT_EQ(result.warnings[0].path, "services[0].connectRetries");
+  EXPECT_NE(result.warnings[0].message.find("deprecated"), std::string::npos);
+}
 
 TEST(ConfigLoader, LoadsEveryFieldOfAFullConfig) {
   ConfigLoadResult result = loadConfigText(kFullConfig);
@@ -102,7 +128,18 @@ TEST(ConfigLoader, LoadsEveryFieldOfAFullConfig) {
   EXPECT_DOUBLE_EQ(web.drainTimeoutSeconds, 12);
   EXPECT_DOUBLE_EQ(web.connectTimeoutSeconds, 0.25);
   EXPECT_DOUBLE_EQ(web.idleTimeoutSeconds, 60);
-  EXPECT_EQ(web.connectRetries, 2);
+  EXPECT_EQ(web.retries, 2);
+  EXPECT_EQ(web.mode, ProxyMode::Http);
+  EXPECT_EQ(web.http.maxHeaderBytes, 16384);
+  EXPECT_EQ(web.http.maxUrlBytes, 4096);
+  EXPECT_DOUBLE_EQ(web.http.maxBodyBytes, 1048576);
+  EXPECT_DOUBLE_EQ(web.http.headerTimeoutSeconds, 5);
+  EXPECT_DOUBLE_EQ(web.http.keepAliveTimeoutSeconds, 30);
+  EXPECT_DOUBLE_EQ(web.http.responseTimeoutSeconds, 20);
+  EXPECT_DOUBLE_EQ(web.http.upstreamIdleTimeoutSeconds, 2);
+  EXPECT_EQ(web.http.upstreamMaxIdle, 8);
+  EXPECT_FALSE(web.http.forwardedHeaders);
+  EXPECT_TRUE(web.http.via);
   EXPECT_EQ(web.whenNoneReady, WhenNoneReady::All);
 }
 
@@ -177,7 +214,14 @@ INSTANTIATE_TEST_SUITE_P(
     EveryKind, ConfigBadValue,
     ::testing::Values(
         BadValueCase{"    mode: udp\n", "services[0].mode", "must be one of tcp, http"},
-        BadValueCase{"    mode: http\n", "services[0].mode", "not supported yet"},
+        BadValueCase{"    mode: udp\n", "services[0].mode", "must be one of tcp, http"},
+        BadValueCase{"    http: {maxHeaderBytes: 10}\n", "services[0].http.maxHeaderBytes",
+                     "must be between 1024 and 1048576"},
+        BadValueCase{"    http: {maxBodyBytes: 1.5}\n", "services[0].http.maxBodyBytes",
+                     "whole number of bytes"},
+        BadValueCase{"    http: {keepAlive: 3}\n", "services[0].http.keepAlive", "unknown key"},
+        BadValueCase{"    retries: 1\n    connectRetries: 1\n", "services[0].connectRetries",
+                     "not both"},
         BadValueCase{"    balance: fastest\n", "services[0].balance",
                      "must be one of round_robin, least_conn, random_two"},
         BadValueCase{"    minReady: -1\n", "services[0].minReady", "must be at least 0"},

@@ -247,12 +247,12 @@ TEST_F(ServiceMembersTest, AChangedProbeRestartsAloneFromTheCurrentVerdict) {
     endpoints: {static: ["127.0.0.1:5001"]}
     livenessProbe: {tcpSocket: {}, failureThreshold: 1}
     readinessProbe: {httpGet: {path: /ready}, failureThreshold: 2}
-    connectRetries: 0
+    retries: 0
 )"));
   EXPECT_EQ(rotation().size(), 1u);
   EXPECT_EQ(probes_["127.0.0.1:5001"][ProbeKind::Liveness], livenessBefore);  // untouched
   ASSERT_NE(probes_["127.0.0.1:5001"][ProbeKind::Readiness], nullptr);
-  EXPECT_EQ(members.service().settings()->connectRetries, 0);
+  EXPECT_EQ(members.service().settings()->retries, 0);
   result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
   EXPECT_EQ(rotation().size(), 1u);
   result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");

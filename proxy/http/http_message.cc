@@ -1,0 +1,46 @@
+// MessageHead helpers.
+#include "proxy/http/http_message.h"
+
+#include <cctype>
+
+namespace readygate {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool hasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool isIdempotent(std::string_view method) {
+  for (std::string_view safe : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
+    if (method == safe) return true;
+  }
+  return false;
+}
+
+const std::string* MessageHead::find(std::string_view name) const {
+  for (const HeaderField& field : headers) {
+    if (equalsIgnoreCase(field.name, name)) return &field.value;
+  }
+  return nullptr;
+}
+
+}  // namespace readygate

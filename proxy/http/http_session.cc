@@ -1,0 +1,585 @@
+// HttpSession implementation.
+#include "proxy/http/http_session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <random>
+
+#include "proxy/core/log.h"
+
+namespace readygate {
+namespace {
+
+double secondsBetween(const timeval& from, const timeval& to) {
+  return static_cast<double>(to.tv_sec - from.tv_sec) +
+         static_cast<double>(to.tv_usec - from.tv_usec) / 1e6;
+}
+
+void setNoDelay(bufferevent* bev) {
+  int on = 1;
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+/// 16 random hex digits: a request id for requests that came without one.
+std::string newRequestId() {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  char text[20];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
+  return text;
+}
+
+MessageReader::Limits requestLimits(const HttpSettings& http) {
+  return MessageReader::Limits{static_cast<size_t>(http.maxHeaderBytes),
+                               static_cast<size_t>(http.maxUrlBytes)};
+}
+
+}  // namespace
+
+HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd,
+                         const SocketAddress& peer)
+    : base_(context.base),
+      service_(context.service),
+      settings_(service_->settings()),
+      leases_(context.leases),
+      pool_(context.pool),
+      owner_(context.owner),
+      clientAddress_(peer.host()),
+      requestEvents_(this),
+      responseEvents_(this),
+      requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_) {
+  client_.reset(bufferevent_socket_new(base_, clientFd, BEV_OPT_CLOSE_ON_FREE));
+  timer_.reset(evtimer_new(base_, &HttpSession::onTimer, this));
+}
+
+HttpSession::~HttpSession() = default;
+
+SessionFactory HttpSession::factory() {
+  return [](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer) {
+    return std::make_unique<HttpSession>(context, clientFd, peer);
+  };
+}
+
+void HttpSession::start() {
+  if (!client_) {
+    finish("bufferevent_failed");
+    return;
+  }
+  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic::add(traffic.connectionsTotal);
+  traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
+  counted_ = true;
+  event_base_gettimeofday_cached(base_, &requestStartedAt_);
+  bufferevent_setcb(client_.get(), &HttpSession::onClientRead, &HttpSession::onClientWrite,
+                    &HttpSession::onClientEvent, this);
+  setNoDelay(client_.get());
+  bufferevent_enable(client_.get(), EV_READ);
+  armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
+}
+
+// ---- client side ----
+
+void HttpSession::processClientInput() {
+  if (finished_) return;
+  evbuffer* input = bufferevent_get_input(client_.get());
+  if (phase_ == Phase::Tunnel) {
+    if (upstream_) evbuffer_add_buffer(bufferevent_get_output(upstream_.get()), input);
+    return;
+  }
+  if (phase_ == Phase::Closing) {
+    evbuffer_drain(input, evbuffer_get_length(input));
+    return;
+  }
+  bool resumeAfterHead = false;
+  while (!finished_ && (!requestReader_.paused() || resumeAfterHead)) {
+    if (resumeAfterHead) {
+      resumeAfterHead = false;
+      requestReader_.resume();
+    }
+    size_t length = evbuffer_get_length(input);
+    if (length == 0) break;
+    if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive) {
+      // The first byte of a request: from now on its head must arrive in time (slowloris).
+      armTimer(TimerPurpose::Header, settings_->http.headerTimeoutSeconds);
+    }
+    evbuffer_iovec chunk;
+    evbuffer_peek(input, -1, nullptr, &chunk, 1);
+    size_t consumed = requestReader_.feed(
+        std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
+    evbuffer_drain(input, consumed);
+    if (requestReader_.failed()) {
+      keepClient_ = false;
+      respondError(requestReader_.error().status, requestReader_.error().reason);
+      return;
+    }
+    if (headArrived_) {
+      headArrived_ = false;
+      if (phase_ == Phase::Closing) return;  // refused (413): already answered
+      if (requestHasBody_) {
+        startForwarding();  // the body waits in the socket until the backend is connected
+      } else {
+        resumeAfterHead = true;  // its end follows at once; then forward
+      }
+    }
+    if (requestEnded_) {
+      requestEnded_ = false;
+      requestComplete_ = true;
+      if (requestFraming_ == BodyFraming::Chunked) writeUpstream(kLastChunk);
+      if (!forwarding_) startForwarding();
+    }
+    if (consumed == 0 && !requestReader_.paused()) break;
+  }
+  if (finished_ || !client_) return;
+  // Bounded reading: while a request waits (for its backend, or for the response before
+  // a pipelined one) or the backend reads slower than the client sends, stop reading.
+  bool upstreamFull = upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >=
+                                       kHighWatermark;
+  bool waiting = requestReader_.paused() && evbuffer_get_length(input) >= kLowWatermark;
+  if (upstreamFull || waiting) {
+    bufferevent_disable(client_.get(), EV_READ);
+    if (upstream_) bufferevent_setwatermark(upstream_.get(), EV_WRITE, kLowWatermark, 0);
+  } else if (!clientEof_) {
+    bufferevent_enable(client_.get(), EV_READ);
+  }
+}
+
+void HttpSession::onRequestHead(MessageHead& head) {
+  request_ = std::move(head);
+  headArrived_ = true;
+  requestComplete_ = false;
+  responseStarted_ = false;
+  responseEnded_ = false;
+  interim_ = false;
+  forwarding_ = false;
+  requestBodyBytes_ = 0;
+  keepClient_ = request_.keepAlive;
+  event_base_gettimeofday_cached(base_, &requestStartedAt_);
+  const HttpSettings& http = settings_->http;
+  if (http.maxBodyBytes > 0 && request_.contentLength &&
+      static_cast<double>(*request_.contentLength) > http.maxBodyBytes) {
+    keepClient_ = false;
+    respondError(413, "body_too_large");
+    return;
+  }
+  requestHasBody_ = request_.chunked || (request_.contentLength && *request_.contentLength > 0);
+  requestFraming_ = framingFor(request_, requestHasBody_, false);
+  phase_ = Phase::Forwarding;
+  armTimer(TimerPurpose::None, 0);
+  ForwardingInfo info{clientAddress_, request_.find("X-Request-Id") ? "" : newRequestId(),
+                      http.forwardedHeaders, http.via};
+  replay_ = requestHeadForUpstream(request_, requestFraming_, info);
+  replayable_ = isIdempotent(request_.method) && !request_.upgrade;
+}
+
+void HttpSession::onRequestBody(std::string_view data) {
+  requestBodyBytes_ += static_cast<double>(data.size());
+  double limit = settings_->http.maxBodyBytes;
+  if (limit > 0 && requestBodyBytes_ > limit) {
+    keepClient_ = false;
+    if (responseStarted_) {
+      finish("body_too_large");
+    } else {
+      respondError(413, "body_too_large");
+    }
+    return;
+  }
+  if (requestFraming_ == BodyFraming::Chunked) {
+    std::string header = chunkHeader(data.size());
+    writeUpstream(header);
+    writeUpstream(data);
+    writeUpstream(kChunkEnd);
+  } else {
+    writeUpstream(data);
+  }
+}
+
+void HttpSession::writeUpstream(std::string_view data) {
+  if (replayable_) {
+    if (replay_.size() + data.size() <= kReplayBytes) {
+      replay_.append(data);
+    } else {
+      replayable_ = false;  // too big to keep: this request is not sent twice
+      replay_.clear();
+    }
+  }
+  if (upstream_ && !data.empty()) {
+    bufferevent_write(upstream_.get(), data.data(), data.size());
+  }
+}
+
+void HttpSession::startForwarding() {
+  if (forwarding_ || finished_) return;
+  forwarding_ = true;
+  if (connector_) retiredConnector_ = std::move(connector_);
+  connector_ = std::make_unique<UpstreamConnector>(
+      base_, service_, settings_, leases_, static_cast<DrainTarget&>(*this),
+      static_cast<UpstreamConnector::Client&>(*this), &pool_);
+  connector_->connect();
+}
+
+// ---- upstream side ----
+
+void HttpSession::onUpstreamConnected() {
+  upstream_ = connector_->takeConnection();
+  retiredConnector_.reset();
+  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic::add(connector_->reused() ? traffic.upstreamReused : traffic.upstreamOpened);
+  bufferevent_setcb(upstream_.get(), &HttpSession::onUpstreamRead, &HttpSession::onUpstreamWrite,
+                    &HttpSession::onUpstreamEvent, this);
+  setNoDelay(upstream_.get());
+  bufferevent_enable(upstream_.get(), EV_READ);
+  responseReader_ = std::make_unique<MessageReader>(
+      MessageReader::Kind::Response, MessageReader::Limits{256 * 1024, 1 << 20}, responseEvents_);
+  responseReader_->expectNoBody(request_.method == "HEAD");
+  // What was sent before (the head, and on a retry the body so far) goes first.
+  if (!replay_.empty()) {
+    bufferevent_write(upstream_.get(), replay_.data(), replay_.size());
+  }
+  if (!replayable_) replay_.clear();
+  armTimer(TimerPurpose::Response, settings_->http.responseTimeoutSeconds);
+  if (!requestComplete_) {
+    requestReader_.resume();
+    processClientInput();
+  }
+}
+
+void HttpSession::onUpstreamFailed(std::string_view reason) {
+  keepClient_ = keepClient_ && requestComplete_;
+  respondError(reason == "no_ready_backend" ? 503 : 502, reason);
+}
+
+void HttpSession::processUpstreamInput() {
+  while (!finished_ && upstream_ && responseReader_) {
+    if (responseReader_->paused()) {
+      if (responseEnded_) {
+        responseEnded_ = false;
+        if (tunnelPending_) {
+          startTunnel();
+          return;
+        }
+        if (interim_) {
+          interim_ = false;
+          responseReader_->resume();
+          continue;
+        }
+        finishExchange();
+        return;
+      }
+      responseReader_->resume();  // after a head: the body streams
+    }
+    evbuffer* input = bufferevent_get_input(upstream_.get());
+    size_t length = evbuffer_get_length(input);
+    if (length == 0) break;
+    evbuffer_iovec chunk;
+    evbuffer_peek(input, -1, nullptr, &chunk, 1);
+    size_t consumed = responseReader_->feed(
+        std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
+    evbuffer_drain(input, consumed);
+    if (responseReader_->failed()) {
+      if (!responseStarted_) {
+        keepClient_ = false;
+        releaseUpstream(false);
+        respondError(502, responseReader_->error().reason);
+      } else {
+        finish("upstream_" + responseReader_->error().reason);
+      }
+      return;
+    }
+    if (consumed == 0 && !responseReader_->paused()) break;
+  }
+  if (finished_ || !client_ || !upstream_) return;
+  if (evbuffer_get_length(bufferevent_get_output(client_.get())) >= kHighWatermark) {
+    bufferevent_disable(upstream_.get(), EV_READ);
+    bufferevent_setwatermark(client_.get(), EV_WRITE, kLowWatermark, 0);
+  }
+}
+
+void HttpSession::onResponseHead(MessageHead& head) {
+  if (head.status >= 100 && head.status < 200 && head.status != 101) {
+    // 100 Continue and friends: passed on to a client that can take them.
+    interim_ = true;
+    if (!request_.http10()) {
+      std::string line = "HTTP/1.1 " + std::to_string(head.status) + " " + head.reason + "\r\n\r\n";
+      writeClient(line);
+    }
+    return;
+  }
+  responseStarted_ = true;
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  if (const Backend* backend = connector_ ? connector_->backend() : nullptr) {
+    const_cast<Backend*>(backend)->responded(head.status);
+  }
+  upstreamKeepAlive_ = head.keepAlive;
+  if (head.status == 101 && request_.upgrade) {
+    tunnelPending_ = true;
+    writeClient(responseHeadForClient(head, BodyFraming::None, true, settings_->http.via));
+    return;
+  }
+  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
+                (head.contentLength && *head.contentLength == 0 && !head.chunked);
+  responseFraming_ = framingFor(head, !noBody, request_.http10());
+  if (responseFraming_ == BodyFraming::UntilClose || clientEof_) keepClient_ = false;
+  writeClient(responseHeadForClient(head, responseFraming_, keepClient_, settings_->http.via));
+}
+
+void HttpSession::onResponseBody(std::string_view data) {
+  if (responseFraming_ == BodyFraming::Chunked) {
+    writeClient(chunkHeader(data.size()));
+    writeClient(data);
+    writeClient(kChunkEnd);
+  } else {
+    writeClient(data);
+  }
+}
+
+void HttpSession::writeClient(std::string_view data) {
+  event_base_gettimeofday_cached(base_, &lastActivity_);
+  if (client_ && !data.empty()) bufferevent_write(client_.get(), data.data(), data.size());
+}
+
+void HttpSession::finishExchange() {
+  if (responseFraming_ == BodyFraming::Chunked) writeClient(kLastChunk);
+  ServiceTraffic& traffic = service_->traffic();
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  traffic.requestDuration.Observe(secondsBetween(requestStartedAt_, now));
+  bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+  releaseUpstream(reusable);
+  if (!requestComplete_ || !keepClient_) {
+    // Answered before the request was all read: the connection cannot carry another.
+    closeAfterFlush(requestComplete_ ? "closed" : "response_before_request_end");
+    return;
+  }
+  phase_ = Phase::AwaitingRequest;
+  forwarding_ = false;
+  armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
+  requestReader_.resume();
+  processClientInput();  // a pipelined request may be waiting already
+}
+
+void HttpSession::releaseUpstream(bool reusable) {
+  if (upstream_) {
+    bufferevent_setcb(upstream_.get(), nullptr, nullptr, nullptr, nullptr);
+    std::shared_ptr<Backend> backend = connector_ ? connector_->backendPtr() : nullptr;
+    if (reusable && backend) {
+      pool_.release(std::move(backend), std::move(upstream_), settings_->http.upstreamMaxIdle,
+                    settings_->http.upstreamIdleTimeoutSeconds);
+    }
+    upstream_.reset();
+  }
+  responseReader_.reset();
+  if (connector_) connector_->release();
+}
+
+void HttpSession::onUpstreamClosed() {
+  if (phase_ == Phase::Tunnel) {
+    evbuffer_add_buffer(bufferevent_get_output(client_.get()),
+                        bufferevent_get_input(upstream_.get()));
+    closeAfterFlush("tunnel_closed");
+    return;
+  }
+  if (!responseStarted_) {
+    bool canRetry = replayable_ && requestComplete_ && connector_ != nullptr;
+    upstream_.reset();
+    responseReader_.reset();
+    if (canRetry) {
+      // Nothing of a response came: an idempotent request kept whole goes to another backend.
+      ServiceTraffic::add(service_->traffic().requestRetries);
+      connector_->retry("upstream_closed_before_response");
+      return;
+    }
+    keepClient_ = keepClient_ && requestComplete_;
+    if (connector_) connector_->release();
+    respondError(502, "upstream_closed_before_response");
+    return;
+  }
+  if (responseReader_ && responseReader_->finish()) {
+    // A body that ends at the close: that was its end.
+    responseEnded_ = true;
+    upstreamKeepAlive_ = false;
+    processUpstreamInput();
+    return;
+  }
+  finish("upstream_closed_mid_response");
+}
+
+void HttpSession::startTunnel() {
+  phase_ = Phase::Tunnel;
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  // Whatever followed the 101 on either side is the new protocol's.
+  evbuffer_add_buffer(bufferevent_get_output(client_.get()),
+                      bufferevent_get_input(upstream_.get()));
+  responseReader_.reset();
+  bufferevent_enable(client_.get(), EV_READ);
+  processClientInput();
+}
+
+// ---- endings ----
+
+void HttpSession::respondError(int status, std::string_view reason) {
+  if (finished_) return;
+  if (logEnabled(LogLevel::Debug)) {
+    logEvent(LogLevel::Debug, "http_error",
+             {{"service", service_->name()},
+              {"status", status},
+              {"reason", reason},
+              {"client", clientAddress_}});
+  }
+  ServiceTraffic::add(service_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
+  releaseUpstream(false);
+  bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing;
+  writeClient(errorResponse(status, reason, keep));
+  if (!keep) {
+    closeAfterFlush(reason);
+    return;
+  }
+  phase_ = Phase::AwaitingRequest;
+  forwarding_ = false;
+  armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
+  requestReader_.resume();
+  processClientInput();
+}
+
+void HttpSession::closeAfterFlush(std::string_view reason) {
+  if (finished_) return;
+  phase_ = Phase::Closing;
+  closeReason_ = reason;
+  releaseUpstream(false);
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  bufferevent_disable(client_.get(), EV_READ);
+  if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) {
+    finish(reason);
+    return;
+  }
+  bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);  // called once all is written
+}
+
+void HttpSession::finish(std::string_view reason) {
+  if (finished_) return;
+  finished_ = true;
+  if (counted_) {
+    ServiceTraffic& traffic = service_->traffic();
+    traffic.connectionsActive.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (timer_) evtimer_del(timer_.get());
+  client_.reset();
+  upstream_.reset();
+  responseReader_.reset();
+  if (connector_) connector_->release();
+  logEvent(LogLevel::Debug, "session_closed",
+           {{"service", service_->name()}, {"mode", "http"}, {"reason", reason}});
+  owner_.sessionFinished(this);
+}
+
+void HttpSession::armTimer(TimerPurpose purpose, double seconds) {
+  timerPurpose_ = purpose;
+  event_base_gettimeofday_cached(base_, &lastActivity_);
+  if (purpose == TimerPurpose::None) {
+    evtimer_del(timer_.get());
+    return;
+  }
+  timeval delay = toTimeval(seconds);
+  evtimer_add(timer_.get(), &delay);
+}
+
+// ---- callbacks ----
+
+void HttpSession::onClientRead(bufferevent*, void* self) {
+  static_cast<HttpSession*>(self)->processClientInput();
+}
+
+void HttpSession::onClientWrite(bufferevent*, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  if (session->phase_ == Phase::Closing) {
+    if (evbuffer_get_length(bufferevent_get_output(session->client_.get())) == 0) {
+      session->finish(session->closeReason_);
+    }
+    return;
+  }
+  // The client caught up: read from the backend again.
+  if (session->upstream_) {
+    bufferevent_setwatermark(session->client_.get(), EV_WRITE, 0, 0);
+    bufferevent_enable(session->upstream_.get(), EV_READ);
+  }
+}
+
+void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  if (what & BEV_EVENT_EOF) {
+    session->clientEof_ = true;
+    bool betweenRequests =
+        session->phase_ == Phase::AwaitingRequest && !session->requestReader_.midMessage();
+    if (betweenRequests || session->phase_ == Phase::Closing) {
+      session->finish("client_closed");
+    } else if (session->phase_ == Phase::Tunnel) {
+      if (session->upstream_) {
+        evbuffer_add_buffer(bufferevent_get_output(session->upstream_.get()),
+                            bufferevent_get_input(session->client_.get()));
+      }
+      session->finish("tunnel_closed");
+    } else if (!session->requestComplete_) {
+      session->finish("client_closed_mid_request");
+    } else {
+      // Half-closed after a whole request: the response still goes out, then we close.
+      session->keepClient_ = false;
+      bufferevent_disable(session->client_.get(), EV_READ);
+    }
+    return;
+  }
+  if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) session->finish("client_error");
+}
+
+void HttpSession::onUpstreamRead(bufferevent*, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  if (session->phase_ == Phase::Tunnel) {
+    evbuffer_add_buffer(bufferevent_get_output(session->client_.get()),
+                        bufferevent_get_input(session->upstream_.get()));
+    return;
+  }
+  session->processUpstreamInput();
+}
+
+void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  // The backend caught up with the request body: read from the client again.
+  if (session->client_ && !session->clientEof_ && session->phase_ != Phase::Closing) {
+    bufferevent_setwatermark(session->upstream_.get(), EV_WRITE, 0, 0);
+    session->processClientInput();
+  }
+}
+
+void HttpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (what & BEV_EVENT_EOF) session->processUpstreamInput();  // bytes that came with the FIN
+    if (!session->finished_ && session->upstream_) session->onUpstreamClosed();
+  }
+}
+
+void HttpSession::onTimer(evutil_socket_t, short, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  switch (session->timerPurpose_) {
+    case TimerPurpose::KeepAlive:
+      session->finish("keepalive_timeout");
+      break;
+    case TimerPurpose::Header:
+      session->keepClient_ = false;
+      session->respondError(408, "header_timeout");
+      break;
+    case TimerPurpose::Response:
+      session->keepClient_ = false;
+      session->respondError(504, "response_timeout");
+      break;
+    case TimerPurpose::Idle:
+      session->finish("idle_timeout");
+      break;
+    case TimerPurpose::None:
+      break;
+  }
+}
+
+}  // namespace readygate

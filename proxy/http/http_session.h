@@ -1,0 +1,144 @@
+// One client connection in mode http: requests read one at a time, each sent to a backend picked for it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/core/libevent_handles.h"
+#include "proxy/http/message_reader.h"
+#include "proxy/http/message_writer.h"
+#include "proxy/net/session.h"
+#include "proxy/upstream/upstream_connector.h"
+
+namespace readygate {
+
+/// An HTTP/1.x reverse-proxy session. Each request gets a backend of its own from the
+/// rotation snapshot (through UpstreamConnector, which reuses pooled keep-alive
+/// connections); bodies stream both ways and are re-framed, never buffered whole.
+/// Pipelined requests are read one after the other: the next one waits in the socket
+/// until the response before it is done. An Upgrade answered with 101 turns the
+/// session into a byte tunnel.
+///
+/// A request is sent again, to another backend, when its connection fails before any
+/// response byte, it is idempotent and all of it (at most kReplayBytes) is still at
+/// hand; a POST whose bytes may have reached a backend never is.
+class HttpSession : public Session, private UpstreamConnector::Client {
+ public:
+  static constexpr size_t kHighWatermark = 256 * 1024;
+  static constexpr size_t kLowWatermark = kHighWatermark / 2;
+  static constexpr size_t kReplayBytes = 64 * 1024;
+
+  HttpSession(const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer);
+  ~HttpSession() override;
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  static SessionFactory factory();
+
+  void start() override;
+  void abort(std::string_view reason) override { finish(reason); }
+
+ private:
+  enum class Phase {
+    AwaitingRequest,  // between requests (or reading a head)
+    Forwarding,       // a request is on its way to a backend, or its response back
+    Tunnel,           // after 101 Switching Protocols: bytes both ways
+    Closing,          // writing the last bytes, then closing
+  };
+  enum class TimerPurpose { None, KeepAlive, Header, Response, Idle };
+
+  struct RequestEvents : MessageReader::Events {
+    explicit RequestEvents(HttpSession* owner) : session(owner) {}
+    HttpSession* session;
+    void onHead(MessageHead& head) override { session->onRequestHead(head); }
+    void onBody(std::string_view data) override { session->onRequestBody(data); }
+    void onMessageEnd() override { session->requestEnded_ = true; }
+  };
+  struct ResponseEvents : MessageReader::Events {
+    explicit ResponseEvents(HttpSession* owner) : session(owner) {}
+    HttpSession* session;
+    void onHead(MessageHead& head) override { session->onResponseHead(head); }
+    void onBody(std::string_view data) override { session->onResponseBody(data); }
+    void onMessageEnd() override { session->responseEnded_ = true; }
+  };
+
+  // Client side.
+  void processClientInput();
+  void onRequestHead(MessageHead& head);
+  void onRequestBody(std::string_view data);
+  void startForwarding();
+  void writeUpstream(std::string_view data);
+  // Upstream side.
+  void onUpstreamConnected() override;
+  void onUpstreamFailed(std::string_view reason) override;
+  void processUpstreamInput();
+  void onResponseHead(MessageHead& head);
+  void onResponseBody(std::string_view data);
+  void onUpstreamClosed();
+  void finishExchange();
+  void startTunnel();
+  void writeClient(std::string_view data);
+  // Endings.
+  void respondError(int status, std::string_view reason);
+  void closeAfterFlush(std::string_view reason);
+  void finish(std::string_view reason);
+  void armTimer(TimerPurpose purpose, double seconds);
+  void releaseUpstream(bool reusable);
+
+  static void onClientRead(bufferevent*, void* self);
+  static void onClientWrite(bufferevent*, void* self);
+  static void onClientEvent(bufferevent*, short what, void* self);
+  static void onUpstreamRead(bufferevent*, void* self);
+  static void onUpstreamWrite(bufferevent*, void* self);
+  static void onUpstreamEvent(bufferevent*, short what, void* self);
+  static void onTimer(evutil_socket_t, short, void* self);
+
+  event_base* base_;
+  std::shared_ptr<Service> service_;
+  std::shared_ptr<const ServiceSettings> settings_;  // as they were when the client came
+  BackendLeases& leases_;
+  UpstreamPool& pool_;
+  SessionOwner& owner_;
+  std::string clientAddress_;
+
+  BufferEventPtr client_;
+  BufferEventPtr upstream_;
+  std::unique_ptr<UpstreamConnector> connector_;
+  std::unique_ptr<UpstreamConnector> retiredConnector_;  // replaced inside its own callback
+  RequestEvents requestEvents_;
+  ResponseEvents responseEvents_;
+  MessageReader requestReader_;
+  std::unique_ptr<MessageReader> responseReader_;
+  EventPtr timer_;
+  TimerPurpose timerPurpose_ = TimerPurpose::None;
+  timeval lastActivity_{};
+
+  Phase phase_ = Phase::AwaitingRequest;
+  bool finished_ = false;
+  bool counted_ = false;
+  std::string closeReason_;
+  // The request in flight.
+  MessageHead request_;
+  bool headArrived_ = false;
+  bool requestEnded_ = false;
+  bool requestComplete_ = false;
+  bool requestHasBody_ = false;
+  bool forwarding_ = false;
+  BodyFraming requestFraming_ = BodyFraming::None;
+  double requestBodyBytes_ = 0;
+  std::string replay_;  // the request as sent upstream, while it is small and idempotent
+  bool replayable_ = false;
+  timeval requestStartedAt_{};
+  // Its response.
+  bool responseStarted_ = false;
+  bool responseEnded_ = false;
+  bool interim_ = false;  // a 1xx before the real response
+  bool tunnelPending_ = false;
+  bool upstreamKeepAlive_ = false;
+  bool keepClient_ = true;
+  bool clientEof_ = false;
+  BodyFraming responseFraming_ = BodyFraming::None;
+};
+
+}  // namespace readygate

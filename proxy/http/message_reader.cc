@@ -1,0 +1,221 @@
+// MessageReader implementation.
+#include "proxy/http/message_reader.h"
+
+#include <cstring>
+
+namespace readygate {
+namespace {
+
+MessageReader* self(http_parser* parser) { return static_cast<MessageReader*>(parser->data); }
+
+}  // namespace
+
+MessageReader::MessageReader(Kind kind, Limits limits, Events& events)
+    : kind_(kind), limits_(limits), events_(events) {
+  // http-parser's own cap (80 KiB by default) must not come before ours.
+  static const bool raised = (http_parser_set_max_header_size(2u << 20), true);
+  (void)raised;
+  http_parser_init(&parser_, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE);
+  parser_.data = this;
+  http_parser_settings_init(&settings_);
+  settings_.on_message_begin = &MessageReader::onMessageBegin;
+  settings_.on_url = &MessageReader::onUrl;
+  settings_.on_status = &MessageReader::onStatus;
+  settings_.on_header_field = &MessageReader::onHeaderField;
+  settings_.on_header_value = &MessageReader::onHeaderValue;
+  settings_.on_headers_complete = &MessageReader::onHeadersComplete;
+  settings_.on_body = &MessageReader::onBody;
+  settings_.on_message_complete = &MessageReader::onMessageComplete;
+}
+
+void MessageReader::fail(int status, std::string reason) {
+  if (error_.status != 0) return;
+  error_ = Error{status, std::move(reason)};
+}
+
+void MessageReader::pause() {
+  paused_ = true;
+  http_parser_pause(&parser_, 1);
+}
+
+void MessageReader::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  http_parser_pause(&parser_, 0);
+}
+
+size_t MessageReader::scanHead(std::string_view data) {
+  int badStatus = kind_ == Kind::Request ? 400 : 502;
+  for (size_t i = 0; i < data.size(); ++i) {
+    char c = data[i];
+    ++headBytes_;
+    if (headBytes_ > limits_.maxHeaderBytes) {
+      fail(kind_ == Kind::Request ? 431 : 502, "header_too_large");
+      return i;
+    }
+    if (previous_ == '\r' && c != '\n') {
+      fail(badStatus, "bare_cr");
+      return i;
+    }
+    if (c == '\n' && previous_ != '\r') {
+      fail(badStatus, "bare_lf");
+      return i;
+    }
+    if (c == '\n') {
+      previous_ = c;
+      if (lineStart_) return i + 1;  // the blank line: the head is complete
+      lineStart_ = true;
+      firstLine_ = false;
+      sawColon_ = false;
+      sawSpaceInName_ = false;
+      continue;
+    }
+    if (c != '\r') {
+      if (lineStart_ && !firstLine_ && (c == ' ' || c == '\t')) {
+        fail(badStatus, "obsolete_line_folding");
+        return i;
+      }
+      if (!firstLine_ && !sawColon_) {
+        if (c == ':') {
+          if (sawSpaceInName_) {
+            fail(badStatus, "space_before_colon");
+            return i;
+          }
+          sawColon_ = true;
+        } else if (c == ' ' || c == '\t') {
+          sawSpaceInName_ = true;
+        }
+      }
+      lineStart_ = false;
+    }
+    previous_ = c;
+  }
+  return data.size();
+}
+
+size_t MessageReader::feed(std::string_view data) {
+  size_t consumed = 0;
+  while (consumed < data.size() && !paused_ && !failed()) {
+    std::string_view rest = data.substr(consumed);
+    size_t chunk = rest.size();
+    if (inHead_) {
+      chunk = scanHead(rest);
+      if (failed()) return consumed;
+    }
+    size_t parsed = http_parser_execute(&parser_, &settings_, rest.data(), chunk);
+    consumed += parsed;
+    http_errno error = HTTP_PARSER_ERRNO(&parser_);
+    if (error == HPE_PAUSED) {
+      continue;  // the loop ends on paused_
+    }
+    if (error != HPE_OK) {
+      if (!failed()) {
+        std::string reason = http_errno_name(error);
+        if (reason.starts_with("HPE_")) reason = reason.substr(4);
+        for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        fail(kind_ == Kind::Request ? 400 : 502, "malformed_" + reason);
+      }
+      return consumed;
+    }
+    if (parser_.upgrade) {
+      // The rest belongs to the upgraded protocol: the owner tunnels it.
+      pause();
+      return consumed;
+    }
+    if (parsed < chunk) return consumed;  // should not happen without an error
+  }
+  return consumed;
+}
+
+bool MessageReader::finish() {
+  if (!midMessage_) return true;
+  http_parser_execute(&parser_, &settings_, nullptr, 0);  // EOF ends a close-delimited body
+  return !midMessage_;
+}
+
+int MessageReader::onMessageBegin(http_parser* parser) {
+  MessageReader* reader = self(parser);
+  reader->head_ = MessageHead{};
+  reader->midMessage_ = true;
+  reader->lastWasValue_ = false;
+  return 0;
+}
+
+int MessageReader::onUrl(http_parser* parser, const char* at, size_t length) {
+  MessageReader* reader = self(parser);
+  reader->head_.target.append(at, length);
+  if (reader->head_.target.size() > reader->limits_.maxUrlBytes) {
+    reader->fail(414, "uri_too_long");
+    return -1;
+  }
+  return 0;
+}
+
+int MessageReader::onStatus(http_parser* parser, const char* at, size_t length) {
+  self(parser)->head_.reason.append(at, length);
+  return 0;
+}
+
+int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t length) {
+  MessageReader* reader = self(parser);
+  if (reader->lastWasValue_ || reader->head_.headers.empty()) {
+    reader->head_.headers.push_back(HeaderField{});
+  }
+  reader->head_.headers.back().name.append(at, length);
+  reader->lastWasValue_ = false;
+  return 0;
+}
+
+int MessageReader::onHeaderValue(http_parser* parser, const char* at, size_t length) {
+  MessageReader* reader = self(parser);
+  reader->head_.headers.back().value.append(at, length);
+  reader->lastWasValue_ = true;
+  return 0;
+}
+
+int MessageReader::onHeadersComplete(http_parser* parser) {
+  MessageReader* reader = self(parser);
+  MessageHead& head = reader->head_;
+  head.versionMajor = parser->http_major;
+  head.versionMinor = parser->http_minor;
+  head.keepAlive = http_should_keep_alive(parser) != 0;
+  head.chunked = (parser->flags & F_CHUNKED) != 0;
+  if (parser->flags & F_CONTENTLENGTH) head.contentLength = parser->content_length;
+  if (reader->kind_ == Kind::Request) {
+    head.method = http_method_str(static_cast<http_method>(parser->method));
+    head.upgrade = parser->upgrade != 0;
+    const std::string* expect = head.find("Expect");
+    head.expectContinue = expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
+  } else {
+    head.status = static_cast<int>(parser->status_code);
+    head.upgrade = head.status == 101;
+  }
+  reader->inHead_ = false;
+  reader->events_.onHead(head);
+  // Responses to HEAD have a head only; http-parser cannot know, so it is told.
+  int skipBody = reader->kind_ == Kind::Response && reader->noBody_ ? 1 : 0;
+  if (!reader->failed()) reader->pause();
+  return skipBody;
+}
+
+int MessageReader::onBody(http_parser* parser, const char* at, size_t length) {
+  self(parser)->events_.onBody(std::string_view(at, length));
+  return 0;
+}
+
+int MessageReader::onMessageComplete(http_parser* parser) {
+  MessageReader* reader = self(parser);
+  reader->midMessage_ = false;
+  reader->inHead_ = true;
+  reader->headBytes_ = 0;
+  reader->previous_ = 0;
+  reader->lineStart_ = true;
+  reader->firstLine_ = true;
+  reader->sawColon_ = false;
+  reader->sawSpaceInName_ = false;
+  reader->events_.onMessageEnd();
+  if (!reader->failed()) reader->pause();
+  return 0;
+}
+
+}  // namespace readygate

@@ -1,0 +1,149 @@
+// Heads and framing the proxy writes.
+#include "proxy/http/message_writer.h"
+
+#include <cstdio>
+
+namespace readygate {
+namespace {
+
+bool isHopByHop(const MessageHead& head, std::string_view name, bool keepUpgrade) {
+  for (std::string_view hop : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+                               "Transfer-Encoding", "Content-Length"}) {
+    if (equalsIgnoreCase(name, hop)) return true;
+  }
+  if (equalsIgnoreCase(name, "Upgrade")) return !keepUpgrade;
+  // Headers the Connection header names are for this hop only.
+  for (const HeaderField& field : head.headers) {
+    if (equalsIgnoreCase(field.name, "Connection") && hasToken(field.value, name)) return true;
+  }
+  return false;
+}
+
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void appendFraming(std::string& out, const MessageHead& head, BodyFraming framing) {
+  if (framing == BodyFraming::ContentLength && head.contentLength) {
+    appendHeader(out, "Content-Length", std::to_string(*head.contentLength));
+  } else if (framing == BodyFraming::Chunked) {
+    appendHeader(out, "Transfer-Encoding", "chunked");
+  }
+}
+
+}  // namespace
+
+const char* statusText(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error";
+  }
+}
+
+BodyFraming framingFor(const MessageHead& head, bool hasBody, bool toHttp10) {
+  if (!hasBody) return BodyFraming::None;
+  if (head.contentLength && !head.chunked) return BodyFraming::ContentLength;
+  return toHttp10 ? BodyFraming::UntilClose : BodyFraming::Chunked;
+}
+
+std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
+                                   const ForwardingInfo& info) {
+  std::string out;
+  out.reserve(512);
+  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  const std::string* forwardedFor = nullptr;
+  bool hasRequestId = false;
+  for (const HeaderField& field : request.headers) {
+    if (isHopByHop(request, field.name, request.upgrade)) continue;
+    if (info.forwardedHeaders && equalsIgnoreCase(field.name, "X-Forwarded-For")) {
+      forwardedFor = &field.value;  // appended to below, as nginx's $proxy_add_x_forwarded_for
+      continue;
+    }
+    if (info.forwardedHeaders && (equalsIgnoreCase(field.name, "X-Forwarded-Proto") ||
+                                  equalsIgnoreCase(field.name, "X-Forwarded-Host"))) {
+      continue;  // what this proxy saw replaces what the client claims
+    }
+    if (equalsIgnoreCase(field.name, "X-Request-Id")) hasRequestId = true;
+    appendHeader(out, field.name, field.value);
+  }
+  if (request.upgrade) appendHeader(out, "Connection", "upgrade");
+  appendFraming(out, request, framing);
+  if (info.forwardedHeaders) {
+    appendHeader(out, "X-Forwarded-For",
+                 forwardedFor ? *forwardedFor + ", " + info.clientAddress : info.clientAddress);
+    appendHeader(out, "X-Forwarded-Proto", "http");
+    if (const std::string* host = request.find("Host")) {
+      appendHeader(out, "X-Forwarded-Host", *host);
+    }
+  }
+  if (!hasRequestId && !info.requestId.empty()) appendHeader(out, "X-Request-Id", info.requestId);
+  if (info.via) {
+    appendHeader(out, "Via", request.http10() ? "1.0 readygate" : "1.1 readygate");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string responseHeadForClient(const MessageHead& response, BodyFraming framing,
+                                  bool keepAlive, bool via) {
+  std::string out;
+  out.reserve(512);
+  char status[16];
+  snprintf(status, sizeof status, "%d", response.status);
+  out.append("HTTP/1.1 ").append(status).append(" ").append(response.reason).append("\r\n");
+  for (const HeaderField& field : response.headers) {
+    if (isHopByHop(response, field.name, response.upgrade)) continue;
+    appendHeader(out, field.name, field.value);
+  }
+  if (response.upgrade) {
+    appendHeader(out, "Connection", "upgrade");
+  } else if (!keepAlive) {
+    appendHeader(out, "Connection", "close");
+  }
+  // A HEAD or 304 answer keeps the length it announced, with no body after it.
+  if (framing == BodyFraming::None && response.contentLength && !response.chunked) {
+    appendHeader(out, "Content-Length", std::to_string(*response.contentLength));
+  } else {
+    appendFraming(out, response, framing);
+  }
+  if (via) appendHeader(out, "Via", "1.1 readygate");
+  out.append("\r\n");
+  return out;
+}
+
+std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
+  std::string body = std::to_string(status) + " " + statusText(status) + " (" +
+                     std::string(reason) + ")\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + statusText(status) + "\r\n";
+  appendHeader(out, "Content-Type", "text/plain; charset=utf-8");
+  appendHeader(out, "Content-Length", std::to_string(body.size()));
+  if (status == 503) appendHeader(out, "Retry-After", "1");
+  appendHeader(out, "Connection", keepAlive ? "keep-alive" : "close");
+  appendHeader(out, "Server", "readygate");
+  out.append("\r\n").append(body);
+  return out;
+}
+
+std::string chunkHeader(size_t size) {
+  char text[24];
+  snprintf(text, sizeof text, "%zx\r\n", size);
+  return text;
+}
+
+}  // namespace readygate

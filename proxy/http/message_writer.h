@@ -1,0 +1,54 @@
+// Writing heads and re-framed bodies: what the proxy sends upstream and back to the client.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/http/http_message.h"
+
+namespace readygate {
+
+/// How a body is framed on the wire the proxy writes.
+enum class BodyFraming {
+  None,           // no body (HEAD, 204, 304, a GET without one)
+  ContentLength,  // the same length as it arrived with
+  Chunked,        // re-chunked: chunk sizes are the proxy's own
+  UntilClose,     // an HTTP/1.0 client: the body ends when the proxy closes
+};
+
+/// What the proxy adds to a request it forwards.
+struct ForwardingInfo {
+  std::string clientAddress;  // for X-Forwarded-For (the peer's IP, no port)
+  std::string requestId;      // X-Request-Id to add when the request has none
+  bool forwardedHeaders = true;
+  bool via = false;
+};
+
+/// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop
+/// headers dropped (Connection, the headers it names, Keep-Alive, Proxy-Connection, TE,
+/// Trailer, Transfer-Encoding, Upgrade unless upgrading), framing re-stated, and the
+/// X-Forwarded-* / X-Request-Id / Via headers added.
+std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
+                                   const ForwardingInfo& info);
+
+/// The response head sent to the client; `keepAlive` says whether the proxy keeps the
+/// client connection after this response.
+std::string responseHeadForClient(const MessageHead& response, BodyFraming framing,
+                                  bool keepAlive, bool via);
+
+/// A response readygate makes itself: small, `Connection: close` unless `keepAlive`.
+/// 503 gets `Retry-After: 1`.
+std::string errorResponse(int status, std::string_view reason, bool keepAlive);
+
+/// One chunk of a re-chunked body, and the last one.
+std::string chunkHeader(size_t size);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+inline constexpr std::string_view kChunkEnd = "\r\n";
+
+/// The framing a body keeps on its way through, given the head it came with and the
+/// peer it goes to (`toHttp10`: an HTTP/1.0 client cannot take chunks).
+BodyFraming framingFor(const MessageHead& head, bool hasBody, bool toHttp10);
+
+const char* statusText(int status);
+
+}  // namespace readygate
