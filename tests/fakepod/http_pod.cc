@@ -25,7 +25,8 @@ struct HttpPod::DelayedReply {
 HttpPod::HttpPod(event_base* base, const Options& options) : base_(base), options_(options) {
   http_ = evhttp_new(base_);
   evhttp_set_gencb(http_, &HttpPod::onRequest, this);
-  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
   if (!options_.tlsCert.empty()) {
     tls_ = SSL_CTX_new(TLS_server_method());
     if (SSL_CTX_use_certificate_chain_file(tls_, options_.tlsCert.c_str()) != 1 ||
@@ -112,6 +113,34 @@ void HttpPod::handle(evhttp_request* request) {
   } else if (path == "/control/ready/on" || path == "/control/ready/off") {
     forcedReady_ = path.ends_with("/on") ? 1 : 0;
     body = name + " ready=" + std::to_string(forcedReady_) + "\n";
+  } else if (path == "/echo") {
+    // The request body back (what a proxy forwarded, re-framed or not).
+    evbuffer* input = evhttp_request_get_input_buffer(request);
+    body.assign(reinterpret_cast<const char*>(evbuffer_pullup(input, -1)),
+                evbuffer_get_length(input));
+  } else if (path == "/headers") {
+    // Every request header as it arrived, one "Name: value" line each.
+    evkeyvalq* headers = evhttp_request_get_input_headers(request);
+    for (evkeyval* header = headers->tqh_first; header; header = header->next.tqe_next) {
+      body += std::string(header->key) + ": " + header->value + "\n";
+    }
+  } else if (path.starts_with("/status/")) {
+    int wanted = std::atoi(path.c_str() + 8);
+    code = wanted >= 200 && wanted <= 599 ? wanted : 400;
+    reason = "Status";
+    body = name + " answers " + std::to_string(code) + "\n";
+  } else if (path == "/chunked") {
+    // A response in several chunks (evhttp frames it: Transfer-Encoding: chunked).
+    evhttp_send_reply_start(request, 200, "OK");
+    for (int i = 0; i < 3; ++i) {
+      evbuffer* chunk = evbuffer_new();
+      std::string piece = name + " part " + std::to_string(i) + "\n";
+      evbuffer_add(chunk, piece.data(), piece.size());
+      evhttp_send_reply_chunk(request, chunk);
+      evbuffer_free(chunk);
+    }
+    evhttp_send_reply_end(request);
+    return;
   } else if (path == "/hits") {
     body = std::to_string(rootHits_) + "\n";
   } else if (path == "/requests") {

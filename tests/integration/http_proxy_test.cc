@@ -1,0 +1,457 @@
+// mode http through a real readygate to real fakepods (and small raw servers where a
+// pod cannot misbehave enough): keep-alive on both sides, pipelining, bodies both
+// ways, 100-continue, Upgrade, every error readygate answers, smuggling refused,
+// forwarding headers, and retries when a backend dies under load.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/support/http_client.h"
+#include "tests/support/proxy_harness.h"
+
+namespace {
+
+using namespace testing_support;
+using ::testing::HasSubstr;
+
+/// mode http service "web" on `port` over `endpoints`; `extra` is appended to it.
+std::string httpConfig(int port, const std::vector<std::string>& endpoints,
+                       const std::string& extra = "") {
+  std::string list;
+  for (const std::string& endpoint : endpoints) {
+    list += (list.empty() ? "\"" : ", \"") + endpoint + "\"";
+  }
+  return fill(R"(workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: [${endpoints}]}
+)",
+              {{"port", std::to_string(port)}, {"endpoints", list}}) +
+         extra;
+}
+
+long requestsAt(const FakePod& pod) {
+  std::string body = httpBody(httpGet(pod.host, pod.port, "/requests"));
+  return body.empty() ? -1 : std::stol(body);
+}
+
+TEST(HttpProxy, KeepAliveOnBothSidesAndABackendPerRequest) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  FakePod& b = harness.startPod("pod-b");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address(), b.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 20; ++i) {
+    auto reply = client->get("/");
+    ASSERT_TRUE(reply) << "request " << i;
+    EXPECT_EQ(reply->status, 200);
+    bodies.push_back(reply->body);
+  }
+  // One client connection, requests spread over both pods.
+  EXPECT_EQ(std::count(bodies.begin(), bodies.end(), "hello from pod-a\n"), 10);
+  EXPECT_EQ(std::count(bodies.begin(), bodies.end(), "hello from pod-b\n"), 10);
+  // Upstream connections were reused: at most one new one per pod and worker.
+  double fresh = harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"new\"}").value_or(-1);
+  double reused = harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"reused\"}").value_or(-1);
+  EXPECT_LE(fresh, 2);
+  EXPECT_GE(reused, 18);
+  EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"web\",backend=\"" + a.address() +
+                           "\",code_class=\"2xx\"}"),
+            10);
+}
+
+TEST(HttpProxy, PipelinedRequestsAreAnsweredInOrder) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  FakePod& b = harness.startPod("pod-b");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address(), b.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  // The first is slow: the others must still come back after it, in order.
+  ASSERT_TRUE(client->send(
+      "GET /status/201?delay_ms=200 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /status/203 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int status : {201, 202, 203}) {
+    auto reply = client->read();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, status);
+  }
+}
+
+TEST(HttpProxy, BodiesStreamBothWaysChunkedOrNot) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  // A chunked upload arrives whole.
+  ASSERT_TRUE(client->send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"));
+  auto echoed = client->read();
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(echoed->body, "hello world");
+  // A Content-Length upload on the same connection.
+  std::string big(100000, 'x');
+  ASSERT_TRUE(client->send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                           std::to_string(big.size()) + "\r\n\r\n" + big));
+  auto bigEcho = client->read();
+  ASSERT_TRUE(bigEcho);
+  EXPECT_EQ(bigEcho->body.size(), big.size());
+  // A chunked response stays chunked for an HTTP/1.1 client.
+  auto chunked = client->get("/chunked");
+  ASSERT_TRUE(chunked);
+  EXPECT_TRUE(chunked->chunked);
+  EXPECT_EQ(chunked->body, "pod-a part 0\npod-a part 1\npod-a part 2\n");
+  // ... and reaches an HTTP/1.0 client whole, ended by the close.
+  auto old = HttpTestClient::connect(port);
+  ASSERT_TRUE(old);
+  ASSERT_TRUE(old->send("GET /chunked HTTP/1.0\r\n\r\n"));
+  auto plain = old->read();
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->chunked);
+  EXPECT_EQ(plain->body, "pod-a part 0\npod-a part 1\npod-a part 2\n");
+  // HEAD: the head only.
+  ASSERT_TRUE(client->send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = client->read(5s, true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  auto after = client->get("/status/204");
+  ASSERT_TRUE(after) << "the connection is still in step after HEAD";
+  EXPECT_EQ(after->status, 204);
+}
+
+TEST(HttpProxy, ExpectContinueLetsTheClientSendItsBodyAfterTheBackendSaysSo) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+  auto interim = client->read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client->send("ping"));
+  auto reply = client->read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "ping");
+}
+
+/// A backend that answers any request with 101 and then echoes bytes: an Upgrade target.
+class UpgradeEchoServer {
+ public:
+  UpgradeEchoServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), length);
+    listen(fd_, 4);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      int client = accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      timeval limit{5, 0};
+      setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+      std::string request;
+      char buffer[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t got = recv(client, buffer, sizeof buffer, 0);
+        if (got <= 0) break;
+        request.append(buffer, static_cast<size_t>(got));
+      }
+      request_ = request;
+      std::string answer =
+          "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+      send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ssize_t got;
+      while ((got = recv(client, buffer, sizeof buffer, 0)) > 0) {
+        send(client, buffer, static_cast<size_t>(got), MSG_NOSIGNAL);
+      }
+      close(client);
+    });
+  }
+  ~UpgradeEchoServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string request() const { return request_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::string request_;
+};
+
+TEST(HttpProxy, AnUpgradeAnsweredWith101BecomesATunnel) {
+  ProxyHarness harness;
+  UpgradeEchoServer backend;
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {backend.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->send(
+      "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+  auto switched = client->read();
+  ASSERT_TRUE(switched);
+  EXPECT_EQ(switched->status, 101);
+  EXPECT_EQ(switched->header("Upgrade"), "echo");
+  ASSERT_TRUE(client->socket().sendAll("raw bytes\n"));
+  EXPECT_EQ(client->socket().receiveLine(), "raw bytes");
+  EXPECT_THAT(backend.request(), HasSubstr("Upgrade: echo\r\n"));
+  EXPECT_THAT(backend.request(), HasSubstr("Connection: upgrade\r\n"));
+}
+
+TEST(HttpProxy, ForwardingHeadersArriveAtThePod) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}, "    http: {via: true}\n"));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto reply = client->get("/headers", "X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: given-1\r\n"
+                                       "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\n");
+  ASSERT_TRUE(reply);
+  EXPECT_THAT(reply->body, HasSubstr("X-Forwarded-For: 203.0.113.7, 127.0.0.1\n"));
+  EXPECT_THAT(reply->body, HasSubstr("X-Forwarded-Proto: http\n"));
+  EXPECT_THAT(reply->body, HasSubstr("X-Forwarded-Host: test\n"));
+  EXPECT_THAT(reply->body, HasSubstr("X-Request-Id: given-1\n"));
+  EXPECT_THAT(reply->body, HasSubstr("Via: 1.1 readygate\n"));
+  EXPECT_THAT(reply->body, ::testing::Not(HasSubstr("X-Hop")));
+  EXPECT_EQ(reply->header("Via"), "1.1 readygate");
+  auto generated = client->get("/headers");
+  ASSERT_TRUE(generated);
+  EXPECT_THAT(generated->body, ::testing::ContainsRegex("X-Request-Id: [0-9a-f]{16}\n"));
+}
+
+TEST(HttpProxy, NoEligibleBackendIs503WithRetryAfter) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--start-unready"});
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}, R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
+)"));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto reply = client->get("/");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 503);
+  EXPECT_EQ(reply->header("Retry-After"), "1");
+  // The connection stays usable: the pod becomes ready, the next request passes.
+  httpGet(a.host, a.port, "/control/ready/on");
+  ASSERT_TRUE(harness.waitForState(a.address(), "ready", 5s));
+  auto later = client->get("/");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200);
+  EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"web\",backend=\"none\","
+                           "code_class=\"5xx\"}"),
+            1);
+}
+
+TEST(HttpProxy, EachErrorReadygateMakesHasItsStatus) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  int refusedPort = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}, R"(    http:
+      maxHeaderBytes: 2048
+      maxUrlBytes: 512
+      maxBodyBytes: 1000
+      headerTimeoutSeconds: 0.3
+      responseTimeoutSeconds: 0.3
+)") + fill(R"(  - name: dead
+    listen: 127.0.0.1:${port}
+    mode: http
+    retries: 1
+    endpoints: {static: ["127.0.0.1:${refused}"]}
+)",
+           {{"port", std::to_string(freePort())}, {"refused", std::to_string(refusedPort)}}));
+  auto status = [&](const std::string& raw) {
+    auto client = HttpTestClient::connect(port);
+    if (!client || !client->send(raw)) return 0;
+    auto reply = client->read();
+    return reply ? reply->status : 0;
+  };
+  EXPECT_EQ(status("GARBAGE\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET /" + std::string(600, 'u') + " HTTP/1.1\r\n\r\n"), 414);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nX-Big: " + std::string(3000, 'h') + "\r\n\r\n"), 431);
+  EXPECT_EQ(status("POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"), 413);
+  EXPECT_EQ(status("GET /?delay_ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"), 504);
+  // Slowloris: a head that never ends.
+  auto slow = HttpTestClient::connect(port);
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(slow->send("GET / HTTP/1.1\r\nHost: t\r\n"));
+  auto timedOut = slow->read(3s);
+  ASSERT_TRUE(timedOut);
+  EXPECT_EQ(timedOut->status, 408);
+  EXPECT_TRUE(slow->closedWithin(2s));
+  (void)refusedPort;
+}
+
+TEST(HttpProxy, ABackendThatRefusesIs502) {
+  ProxyHarness harness;
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {"127.0.0.1:" + std::to_string(freePort())}, "    retries: 1\n"));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto reply = client->get("/");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 502);
+}
+
+TEST(HttpProxy, AmbiguousRequestsAre400AndNothingIsForwarded) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}));
+  long before = requestsAt(a);
+  const char* smuggled[] = {
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+      "GET / HTTP/1.1\nHost: t\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost : t\r\n\r\n",
+  };
+  for (const char* raw : smuggled) {
+    auto client = HttpTestClient::connect(port);
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(client->send(raw));
+    auto reply = client->read();
+    ASSERT_TRUE(reply) << raw;
+    EXPECT_EQ(reply->status, 400) << raw;
+    EXPECT_EQ(reply->header("Connection"), "close") << raw;
+    EXPECT_TRUE(client->closedWithin(2s)) << raw;
+  }
+  // The pod saw only this test's own /requests calls.
+  EXPECT_EQ(requestsAt(a), before + 1);
+}
+
+/// Keep-alive GET load from `connections` clients until `stop`; counts answers by status.
+struct Load {
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+
+  void start(int port, int connections, const std::string& path) {
+    for (int i = 0; i < connections; ++i) {
+      threads.emplace_back([this, port, path] {
+        auto deadline = std::chrono::steady_clock::now() + 30s;  // bounded whatever happens
+        std::optional<HttpTestClient> client;
+        while (!stop && std::chrono::steady_clock::now() < deadline) {
+          if (!client) {
+            if (auto made = HttpTestClient::connect(port)) client.emplace(std::move(*made));
+          }
+          auto reply = client ? client->get(path) : std::nullopt;
+          if (reply && reply->status == 200) {
+            ++ok;
+          } else {
+            ++failed;  // a client that never retries: any failure counts
+            client.reset();
+          }
+          if (reply && reply->header("Connection") == "close") client.reset();
+        }
+      });
+    }
+  }
+  void finish() {
+    stop = true;
+    for (auto& thread : threads) thread.join();
+  }
+};
+
+std::string killablePods(ProxyHarness& harness, std::vector<FakePod*>& pods, int count) {
+  for (int i = 0; i < count; ++i) {
+    pods.push_back(&harness.startPod("pod-" + std::to_string(i)));
+  }
+  return "";
+}
+
+TEST(HttpProxy, ABackendKilledUnderLoadCostsNoClientErrorThanksToRetries) {
+  ProxyHarness harness;
+  std::vector<FakePod*> pods;
+  killablePods(harness, pods, 3);
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {pods[0]->address(), pods[1]->address(), pods[2]->address()},
+                                    R"(    retries: 2
+    readinessProbe: {tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 1}
+)"));
+  for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  Load load;
+  load.start(port, 20, "/");
+  ASSERT_TRUE(waitUntil([&] { return load.ok > 500; }, 10s));
+  kill(pods[1]->process->pid(), SIGKILL);
+  int atKill = load.ok;
+  ASSERT_TRUE(waitUntil([&] { return load.ok > atKill + 2000; }, 20s));
+  load.finish();
+  EXPECT_EQ(load.failed, 0) << "ok " << load.ok;
+  EXPECT_GT(load.ok, 2500);
+}
+
+TEST(HttpProxy, WithoutRetriesTheSameKillShowsErrors) {
+  ProxyHarness harness;
+  std::vector<FakePod*> pods;
+  killablePods(harness, pods, 3);
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {pods[0]->address(), pods[1]->address(), pods[2]->address()},
+                                    R"(    retries: 0
+    readinessProbe: {tcpSocket: {}, periodSeconds: 0.5, failureThreshold: 3}
+)"));
+  for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  Load load;
+  load.start(port, 20, "/");
+  ASSERT_TRUE(waitUntil([&] { return load.ok > 500; }, 10s));
+  kill(pods[1]->process->pid(), SIGKILL);
+  int atKill = load.ok;
+  waitUntil([&] { return load.ok > atKill + 2000; }, 20s);
+  load.finish();
+  EXPECT_GT(load.failed, 0) << "the kill must show without retries: that is what retries fix";
+}
+
+TEST(HttpProxy, APostIsNeverReplayed) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  FakePod& b = harness.startPod("pod-b");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address(), b.address()}, "    retries: 2\n"));
+  // A POST to a backend that hangs then dies must not reach the other one.
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  long beforeA = requestsAt(a);
+  ASSERT_TRUE(client->send("POST /echo?delay_ms=500 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+  std::this_thread::sleep_for(100ms);  // lets the request reach a pod; the kill is the test
+  long onA = requestsAt(a) - 1 - beforeA;  // the POST, if it went to pod-a
+  FakePod& victim = onA > 0 ? a : b;
+  FakePod& other = onA > 0 ? b : a;
+  long otherBefore = requestsAt(other);
+  kill(victim.process->pid(), SIGKILL);
+  auto reply = client->read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 502);
+  EXPECT_EQ(requestsAt(other), otherBefore + 1) << "the POST was sent again";
+}
+
+}  // namespace
