@@ -14,6 +14,7 @@ namespace {
                "[--echo [--greeting]]\n"
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
+               "               [--idle-timeout SEC]   close idle keep-alive connections\n"
                "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
                "            /control/ready/on, /control/ready/off, /hits, /requests;\n"
                "            any path takes ?delay_ms=N to answer late.\n"
@@ -62,6 +63,8 @@ Options parseOptions(int argc, char** argv) {
       options.greeting = true;
     else if (arg == "--startup-delay")
       options.startupDelaySeconds = number(value(), "--startup-delay");
+    else if (arg == "--idle-timeout")
+      options.idleTimeoutSeconds = number(value(), "--idle-timeout");
     else if (arg == "--kill-in")
       options.killInSeconds = number(value(), "--kill-in");
     else if (arg == "--ready-toggle") {

@@ -25,6 +25,12 @@ struct HttpPod::DelayedReply {
 HttpPod::HttpPod(event_base* base, const Options& options) : base_(base), options_(options) {
   http_ = evhttp_new(base_);
   evhttp_set_gencb(http_, &HttpPod::onRequest, this);
+  if (options_.idleTimeoutSeconds > 0) {
+    timeval idle = {static_cast<time_t>(options_.idleTimeoutSeconds),
+                    static_cast<suseconds_t>(
+                        (options_.idleTimeoutSeconds - static_cast<time_t>(options_.idleTimeoutSeconds)) * 1e6)};
+    evhttp_set_timeout_tv(http_, &idle);
+  }
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
   if (!options_.tlsCert.empty()) {
@@ -118,6 +124,9 @@ void HttpPod::handle(evhttp_request* request) {
     evbuffer* input = evhttp_request_get_input_buffer(request);
     body.assign(reinterpret_cast<const char*>(evbuffer_pullup(input, -1)),
                 evbuffer_get_length(input));
+  } else if (path == "/sink") {
+    // How many body bytes arrived (a large upload's length, without echoing it).
+    body = std::to_string(evbuffer_get_length(evhttp_request_get_input_buffer(request))) + "\n";
   } else if (path == "/headers") {
     // Every request header as it arrived, one "Name: value" line each.
     evkeyvalq* headers = evhttp_request_get_input_headers(request);

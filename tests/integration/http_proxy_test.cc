@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "tests/support/http_client.h"
@@ -452,6 +453,98 @@ TEST(HttpProxy, APostIsNeverReplayed) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 502);
   EXPECT_EQ(requestsAt(other), otherBefore + 1) << "the POST was sent again";
+}
+
+// The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
+// close must still never cost a request, a POST included.
+TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--idle-timeout", "1"});
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  for (int round = 0; round < 3; ++round) {
+    auto get = client->get("/");
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->status, 200);
+    ASSERT_TRUE(client->send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+    auto post = client->read();
+    ASSERT_TRUE(post);
+    EXPECT_EQ(post->status, 200);
+    EXPECT_EQ(post->body, "hi");
+    std::this_thread::sleep_for(1300ms);  // the pause the backend closes on; not a sync
+  }
+  EXPECT_EQ(harness.metric("readygate_http_retries_total{service=\"web\"}"), 0);
+}
+
+long residentKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(HttpProxy, A100MebibyteBodyStreamsThroughInLittleMemory) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  ChildProcess& readygate = harness.startReadygate(httpConfig(port, {a.address()}));
+  long before = residentKib(readygate.pid());
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  const size_t total = 100u << 20;
+  ASSERT_TRUE(client->send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                           std::to_string(total) + "\r\n\r\n"));
+  std::string block(1 << 20, 'z');
+  long peak = before;
+  for (size_t sent = 0; sent < total; sent += block.size()) {
+    ASSERT_TRUE(client->send(block));
+    peak = std::max(peak, residentKib(readygate.pid()));
+  }
+  auto reply = client->read(30s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->body, std::to_string(total) + "\n");
+  EXPECT_LT(peak - before, 16 * 1024) << "readygate grew " << (peak - before) << " KiB";
+}
+
+// Real clients: curl and Python's http.client, keep-alive and all.
+TEST(HttpProxy, CurlAndPythonWorkAgainstIt) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}));
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::string curlOut = harness.dir() + "/curl.out";
+  ChildProcess curl({"/usr/bin/curl", "-s", "-d", "payload", url + "/echo", url + "/"}, curlOut);
+  ASSERT_EQ(curl.waitExit(10s), 0);
+  EXPECT_EQ(curl.output(), "payloadhello from pod-a\n");
+  std::string script = harness.writeFile("client.py", fill(R"(
+import http.client
+c = http.client.HTTPConnection("127.0.0.1", ${port}, timeout=5)
+for i in range(3):
+    c.request("GET", "/")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"hello from pod-a\n", r.status
+c.request("PUT", "/echo", body=b"x" * 70000)
+r = c.getresponse()
+assert r.status == 200 and len(r.read()) == 70000
+print("python ok")
+)",
+                                                          {{"port", std::to_string(port)}}));
+  std::string pythonOut = harness.dir() + "/python.out";
+  ChildProcess python({"/usr/bin/python3", script}, pythonOut);
+  ASSERT_EQ(python.waitExit(20s), 0) << python.output();
+  EXPECT_EQ(python.output(), "python ok\n");
+  // wrk: a second of keep-alive load from 4 connections, every answer a 2xx.
+  std::string wrkOut = harness.dir() + "/wrk.out";
+  ChildProcess wrk({"/usr/bin/wrk", "-t1", "-c4", "-d1s", url + "/"}, wrkOut);
+  ASSERT_EQ(wrk.waitExit(20s), 0) << wrk.output();
+  EXPECT_THAT(wrk.output(), HasSubstr("requests in"));
+  EXPECT_THAT(wrk.output(), ::testing::Not(HasSubstr("Non-2xx")));
+  EXPECT_THAT(wrk.output(), ::testing::Not(HasSubstr("Socket errors")));
 }
 
 }  // namespace
