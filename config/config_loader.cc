@@ -3,7 +3,9 @@
 
 #include <cstring>
 #include <fstream>
+#include <cctype>
 #include <limits>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -121,6 +123,58 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
   map.finish();
 }
 
+/// `routes:` of an http service. Hosts are names (`api.example.com`) or one-label
+/// wildcards (`*.example.com`); prefixes start with '/'. Targets are checked once every
+/// service is known (checkAcrossServices).
+void parseRoutes(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+                 std::vector<RouteConfig>& routes) {
+  static const std::regex kHost(R"((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)");
+  std::set<std::pair<std::string, std::string>> seen;
+  forEachItem(node, path, errors, [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+    MapReader map(item, itemPath, errors);
+    if (!map.valid()) return;
+    RouteConfig route;
+    size_t before = errors.size();
+    if (auto value = map.get("host")) {
+      if (auto host = readString(*value, map.childPath("host"), errors)) {
+        std::string lower = *host;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!std::regex_match(lower, kHost)) {
+          errors.addValue(map.childPath("host"), *value,
+                          "must be a host name (api.example.com) or *.example.com, without port");
+        } else {
+          route.host = lower;
+        }
+      }
+    }
+    if (auto value = map.get("pathPrefix")) {
+      if (auto prefix = readString(*value, map.childPath("pathPrefix"), errors)) {
+        if (prefix->empty() || prefix->front() != '/' ||
+            prefix->find_first_of("?# ") != std::string::npos) {
+          errors.addValue(map.childPath("pathPrefix"), *value,
+                          "must be a path starting with '/' (no query)");
+        } else {
+          route.pathPrefix = *prefix;
+          while (route.pathPrefix.size() > 1 && route.pathPrefix.back() == '/') {
+            route.pathPrefix.pop_back();  // "/api/" and "/api" are the same prefix
+          }
+        }
+      }
+    }
+    if (auto value = map.require("service")) {
+      if (auto service = readString(*value, map.childPath("service"), errors)) route.service = *service;
+    }
+    map.finish();
+    if (errors.size() != before) return;
+    if (!seen.insert({route.host, route.pathPrefix}).second) {
+      errors.add(itemPath, item.Mark(),
+                 "duplicate route: another route has the same host and pathPrefix");
+      return;
+    }
+    routes.push_back(std::move(route));
+  });
+}
+
 void parseService(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                   std::vector<ServiceConfig>& services) {
   MapReader map(node, path, errors);
@@ -138,10 +192,12 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.name = *name;
     }
   }
-  if (auto value = map.require("listen")) {
+  if (auto value = map.get("listen")) {
     if (auto address = readAddress(*value, map.childPath("listen"), errors, false)) {
       service.listen = *address;
     }
+  } else {
+    service.listens = false;  // fine for a route target; checked across services
   }
   if (auto value = map.get("mode")) {
     if (auto mode = readEnum<ProxyMode>(*value, map.childPath("mode"), errors,
@@ -157,7 +213,9 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.balance = *kind;
     }
   }
-  if (auto value = map.require("endpoints")) {
+  if (auto value = map.get("routes")) parseRoutes(*value, map.childPath("routes"), errors, service.routes);
+  // A router may have no backends of its own: what no route takes is then a 404.
+  if (auto value = service.routes.empty() ? map.require("endpoints") : map.get("endpoints")) {
     parseEndpoints(*value, map.childPath("endpoints"), errors, service);
   }
   const std::pair<const char*, ProbeKind> probeKeys[] = {
@@ -223,15 +281,46 @@ void checkAcrossServices(const YAML::Node& servicesNode, const std::vector<Servi
                          ConfigErrors& errors) {
   std::set<std::string> names;
   std::set<std::string> listens;
+  std::map<std::string, const ServiceConfig*> byName;
   for (size_t i = 0; i < services.size(); ++i) {
     std::string path = "services[" + std::to_string(i) + "]";
     const YAML::Node node = servicesNode[i];
     if (!names.insert(services[i].name).second) {
       errors.addValue(path + ".name", node["name"], "duplicate service name");
     }
-    if (!listens.insert(services[i].listen.toString()).second) {
+    byName[services[i].name] = &services[i];
+    if (services[i].listens && !listens.insert(services[i].listen.toString()).second) {
       errors.addValue(path + ".listen", node["listen"], "address already used by another service");
     }
+  }
+  std::set<std::string> routedTo;
+  for (size_t i = 0; i < services.size(); ++i) {
+    const ServiceConfig& service = services[i];
+    std::string path = "services[" + std::to_string(i) + "]";
+    const YAML::Node node = servicesNode[i];
+    if (!service.routes.empty() && service.mode != ProxyMode::Http) {
+      errors.add(path + ".routes", node["routes"].Mark(), "routes need mode: http");
+    }
+    for (size_t r = 0; r < service.routes.size(); ++r) {
+      const RouteConfig& route = service.routes[r];
+      std::string routePath = path + ".routes[" + std::to_string(r) + "].service";
+      auto target = byName.find(route.service);
+      if (target == byName.end()) {
+        errors.addValue(routePath, node["routes"][r]["service"],
+                        "no such service (routes name a service of this file)");
+      } else if (target->second->mode != ProxyMode::Http) {
+        errors.addValue(routePath, node["routes"][r]["service"],
+                        "a route's service must be mode: http");
+      } else {
+        routedTo.insert(route.service);
+      }
+    }
+  }
+  for (size_t i = 0; i < services.size(); ++i) {
+    const ServiceConfig& service = services[i];
+    if (service.listens || routedTo.contains(service.name)) continue;
+    errors.add("services[" + std::to_string(i) + "]", servicesNode[i].Mark(),
+               "needs listen, or a route to it from another service (it is reached neither way)");
   }
 }
 

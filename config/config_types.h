@@ -102,9 +102,20 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+/// `routes:` entry of an http service: requests for `host` (exact, or `*.example.com`
+/// for one label; empty = any) under `pathPrefix` go to `service`'s backends.
+struct RouteConfig {
+  std::string host;             // lowercase; "" = any host
+  std::string pathPrefix = "/";  // no trailing slash except "/"
+  std::string service;
+
+  bool operator==(const RouteConfig&) const = default;
+};
+
 struct ServiceConfig {
   std::string name;
   SocketAddress listen;
+  bool listens = true;  // false: reached only through another service's routes
   ProxyMode mode = ProxyMode::Tcp;
   BalanceKind balance = BalanceKind::RoundRobin;
   std::vector<SocketAddress> staticEndpoints;
@@ -117,6 +128,7 @@ struct ServiceConfig {
   double idleTimeoutSeconds = 300;
   int retries = 3;  // other backends tried after a failed attempt, bounded
   HttpSettings http;
+  std::vector<RouteConfig> routes;  // mode http: other services' backends by Host and path
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
 
   bool operator==(const ServiceConfig&) const = default;

@@ -55,10 +55,12 @@ ReloadPlan planReload(const Config& running, const Config& next) {
       plan.services.push_back(std::move(change));
       continue;
     }
-    change.listenChanged = !(before.listen == after.listen);
+    change.listenChanged = before.listens != after.listens ||
+                           (after.listens && !(before.listen == after.listen));
     if (change.listenChanged) {
-      plan.summary.push_back("service " + before.name + ": listen " + before.listen.toString() +
-                             " -> " + after.listen.toString());
+      plan.summary.push_back("service " + before.name + ": listen " +
+                             (before.listens ? before.listen.toString() : "(none)") + " -> " +
+                             (after.listens ? after.listen.toString() : "(none)"));
     }
     for (ProbeKind kind : kAllProbeKinds) {
       if (probeOf(before, kind) != probeOf(after, kind)) {
@@ -75,6 +77,7 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     ServiceConfig beforeRest = before;
     ServiceConfig afterRest = after;
     beforeRest.listen = afterRest.listen;
+    beforeRest.listens = afterRest.listens;
     beforeRest.staticEndpoints.clear();
     afterRest.staticEndpoints.clear();
     for (ServiceConfig* rest : {&beforeRest, &afterRest}) {
@@ -96,7 +99,8 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     ServiceReload change;
     change.name = after.name;
     change.action = ServiceReload::Action::Add;
-    plan.summary.push_back("service " + after.name + ": added on " + after.listen.toString());
+    plan.summary.push_back("service " + after.name + ": added" +
+                           (after.listens ? " on " + after.listen.toString() : " (routes only)"));
     plan.services.push_back(std::move(change));
   }
   return plan;

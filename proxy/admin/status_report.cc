@@ -93,7 +93,7 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
     const ServiceConfig& config = members->config();
     json.beginObject();
     json.key("name").value(config.name);
-    json.key("listen").value(config.listen.toString());
+    json.key("listen").value(config.listens ? config.listen.toString() : "");
     json.key("mode").value(toString(config.mode));
     json.key("removed").value(members->retired());
     json.key("backends_total").value(members->configuredCount());

@@ -75,8 +75,9 @@ ReloadOutcome Reloader::tryReload() {
   for (const ServiceReload& change : plan.services) {
     bool needsBind = change.action == ServiceReload::Action::Add ||
                      change.action == ServiceReload::Action::Replace || change.listenChanged;
-    if (!needsBind) continue;
+    if (!needsBind || change.action == ServiceReload::Action::Remove) continue;
     const ServiceConfig& config = *nextByName.at(change.name);
+    if (!config.listens) continue;
     auto sockets = ServiceSet::bind(config.listen, workers_.size());
     if (auto* error = std::get_if<std::string>(&sockets)) {
       outcome.errors.push_back("service " + change.name + ": " + *error);
@@ -115,13 +116,14 @@ ReloadOutcome Reloader::tryReload() {
         current->applyConfig(std::make_shared<const ServiceConfig>(config));
         if (change.listenChanged) {
           // The new address accepts before the old one closes: no moment without a listener.
-          bindTo(*current, config.listen, std::move(bound[change.name]));
+          if (config.listens) bindTo(*current, config.listen, std::move(bound[change.name]));
           for (auto& worker : workers_) worker->closeListeners(current->servicePtr(), previous);
         }
         break;
       }
     }
   }
+  services_.resolveRoutes();  // targets may have been added, replaced or removed
   running_ = std::move(next);
   outcome.changes = std::move(plan.summary);
   outcome.applied = true;
@@ -130,6 +132,7 @@ ReloadOutcome Reloader::tryReload() {
 
 void Reloader::bindTo(ServiceMembers& members, const SocketAddress& address,
                       std::vector<ListeningSocket> sockets) {
+  if (sockets.empty()) return;  // no listener of its own
   for (size_t i = 0; i < workers_.size() && i < sockets.size(); ++i) {
     workers_[i]->addListener({members.servicePtr(), address, std::move(sockets[i]),
                               ServiceSet::sessionFactory(members.config().mode)});

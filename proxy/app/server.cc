@@ -19,6 +19,7 @@ Server::~Server() {
 
 bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker) {
   for (const auto& members : services_.all()) {
+    if (!members->config().listens) continue;  // reached through another service's routes
     const SocketAddress& address = members->config().listen;
     auto sockets = ServiceSet::bind(address, perWorker.size());
     if (auto* error = std::get_if<std::string>(&sockets)) {
@@ -51,6 +52,7 @@ int Server::run() {
     return 1;
   }
   for (const ServiceConfig& service : config_.services) services_.add(service);
+  services_.resolveRoutes();
 
   std::vector<std::vector<ProxyWorker::Binding>> perWorker(static_cast<size_t>(workerCount));
   if (!bindListeners(perWorker)) return 1;
@@ -77,6 +79,7 @@ int Server::run() {
   }
   for (const auto& members : services_.all()) {
     const ServiceConfig& config = members->config();
+    if (!config.listens) continue;
     logEvent(LogLevel::Info, "listening",
              {{"service", config.name},
               {"address", config.listen.toString()},

@@ -35,6 +35,22 @@ ServiceMembers* ServiceSet::find(const std::string& name) const {
   return nullptr;
 }
 
+void ServiceSet::resolveRoutes() {
+  for (const auto& members : services_) {
+    if (members->retired()) continue;
+    const ServiceConfig& config = members->config();
+    auto settings = std::make_shared<ServiceSettings>(*members->service().settings());
+    settings->routes = config.routes;
+    settings->routeTargets.clear();
+    for (const RouteConfig& route : config.routes) {
+      ServiceMembers* target = find(route.service);
+      settings->routeTargets.push_back(target ? target->servicePtr() : nullptr);
+    }
+    settings->ownBackends = !config.staticEndpoints.empty();
+    members->servicePtr()->publishSettings(std::move(settings));
+  }
+}
+
 void ServiceSet::dropFinished() {
   std::erase_if(services_, [](const auto& members) { return members->finished(); });
 }

@@ -31,6 +31,9 @@ class ServiceSet {
   /// The running (not retired) service of that name.
   ServiceMembers* find(const std::string& name) const;
   const std::vector<std::unique_ptr<ServiceMembers>>& all() const { return services_; }
+  /// Points every running service's routes at the running services they name
+  /// (publishes new settings); after start and after each reload.
+  void resolveRoutes();
   /// Frees retired services whose connections are all gone.
   void dropFinished();
   void clear() { services_.clear(); }

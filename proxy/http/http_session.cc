@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 
+#include "config/route_match.h"
 #include "proxy/core/log.h"
 
 namespace readygate {
@@ -44,6 +45,8 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
     : base_(context.base),
       service_(context.service),
       settings_(service_->settings()),
+      target_(service_),
+      targetSettings_(settings_),
       leases_(context.leases),
       pool_(context.pool),
       owner_(context.owner),
@@ -148,6 +151,9 @@ void HttpSession::processClientInput() {
 
 void HttpSession::onRequestHead(MessageHead& head) {
   request_ = std::move(head);
+  // Each request sees the settings and routes of now: a reload applies to the next
+  // request of a kept-alive connection, not only to new connections.
+  settings_ = service_->settings();
   headArrived_ = true;
   requestComplete_ = false;
   responseStarted_ = false;
@@ -167,11 +173,45 @@ void HttpSession::onRequestHead(MessageHead& head) {
   requestHasBody_ = request_.chunked || (request_.contentLength && *request_.contentLength > 0);
   requestFraming_ = framingFor(request_, requestHasBody_, false);
   phase_ = Phase::Forwarding;
+  if (!route()) return;
   armTimer(TimerPurpose::None, 0);
   ForwardingInfo info{clientAddress_, request_.find("X-Request-Id") ? "" : newRequestId(),
                       http.forwardedHeaders, http.via};
   replay_ = requestHeadForUpstream(request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
+}
+
+bool HttpSession::route() {
+  target_ = service_;
+  targetSettings_ = settings_;
+  if (settings_->routes.empty()) return true;
+  std::string_view host;
+  std::string_view path = request_.target;
+  if (path.starts_with("http://")) {
+    // Absolute form: its authority is the host, whatever the Host header says.
+    std::string_view rest = path.substr(7);
+    size_t slash = rest.find('/');
+    host = rest.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  } else if (const std::string* header = request_.find("Host")) {
+    host = *header;
+  }
+  int index = matchRoute(settings_->routes, host, path);
+  if (index < 0) {
+    if (settings_->ownBackends) return true;
+    keepClient_ = keepClient_ && !requestHasBody_;
+    respondError(404, "no_route");
+    return false;
+  }
+  std::shared_ptr<Service> target = settings_->routeTargets[static_cast<size_t>(index)].lock();
+  if (!target) {
+    keepClient_ = keepClient_ && !requestHasBody_;
+    respondError(503, "route_target_gone");
+    return false;
+  }
+  target_ = std::move(target);
+  targetSettings_ = target_->settings();
+  return true;
 }
 
 void HttpSession::onRequestBody(std::string_view data) {
@@ -215,7 +255,7 @@ void HttpSession::startForwarding() {
   forwarding_ = true;
   if (connector_) retiredConnector_ = std::move(connector_);
   connector_ = std::make_unique<UpstreamConnector>(
-      base_, service_, settings_, leases_, static_cast<DrainTarget&>(*this),
+      base_, target_, targetSettings_, leases_, static_cast<DrainTarget&>(*this),
       static_cast<UpstreamConnector::Client&>(*this), &pool_);
   connector_->connect();
 }
@@ -225,7 +265,7 @@ void HttpSession::startForwarding() {
 void HttpSession::onUpstreamConnected() {
   upstream_ = connector_->takeConnection();
   retiredConnector_.reset();
-  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic& traffic = target_->traffic();
   ServiceTraffic::add(connector_->reused() ? traffic.upstreamReused : traffic.upstreamOpened);
   bufferevent_setcb(upstream_.get(), &HttpSession::onUpstreamRead, &HttpSession::onUpstreamWrite,
                     &HttpSession::onUpstreamEvent, this);
@@ -239,7 +279,7 @@ void HttpSession::onUpstreamConnected() {
     bufferevent_write(upstream_.get(), replay_.data(), replay_.size());
   }
   if (!replayable_) replay_.clear();
-  armTimer(TimerPurpose::Response, settings_->http.responseTimeoutSeconds);
+  armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
   if (!requestComplete_) {
     requestReader_.resume();
     processClientInput();
@@ -342,7 +382,7 @@ void HttpSession::writeClient(std::string_view data) {
 
 void HttpSession::finishExchange() {
   if (responseFraming_ == BodyFraming::Chunked) writeClient(kLastChunk);
-  ServiceTraffic& traffic = service_->traffic();
+  ServiceTraffic& traffic = target_->traffic();
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
   traffic.requestDuration.Observe(secondsBetween(requestStartedAt_, now));
@@ -366,8 +406,8 @@ void HttpSession::releaseUpstream(bool reusable) {
     bufferevent_setcb(upstream_.get(), nullptr, nullptr, nullptr, nullptr);
     std::shared_ptr<Backend> backend = connector_ ? connector_->backendPtr() : nullptr;
     if (reusable && backend) {
-      pool_.release(std::move(backend), std::move(upstream_), settings_->http.upstreamMaxIdle,
-                    settings_->http.upstreamIdleTimeoutSeconds);
+      pool_.release(std::move(backend), std::move(upstream_), targetSettings_->http.upstreamMaxIdle,
+                    targetSettings_->http.upstreamIdleTimeoutSeconds);
     }
     upstream_.reset();
   }
@@ -388,7 +428,7 @@ void HttpSession::onUpstreamClosed() {
     responseReader_.reset();
     if (canRetry) {
       // Nothing of a response came: an idempotent request kept whole goes to another backend.
-      ServiceTraffic::add(service_->traffic().requestRetries);
+      ServiceTraffic::add(target_->traffic().requestRetries);
       connector_->retry("upstream_closed_before_response");
       return;
     }
@@ -429,7 +469,7 @@ void HttpSession::respondError(int status, std::string_view reason) {
               {"reason", reason},
               {"client", clientAddress_}});
   }
-  ServiceTraffic::add(service_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
+  ServiceTraffic::add(target_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
   releaseUpstream(false);
   bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing;
   writeClient(errorResponse(status, reason, keep));

@@ -66,6 +66,8 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   // Client side.
   void processClientInput();
   void onRequestHead(MessageHead& head);
+  /// Picks target_ by the routes; false when the request was answered (404, 503).
+  bool route();
   void onRequestBody(std::string_view data);
   void startForwarding();
   void writeUpstream(std::string_view data);
@@ -96,7 +98,10 @@ class HttpSession : public Session, private UpstreamConnector::Client {
 
   event_base* base_;
   std::shared_ptr<Service> service_;
-  std::shared_ptr<const ServiceSettings> settings_;  // as they were when the client came
+  std::shared_ptr<const ServiceSettings> settings_;  // as they were when the request came
+  // The service whose backends take the request in flight: this one, or a route's.
+  std::shared_ptr<Service> target_;
+  std::shared_ptr<const ServiceSettings> targetSettings_;
   BackendLeases& leases_;
   UpstreamPool& pool_;
   SessionOwner& owner_;

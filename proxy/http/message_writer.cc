@@ -37,6 +37,8 @@ const char* statusText(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 404:
+      return "Not Found";
     case 408:
       return "Request Timeout";
     case 413:

@@ -8,6 +8,10 @@
 #include "proxy/upstream/balancer.h"
 
 namespace readygate {
+class Service;
+}
+
+namespace readygate {
 
 /// Published as shared_ptr<const ServiceSettings> and replaced whole on reload, as the
 /// rotation snapshot is: a connection reads it once at its start and keeps that copy,
@@ -22,6 +26,11 @@ struct ServiceSettings {
   double idleTimeoutSeconds = 300;
   int retries = 3;
   HttpSettings http;  // mode http only
+  /// mode http: requests by Host and path to other services' backends. Targets are
+  /// weak: a route may point back at its own service.
+  std::vector<RouteConfig> routes;
+  std::vector<std::weak_ptr<Service>> routeTargets;  // aligned with routes
+  bool ownBackends = true;  // false: what no route takes is a 404
 
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the same.
   static std::shared_ptr<const ServiceSettings> from(const ServiceConfig& config,

@@ -455,6 +455,62 @@ TEST(HttpProxy, APostIsNeverReplayed) {
   EXPECT_EQ(requestsAt(other), otherBefore + 1) << "the POST was sent again";
 }
 
+TEST(HttpProxy, RoutesByHostAndPathToOtherServicesPools) {
+  ProxyHarness harness;
+  FakePod& front = harness.startPod("pod-front");
+  FakePod& api = harness.startPod("pod-api");
+  FakePod& shop = harness.startPod("pod-shop");
+  int port = freePort();
+  const char* yaml = R"(workers: 2
+services:
+  - name: front
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${front}"]}
+    routes:
+      - {host: api.example.com, service: api}
+      - {host: "*.example.com", pathPrefix: /shop, service: shop}
+${extraRoute}  - name: api
+    mode: http
+    endpoints: {static: ["${api}"]}
+  - name: shop
+    mode: http
+    retries: 0
+    endpoints: {static: ["${shop}"]}
+)";
+  auto config = [&](const std::string& extraRoute) {
+    return fill(yaml, {{"port", std::to_string(port)},
+                       {"front", front.address()},
+                       {"api", api.address()},
+                       {"shop", shop.address()},
+                       {"extraRoute", extraRoute}});
+  };
+  harness.startReadygate(config(""));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto ask = [&](const std::string& host, const std::string& path) {
+    if (!client->send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")) return std::string();
+    auto reply = client->read();
+    return reply ? reply->header("X-Pod") : std::string();  // which pod answered
+  };
+  EXPECT_EQ(ask("api.example.com", "/"), "pod-api");
+  EXPECT_EQ(ask("API.example.com:8080", "/"), "pod-api");
+  EXPECT_EQ(ask("www.example.com", "/shop/item"), "pod-shop");
+  EXPECT_EQ(ask("www.example.com", "/shopping"), "pod-front");  // segment boundary
+  EXPECT_EQ(ask("elsewhere.org", "/shop"), "pod-front");
+  // The target's own counters count its requests.
+  EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"api\",backend=\"" +
+                           api.address() + "\",code_class=\"2xx\"}"),
+            2);
+  // Routes change by reload like everything else.
+  harness.writeFile("readygate.yaml",
+                    fill("admin: {listen: \"127.0.0.1:${admin}\"}\n",
+                         {{"admin", std::to_string(harness.adminPort())}}) +
+                        config("      - {pathPrefix: /api, service: api}\n"));
+  ASSERT_THAT(harness.adminPost("/reload"), HasSubstr("200 OK"));
+  EXPECT_EQ(ask("elsewhere.org", "/api/users"), "pod-api");
+}
+
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
 // close must still never cost a request, a POST included.
 TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {
