@@ -205,6 +205,10 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.mode = *mode;
     }
   }
+  if (!service.listens && service.mode == ProxyMode::Tcp) {
+    errors.add(map.childPath("listen"), map.mark(),
+               "required (only an http service may go without one, reached through routes)");
+  }
   if (auto value = map.get("balance")) {
     if (auto kind = readEnum<BalanceKind>(*value, map.childPath("balance"), errors,
                                           {{"round_robin", BalanceKind::RoundRobin},
