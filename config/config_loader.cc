@@ -175,6 +175,37 @@ void parseRoutes(const YAML::Node& node, const std::string& path, ConfigErrors& 
   });
 }
 
+void parseOutlierDetection(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+                           OutlierDetection& outlier) {
+  if (node.IsNull()) return;  // `outlierDetection:` alone: every default
+  MapReader map(node, path, errors);
+  if (!map.valid()) return;
+  const std::tuple<const char*, int OutlierDetection::*, int, int> counts[] = {
+      {"consecutive5xx", &OutlierDetection::consecutive5xx, 0, 1000},
+      {"consecutiveConnectFailures", &OutlierDetection::consecutiveConnectFailures, 0, 1000},
+      {"maxEjectionPercent", &OutlierDetection::maxEjectionPercent, 0, 100},
+  };
+  for (const auto& [key, member, low, high] : counts) {
+    if (auto value = map.get(key)) {
+      if (auto n = readInt(*value, map.childPath(key), errors, low, high)) outlier.*member = *n;
+    }
+  }
+  const std::pair<const char*, double OutlierDetection::*> durations[] = {
+      {"baseEjectionSeconds", &OutlierDetection::baseEjectionSeconds},
+      {"maxEjectionSeconds", &OutlierDetection::maxEjectionSeconds},
+  };
+  for (const auto& [key, member] : durations) {
+    if (auto value = map.get(key)) {
+      if (auto seconds = readSeconds(*value, map.childPath(key), errors, 0.01)) outlier.*member = *seconds;
+    }
+  }
+  map.finish();
+  if (outlier.maxEjectionSeconds < outlier.baseEjectionSeconds) {
+    errors.add(map.childPath("maxEjectionSeconds"), node.Mark(),
+               "must be at least baseEjectionSeconds");
+  }
+}
+
 void parseService(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                   std::vector<ServiceConfig>& services) {
   MapReader map(node, path, errors);
@@ -270,6 +301,11 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
     if (auto n = readInt(*retries, map.childPath(retriesKey), errors, 0, 16)) service.retries = *n;
   }
   if (auto value = map.get("http")) parseHttp(*value, map.childPath("http"), errors, service.http);
+  if (auto value = map.get("outlierDetection")) {
+    OutlierDetection outlier;
+    parseOutlierDetection(*value, map.childPath("outlierDetection"), errors, outlier);
+    service.outlierDetection = outlier;
+  }
   if (auto value = map.get("whenNoneReady")) {
     if (auto policy = readEnum<WhenNoneReady>(
             *value, map.childPath("whenNoneReady"), errors,

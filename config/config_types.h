@@ -102,6 +102,18 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+/// Passive outlier detection (as Envoy's): a backend that fails traffic in a row is
+/// taken out for a while, whatever its probes say.
+struct OutlierDetection {
+  int consecutive5xx = 5;              // HTTP responses 500-599 in a row (0: not counted)
+  int consecutiveConnectFailures = 5;  // failed connects in a row, both modes (0: not counted)
+  double baseEjectionSeconds = 30;     // the n-th ejection lasts n × this ...
+  double maxEjectionSeconds = 300;     // ... but never longer than this
+  int maxEjectionPercent = 50;         // of the service's backends out at once (at least one of two or more)
+
+  bool operator==(const OutlierDetection&) const = default;
+};
+
 /// `routes:` entry of an http service: requests for `host` (exact, or `*.example.com`
 /// for one label; empty = any) under `pathPrefix` go to `service`'s backends.
 struct RouteConfig {
@@ -129,6 +141,7 @@ struct ServiceConfig {
   int retries = 3;  // other backends tried after a failed attempt, bounded
   HttpSettings http;
   std::vector<RouteConfig> routes;  // mode http: other services' backends by Host and path
+  std::optional<OutlierDetection> outlierDetection;  // off unless configured
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
 
   bool operator==(const ServiceConfig&) const = default;

@@ -28,6 +28,7 @@ BackendView explainBackend(const BackendFacts& facts) {
   if (facts.ejected) {
     view.state = EffectiveState::Ejected;
     view.cause = "outlier";
+    view.reason = facts.ejectReason;
     return view;
   }
   switch (facts.health) {

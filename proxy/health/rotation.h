@@ -20,6 +20,7 @@ struct BackendFacts {
   /// Probe that last changed health ("" before any) and the reason token now.
   std::string healthCause;
   std::string healthReason;
+  std::string ejectReason = "";  // consecutive_5xx, consecutive_connect_failures
 };
 
 /// A backend as every renderer shows it: /status, /metrics, `readygate status` and the

@@ -204,9 +204,67 @@ bool ServiceMembers::setAdminState(const SocketAddress& address, AdminState admi
 }
 
 BackendFacts ServiceMembers::factsOf(const Member& member) {
-  return BackendFacts{member.tracker.health(), member.admin,
-                      member.membership,       false,
-                      member.healthCause,      member.tracker.currentReason()};
+  BackendFacts facts;
+  facts.health = member.tracker.health();
+  facts.admin = member.admin;
+  facts.membership = member.membership;
+  facts.ejected = member.ejected;
+  facts.ejectReason = member.ejectReason;
+  facts.healthCause = member.healthCause;
+  facts.healthReason = member.tracker.currentReason();
+  return facts;
+}
+
+void ServiceMembers::checkOutliers() {
+  if (!config_->outlierDetection || retired_) return;
+  const OutlierDetection& rules = *config_->outlierDetection;
+  double now = clock_.now();
+  bool changed = false;
+  size_t pool = 0;
+  size_t ejected = 0;
+  for (const auto& member : members_) {
+    if (member->membership != Membership::Configured) continue;
+    ++pool;
+    if (member->ejected && now >= member->ejectedUntil) {
+      member->ejected = false;
+      member->backend->resetConsecutiveFailures();  // it starts with a clean slate
+      changed = true;
+      logEvent(LogLevel::Info, "backend_ejection_ended",
+               {{"service", service_->name()}, {"backend", member->backend->name()}});
+    }
+    if (member->ejected) ++ejected;
+  }
+  // Never more than maxEjectionPercent out at once, but one of two or more always may go.
+  size_t percent = static_cast<size_t>(rules.maxEjectionPercent);
+  size_t allowed = pool >= 2 ? std::max<size_t>(1, pool * percent / 100) : 0;
+  for (const auto& member : members_) {
+    if (member->membership != Membership::Configured || member->ejected) continue;
+    const Backend& backend = *member->backend;
+    const char* reason = nullptr;
+    if (rules.consecutive5xx > 0 && backend.consecutive5xx() >= rules.consecutive5xx) {
+      reason = "consecutive_5xx";
+    } else if (rules.consecutiveConnectFailures > 0 &&
+               backend.consecutiveConnectFailures() >= rules.consecutiveConnectFailures) {
+      reason = "consecutive_connect_failures";
+    }
+    if (reason == nullptr || ejected >= allowed) continue;
+    ++member->ejections;
+    double seconds = std::min(rules.baseEjectionSeconds * static_cast<double>(member->ejections),
+                              rules.maxEjectionSeconds);
+    member->ejected = true;
+    member->ejectReason = reason;
+    member->ejectedUntil = now + seconds;
+    member->backend->resetConsecutiveFailures();
+    ++ejected;
+    changed = true;
+    logEvent(LogLevel::Warn, "backend_ejected",
+             {{"service", service_->name()},
+              {"backend", backend.name()},
+              {"reason", reason},
+              {"seconds", seconds},
+              {"ejections", member->ejections}});
+  }
+  if (changed) refresh();
 }
 
 void ServiceMembers::refresh() {
@@ -293,7 +351,9 @@ void ServiceMembers::sweepRemoved() {
 }
 
 void ServiceMembers::onSweep(evutil_socket_t, short, void* self) {
-  static_cast<ServiceMembers*>(self)->sweepRemoved();
+  auto* members = static_cast<ServiceMembers*>(self);
+  members->sweepRemoved();
+  members->checkOutliers();
 }
 
 const ServiceMembers::Member* ServiceMembers::find(const SocketAddress& address) const {

@@ -55,6 +55,11 @@ class ServiceMembers {
     double stateSince = 0;      // Clock seconds of the last change of view.state
     double stateSinceUnix = 0;  // the same as Unix time, for metrics and /status
     double closeDeadline = 0;   // removed: Clock seconds its connections are closed at
+    // Passive outlier detection.
+    bool ejected = false;
+    std::string ejectReason;
+    double ejectedUntil = 0;  // Clock seconds
+    uint64_t ejections = 0;
   };
 
   ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,
@@ -93,6 +98,9 @@ class ServiceMembers {
   bool finished() const { return retired_ && members_.empty(); }
   /// Unix time for a Clock time (close deadlines in /status).
   double unixTime(double clockSeconds) const;
+  /// Passive outlier detection, from the failure counts workers keep on each backend:
+  /// ejects and returns backends (every 0.25 s from the sweep timer; tests call it).
+  void checkOutliers();
 
  private:
   Member& addMember(const SocketAddress& address);

@@ -37,6 +37,9 @@ inline constexpr MetricInfo kBackendLastTransition{
 inline constexpr MetricInfo kBackendRestarts{
     "readygate_backend_restarts_total", MetricType::Counter,
     "Times a liveness or startup failure sent the backend back to its startup phase."};
+inline constexpr MetricInfo kBackendEjections{
+    "readygate_backend_ejections_total", MetricType::Counter,
+    "Times passive outlier detection ejected the backend (consecutive 5xx or connect failures)."};
 inline constexpr MetricInfo kConsecutiveFailures{
     "readygate_backend_consecutive_failures", MetricType::Gauge,
     "Failures in a row of one probe (label probe): how close to flipping."};

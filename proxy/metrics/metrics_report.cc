@@ -78,6 +78,9 @@ void addBackend(FamilySet& set, const ServiceMembers& service,
   }
   set.value(m::kBackendLastTransition, labels, member.stateSinceUnix);
   set.value(m::kBackendRestarts, labels, tracker.restarts());
+  if (service.config().outlierDetection) {
+    set.value(m::kBackendEjections, labels, static_cast<double>(member.ejections));
+  }
   for (ProbeKind kind : kAllProbeKinds) {
     if (!tracker.configured(kind)) continue;
     Labels probe = plus(labels, "probe", toString(kind));
@@ -173,6 +176,7 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kBackendTransitions,
                                  &m::kBackendLastTransition,
                                  &m::kBackendRestarts,
+                                 &m::kBackendEjections,
                                  &m::kConsecutiveFailures,
                                  &m::kConsecutiveSuccesses,
                                  &m::kProbeTotal,

@@ -34,11 +34,30 @@ class Backend {
     total_.fetch_add(1, std::memory_order_relaxed);
   }
   void connectionClosed() { active_.fetch_sub(1, std::memory_order_relaxed); }
-  void connectFailed() { connectFailures_.fetch_add(1, std::memory_order_relaxed); }
+  void connectFailed() {
+    connectFailures_.fetch_add(1, std::memory_order_relaxed);
+    consecutiveConnectFailures_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void connected() { consecutiveConnectFailures_.store(0, std::memory_order_relaxed); }
   /// HTTP: a response from this backend with `status` reached the client.
   void responded(int status) {
     int index = status / 100 - 1;
     if (index >= 0 && index < 5) responses_[static_cast<size_t>(index)].fetch_add(1, std::memory_order_relaxed);
+    if (status >= 500) {
+      consecutive5xx_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      consecutive5xx_.store(0, std::memory_order_relaxed);
+    }
+  }
+  /// Failures in a row that passive outlier detection reads (control thread); reset
+  /// by the next success, and by the control thread when it ejects.
+  int consecutive5xx() const { return consecutive5xx_.load(std::memory_order_relaxed); }
+  int consecutiveConnectFailures() const {
+    return consecutiveConnectFailures_.load(std::memory_order_relaxed);
+  }
+  void resetConsecutiveFailures() {
+    consecutive5xx_.store(0, std::memory_order_relaxed);
+    consecutiveConnectFailures_.store(0, std::memory_order_relaxed);
   }
   /// Responses by class: [0] 1xx ... [4] 5xx.
   uint64_t responses(size_t classIndex) const {
@@ -67,6 +86,8 @@ class Backend {
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> connectFailures_{0};
   std::array<std::atomic<uint64_t>, 5> responses_{};
+  std::atomic<int> consecutive5xx_{0};
+  std::atomic<int> consecutiveConnectFailures_{0};
   std::atomic<bool> inRotation_{false};
   std::atomic<double> retireDeadline_{std::numeric_limits<double>::infinity()};
 };

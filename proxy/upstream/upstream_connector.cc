@@ -140,6 +140,7 @@ void UpstreamConnector::onEvent(bufferevent* bev, short what, void* self) {
   auto* connector = static_cast<UpstreamConnector*>(self);
   if (what & BEV_EVENT_CONNECTED) {
     evtimer_del(connector->timer_.get());
+    connector->lease_->backend().connected();
     bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
     connector->client_.onUpstreamConnected();
     return;

@@ -15,6 +15,7 @@ namespace {
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
                "               [--idle-timeout SEC]   close idle keep-alive connections\n"
+               "               [--fail-root]          / answers 500, probes still pass\n"
                "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
                "            /control/ready/on, /control/ready/off, /hits, /requests;\n"
                "            any path takes ?delay_ms=N to answer late.\n"
@@ -63,6 +64,8 @@ Options parseOptions(int argc, char** argv) {
       options.greeting = true;
     else if (arg == "--startup-delay")
       options.startupDelaySeconds = number(value(), "--startup-delay");
+    else if (arg == "--fail-root")
+      options.failRoot = true;
     else if (arg == "--idle-timeout")
       options.idleTimeoutSeconds = number(value(), "--idle-timeout");
     else if (arg == "--kill-in")

@@ -93,6 +93,10 @@ void HttpPod::handle(evhttp_request* request) {
   if (path == "/") {
     ++rootHits_;
     body = "hello from " + name + "\n";
+    if (options_.failRoot) {
+      code = 500;
+      reason = "Internal Server Error";
+    }
   } else if (path == "/_health" || path == "/healthz" || path == "/liveness") {
     if (failing_) {
       code = 500;

@@ -511,6 +511,50 @@ ${extraRoute}  - name: api
   EXPECT_EQ(ask("elsewhere.org", "/api/users"), "pod-api");
 }
 
+// A pod that fails traffic but passes its probe is taken out by passive outlier
+// detection, shows as ejected, and comes back after the ejection time.
+TEST(HttpProxy, APodAnswering500IsEjectedAndReturns) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  FakePod& b = harness.startPod("pod-b", {"--fail-root"});
+  FakePod& c = harness.startPod("pod-c");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address(), b.address(), c.address()}, R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
+    retries: 0
+    outlierDetection:
+      consecutive5xx: 3
+      baseEjectionSeconds: 1
+      maxEjectionPercent: 10
+)"));
+  for (FakePod* pod : {&a, &b, &c}) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  int errors = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto reply = client->get("/");
+    ASSERT_TRUE(reply);
+    if (reply->status == 500) ++errors;
+  }
+  // One in three until its third 500; the control thread looks every 0.25 s, so a few
+  // more may pass before it acts.
+  EXPECT_GE(errors, 3);
+  ASSERT_TRUE(harness.waitForState(b.address(), "ejected", 2s));
+  EXPECT_EQ(harness.backendField(b.address(), "reason"), "consecutive_5xx");
+  EXPECT_EQ(harness.metric("readygate_backend_state{service=\"web\",backend=\"" + b.address() +
+                           "\",state=\"ejected\"}"),
+            1);
+  for (int i = 0; i < 10; ++i) {
+    auto reply = client->get("/");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200) << "an ejected pod got traffic";
+  }
+  // Its probe passes all along; only the ejection time brings it back.
+  EXPECT_TRUE(harness.waitForState(b.address(), "ready", 3s));
+  EXPECT_EQ(harness.metric("readygate_backend_ejections_total{service=\"web\",backend=\"" +
+                           b.address() + "\"}"),
+            1);
+}
+
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
 // close must still never cost a request, a POST included.
 TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {

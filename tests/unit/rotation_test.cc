@@ -42,6 +42,7 @@ TEST(Rotation, EachStateWithItsCauseAndReason) {
       "awaiting_probe"};
   BackendFacts ejected = ready();
   ejected.ejected = true;
+  ejected.ejectReason = "consecutive_5xx";
   const Case cases[] = {
       {starting, EffectiveState::Starting, false, false, "", "awaiting_probe"},
       {ready(), EffectiveState::Ready, true, true, "readiness", "ok"},
@@ -56,7 +57,7 @@ TEST(Rotation, EachStateWithItsCauseAndReason) {
        "http_503"},
       {with(ready(), Membership::Removed), EffectiveState::Removed, false, false, "config",
        "removed"},
-      {ejected, EffectiveState::Ejected, false, false, "outlier", "ok"},
+      {ejected, EffectiveState::Ejected, false, false, "outlier", "consecutive_5xx"},
   };
   for (const Case& c : cases) {
     BackendView view = explainBackend(c.facts);

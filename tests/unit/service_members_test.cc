@@ -260,6 +260,61 @@ TEST_F(ServiceMembersTest, AChangedProbeRestartsAloneFromTheCurrentVerdict) {
   EXPECT_EQ(view("127.0.0.1:5001")->reason, "http_503");
 }
 
+const char* kOutliers = R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"]}
+    minReady: 1
+    outlierDetection:
+      consecutive5xx: 3
+      consecutiveConnectFailures: 2
+      baseEjectionSeconds: 10
+      maxEjectionSeconds: 25
+      maxEjectionPercent: 10
+)";
+
+TEST_F(ServiceMembersTest, OutliersAreEjectedForAGrowingTimeAndCountAsNothing) {
+  ServiceMembers& members = start(config(kOutliers));
+  ASSERT_EQ(members.readyCount(), 3u);
+  Backend& bad = *members.find(address("127.0.0.1:5001"))->backend;
+  bad.responded(500);
+  bad.responded(502);
+  members.checkOutliers();
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Ready);  // two: not yet
+  bad.responded(503);
+  members.checkOutliers();
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Ejected);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "consecutive_5xx");
+  EXPECT_EQ(view("127.0.0.1:5001")->cause, "outlier");
+  EXPECT_EQ(rotation().size(), 2u);
+  EXPECT_EQ(members.readyCount(), 2u);  // an ejected backend does not count toward minReady
+  // A second one may not go: 10 % of three, but always one.
+  Backend& alsoBad = *members.find(address("127.0.0.1:5002"))->backend;
+  alsoBad.connectFailed();
+  alsoBad.connectFailed();
+  members.checkOutliers();
+  EXPECT_EQ(view("127.0.0.1:5002")->state, EffectiveState::Ready);
+  // Passing probes do not end an ejection; its time does.
+  clock_.advance(9.9);
+  members.checkOutliers();
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Ejected);
+  clock_.advance(0.2);
+  members.checkOutliers();  // 5001 returns, and then 5002 (still failing) may go
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Ready);
+  EXPECT_EQ(view("127.0.0.1:5002")->state, EffectiveState::Ejected);
+  EXPECT_EQ(view("127.0.0.1:5002")->reason, "consecutive_connect_failures");
+  // The second ejection of the same backend lasts twice as long (capped at 25 s).
+  clock_.advance(10.1);
+  members.checkOutliers();
+  for (int i = 0; i < 3; ++i) bad.responded(500);
+  members.checkOutliers();
+  const auto* again = members.find(address("127.0.0.1:5001"));
+  EXPECT_EQ(again->view.state, EffectiveState::Ejected);
+  EXPECT_DOUBLE_EQ(again->ejectedUntil - clock_.now(), 20);
+  EXPECT_EQ(again->ejections, 2u);
+}
+
 TEST_F(ServiceMembersTest, ARetiredServiceRemovesEveryBackendAndFinishes) {
   ServiceMembers& members = start(config(kTwoWithReadiness));
   result("127.0.0.1:5001", ProbeKind::Readiness, true);
