@@ -32,6 +32,7 @@ wait_for() {  # seconds command...: run until it succeeds, at most that long
 }
 
 ready_pod=$(free_port); unready_pod=$(free_port); listen=$(free_port); admin=$(free_port); prom=$(free_port)
+http_listen=$(free_port)
 "$fakepod" --name ready --port "$ready_pod" >"$work/pod-ready.log" 2>&1 & pids+=($!)
 # Unready, so probe failures (reason http_503) exist for the failure panels.
 "$fakepod" --name unready --port "$unready_pod" --start-unready >"$work/pod-unready.log" 2>&1 & pids+=($!)
@@ -49,6 +50,11 @@ services:
     livenessProbe:
       tcpSocket: {}
       periodSeconds: 0.5
+  - name: api
+    listen: "127.0.0.1:$http_listen"
+    mode: http
+    endpoints: {static: ["127.0.0.1:$ready_pod"]}
+    outlierDetection: {}
 YAML
 "$readygate" -c "$work/readygate.yaml" 2>"$work/readygate.log" & pids+=($!)
 wait_for 10 curl -fs "http://127.0.0.1:$admin/readyz" || fail "readygate did not start"
@@ -65,7 +71,8 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
 
 # Traffic while Prometheus watches, bounded: at most 60 s, stopped at exit anyway.
 ( end=$(($(date +%s) + 60)); while (($(date +%s) < end)); do
-    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$listen/" || true; sleep 0.05
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$listen/" || true
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$http_listen/" || true; sleep 0.05
   done ) & pids+=($!)
 
 query() {  # PromQL -> number of series in the result
