@@ -120,6 +120,9 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
   if (auto value = map.get("via")) {
     if (auto flag = readBool(*value, map.childPath("via"), errors)) http.via = *flag;
   }
+  if (auto value = map.get("accessLog")) {
+    if (auto flag = readBool(*value, map.childPath("accessLog"), errors)) http.accessLog = *flag;
+  }
   map.finish();
 }
 

@@ -98,6 +98,7 @@ struct HttpSettings {
   int upstreamMaxIdle = 16;              // idle upstream connections per backend and worker
   bool forwardedHeaders = true;          // X-Forwarded-For, -Proto, -Host
   bool via = false;                      // add `Via: 1.1 readygate`
+  bool accessLog = false;                // one log line per request
 
   bool operator==(const HttpSettings&) const = default;
 };

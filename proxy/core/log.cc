@@ -75,7 +75,9 @@ bool logEnabled(LogLevel level) { return level >= gLevel.load(std::memory_order_
 
 void logEvent(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!logEnabled(level)) return;
-  if (!sink().admit(event)) return;  // suppressed: not worth formatting
+  // The access log is one line per request by design: never rate limited (a full
+  // queue still drops, and counts).
+  if (event != "access" && !sink().admit(event)) return;  // suppressed: not worth formatting
   std::string stamp = formatUtcMillis(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);

@@ -115,6 +115,8 @@ void HttpSession::processClientInput() {
     evbuffer_drain(input, consumed);
     if (requestReader_.failed()) {
       keepClient_ = false;
+      request_ = MessageHead{};  // not the request before: the access log says "-"
+      generatedRequestId_.clear();
       respondError(requestReader_.error().status, requestReader_.error().reason);
       return;
     }
@@ -175,7 +177,8 @@ void HttpSession::onRequestHead(MessageHead& head) {
   phase_ = Phase::Forwarding;
   if (!route()) return;
   armTimer(TimerPurpose::None, 0);
-  ForwardingInfo info{clientAddress_, request_.find("X-Request-Id") ? "" : newRequestId(),
+  generatedRequestId_ = request_.find("X-Request-Id") ? "" : newRequestId();
+  ForwardingInfo info{clientAddress_, generatedRequestId_,
                       http.forwardedHeaders, http.via};
   replay_ = requestHeadForUpstream(request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
@@ -348,6 +351,11 @@ void HttpSession::onResponseHead(MessageHead& head) {
     return;
   }
   responseStarted_ = true;
+  responseStatus_ = head.status;
+  responseBytes_ = 0;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
   if (const Backend* backend = connector_ ? connector_->backend() : nullptr) {
     const_cast<Backend*>(backend)->responded(head.status);
@@ -366,6 +374,7 @@ void HttpSession::onResponseHead(MessageHead& head) {
 }
 
 void HttpSession::onResponseBody(std::string_view data) {
+  responseBytes_ += static_cast<double>(data.size());
   if (responseFraming_ == BodyFraming::Chunked) {
     writeClient(chunkHeader(data.size()));
     writeClient(data);
@@ -386,6 +395,11 @@ void HttpSession::finishExchange() {
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
   traffic.requestDuration.Observe(secondsBetween(requestStartedAt_, now));
+  if (connector_ && connector_->backend() != nullptr) {
+    logAccess(responseStatus_, connector_->backend()->name());
+  } else {
+    logAccess(responseStatus_, "-");
+  }
   bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
                   evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
   releaseUpstream(reusable);
@@ -458,6 +472,27 @@ void HttpSession::startTunnel() {
   processClientInput();
 }
 
+void HttpSession::logAccess(int status, std::string_view backend) {
+  if (!settings_->http.accessLog) return;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  std::string_view path = request_.target;
+  path = path.substr(0, std::min(path.size(), size_t{512}));  // a log line stays a line
+  const std::string* requestId = request_.find("X-Request-Id");
+  logEvent(LogLevel::Info, "access",
+           {{"service", target_->name()},
+            {"client", clientAddress_},
+            {"method", request_.method.empty() ? std::string("-") : request_.method},
+            {"path", path.empty() ? std::string_view("-") : path},
+            {"status", status},
+            {"bytes", static_cast<uint64_t>(responseBytes_)},
+            {"duration_seconds", secondsBetween(requestStartedAt_, now)},
+            {"backend", backend},
+            {"upstream_seconds", upstreamSeconds_},
+            {"retries", connector_ && connector_->attempts() > 0 ? connector_->attempts() - 1 : 0},
+            {"request_id", requestId ? *requestId : generatedRequestId_}});
+}
+
 // ---- endings ----
 
 void HttpSession::respondError(int status, std::string_view reason) {
@@ -470,6 +505,9 @@ void HttpSession::respondError(int status, std::string_view reason) {
               {"client", clientAddress_}});
   }
   ServiceTraffic::add(target_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
+  responseBytes_ = 0;
+  upstreamSeconds_ = 0;
+  logAccess(status, "-");
   releaseUpstream(false);
   bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing;
   writeClient(errorResponse(status, reason, keep));

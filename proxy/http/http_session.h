@@ -87,6 +87,8 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   void finish(std::string_view reason);
   void armTimer(TimerPurpose purpose, double seconds);
   void releaseUpstream(bool reusable);
+  /// One access-log line for the request just answered (http.accessLog).
+  void logAccess(int status, std::string_view backend);
 
   static void onClientRead(bufferevent*, void* self);
   static void onClientWrite(bufferevent*, void* self);
@@ -144,6 +146,10 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   bool keepClient_ = true;
   bool clientEof_ = false;
   BodyFraming responseFraming_ = BodyFraming::None;
+  std::string generatedRequestId_;  // when the request came without one
+  int responseStatus_ = 0;
+  double responseBytes_ = 0;
+  double upstreamSeconds_ = 0;  // request head read -> response head
 };
 
 }  // namespace readygate

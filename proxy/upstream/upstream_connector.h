@@ -49,6 +49,8 @@ class UpstreamConnector {
   /// The connection failed after it was handed over, before any answer: move on to
   /// another backend as after a failed connect (same budget, never the same backend).
   void retry(std::string_view reason);
+  /// Backends tried so far for this request (1 + retries).
+  size_t attempts() const { return tried_.size(); }
   /// The last connection handed over came from the pool.
   bool reused() const { return reused_; }
   /// The backend connected to, shared (for the pool), null when none.

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "tests/support/http_client.h"
@@ -553,6 +554,28 @@ TEST(HttpProxy, APodAnswering500IsEjectedAndReturns) {
   EXPECT_EQ(harness.metric("readygate_backend_ejections_total{service=\"web\",backend=\"" +
                            b.address() + "\"}"),
             1);
+}
+
+// The access log is the one place a request leaves a line (no metric says which path
+// got which status), so this test reads the log.
+TEST(HttpProxy, TheAccessLogHasALinePerRequest) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(httpConfig(port, {a.address()}, "    http: {accessLog: true}\n"));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->get("/status/201", "X-Request-Id: req-42\r\n"));
+  ASSERT_TRUE(client->send("BROKEN\r\n\r\n"));
+  ASSERT_TRUE(client->read());
+  std::string pattern = "event=access service=web client=127.0.0.1 method=GET path=/status/201 "
+                        "status=201 bytes=[0-9]+ duration_seconds=[0-9.e-]+ backend=" +
+                        a.address() + " upstream_seconds=[0-9.e-]+ retries=0 request_id=req-42";
+  EXPECT_TRUE(waitUntil([&] { return std::regex_search(harness.readygateLog(), std::regex(pattern)); }, 3s))
+      << harness.readygateLog();
+  EXPECT_TRUE(waitUntil([&] {
+    return harness.readygateLog().find("method=- path=- status=400 bytes=0") != std::string::npos;
+  }, 3s));
 }
 
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
