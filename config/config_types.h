@@ -95,7 +95,7 @@ struct HttpSettings {
   double keepAliveTimeoutSeconds = 60;   // an idle client connection between requests is closed
   double responseTimeoutSeconds = 60;    // from the request sent to the response head: 504
   double upstreamIdleTimeoutSeconds = 4; // pooled idle upstream connections; keep below the backend's
-  int upstreamMaxIdle = 16;              // idle upstream connections per backend and worker
+  int upstreamMaxIdle = 64;              // idle upstream connections per backend and worker
   bool forwardedHeaders = true;          // X-Forwarded-For, -Proto, -Host
   bool via = false;                      // add `Via: 1.1 readygate`
   bool accessLog = false;                // one log line per request

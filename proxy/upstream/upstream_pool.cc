@@ -36,8 +36,9 @@ BufferEventPtr UpstreamPool::take(const Backend& backend) {
     entries.pop_back();
     --count_;
     if (entry->expiresAt <= now) continue;  // closed as it goes
+    // Reading stays enabled: the new owner reads anyway, and an epoll_ctl saved per
+    // request counts at tens of thousands of requests a second.
     bufferevent_setcb(entry->connection.get(), nullptr, nullptr, nullptr, nullptr);
-    bufferevent_disable(entry->connection.get(), EV_READ);
     BufferEventPtr connection = std::move(entry->connection);
     if (entries.empty()) idle_.erase(found);
     return connection;
