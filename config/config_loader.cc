@@ -120,6 +120,19 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
   if (auto value = map.get("via")) {
     if (auto flag = readBool(*value, map.childPath("via"), errors)) http.via = *flag;
   }
+  if (auto value = map.get("trustedProxies")) {
+    forEachItem(*value, map.childPath("trustedProxies"), errors,
+                [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                  auto text = readString(item, itemPath, errors);
+                  if (!text) return;
+                  auto parsed = Cidr::parse(*text);
+                  if (auto* error = std::get_if<std::string>(&parsed)) {
+                    errors.addValue(itemPath, item, *error);
+                  } else {
+                    http.trustedProxies.push_back(std::get<Cidr>(parsed));
+                  }
+                });
+  }
   if (auto value = map.get("accessLog")) {
     if (auto flag = readBool(*value, map.childPath("accessLog"), errors)) http.accessLog = *flag;
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/core/cidr.h"
 #include "proxy/core/socket_address.h"
 
 namespace readygate {
@@ -97,6 +98,7 @@ struct HttpSettings {
   double upstreamIdleTimeoutSeconds = 4; // pooled idle upstream connections; keep below the backend's
   int upstreamMaxIdle = 64;              // idle upstream connections per backend and worker
   bool forwardedHeaders = true;          // X-Forwarded-For, -Proto, -Host
+  std::vector<Cidr> trustedProxies;      // whose incoming X-Forwarded-For is kept (and appended to)
   bool via = false;                      // add `Via: 1.1 readygate`
   bool accessLog = false;                // one log line per request
 

@@ -51,6 +51,7 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
       pool_(context.pool),
       owner_(context.owner),
       clientAddress_(peer.host()),
+      peer_(peer),
       requestEvents_(this),
       responseEvents_(this),
       requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_) {
@@ -178,8 +179,9 @@ void HttpSession::onRequestHead(MessageHead& head) {
   if (!route()) return;
   armTimer(TimerPurpose::None, 0);
   generatedRequestId_ = request_.find("X-Request-Id") ? "" : newRequestId();
-  ForwardingInfo info{clientAddress_, generatedRequestId_,
-                      http.forwardedHeaders, http.via};
+  bool trusted = false;
+  for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(peer_);
+  ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via, trusted};
   replay_ = requestHeadForUpstream(request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
 }

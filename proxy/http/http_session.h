@@ -108,6 +108,7 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   UpstreamPool& pool_;
   SessionOwner& owner_;
   std::string clientAddress_;
+  SocketAddress peer_;
 
   BufferEventPtr client_;
   BufferEventPtr upstream_;

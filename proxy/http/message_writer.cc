@@ -74,7 +74,8 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
   for (const HeaderField& field : request.headers) {
     if (isHopByHop(request, field.name, request.upgrade)) continue;
     if (info.forwardedHeaders && equalsIgnoreCase(field.name, "X-Forwarded-For")) {
-      forwardedFor = &field.value;  // appended to below, as nginx's $proxy_add_x_forwarded_for
+      // Appended to below, from a trusted proxy only: anyone else could claim any address.
+      if (info.trustIncomingForwardedFor) forwardedFor = &field.value;
       continue;
     }
     if (info.forwardedHeaders && (equalsIgnoreCase(field.name, "X-Forwarded-Proto") ||

@@ -22,6 +22,9 @@ struct ForwardingInfo {
   std::string requestId;      // X-Request-Id to add when the request has none
   bool forwardedHeaders = true;
   bool via = false;
+  /// The client is a trusted proxy: its X-Forwarded-For is kept and appended to;
+  /// otherwise whatever it claims is replaced by its own address.
+  bool trustIncomingForwardedFor = false;
 };
 
 /// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop

@@ -230,7 +230,8 @@ TEST(HttpProxy, ForwardingHeadersArriveAtThePod) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a");
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {a.address()}, "    http: {via: true}\n"));
+  harness.startReadygate(
+      httpConfig(port, {a.address()}, "    http: {via: true, trustedProxies: [127.0.0.0/8]}\n"));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   auto reply = client->get("/headers", "X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: given-1\r\n"

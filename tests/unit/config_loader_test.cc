@@ -220,6 +220,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValueCase{"    http: {maxBodyBytes: 1.5}\n", "services[0].http.maxBodyBytes",
                      "whole number of bytes"},
         BadValueCase{"    http: {keepAlive: 3}\n", "services[0].http.keepAlive", "unknown key"},
+        BadValueCase{"    http: {trustedProxies: [10.0.0.1/8]}\n",
+                     "services[0].http.trustedProxies[0]", "host bits are set"},
         BadValueCase{"    retries: 1\n    connectRetries: 1\n", "services[0].connectRetries",
                      "not both"},
         BadValueCase{"    balance: fastest\n", "services[0].balance",

@@ -159,7 +159,7 @@ TEST(MessageWriter, HopByHopHeadersGoAndForwardingHeadersCome) {
       "Keep-Alive: 5\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
       "Accept: */*\r\n\r\n").events.heads.at(0);
   std::string head = requestHeadForUpstream(
-      request, BodyFraming::None, ForwardingInfo{"127.0.0.9", "abc123", true, true});
+      request, BodyFraming::None, ForwardingInfo{"127.0.0.9", "abc123", true, true, true});
   EXPECT_EQ(head.rfind("GET /p HTTP/1.1\r\n", 0), 0u);
   for (const char* gone : {"Connection:", "X-Secret", "Keep-Alive", "TE:", "https"}) {
     EXPECT_EQ(head.find(gone), std::string::npos) << gone << " in\n" << head;
@@ -170,6 +170,15 @@ TEST(MessageWriter, HopByHopHeadersGoAndForwardingHeadersCome) {
                            "Via: 1.1 readygate\r\n"}) {
     EXPECT_NE(head.find(kept), std::string::npos) << kept << " missing in\n" << head;
   }
+}
+
+TEST(MessageWriter, AnUntrustedClientsForwardedForIsReplaced) {
+  MessageHead request =
+      parseAll("GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n").events.heads.at(0);
+  std::string head = requestHeadForUpstream(request, BodyFraming::None,
+                                            ForwardingInfo{"127.0.0.9", "", true, false, false});
+  EXPECT_NE(head.find("X-Forwarded-For: 127.0.0.9\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("6.6.6.6"), std::string::npos) << head;
 }
 
 TEST(MessageWriter, ErrorResponsesAreSmallAndComplete) {

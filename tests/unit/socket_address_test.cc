@@ -1,5 +1,7 @@
-// SocketAddress parsing and printing for IPv4 and IPv6.
+// SocketAddress parsing and printing for IPv4 and IPv6, and Cidr networks.
 #include "proxy/core/socket_address.h"
+
+#include "proxy/core/cidr.h"
 
 #include <gtest/gtest.h>
 
@@ -29,6 +31,27 @@ TEST(SocketAddress, RejectsMalformed) {
                            "[::1]", "[::1]80", "::1:80", "host:80", "1.2.3:80"}) {
     EXPECT_TRUE(std::holds_alternative<std::string>(SocketAddress::parse(text))) << text;
   }
+}
+
+}  // namespace
+}  // namespace readygate
+
+namespace readygate {
+namespace {
+
+TEST(Cidr, ContainsByPrefix) {
+  auto address = [](const char* text) { return std::get<SocketAddress>(SocketAddress::parse(text)); };
+  auto net = [](const char* text) { return std::get<Cidr>(Cidr::parse(text)); };
+  EXPECT_TRUE(net("10.0.0.0/8").contains(address("10.200.3.4:80")));
+  EXPECT_FALSE(net("10.0.0.0/8").contains(address("11.0.0.1:80")));
+  EXPECT_TRUE(net("127.0.0.1").contains(address("127.0.0.1:1")));
+  EXPECT_FALSE(net("127.0.0.1").contains(address("127.0.0.2:1")));
+  EXPECT_TRUE(net("2001:db8::/32").contains(address("[2001:db8:1::5]:443")));
+  EXPECT_FALSE(net("2001:db8::/32").contains(address("127.0.0.1:443")));
+  EXPECT_TRUE(net("0.0.0.0/0").contains(address("1.2.3.4:5")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(Cidr::parse("10.0.0.1/8")));  // host bits
+  EXPECT_TRUE(std::holds_alternative<std::string>(Cidr::parse("10.0.0.0/33")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(Cidr::parse("example.com/8")));
 }
 
 }  // namespace
