@@ -284,6 +284,7 @@ void HttpSession::onUpstreamConnected() {
     bufferevent_write(upstream_.get(), replay_.data(), replay_.size());
   }
   if (!replayable_) replay_.clear();
+  event_base_gettimeofday_cached(base_, &sentAt_);
   armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
   if (!requestComplete_) {
     requestReader_.resume();
@@ -358,6 +359,7 @@ void HttpSession::onResponseHead(MessageHead& head) {
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
   upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
+  target_->traffic().firstByte.Observe(secondsBetween(sentAt_, now));
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
   if (const Backend* backend = connector_ ? connector_->backend() : nullptr) {
     const_cast<Backend*>(backend)->responded(head.status);

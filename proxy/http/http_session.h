@@ -151,6 +151,7 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   int responseStatus_ = 0;
   double responseBytes_ = 0;
   double upstreamSeconds_ = 0;  // request head read -> response head
+  timeval sentAt_{};            // the request head went upstream
 };
 
 }  // namespace readygate

@@ -112,6 +112,12 @@ inline constexpr MetricInfo kHttpRequestDuration{
 inline constexpr MetricInfo kUpstreamRequests{
     "readygate_upstream_requests_total", MetricType::Counter,
     "HTTP requests sent upstream by connection: reused (from the keep-alive pool) or new."};
+inline constexpr MetricInfo kUpstreamConnectDuration{
+    "readygate_upstream_connect_duration_seconds", MetricType::Histogram,
+    "Time to connect to a backend (new connections, both modes; label service)."};
+inline constexpr MetricInfo kUpstreamFirstByte{
+    "readygate_upstream_first_byte_seconds", MetricType::Histogram,
+    "HTTP: from a request sent upstream to its response head (label service)."};
 inline constexpr MetricInfo kHttpRetries{
     "readygate_http_retries_total", MetricType::Counter,
     "HTTP requests sent again to another backend after their connection failed before any "

@@ -135,7 +135,9 @@ void addService(FamilySet& set, const ServiceMembers& members) {
   set.value(m::kNoReadyBackend, labels, load(traffic.noReadyBackend));
   set.value(m::kFailOpen, labels, load(traffic.failOpen));
   set.histogram(m::kConnectionDuration, labels, traffic.connectionDuration);
+  set.histogram(m::kUpstreamConnectDuration, labels, traffic.connectDuration);
   if (config.mode == ProxyMode::Http) {
+    set.histogram(m::kUpstreamFirstByte, labels, traffic.firstByte);
     for (size_t i = 0; i < 5; ++i) {
       set.value(m::kHttpRequests,
                 {{"service", service.name()},
@@ -199,7 +201,9 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kHttpRequests,
                                  &m::kHttpRequestDuration,
                                  &m::kUpstreamRequests,
-                                 &m::kHttpRetries}) {
+                                 &m::kHttpRetries,
+                                 &m::kUpstreamConnectDuration,
+                                 &m::kUpstreamFirstByte}) {
     set.declare(*info);
   }
   for (const auto& members : services) {

@@ -24,6 +24,10 @@ struct ServiceTraffic {
   std::atomic<uint64_t> upstreamReused{0};   // requests sent on a pooled connection
   std::atomic<uint64_t> upstreamOpened{0};   // requests that needed a new upstream connection
   std::atomic<uint64_t> requestRetries{0};   // requests sent again after their connection failed
+  prometheus::Histogram connectDuration{prometheus::Histogram::BucketBoundaries{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
+  prometheus::Histogram firstByte{prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
   prometheus::Histogram requestDuration{prometheus::Histogram::BucketBoundaries{
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
   prometheus::Histogram connectionDuration{prometheus::Histogram::BucketBoundaries{

@@ -79,6 +79,7 @@ void UpstreamConnector::tryNext() {
   bufferevent_setcb(connection_.get(), nullptr, nullptr, &UpstreamConnector::onEvent, this);
   timeval timeout = toTimeval(settings_->connectTimeoutSeconds);
   evtimer_add(timer_.get(), &timeout);
+  event_base_gettimeofday_cached(base_, &connectStartedAt_);
   const SocketAddress& address = lease_->backend().address();
   if (bufferevent_socket_connect(connection_.get(), address.sockaddrPtr(),
                                  static_cast<int>(address.length())) != 0) {
@@ -141,6 +142,11 @@ void UpstreamConnector::onEvent(bufferevent* bev, short what, void* self) {
   if (what & BEV_EVENT_CONNECTED) {
     evtimer_del(connector->timer_.get());
     connector->lease_->backend().connected();
+    timeval now;
+    evutil_gettimeofday(&now, nullptr);
+    connector->service_->traffic().connectDuration.Observe(
+        static_cast<double>(now.tv_sec - connector->connectStartedAt_.tv_sec) +
+        static_cast<double>(now.tv_usec - connector->connectStartedAt_.tv_usec) / 1e6);
     bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
     connector->client_.onUpstreamConnected();
     return;

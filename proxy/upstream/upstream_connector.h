@@ -76,6 +76,7 @@ class UpstreamConnector {
   EventPtr timer_;
   EventPtr deferredFailure_;
   std::string_view failure_;
+  timeval connectStartedAt_{};
   UpstreamPool* pool_;
   bool reused_ = false;
   EventPtr deferredConnected_;

@@ -71,6 +71,10 @@ TEST(HttpProxy, KeepAliveOnBothSidesAndABackendPerRequest) {
   EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"web\",backend=\"" + a.address() +
                            "\",code_class=\"2xx\"}"),
             10);
+  EXPECT_EQ(harness.metric("readygate_upstream_first_byte_seconds_count{service=\"web\"}"), 20);
+  EXPECT_EQ(harness.metric("readygate_upstream_connect_duration_seconds_count{service=\"web\"}"),
+            fresh);
+  EXPECT_EQ(harness.metric("readygate_http_request_duration_seconds_count{service=\"web\"}"), 20);
 }
 
 TEST(HttpProxy, PipelinedRequestsAreAnsweredInOrder) {
