@@ -1,9 +1,9 @@
 // Top-level and per-service configuration parsing and cross-field validation.
 #include "config/config_loader.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
-#include <cctype>
 #include <limits>
 #include <map>
 #include <regex>
@@ -144,7 +144,8 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
 /// service is known (checkAcrossServices).
 void parseRoutes(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                  std::vector<RouteConfig>& routes) {
-  static const std::regex kHost(R"((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)");
+  static const std::regex kHost(
+      R"((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)");
   std::set<std::pair<std::string, std::string>> seen;
   forEachItem(node, path, errors, [&](const YAML::Node& item, const std::string& itemPath, size_t) {
     MapReader map(item, itemPath, errors);
@@ -178,7 +179,8 @@ void parseRoutes(const YAML::Node& node, const std::string& path, ConfigErrors& 
       }
     }
     if (auto value = map.require("service")) {
-      if (auto service = readString(*value, map.childPath("service"), errors)) route.service = *service;
+      if (auto service = readString(*value, map.childPath("service"), errors))
+        route.service = *service;
     }
     map.finish();
     if (errors.size() != before) return;
@@ -212,7 +214,8 @@ void parseOutlierDetection(const YAML::Node& node, const std::string& path, Conf
   };
   for (const auto& [key, member] : durations) {
     if (auto value = map.get(key)) {
-      if (auto seconds = readSeconds(*value, map.childPath(key), errors, 0.01)) outlier.*member = *seconds;
+      if (auto seconds = readSeconds(*value, map.childPath(key), errors, 0.01))
+        outlier.*member = *seconds;
     }
   }
   map.finish();
@@ -264,7 +267,8 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.balance = *kind;
     }
   }
-  if (auto value = map.get("routes")) parseRoutes(*value, map.childPath("routes"), errors, service.routes);
+  if (auto value = map.get("routes"))
+    parseRoutes(*value, map.childPath("routes"), errors, service.routes);
   // A router may have no backends of its own: what no route takes is then a 404.
   if (auto value = service.routes.empty() ? map.require("endpoints") : map.get("endpoints")) {
     parseEndpoints(*value, map.childPath("endpoints"), errors, service);

@@ -11,8 +11,8 @@
 namespace readygate {
 
 struct ConfigLoadResult {
-  std::optional<Config> config;     // set only when `errors` is empty
-  std::vector<ConfigError> errors;  // every problem found, in file order of discovery
+  std::optional<Config> config;       // set only when `errors` is empty
+  std::vector<ConfigError> errors;    // every problem found, in file order of discovery
   std::vector<ConfigError> warnings;  // accepted, but worth telling (deprecated keys)
 };
 

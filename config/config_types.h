@@ -89,18 +89,19 @@ struct ProbeSpec {
 
 /// `mode: http` settings of a service: limits and timeouts of the L7 proxy.
 struct HttpSettings {
-  int maxHeaderBytes = 32 * 1024;        // request line and headers; beyond: 431
-  int maxUrlBytes = 8 * 1024;            // beyond: 414
-  double maxBodyBytes = 0;               // request body; 0 = no limit; beyond: 413
-  double headerTimeoutSeconds = 10;      // a request's head must arrive within (slowloris): 408
-  double keepAliveTimeoutSeconds = 60;   // an idle client connection between requests is closed
-  double responseTimeoutSeconds = 60;    // from the request sent to the response head: 504
-  double upstreamIdleTimeoutSeconds = 4; // pooled idle upstream connections; keep below the backend's
-  int upstreamMaxIdle = 64;              // idle upstream connections per backend and worker
-  bool forwardedHeaders = true;          // X-Forwarded-For, -Proto, -Host
-  std::vector<Cidr> trustedProxies;      // whose incoming X-Forwarded-For is kept (and appended to)
-  bool via = false;                      // add `Via: 1.1 readygate`
-  bool accessLog = false;                // one log line per request
+  int maxHeaderBytes = 32 * 1024;       // request line and headers; beyond: 431
+  int maxUrlBytes = 8 * 1024;           // beyond: 414
+  double maxBodyBytes = 0;              // request body; 0 = no limit; beyond: 413
+  double headerTimeoutSeconds = 10;     // a request's head must arrive within (slowloris): 408
+  double keepAliveTimeoutSeconds = 60;  // an idle client connection between requests is closed
+  double responseTimeoutSeconds = 60;   // from the request sent to the response head: 504
+  double upstreamIdleTimeoutSeconds =
+      4;                             // pooled idle upstream connections; keep below the backend's
+  int upstreamMaxIdle = 64;          // idle upstream connections per backend and worker
+  bool forwardedHeaders = true;      // X-Forwarded-For, -Proto, -Host
+  std::vector<Cidr> trustedProxies;  // whose incoming X-Forwarded-For is kept (and appended to)
+  bool via = false;                  // add `Via: 1.1 readygate`
+  bool accessLog = false;            // one log line per request
 
   bool operator==(const HttpSettings&) const = default;
 };
@@ -112,7 +113,8 @@ struct OutlierDetection {
   int consecutiveConnectFailures = 5;  // failed connects in a row, both modes (0: not counted)
   double baseEjectionSeconds = 30;     // the n-th ejection lasts n × this ...
   double maxEjectionSeconds = 300;     // ... but never longer than this
-  int maxEjectionPercent = 50;         // of the service's backends out at once (at least one of two or more)
+  int maxEjectionPercent =
+      50;  // of the service's backends out at once (at least one of two or more)
 
   bool operator==(const OutlierDetection&) const = default;
 };
@@ -120,7 +122,7 @@ struct OutlierDetection {
 /// `routes:` entry of an http service: requests for `host` (exact, or `*.example.com`
 /// for one label; empty = any) under `pathPrefix` go to `service`'s backends.
 struct RouteConfig {
-  std::string host;             // lowercase; "" = any host
+  std::string host;              // lowercase; "" = any host
   std::string pathPrefix = "/";  // no trailing slash except "/"
   std::string service;
 

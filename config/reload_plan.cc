@@ -55,8 +55,8 @@ ReloadPlan planReload(const Config& running, const Config& next) {
       plan.services.push_back(std::move(change));
       continue;
     }
-    change.listenChanged = before.listens != after.listens ||
-                           (after.listens && !(before.listen == after.listen));
+    change.listenChanged =
+        before.listens != after.listens || (after.listens && !(before.listen == after.listen));
     if (change.listenChanged) {
       plan.summary.push_back("service " + before.name + ": listen " +
                              (before.listens ? before.listen.toString() : "(none)") + " -> " +

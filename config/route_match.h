@@ -16,7 +16,8 @@ namespace readygate {
 /// beats a route without host; among those, the longest path prefix wins, matched on
 /// segment boundaries (`/v1` takes `/v1` and `/v1/x`, not `/v10`). `host` may carry a
 /// port (dropped) and any case; `path` may carry a query (ignored).
-int matchRoute(const std::vector<RouteConfig>& routes, std::string_view host, std::string_view path);
+int matchRoute(const std::vector<RouteConfig>& routes, std::string_view host,
+               std::string_view path);
 
 /// The host of a Host header as routes compare it: port dropped, lowercase.
 std::string routeHost(std::string_view hostHeader);

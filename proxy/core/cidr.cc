@@ -27,7 +27,8 @@ std::variant<Cidr, std::string> Cidr::parse(std::string_view text) {
     std::string_view length = text.substr(slash + 1);
     int value = -1;
     auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), value);
-    if (error != std::errc() || end != length.data() + length.size() || value < 0 || value > maxLength) {
+    if (error != std::errc() || end != length.data() + length.size() || value < 0 ||
+        value > maxLength) {
       return "prefix length must be 0 to " + std::to_string(maxLength);
     }
     cidr.prefixLength_ = value;

@@ -26,11 +26,11 @@ struct MessageHead {
   int versionMajor = 1;
   int versionMinor = 1;
   std::vector<HeaderField> headers;
-  bool keepAlive = true;                     // what the peer asked for (version + Connection)
-  bool chunked = false;                      // Transfer-Encoding: chunked
-  std::optional<uint64_t> contentLength;     // Content-Length, when given
-  bool upgrade = false;                      // Connection: upgrade + Upgrade (requests), 101 (responses)
-  bool expectContinue = false;               // Expect: 100-continue
+  bool keepAlive = true;                  // what the peer asked for (version + Connection)
+  bool chunked = false;                   // Transfer-Encoding: chunked
+  std::optional<uint64_t> contentLength;  // Content-Length, when given
+  bool upgrade = false;         // Connection: upgrade + Upgrade (requests), 101 (responses)
+  bool expectContinue = false;  // Expect: 100-continue
 
   /// The first header of that name (case-insensitive), if any.
   const std::string* find(std::string_view name) const;

@@ -141,8 +141,8 @@ void HttpSession::processClientInput() {
   if (finished_ || !client_) return;
   // Bounded reading: while a request waits (for its backend, or for the response before
   // a pipelined one) or the backend reads slower than the client sends, stop reading.
-  bool upstreamFull = upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >=
-                                       kHighWatermark;
+  bool upstreamFull =
+      upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >= kHighWatermark;
   bool waiting = requestReader_.paused() && evbuffer_get_length(input) >= kLowWatermark;
   if (upstreamFull || waiting) {
     bufferevent_disable(client_.get(), EV_READ);
@@ -181,7 +181,8 @@ void HttpSession::onRequestHead(MessageHead& head) {
   generatedRequestId_ = request_.find("X-Request-Id") ? "" : newRequestId();
   bool trusted = false;
   for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(peer_);
-  ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via, trusted};
+  ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
+                      trusted};
   replay_ = requestHeadForUpstream(request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
 }

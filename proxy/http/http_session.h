@@ -1,4 +1,5 @@
-// One client connection in mode http: requests read one at a time, each sent to a backend picked for it.
+// One client connection in mode http: requests read one at a time, each sent to a backend picked
+// for it.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,5 @@
-// Streaming reader of HTTP/1.x messages on http-parser, with the checks that keep requests unambiguous.
+// Streaming reader of HTTP/1.x messages on http-parser, with the checks that keep requests
+// unambiguous.
 #pragma once
 
 #include <http_parser.h>

@@ -103,8 +103,8 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
   return out;
 }
 
-std::string responseHeadForClient(const MessageHead& response, BodyFraming framing,
-                                  bool keepAlive, bool via) {
+std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
+                                  bool via) {
   std::string out;
   out.reserve(512);
   char status[16];
@@ -131,8 +131,8 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
 }
 
 std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
-  std::string body = std::to_string(status) + " " + statusText(status) + " (" +
-                     std::string(reason) + ")\n";
+  std::string body =
+      std::to_string(status) + " " + statusText(status) + " (" + std::string(reason) + ")\n";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + statusText(status) + "\r\n";
   appendHeader(out, "Content-Type", "text/plain; charset=utf-8");
   appendHeader(out, "Content-Length", std::to_string(body.size()));

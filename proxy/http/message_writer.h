@@ -36,8 +36,8 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
 
 /// The response head sent to the client; `keepAlive` says whether the proxy keeps the
 /// client connection after this response.
-std::string responseHeadForClient(const MessageHead& response, BodyFraming framing,
-                                  bool keepAlive, bool via);
+std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
+                                  bool via);
 
 /// A response readygate makes itself: small, `Connection: close` unless `keepAlive`.
 /// 503 gets `Retry-After: 1`.

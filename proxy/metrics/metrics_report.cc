@@ -148,7 +148,8 @@ void addService(FamilySet& set, const ServiceMembers& members) {
     set.histogram(m::kHttpRequestDuration, labels, traffic.requestDuration);
     set.value(m::kUpstreamRequests, plus(labels, "connection", "reused"),
               load(traffic.upstreamReused));
-    set.value(m::kUpstreamRequests, plus(labels, "connection", "new"), load(traffic.upstreamOpened));
+    set.value(m::kUpstreamRequests, plus(labels, "connection", "new"),
+              load(traffic.upstreamOpened));
     set.value(m::kHttpRetries, labels, load(traffic.requestRetries));
   }
 }

@@ -12,8 +12,8 @@
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/backend_lease.h"
-#include "proxy/upstream/upstream_pool.h"
 #include "proxy/upstream/service.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace readygate {
 

@@ -42,7 +42,8 @@ class Backend {
   /// HTTP: a response from this backend with `status` reached the client.
   void responded(int status) {
     int index = status / 100 - 1;
-    if (index >= 0 && index < 5) responses_[static_cast<size_t>(index)].fetch_add(1, std::memory_order_relaxed);
+    if (index >= 0 && index < 5)
+      responses_[static_cast<size_t>(index)].fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) {
       consecutive5xx_.fetch_add(1, std::memory_order_relaxed);
     } else {

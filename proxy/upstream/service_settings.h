@@ -30,7 +30,7 @@ struct ServiceSettings {
   /// weak: a route may point back at its own service.
   std::vector<RouteConfig> routes;
   std::vector<std::weak_ptr<Service>> routeTargets;  // aligned with routes
-  bool ownBackends = true;  // false: what no route takes is a 404
+  bool ownBackends = true;                           // false: what no route takes is a 404
 
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the same.
   static std::shared_ptr<const ServiceSettings> from(const ServiceConfig& config,

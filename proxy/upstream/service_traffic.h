@@ -20,10 +20,11 @@ struct ServiceTraffic {
   std::atomic<uint64_t> noReadyBackend{0};  // connections closed: nothing eligible
   std::atomic<uint64_t> failOpen{0};        // connections sent while whenNoneReady: all applied
   // HTTP mode.
-  std::array<std::atomic<uint64_t>, 5> localResponses{};  // readygate's own answers, by class 1xx-5xx
-  std::atomic<uint64_t> upstreamReused{0};   // requests sent on a pooled connection
-  std::atomic<uint64_t> upstreamOpened{0};   // requests that needed a new upstream connection
-  std::atomic<uint64_t> requestRetries{0};   // requests sent again after their connection failed
+  std::array<std::atomic<uint64_t>, 5>
+      localResponses{};                     // readygate's own answers, by class 1xx-5xx
+  std::atomic<uint64_t> upstreamReused{0};  // requests sent on a pooled connection
+  std::atomic<uint64_t> upstreamOpened{0};  // requests that needed a new upstream connection
+  std::atomic<uint64_t> requestRetries{0};  // requests sent again after their connection failed
   prometheus::Histogram connectDuration{prometheus::Histogram::BucketBoundaries{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
   prometheus::Histogram firstByte{prometheus::Histogram::BucketBoundaries{

@@ -9,8 +9,8 @@ UpstreamPool::UpstreamPool(event_base*, const Clock& clock) : clock_(clock) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::release(std::shared_ptr<Backend> backend, BufferEventPtr connection,
-                           int maxIdle, double idleTimeoutSeconds) {
+void UpstreamPool::release(std::shared_ptr<Backend> backend, BufferEventPtr connection, int maxIdle,
+                           double idleTimeoutSeconds) {
   if (!connection || !backend->inRotation() || maxIdle <= 0 ||
       backend->retireDeadline() != std::numeric_limits<double>::infinity()) {
     return;  // closed as `connection` goes

@@ -15,10 +15,11 @@ struct Options {
   double startupDelaySeconds = 0;  // sleep before listening, like a slow-booting app
   double killInSeconds = 0;        // exit abruptly after this long (KILL_IN_SECONDS)
   bool failRoot = false;  // "/" answers 500 while /ready and /_health pass (for outlier detection)
-  double idleTimeoutSeconds = 0;  // HTTP keep-alive: close idle connections after this; 0 = evhttp's
-  int readyToggleEvery = 0;        // /ready: flip ready/unready every N hits (the flask ready_cnt)
-  bool startUnready = false;       // /ready answers 503 until /control/ready/on
-  std::string tlsCert;             // serve HTTPS with this certificate and key
+  double idleTimeoutSeconds =
+      0;                      // HTTP keep-alive: close idle connections after this; 0 = evhttp's
+  int readyToggleEvery = 0;   // /ready: flip ready/unready every N hits (the flask ready_cnt)
+  bool startUnready = false;  // /ready answers 503 until /control/ready/on
+  std::string tlsCert;        // serve HTTPS with this certificate and key
   std::string tlsKey;
 };
 

@@ -27,8 +27,9 @@ HttpPod::HttpPod(event_base* base, const Options& options) : base_(base), option
   evhttp_set_gencb(http_, &HttpPod::onRequest, this);
   if (options_.idleTimeoutSeconds > 0) {
     timeval idle = {static_cast<time_t>(options_.idleTimeoutSeconds),
-                    static_cast<suseconds_t>(
-                        (options_.idleTimeoutSeconds - static_cast<time_t>(options_.idleTimeoutSeconds)) * 1e6)};
+                    static_cast<suseconds_t>((options_.idleTimeoutSeconds -
+                                              static_cast<time_t>(options_.idleTimeoutSeconds)) *
+                                             1e6)};
     evhttp_set_timeout_tv(http_, &idle);
   }
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

@@ -64,12 +64,16 @@ TEST(HttpProxy, KeepAliveOnBothSidesAndABackendPerRequest) {
   EXPECT_EQ(std::count(bodies.begin(), bodies.end(), "hello from pod-a\n"), 10);
   EXPECT_EQ(std::count(bodies.begin(), bodies.end(), "hello from pod-b\n"), 10);
   // Upstream connections were reused: at most one new one per pod and worker.
-  double fresh = harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"new\"}").value_or(-1);
-  double reused = harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"reused\"}").value_or(-1);
+  double fresh =
+      harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"new\"}")
+          .value_or(-1);
+  double reused =
+      harness.metric("readygate_upstream_requests_total{service=\"web\",connection=\"reused\"}")
+          .value_or(-1);
   EXPECT_LE(fresh, 2);
   EXPECT_GE(reused, 18);
-  EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"web\",backend=\"" + a.address() +
-                           "\",code_class=\"2xx\"}"),
+  EXPECT_EQ(harness.metric("readygate_http_requests_total{service=\"web\",backend=\"" +
+                           a.address() + "\",code_class=\"2xx\"}"),
             10);
   EXPECT_EQ(harness.metric("readygate_upstream_first_byte_seconds_count{service=\"web\"}"), 20);
   EXPECT_EQ(harness.metric("readygate_upstream_connect_duration_seconds_count{service=\"web\"}"),
@@ -86,10 +90,10 @@ TEST(HttpProxy, PipelinedRequestsAreAnsweredInOrder) {
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   // The first is slow: the others must still come back after it, in order.
-  ASSERT_TRUE(client->send(
-      "GET /status/201?delay_ms=200 HTTP/1.1\r\nHost: t\r\n\r\n"
-      "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
-      "GET /status/203 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("GET /status/201?delay_ms=200 HTTP/1.1\r\nHost: t\r\n\r\n"
+                   "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
+                   "GET /status/203 HTTP/1.1\r\nHost: t\r\n\r\n"));
   for (int status : {201, 202, 203}) {
     auto reply = client->read();
     ASSERT_TRUE(reply);
@@ -105,9 +109,9 @@ TEST(HttpProxy, BodiesStreamBothWaysChunkedOrNot) {
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   // A chunked upload arrives whole.
-  ASSERT_TRUE(client->send(
-      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"));
   auto echoed = client->read();
   ASSERT_TRUE(echoed);
   EXPECT_EQ(echoed->body, "hello world");
@@ -218,8 +222,8 @@ TEST(HttpProxy, AnUpgradeAnsweredWith101BecomesATunnel) {
   harness.startReadygate(httpConfig(port, {backend.address()}));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
-  ASSERT_TRUE(client->send(
-      "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+  ASSERT_TRUE(
+      client->send("GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
   auto switched = client->read();
   ASSERT_TRUE(switched);
   EXPECT_EQ(switched->status, 101);
@@ -238,8 +242,9 @@ TEST(HttpProxy, ForwardingHeadersArriveAtThePod) {
       httpConfig(port, {a.address()}, "    http: {via: true, trustedProxies: [127.0.0.0/8]}\n"));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
-  auto reply = client->get("/headers", "X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: given-1\r\n"
-                                       "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\n");
+  auto reply = client->get("/headers",
+                           "X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: given-1\r\n"
+                           "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\n");
   ASSERT_TRUE(reply);
   EXPECT_THAT(reply->body, HasSubstr("X-Forwarded-For: 203.0.113.7, 127.0.0.1\n"));
   EXPECT_THAT(reply->body, HasSubstr("X-Forwarded-Proto: http\n"));
@@ -257,7 +262,8 @@ TEST(HttpProxy, NoEligibleBackendIs503WithRetryAfter) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--start-unready"});
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {a.address()}, R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
+  harness.startReadygate(httpConfig(
+      port, {a.address()}, R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
 )"));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
@@ -319,7 +325,8 @@ TEST(HttpProxy, EachErrorReadygateMakesHasItsStatus) {
 TEST(HttpProxy, ABackendThatRefusesIs502) {
   ProxyHarness harness;
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {"127.0.0.1:" + std::to_string(freePort())}, "    retries: 1\n"));
+  harness.startReadygate(
+      httpConfig(port, {"127.0.0.1:" + std::to_string(freePort())}, "    retries: 1\n"));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   auto reply = client->get("/");
@@ -334,7 +341,8 @@ TEST(HttpProxy, AmbiguousRequestsAre400AndNothingIsForwarded) {
   harness.startReadygate(httpConfig(port, {a.address()}));
   long before = requestsAt(a);
   const char* smuggled[] = {
-      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n0\r\n\r\nG",
       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
       "GET / HTTP/1.1\nHost: t\r\n\r\n",
@@ -402,7 +410,8 @@ TEST(HttpProxy, ABackendKilledUnderLoadCostsNoClientErrorThanksToRetries) {
   std::vector<FakePod*> pods;
   killablePods(harness, pods, 3);
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {pods[0]->address(), pods[1]->address(), pods[2]->address()},
+  harness.startReadygate(httpConfig(port,
+                                    {pods[0]->address(), pods[1]->address(), pods[2]->address()},
                                     R"(    retries: 2
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 1}
 )"));
@@ -423,7 +432,8 @@ TEST(HttpProxy, WithoutRetriesTheSameKillShowsErrors) {
   std::vector<FakePod*> pods;
   killablePods(harness, pods, 3);
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {pods[0]->address(), pods[1]->address(), pods[2]->address()},
+  harness.startReadygate(httpConfig(port,
+                                    {pods[0]->address(), pods[1]->address(), pods[2]->address()},
                                     R"(    retries: 0
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.5, failureThreshold: 3}
 )"));
@@ -448,8 +458,9 @@ TEST(HttpProxy, APostIsNeverReplayed) {
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   long beforeA = requestsAt(a);
-  ASSERT_TRUE(client->send("POST /echo?delay_ms=500 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
-  std::this_thread::sleep_for(100ms);  // lets the request reach a pod; the kill is the test
+  ASSERT_TRUE(
+      client->send("POST /echo?delay_ms=500 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+  std::this_thread::sleep_for(100ms);      // lets the request reach a pod; the kill is the test
   long onA = requestsAt(a) - 1 - beforeA;  // the POST, if it went to pod-a
   FakePod& victim = onA > 0 ? a : b;
   FakePod& other = onA > 0 ? b : a;
@@ -495,7 +506,8 @@ ${extraRoute}  - name: api
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   auto ask = [&](const std::string& host, const std::string& path) {
-    if (!client->send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")) return std::string();
+    if (!client->send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"))
+      return std::string();
     auto reply = client->read();
     return reply ? reply->header("X-Pod") : std::string();  // which pod answered
   };
@@ -509,10 +521,9 @@ ${extraRoute}  - name: api
                            api.address() + "\",code_class=\"2xx\"}"),
             2);
   // Routes change by reload like everything else.
-  harness.writeFile("readygate.yaml",
-                    fill("admin: {listen: \"127.0.0.1:${admin}\"}\n",
-                         {{"admin", std::to_string(harness.adminPort())}}) +
-                        config("      - {pathPrefix: /api, service: api}\n"));
+  harness.writeFile("readygate.yaml", fill("admin: {listen: \"127.0.0.1:${admin}\"}\n",
+                                           {{"admin", std::to_string(harness.adminPort())}}) +
+                                          config("      - {pathPrefix: /api, service: api}\n"));
   ASSERT_THAT(harness.adminPost("/reload"), HasSubstr("200 OK"));
   EXPECT_EQ(ask("elsewhere.org", "/api/users"), "pod-api");
 }
@@ -525,7 +536,9 @@ TEST(HttpProxy, APodAnswering500IsEjectedAndReturns) {
   FakePod& b = harness.startPod("pod-b", {"--fail-root"});
   FakePod& c = harness.startPod("pod-c");
   int port = freePort();
-  harness.startReadygate(httpConfig(port, {a.address(), b.address(), c.address()}, R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
+  harness.startReadygate(
+      httpConfig(port, {a.address(), b.address(), c.address()},
+                 R"(    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
     retries: 0
     outlierDetection:
       consecutive5xx: 3
@@ -573,14 +586,19 @@ TEST(HttpProxy, TheAccessLogHasALinePerRequest) {
   ASSERT_TRUE(client->get("/status/201", "X-Request-Id: req-42\r\n"));
   ASSERT_TRUE(client->send("BROKEN\r\n\r\n"));
   ASSERT_TRUE(client->read());
-  std::string pattern = "event=access service=web client=127.0.0.1 method=GET path=/status/201 "
-                        "status=201 bytes=[0-9]+ duration_seconds=[0-9.e-]+ backend=" +
-                        a.address() + " upstream_seconds=[0-9.e-]+ retries=0 request_id=req-42";
-  EXPECT_TRUE(waitUntil([&] { return std::regex_search(harness.readygateLog(), std::regex(pattern)); }, 3s))
+  std::string pattern =
+      "event=access service=web client=127.0.0.1 method=GET path=/status/201 "
+      "status=201 bytes=[0-9]+ duration_seconds=[0-9.e-]+ backend=" +
+      a.address() + " upstream_seconds=[0-9.e-]+ retries=0 request_id=req-42";
+  EXPECT_TRUE(
+      waitUntil([&] { return std::regex_search(harness.readygateLog(), std::regex(pattern)); }, 3s))
       << harness.readygateLog();
-  EXPECT_TRUE(waitUntil([&] {
-    return harness.readygateLog().find("method=- path=- status=400 bytes=0") != std::string::npos;
-  }, 3s));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return harness.readygateLog().find("method=- path=- status=400 bytes=0") !=
+               std::string::npos;
+      },
+      3s));
 }
 
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
@@ -624,8 +642,8 @@ TEST(HttpProxy, A100MebibyteBodyStreamsThroughInLittleMemory) {
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
   const size_t total = 100u << 20;
-  ASSERT_TRUE(client->send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                           std::to_string(total) + "\r\n\r\n"));
+  ASSERT_TRUE(client->send(
+      "POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n"));
   std::string block(1 << 20, 'z');
   long peak = before;
   for (size_t sent = 0; sent < total; sent += block.size()) {
@@ -661,7 +679,7 @@ r = c.getresponse()
 assert r.status == 200 and len(r.read()) == 70000
 print("python ok")
 )",
-                                                          {{"port", std::to_string(port)}}));
+                                                           {{"port", std::to_string(port)}}));
   std::string pythonOut = harness.dir() + "/python.out";
   ChildProcess python({"/usr/bin/python3", script}, pythonOut);
   ASSERT_EQ(python.waitExit(20s), 0) << python.output();

@@ -14,7 +14,8 @@ std::string HttpReply::header(const std::string& name) const {
     size_t colon = head.find(':', at);
     size_t end = head.find("\r\n", at);
     if (colon == std::string::npos || end == std::string::npos || colon > end) continue;
-    if (colon - at == name.size() && strncasecmp(head.c_str() + at, name.c_str(), name.size()) == 0) {
+    if (colon - at == name.size() &&
+        strncasecmp(head.c_str() + at, name.c_str(), name.size()) == 0) {
       size_t value = head.find_first_not_of(' ', colon + 1);
       return head.substr(value, end - value);
     }

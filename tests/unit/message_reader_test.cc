@@ -84,15 +84,16 @@ TEST(MessageReader, PipelinedRequestsComeOneAtATime) {
 
 TEST(MessageReader, Http10AndConnectionCloseAreNotKeptAlive) {
   EXPECT_FALSE(parseAll("GET / HTTP/1.0\r\n\r\n").events.heads.at(0).keepAlive);
-  EXPECT_TRUE(parseAll("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").events.heads.at(0).keepAlive);
-  EXPECT_FALSE(parseAll("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").events.heads.at(0).keepAlive);
+  EXPECT_TRUE(
+      parseAll("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").events.heads.at(0).keepAlive);
+  EXPECT_FALSE(
+      parseAll("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").events.heads.at(0).keepAlive);
 }
 
 TEST(MessageReader, ExpectAndUpgradeAreSeen) {
   auto expect = parseAll("PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");
   EXPECT_TRUE(expect.events.heads.at(0).expectContinue);
-  auto upgrade = parseAll(
-      "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  auto upgrade = parseAll("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
   EXPECT_TRUE(upgrade.events.heads.at(0).upgrade);
 }
 
@@ -110,8 +111,8 @@ TEST(MessageReader, AmbiguousRequestsAreRefused) {
        "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
       {"repeated content-length",
        "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
-      {"invalid chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-       400},
+      {"invalid chunk size",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n", 400},
       {"chunked not last", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
       {"bare LF", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400},
       {"bare CR", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400},
@@ -141,7 +142,8 @@ TEST(MessageReader, ResponsesToHeadHaveNoBody) {
   Collector events;
   MessageReader reader(MessageReader::Kind::Response, {}, events);
   reader.expectNoBody(true);
-  std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+  std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
   size_t consumed = 0;
   for (int i = 0; i < 6 && consumed < response.size(); ++i) {
     consumed += reader.feed(std::string_view(response).substr(consumed));
@@ -155,19 +157,22 @@ TEST(MessageReader, ResponsesToHeadHaveNoBody) {
 
 TEST(MessageWriter, HopByHopHeadersGoAndForwardingHeadersCome) {
   MessageHead request = parseAll(
-      "GET /p HTTP/1.1\r\nHost: web.example\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
-      "Keep-Alive: 5\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
-      "Accept: */*\r\n\r\n").events.heads.at(0);
+                            "GET /p HTTP/1.1\r\nHost: web.example\r\nConnection: keep-alive, "
+                            "X-Secret\r\nX-Secret: 1\r\n"
+                            "Keep-Alive: 5\r\nTE: trailers\r\nX-Forwarded-For: "
+                            "10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+                            "Accept: */*\r\n\r\n")
+                            .events.heads.at(0);
   std::string head = requestHeadForUpstream(
       request, BodyFraming::None, ForwardingInfo{"127.0.0.9", "abc123", true, true, true});
   EXPECT_EQ(head.rfind("GET /p HTTP/1.1\r\n", 0), 0u);
   for (const char* gone : {"Connection:", "X-Secret", "Keep-Alive", "TE:", "https"}) {
     EXPECT_EQ(head.find(gone), std::string::npos) << gone << " in\n" << head;
   }
-  for (const char* kept : {"Host: web.example\r\n", "Accept: */*\r\n",
-                           "X-Forwarded-For: 10.0.0.1, 127.0.0.9\r\n", "X-Forwarded-Proto: http\r\n",
-                           "X-Forwarded-Host: web.example\r\n", "X-Request-Id: abc123\r\n",
-                           "Via: 1.1 readygate\r\n"}) {
+  for (const char* kept :
+       {"Host: web.example\r\n", "Accept: */*\r\n", "X-Forwarded-For: 10.0.0.1, 127.0.0.9\r\n",
+        "X-Forwarded-Proto: http\r\n", "X-Forwarded-Host: web.example\r\n",
+        "X-Request-Id: abc123\r\n", "Via: 1.1 readygate\r\n"}) {
     EXPECT_NE(head.find(kept), std::string::npos) << kept << " missing in\n" << head;
   }
 }

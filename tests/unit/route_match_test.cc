@@ -33,12 +33,12 @@ TEST(RouteMatch, IngressPrecedence) {
       {"other.org", "/apis", 0},  // segment boundary: /api does not take /apis
       {"other.org", "/api/v2/x", 2},
       {"other.org", "/api/v20", 1},
-      {"a.example.com", "/api", 3},       // any host with a prefix loses to a matching host
-      {"a.b.example.com", "/", 0},        // the wildcard is one label
-      {"example.com", "/", 0},            // and not the bare domain
-      {"shop.example.com", "/", 4},       // exact beats wildcard
+      {"a.example.com", "/api", 3},             // any host with a prefix loses to a matching host
+      {"a.b.example.com", "/", 0},              // the wildcard is one label
+      {"example.com", "/", 0},                  // and not the bare domain
+      {"shop.example.com", "/", 4},             // exact beats wildcard
       {"SHOP.Example.COM:8080", "/cart/1", 5},  // case and port do not matter
-      {"shop.example.com.", "/x", 4},     // nor a trailing dot
+      {"shop.example.com.", "/x", 4},           // nor a trailing dot
   };
   for (const Case& c : cases) {
     EXPECT_EQ(matchRoute(routes(), c.host, c.path), c.route) << c.host << c.path;
@@ -60,23 +60,36 @@ TEST(RouteConfigCheck, MistakesAreExplained) {
     routes:
 )";
   EXPECT_NE(errorsOf(base + R"(      - {pathPrefix: /a, service: nope}
-)").find("routes[0].service: \"nope\": no such service"), std::string::npos);
+)")
+                .find("routes[0].service: \"nope\": no such service"),
+            std::string::npos);
   EXPECT_NE(errorsOf(base + R"(      - {pathPrefix: /a, service: tcp}
   - {name: tcp, listen: 127.0.0.1:8081, endpoints: {static: ["127.0.0.1:1"]}}
-)").find("must be mode: http"), std::string::npos);
+)")
+                .find("must be mode: http"),
+            std::string::npos);
   EXPECT_NE(errorsOf(base + R"(      - {host: a.example.com, pathPrefix: /x, service: front}
       - {host: A.example.com, pathPrefix: /x/, service: front}
-)").find("duplicate route"), std::string::npos);
+)")
+                .find("duplicate route"),
+            std::string::npos);
   EXPECT_NE(errorsOf(base + R"(      - {host: "a.example.com:80", service: front}
-)").find("without port"), std::string::npos);
+)")
+                .find("without port"),
+            std::string::npos);
   EXPECT_NE(errorsOf(base + R"(      - {pathPrefix: api, service: front}
-)").find("starting with '/'"), std::string::npos);
+)")
+                .find("starting with '/'"),
+            std::string::npos);
   EXPECT_NE(errorsOf(R"(  - {name: lonely, mode: http, endpoints: {static: ["127.0.0.1:1"]}}
-)").find("needs listen, or a route to it"), std::string::npos);
+)")
+                .find("needs listen, or a route to it"),
+            std::string::npos);
   // A router without backends of its own, and a target without a listener: valid.
   EXPECT_EQ(errorsOf(base + R"(      - {host: api.example.com, service: api}
   - {name: api, mode: http, endpoints: {static: ["127.0.0.1:1"]}}
-)"), "");
+)"),
+            "");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // SocketAddress parsing and printing for IPv4 and IPv6, and Cidr networks.
 #include "proxy/core/socket_address.h"
 
-#include "proxy/core/cidr.h"
-
 #include <gtest/gtest.h>
+
+#include "proxy/core/cidr.h"
 
 namespace readygate {
 namespace {
@@ -40,7 +40,9 @@ namespace readygate {
 namespace {
 
 TEST(Cidr, ContainsByPrefix) {
-  auto address = [](const char* text) { return std::get<SocketAddress>(SocketAddress::parse(text)); };
+  auto address = [](const char* text) {
+    return std::get<SocketAddress>(SocketAddress::parse(text));
+  };
   auto net = [](const char* text) { return std::get<Cidr>(Cidr::parse(text)); };
   EXPECT_TRUE(net("10.0.0.0/8").contains(address("10.200.3.4:80")));
   EXPECT_FALSE(net("10.0.0.0/8").contains(address("11.0.0.1:80")));
