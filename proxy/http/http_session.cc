@@ -76,7 +76,8 @@ void HttpSession::start() {
   ServiceTraffic::add(traffic.connectionsTotal);
   traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
-  event_base_gettimeofday_cached(base_, &requestStartedAt_);
+  event_base_gettimeofday_cached(base_, &connectedAt_);
+  requestStartedAt_ = connectedAt_;
   bufferevent_setcb(client_.get(), &HttpSession::onClientRead, &HttpSession::onClientWrite,
                     &HttpSession::onClientEvent, this);
   setNoDelay(client_.get());
@@ -90,7 +91,14 @@ void HttpSession::processClientInput() {
   if (finished_) return;
   evbuffer* input = bufferevent_get_input(client_.get());
   if (phase_ == Phase::Tunnel) {
-    if (upstream_) evbuffer_add_buffer(bufferevent_get_output(upstream_.get()), input);
+    if (!upstream_) return;
+    evbuffer* output = bufferevent_get_output(upstream_.get());
+    evbuffer_add_buffer(output, input);
+    if (evbuffer_get_length(output) >= kHighWatermark) {
+      // The backend reads slower than the client sends: wait for it to catch up.
+      bufferevent_disable(client_.get(), EV_READ);
+      bufferevent_setwatermark(upstream_.get(), EV_WRITE, kLowWatermark, 0);
+    }
     return;
   }
   if (phase_ == Phase::Closing) {
@@ -362,8 +370,8 @@ void HttpSession::onResponseHead(MessageHead& head) {
   upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
   target_->traffic().firstByte.Observe(secondsBetween(sentAt_, now));
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
-  if (const Backend* backend = connector_ ? connector_->backend() : nullptr) {
-    const_cast<Backend*>(backend)->responded(head.status);
+  if (std::shared_ptr<Backend> backend = connector_ ? connector_->backendPtr() : nullptr) {
+    backend->responded(head.status);  // what outlier detection and the metrics count
   }
   upstreamKeepAlive_ = head.keepAlive;
   if (head.status == 101 && request_.upgrade) {
@@ -547,6 +555,9 @@ void HttpSession::finish(std::string_view reason) {
   if (counted_) {
     ServiceTraffic& traffic = service_->traffic();
     traffic.connectionsActive.fetch_sub(1, std::memory_order_relaxed);
+    timeval now;
+    event_base_gettimeofday_cached(base_, &now);
+    traffic.connectionDuration.Observe(secondsBetween(connectedAt_, now));
   }
   if (timer_) evtimer_del(timer_.get());
   client_.reset();
@@ -619,8 +630,12 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
 void HttpSession::onUpstreamRead(bufferevent*, void* self) {
   auto* session = static_cast<HttpSession*>(self);
   if (session->phase_ == Phase::Tunnel) {
-    evbuffer_add_buffer(bufferevent_get_output(session->client_.get()),
-                        bufferevent_get_input(session->upstream_.get()));
+    evbuffer* output = bufferevent_get_output(session->client_.get());
+    evbuffer_add_buffer(output, bufferevent_get_input(session->upstream_.get()));
+    if (evbuffer_get_length(output) >= kHighWatermark) {
+      bufferevent_disable(session->upstream_.get(), EV_READ);
+      bufferevent_setwatermark(session->client_.get(), EV_WRITE, kLowWatermark, 0);
+    }
     return;
   }
   session->processUpstreamInput();
@@ -631,6 +646,7 @@ void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
   // The backend caught up with the request body: read from the client again.
   if (session->client_ && !session->clientEof_ && session->phase_ != Phase::Closing) {
     bufferevent_setwatermark(session->upstream_.get(), EV_WRITE, 0, 0);
+    if (session->phase_ == Phase::Tunnel) bufferevent_enable(session->client_.get(), EV_READ);
     session->processClientInput();
   }
 }

@@ -122,6 +122,7 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   EventPtr timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
   timeval lastActivity_{};
+  timeval connectedAt_{};  // the client connection's start, for its duration
 
   Phase phase_ = Phase::AwaitingRequest;
   bool finished_ = false;

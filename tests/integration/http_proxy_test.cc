@@ -601,6 +601,45 @@ TEST(HttpProxy, TheAccessLogHasALinePerRequest) {
       3s));
 }
 
+// A reload from mode tcp to mode http replaces the service (a removal plus an
+// addition): a held TCP connection carries on, new requests are proxied as HTTP.
+TEST(HttpProxy, AReloadFromTcpToHttpReplacesTheService) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  std::string tcp = fill(R"(workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints: {static: ["${a}"]}
+)",
+                         {{"port", std::to_string(port)}, {"a", a.address()}});
+  harness.startReadygate(tcp);
+  auto held = HttpTestClient::connect(port);
+  ASSERT_TRUE(held);
+  auto before = held->get("/headers");
+  ASSERT_TRUE(before);
+  EXPECT_THAT(before->body, ::testing::Not(HasSubstr("X-Forwarded-For")));  // bytes passed as they are
+  std::string admin = fill("admin: {listen: \"127.0.0.1:${admin}\"}\n",
+                           {{"admin", std::to_string(harness.adminPort())}});
+  harness.writeFile("readygate.yaml", admin + httpConfig(port, {a.address()}));
+  std::string reply = harness.adminPost("/reload");
+  EXPECT_THAT(reply, HasSubstr("200 OK"));
+  EXPECT_THAT(reply, HasSubstr("mode tcp -> http"));
+  // Workers swap listeners on their next loop pass: a connect in that instant may
+  // still meet the old one.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto client = HttpTestClient::connect(port);
+        auto after = client ? client->get("/headers") : std::nullopt;
+        return after && after->body.find("X-Forwarded-For: 127.0.0.1") != std::string::npos;
+      },
+      3s));
+  auto stillTcp = held->get("/");  // the old connection drains as it was
+  ASSERT_TRUE(stillTcp);
+  EXPECT_EQ(stillTcp->status, 200);
+}
+
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
 // close must still never cost a request, a POST included.
 TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {
