@@ -65,7 +65,22 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
                   service.staticEndpoints.push_back(*address);
                 });
   }
-  for (const char* later : {"dns", "file"}) {
+  if (auto value = map.get("file")) {
+    MapReader file(*value, map.childPath("file"), errors);
+    if (file.valid()) {
+      if (auto path = file.require("path")) {
+        if (auto text = readString(*path, file.childPath("path"), errors)) {
+          if (text->empty()) {
+            errors.addValue(file.childPath("path"), *path, "must not be empty");
+          } else {
+            service.endpointsFile = *text;
+          }
+        }
+      }
+      file.finish();
+    }
+  }
+  for (const char* later : {"dns"}) {
     if (auto value = map.get(later)) {
       errors.add(map.childPath(later), value->Mark(),
                  std::string(later) + " discovery is not supported yet; use static");

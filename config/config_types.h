@@ -136,6 +136,7 @@ struct ServiceConfig {
   ProxyMode mode = ProxyMode::Tcp;
   BalanceKind balance = BalanceKind::RoundRobin;
   std::vector<SocketAddress> staticEndpoints;
+  std::string endpointsFile;  // endpoints.file.path: a YAML/JSON list, watched; "" = none
   std::optional<ProbeSpec> readinessProbe;
   std::optional<ProbeSpec> livenessProbe;
   std::optional<ProbeSpec> startupProbe;

@@ -101,6 +101,22 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
     json.key("backends_leaving").value(members->leavingCount());
     json.key("min_ready").value(config.minReady);
     json.key("failing_open").value(members->failingOpen());
+    json.key("sources").beginArray();
+    for (const ServiceMembers::SourceStatus& source : members->sources()) {
+      json.beginObject();
+      json.key("source").value(source.source);
+      json.key("endpoints").value(source.endpoints);
+      json.key("last_update");
+      if (source.lastUpdateUnix > 0) {
+        json.value(utcFromUnix(source.lastUpdateUnix));
+      } else {
+        json.null();
+      }
+      json.key("errors").value(static_cast<unsigned long long>(source.errors));
+      json.key("last_error").value(source.lastError);
+      json.endObject();
+    }
+    json.endArray();
     json.key("backends").beginArray();
     for (const auto& member : members->members()) writeBackend(json, *members, *member, now);
     json.endArray();

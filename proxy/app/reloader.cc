@@ -91,7 +91,7 @@ ReloadOutcome Reloader::tryReload() {
     ServiceMembers* current = services_.find(change.name);
     auto retire = [&] {
       for (auto& worker : workers_) worker->closeListeners(current->servicePtr(), std::nullopt);
-      current->retire();
+      services_.retire(*current);
     };
     switch (change.action) {
       case ServiceReload::Action::Keep:
@@ -114,6 +114,7 @@ ReloadOutcome Reloader::tryReload() {
         const ServiceConfig& config = *nextByName.at(change.name);
         SocketAddress previous = current->config().listen;
         current->applyConfig(std::make_shared<const ServiceConfig>(config));
+        services_.applyEndpoints(*current, config);
         if (change.listenChanged) {
           // The new address accepts before the old one closes: no moment without a listener.
           if (config.listens) bindTo(*current, config.listen, std::move(bound[change.name]));

@@ -24,8 +24,12 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
   services_.push_back(std::make_unique<ServiceMembers>(
       base_, clock_, HealthCheckSession::factory(base_, clock_, stats_, std::move(maker)),
       std::move(service), std::make_shared<const ServiceConfig>(config)));
-  services_.back()->start();
-  return *services_.back();
+  ServiceMembers& members = *services_.back();
+  members.start();
+  auto discovery = std::make_unique<ServiceDiscovery>(base_, members);
+  discovery->apply(config);  // a file source is read before any listener opens
+  discovery_[&members] = std::move(discovery);
+  return members;
 }
 
 ServiceMembers* ServiceSet::find(const std::string& name) const {
@@ -46,9 +50,19 @@ void ServiceSet::resolveRoutes() {
       ServiceMembers* target = find(route.service);
       settings->routeTargets.push_back(target ? target->servicePtr() : nullptr);
     }
-    settings->ownBackends = !config.staticEndpoints.empty();
+    settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty();
     members->servicePtr()->publishSettings(std::move(settings));
   }
+}
+
+void ServiceSet::applyEndpoints(ServiceMembers& members, const ServiceConfig& config) {
+  auto found = discovery_.find(&members);
+  if (found != discovery_.end()) found->second->apply(config);
+}
+
+void ServiceSet::retire(ServiceMembers& members) {
+  discovery_.erase(&members);
+  members.retire();
 }
 
 void ServiceSet::dropFinished() {

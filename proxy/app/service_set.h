@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -11,6 +12,7 @@
 #include "config/config_types.h"
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
+#include "proxy/discovery/service_discovery.h"
 #include "proxy/health/service_members.h"
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/proxy_worker.h"
@@ -28,6 +30,10 @@ class ServiceSet {
   std::optional<std::string> prepare(const Config& config) { return tls_.prepare(config); }
   /// Creates a service and starts probing its endpoints (first rotation published).
   ServiceMembers& add(const ServiceConfig& config);
+  /// Reload: the service's endpoint sources as `config` names them (static, file).
+  void applyEndpoints(ServiceMembers& members, const ServiceConfig& config);
+  /// Reload: the service leaves; its discovery stops, its backends drain.
+  void retire(ServiceMembers& members);
   /// The running (not retired) service of that name.
   ServiceMembers* find(const std::string& name) const;
   const std::vector<std::unique_ptr<ServiceMembers>>& all() const { return services_; }
@@ -36,7 +42,10 @@ class ServiceSet {
   void resolveRoutes();
   /// Frees retired services whose connections are all gone.
   void dropFinished();
-  void clear() { services_.clear(); }
+  void clear() {
+    discovery_.clear();
+    services_.clear();
+  }
 
   /// The sessions a service's listener makes: TCP or HTTP, by its mode.
   static SessionFactory sessionFactory(ProxyMode mode);
@@ -52,6 +61,7 @@ class ServiceSet {
   ProbeTimingStats& stats_;
   ProbeTlsContexts tls_;
   std::vector<std::unique_ptr<ServiceMembers>> services_;
+  std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;
 };
 
 }  // namespace readygate

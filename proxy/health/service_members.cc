@@ -186,7 +186,7 @@ void ServiceMembers::applyConfig(std::shared_ptr<const ServiceConfig> config) {
     }
   }
   config_ = std::move(config);
-  setEndpoints(config_->staticEndpoints);
+  refresh();  // whenNoneReady, minReady and the like may decide differently now
 }
 
 void ServiceMembers::retire() {

@@ -62,6 +62,15 @@ class ServiceMembers {
     uint64_t ejections = 0;
   };
 
+  /// One endpoint source as discovery last saw it, for /status and metrics.
+  struct SourceStatus {
+    std::string source;        // static, file, dns
+    size_t endpoints = 0;      // in its last good set
+    double lastUpdateUnix = 0; // when that set was read (0: never / static)
+    uint64_t errors = 0;       // failed reads or lookups (the last good set stayed)
+    std::string lastError;     // "" after a good read
+  };
+
   ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,
                  std::shared_ptr<Service> service, std::shared_ptr<const ServiceConfig> config);
   ~ServiceMembers();
@@ -75,10 +84,14 @@ class ServiceMembers {
   /// may finish within drainTimeoutSeconds) or, with minReady, leave once enough are ready.
   void setEndpoints(const std::vector<SocketAddress>& endpoints);
   /// Reload of this service's settings: changed probes restart on every backend from
-  /// its current verdict, other settings apply to new connections, then the endpoints.
+  /// its current verdict, other settings apply to new connections. The endpoints come
+  /// from discovery (setEndpoints).
   void applyConfig(std::shared_ptr<const ServiceConfig> config);
   /// The service left the configuration: every backend is removed (connections drain).
   void retire();
+  /// Discovery: what each source says now (its set goes through setEndpoints).
+  void setSources(std::vector<SourceStatus> sources) { sources_ = std::move(sources); }
+  const std::vector<SourceStatus>& sources() const { return sources_; }
   /// Admin API: false when `address` is not a current backend of this service.
   bool setAdminState(const SocketAddress& address, AdminState admin);
 
@@ -120,6 +133,7 @@ class ServiceMembers {
   std::shared_ptr<Service> service_;
   std::shared_ptr<const ServiceConfig> config_;
   ProbeSpecs specs_;  // shared by every backend's tracker
+  std::vector<SourceStatus> sources_;
   std::vector<std::unique_ptr<Member>> members_;
   std::unordered_map<SocketAddress, Member*, SocketAddressHash> index_;  // every member
   size_t readyCount_ = 0;

@@ -71,6 +71,17 @@ inline constexpr MetricInfo kServiceLeavingBackends{
     "readygate_service_leaving_backends", MetricType::Gauge,
     "Backends removed from the configuration that still serve until minReady new ones are ready."};
 
+// Discovery (labels: service, source).
+inline constexpr MetricInfo kDiscoveryEndpoints{
+    "readygate_discovery_endpoints", MetricType::Gauge,
+    "Endpoints in the last good set of each source (static, file)."};
+inline constexpr MetricInfo kDiscoveryLastUpdate{
+    "readygate_discovery_last_update_timestamp_seconds", MetricType::Gauge,
+    "Unix time the source's set was last read successfully (file)."};
+inline constexpr MetricInfo kDiscoveryErrors{
+    "readygate_discovery_errors_total", MetricType::Counter,
+    "Failed reads of a source (unreadable or unparsable file); the last good set stayed."};
+
 // Traffic.
 inline constexpr MetricInfo kConnectionsActive{"readygate_connections_active", MetricType::Gauge,
                                                "Client connections open now (label service)."};

@@ -123,6 +123,14 @@ void addService(FamilySet& set, const ServiceMembers& members) {
       set.value(m::kProbeTimeout, plus(labels, "probe", toString(kind)), spec->timeoutSeconds);
     }
   }
+  for (const ServiceMembers::SourceStatus& source : members.sources()) {
+    Labels sourceLabels = plus(labels, "source", source.source);
+    set.value(m::kDiscoveryEndpoints, sourceLabels, static_cast<double>(source.endpoints));
+    if (source.source != "static") {
+      set.value(m::kDiscoveryLastUpdate, sourceLabels, source.lastUpdateUnix);
+      set.value(m::kDiscoveryErrors, sourceLabels, static_cast<double>(source.errors));
+    }
+  }
   const ServiceTraffic& traffic = service.traffic();
   auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };
   set.value(m::kConnectionsActive, labels, load(traffic.connectionsActive));
@@ -189,6 +197,9 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kServiceReadyBackends,
                                  &m::kServiceMinReady,
                                  &m::kServiceLeavingBackends,
+                                 &m::kDiscoveryEndpoints,
+                                 &m::kDiscoveryLastUpdate,
+                                 &m::kDiscoveryErrors,
                                  &m::kConnectionsActive,
                                  &m::kConnectionsTotal,
                                  &m::kBackendConnectionsActive,

@@ -15,7 +15,7 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig
   settings->idleTimeoutSeconds = config.idleTimeoutSeconds;
   settings->retries = config.retries;
   settings->http = config.http;
-  settings->ownBackends = !config.staticEndpoints.empty();
+  settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty();
   if (previous && previous->routes == config.routes) {
     settings->routes = previous->routes;  // resolved targets carry over until re-resolved
     settings->routeTargets = previous->routeTargets;
