@@ -310,11 +310,13 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       {"drainTimeoutSeconds", &ServiceConfig::drainTimeoutSeconds},
       {"connectTimeoutSeconds", &ServiceConfig::connectTimeoutSeconds},
       {"idleTimeoutSeconds", &ServiceConfig::idleTimeoutSeconds},
+      {"slowStartSeconds", &ServiceConfig::slowStartSeconds},
   };
   for (const auto& [key, member] : durations) {
     auto value = map.get(key);
     if (!value) continue;
-    double min = std::string_view(key) == "drainTimeoutSeconds" ? 0 : 0.001;
+    std::string_view name = key;
+    double min = name == "drainTimeoutSeconds" || name == "slowStartSeconds" ? 0 : 0.001;
     if (auto seconds = readSeconds(*value, map.childPath(key), errors, min)) {
       service.*member = *seconds;
     }

@@ -142,6 +142,7 @@ struct ServiceConfig {
   std::optional<ProbeSpec> startupProbe;
   int minReady = 0;
   double drainTimeoutSeconds = 30;
+  double slowStartSeconds = 0;  // a just-ready backend's share ramps up over this
   double connectTimeoutSeconds = 5;
   double idleTimeoutSeconds = 300;
   int retries = 3;  // other backends tried after a failed attempt, bounded

@@ -53,6 +53,16 @@ void writeBackend(JsonWriter& json, const ServiceMembers& service,
   json.key("failing_open").value(view.failingOpen);
   json.key("held_by_min_ready").value(view.heldByMinReady);
   json.key("counts_as_ready").value(view.countsAsReady);
+  // Slow start: the share of new traffic it may take now (1 outside a ramp).
+  double slowStart = service.config().slowStartSeconds;
+  double weight = 1;
+  if (view.state == EffectiveState::Ready && slowStart > 0) {
+    RotationSnapshot ramp;
+    ramp.readySince = {member.stateSince};
+    ramp.slowStartSeconds = slowStart;
+    weight = ramp.weight(0, now);
+  }
+  json.key("weight").value(view.inRotation ? weight : 0.0);
   json.key("ready").value(tracker.ready());
   json.key("admin_state").value(toString(member.admin));
   json.key("leaving").value(member.membership == Membership::Leaving);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <unordered_set>
 
 #include "proxy/core/log.h"
@@ -288,10 +289,10 @@ void ServiceMembers::refresh() {
   double now = clock_.now();
   size_t configured = configuredCount();
   std::vector<std::shared_ptr<Backend>> eligible;
+  std::vector<double> readySince;
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& member = *members_[i];
     BackendView& view = decision.views[i];
-    if (view.inRotation) eligible.push_back(member.backend);
     member.backend->setInRotation(view.inRotation);
     EffectiveState previous = member.view.state;
     member.view = std::move(view);
@@ -313,13 +314,22 @@ void ServiceMembers::refresh() {
               {"ready_backends", decision.readyCount},
               {"backends", configured}});
   }
+  for (const auto& member : members_) {
+    if (!member->view.inRotation) continue;
+    eligible.push_back(member->backend);
+    // Slow start counts from becoming ready; held and fail-open backends take full shares.
+    readySince.push_back(member->view.state == EffectiveState::Ready
+                             ? member->stateSince
+                             : -std::numeric_limits<double>::infinity());
+  }
   if (decision.failOpen != failOpen_) {
     logEvent(LogLevel::Warn, decision.failOpen ? "fail_open_started" : "fail_open_ended",
              {{"service", service_->name()}, {"backends", eligible.size()}});
   }
   readyCount_ = decision.readyCount;
   failOpen_ = decision.failOpen;
-  service_->publish(std::move(eligible), decision.failOpen);
+  service_->publish(std::move(eligible), decision.failOpen, std::move(readySince),
+                    config_->slowStartSeconds);
   sweepRemoved();
 }
 

@@ -12,41 +12,65 @@ bool excluded(const Backend* backend, std::span<const Backend* const> exclude) {
   return std::find(exclude.begin(), exclude.end(), backend) != exclude.end();
 }
 
+/// Load as the weighted balancers compare it: fewer connections per share is better.
+double weightedLoad(const RotationSnapshot& snapshot, size_t index, double now) {
+  return (snapshot.eligible[index]->activeConnections() + 1) / snapshot.weight(index, now);
+}
+
+double uniform() {
+  thread_local std::minstd_rand random(std::random_device{}());
+  return std::uniform_real_distribution<double>(0, 1)(random);
+}
+
 /// Each eligible backend in turn. One counter for all workers, so consecutive
-/// connections rotate even when different threads accept them.
+/// connections rotate even when different threads accept them. A ramping backend
+/// (slow start) is passed over with probability 1 - weight.
 class RoundRobinBalancer : public Balancer {
- public:
-  std::shared_ptr<Backend> pick(const RotationSnapshot& snapshot,
-                                std::span<const Backend* const> exclude) override {
+ protected:
+  std::shared_ptr<Backend> choose(const RotationSnapshot& snapshot,
+                                  std::span<const Backend* const> exclude, double now) override {
     const auto& backends = snapshot.eligible;
     if (backends.empty()) return nullptr;
     uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
+    const std::shared_ptr<Backend>* fallback = nullptr;
+    double fallbackWeight = -1;
     for (size_t i = 0; i < backends.size(); ++i) {
-      const auto& candidate = backends[(start + i) % backends.size()];
-      if (!excluded(candidate.get(), exclude)) return candidate;
+      size_t index = (start + i) % backends.size();
+      const auto& candidate = backends[index];
+      if (excluded(candidate.get(), exclude)) continue;
+      double weight = snapshot.weight(index, now);
+      if (weight >= 1 || uniform() < weight) return candidate;
+      if (weight > fallbackWeight) {
+        fallback = &candidate;
+        fallbackWeight = weight;
+      }
     }
-    return nullptr;
+    return fallback ? *fallback : nullptr;  // all ramping and passed over: the furthest along
   }
 
  private:
   std::atomic<uint64_t> next_{0};
 };
 
-/// Fewest active connections; the scan starts at a rotating offset so ties rotate
-/// instead of always landing on the first backend.
+/// Fewest active connections per share; the scan starts at a rotating offset so ties
+/// rotate instead of always landing on the first backend.
 class LeastConnBalancer : public Balancer {
- public:
-  std::shared_ptr<Backend> pick(const RotationSnapshot& snapshot,
-                                std::span<const Backend* const> exclude) override {
+ protected:
+  std::shared_ptr<Backend> choose(const RotationSnapshot& snapshot,
+                                  std::span<const Backend* const> exclude, double now) override {
     const auto& backends = snapshot.eligible;
     if (backends.empty()) return nullptr;
     uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
     const std::shared_ptr<Backend>* best = nullptr;
+    double bestLoad = 0;
     for (size_t i = 0; i < backends.size(); ++i) {
-      const auto& candidate = backends[(start + i) % backends.size()];
+      size_t index = (start + i) % backends.size();
+      const auto& candidate = backends[index];
       if (excluded(candidate.get(), exclude)) continue;
-      if (best == nullptr || candidate->activeConnections() < (*best)->activeConnections()) {
+      double load = weightedLoad(snapshot, index, now);
+      if (best == nullptr || load < bestLoad) {
         best = &candidate;
+        bestLoad = load;
       }
     }
     return best ? *best : nullptr;
@@ -56,38 +80,33 @@ class LeastConnBalancer : public Balancer {
   std::atomic<uint64_t> next_{0};
 };
 
-/// Power of two choices: two distinct random candidates, the less loaded wins. Nearly
-/// as good as least_conn without every worker herding onto the same idle backend.
+/// Power of two choices: two distinct random candidates, the less loaded (per share)
+/// wins. Nearly as good as least_conn without every worker herding onto the same idle
+/// backend.
 class RandomTwoBalancer : public Balancer {
- public:
-  std::shared_ptr<Backend> pick(const RotationSnapshot& snapshot,
-                                std::span<const Backend* const> exclude) override {
-    const auto& backends = snapshot.eligible;
-    if (exclude.empty()) {
-      return chooseTwo(
-          backends.size(), [&](size_t i) -> const auto& { return backends[i]; });
+ protected:
+  std::shared_ptr<Backend> choose(const RotationSnapshot& snapshot,
+                                  std::span<const Backend* const> exclude, double now) override {
+    std::vector<size_t> candidates;
+    if (!exclude.empty()) {
+      // Retries only: the common path below allocates nothing.
+      for (size_t i = 0; i < snapshot.eligible.size(); ++i) {
+        if (!excluded(snapshot.eligible[i].get(), exclude)) candidates.push_back(i);
+      }
     }
-    // Retries only: the common path above allocates nothing.
-    std::vector<const std::shared_ptr<Backend>*> candidates;
-    for (const auto& backend : backends) {
-      if (!excluded(backend.get(), exclude)) candidates.push_back(&backend);
-    }
-    return chooseTwo(
-        candidates.size(), [&](size_t i) -> const auto& { return *candidates[i]; });
-  }
-
- private:
-  template <typename At>
-  static std::shared_ptr<Backend> chooseTwo(size_t count, At at) {
+    size_t count = exclude.empty() ? snapshot.eligible.size() : candidates.size();
+    auto at = [&](size_t i) { return exclude.empty() ? i : candidates[i]; };
     if (count == 0) return nullptr;
-    if (count == 1) return at(0);
+    if (count == 1) return snapshot.eligible[at(0)];
     thread_local std::minstd_rand random(std::random_device{}());
     size_t a = std::uniform_int_distribution<size_t>(0, count - 1)(random);
     size_t b = std::uniform_int_distribution<size_t>(0, count - 2)(random);
     if (b >= a) ++b;  // distinct from a, uniform among the rest
-    const std::shared_ptr<Backend>& left = at(a);
-    const std::shared_ptr<Backend>& right = at(b);
-    return right->activeConnections() < left->activeConnections() ? right : left;
+    size_t left = at(a);
+    size_t right = at(b);
+    return weightedLoad(snapshot, right, now) < weightedLoad(snapshot, left, now)
+               ? snapshot.eligible[right]
+               : snapshot.eligible[left];
   }
 };
 

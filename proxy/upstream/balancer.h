@@ -9,14 +9,24 @@
 
 namespace readygate {
 
-/// Shared by all workers of a service; `pick` is thread-safe and lock-free.
+/// Shared by all workers of a service; `pick` is thread-safe and lock-free. Slow-start
+/// weights scale every kind: round robin skips a ramping backend with probability
+/// 1 - weight, least_conn and random_two compare (connections + 1) / weight.
 class Balancer {
  public:
   virtual ~Balancer() = default;
   /// One of `snapshot.eligible` that is not in `exclude` (backends already tried for this
-  /// connection), or nullptr when none is left.
-  virtual std::shared_ptr<Backend> pick(const RotationSnapshot& snapshot,
-                                        std::span<const Backend* const> exclude) = 0;
+  /// connection), or nullptr when none is left. `now` (SteadyClock seconds) is when the
+  /// slow-start weights are taken.
+  std::shared_ptr<Backend> pick(const RotationSnapshot& snapshot,
+                                std::span<const Backend* const> exclude, double now = 0) {
+    return choose(snapshot, exclude, now);
+  }
+
+ protected:
+  virtual std::shared_ptr<Backend> choose(const RotationSnapshot& snapshot,
+                                          std::span<const Backend* const> exclude,
+                                          double now) = 0;
 };
 
 std::unique_ptr<Balancer> makeBalancer(BalanceKind kind);

@@ -13,6 +13,20 @@ namespace readygate {
 /// on readiness.
 struct RotationSnapshot {
   std::vector<std::shared_ptr<Backend>> eligible;
+  /// Slow start: when each eligible backend became ready (SteadyClock seconds), and over
+  /// how long its share ramps up to full. Empty / 0: every weight is 1.
+  std::vector<double> readySince;
+  double slowStartSeconds = 0;
+  /// A just-ready backend still gets this share, so a service whose backends are all
+  /// new is not left without traffic.
+  static constexpr double kMinWeight = 0.05;
+
+  /// The share of new traffic eligible[index] may take at `now`: 0.05 .. 1, linear.
+  double weight(size_t index, double now) const {
+    if (slowStartSeconds <= 0 || index >= readySince.size()) return 1;
+    double share = (now - readySince[index]) / slowStartSeconds;
+    return share >= 1 ? 1 : (share <= kMinWeight ? kMinWeight : share);
+  }
   /// True when no backend is eligible and `whenNoneReady: all` put every non-draining
   /// backend here instead, so the fail-open is visible and counted.
   bool failOpen = false;

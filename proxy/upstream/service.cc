@@ -29,10 +29,13 @@ Service::Service(std::string name, std::shared_ptr<const ServiceSettings> settin
   settings_.store(std::move(settings));
 }
 
-void Service::publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen) {
+void Service::publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen,
+                      std::vector<double> readySince, double slowStartSeconds) {
   auto next = std::make_shared<RotationSnapshot>();
   next->eligible = std::move(eligible);
   next->failOpen = failOpen;
+  next->readySince = std::move(readySince);
+  next->slowStartSeconds = slowStartSeconds;
   snapshot_.store(std::move(next));
 }
 

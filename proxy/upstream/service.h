@@ -30,7 +30,8 @@ class Service {
   std::shared_ptr<const ServiceSettings> settings() const { return settings_.load(); }
 
   /// Control thread only: swap in a new rotation / new settings.
-  void publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen);
+  void publish(std::vector<std::shared_ptr<Backend>> eligible, bool failOpen,
+               std::vector<double> readySince = {}, double slowStartSeconds = 0);
   void publishSettings(std::shared_ptr<const ServiceSettings> settings) {
     settings_.store(std::move(settings));
   }

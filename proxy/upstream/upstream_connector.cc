@@ -41,7 +41,7 @@ void UpstreamConnector::release() {
 
 void UpstreamConnector::tryNext() {
   auto snapshot = service_->snapshot();
-  std::shared_ptr<Backend> backend = settings_->balancer->pick(*snapshot, tried_);
+  std::shared_ptr<Backend> backend = settings_->balancer->pick(*snapshot, tried_, clock_.now());
   ServiceTraffic& traffic = service_->traffic();
   if (!backend) {
     if (tried_.empty()) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/libevent_handles.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
@@ -77,6 +78,7 @@ class UpstreamConnector {
   EventPtr deferredFailure_;
   std::string_view failure_;
   timeval connectStartedAt_{};
+  SteadyClock clock_;  // the control thread's clock: slow-start times come from it
   UpstreamPool* pool_;
   bool reused_ = false;
   EventPtr deferredConnected_;

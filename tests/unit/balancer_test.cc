@@ -44,6 +44,33 @@ TEST(RoundRobin, SpreadsEvenly) {
   for (const auto& [backend, count] : counts) EXPECT_EQ(count, 100) << backend->name();
 }
 
+// Slow start: a backend ready for 1 s of a 10 s ramp takes about a tenth of a share.
+TEST(AllBalancers, ARampingBackendGetsItsShareOnly) {
+  RotationSnapshot snapshot = makeSnapshot(2);
+  const double now = 1000;
+  snapshot.slowStartSeconds = 10;
+  snapshot.readySince = {now - 1, now - 100};  // [0] ramping (weight 0.1), [1] full
+  EXPECT_DOUBLE_EQ(snapshot.weight(0, now), 0.1);
+  EXPECT_DOUBLE_EQ(snapshot.weight(1, now), 1);
+  EXPECT_DOUBLE_EQ(snapshot.weight(0, now - 0.9), RotationSnapshot::kMinWeight);
+  EXPECT_DOUBLE_EQ(snapshot.weight(0, now + 20), 1);
+  for (BalanceKind kind : {BalanceKind::RoundRobin, BalanceKind::LeastConn, BalanceKind::RandomTwo}) {
+    auto balancer = makeBalancer(kind);
+    int ramping = 0;
+    const int picks = 4000;
+    for (int i = 0; i < picks; ++i) {
+      if (balancer->pick(snapshot, {}, now) == snapshot.eligible[0]) ++ramping;
+    }
+    EXPECT_LT(ramping, picks / 5) << toString(kind);  // full weight would be picks / 2
+    // Once its ramp is over it takes its full half again.
+    int later = 0;
+    for (int i = 0; i < picks; ++i) {
+      if (balancer->pick(snapshot, {}, now + 20) == snapshot.eligible[0]) ++later;
+    }
+    EXPECT_GT(later, picks * 2 / 5) << toString(kind);
+  }
+}
+
 TEST(AllBalancers, EmptySnapshotGivesNothing) {
   RotationSnapshot empty;
   for (BalanceKind kind :

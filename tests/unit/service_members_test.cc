@@ -315,6 +315,25 @@ TEST_F(ServiceMembersTest, OutliersAreEjectedForAGrowingTimeAndCountAsNothing) {
   EXPECT_EQ(again->ejections, 2u);
 }
 
+TEST_F(ServiceMembersTest, SlowStartRampsFromTheMomentABackendBecomesReady) {
+  start(config(std::string(kTwoWithReadiness) + "    slowStartSeconds: 10\n"));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  double readyAt = clock_.now();
+  clock_.advance(5);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  auto snapshot = members_->service().snapshot();
+  ASSERT_EQ(snapshot->eligible.size(), 2u);
+  EXPECT_DOUBLE_EQ(snapshot->slowStartSeconds, 10);
+  EXPECT_DOUBLE_EQ(snapshot->readySince[0], readyAt);
+  EXPECT_NEAR(snapshot->weight(0, clock_.now()), 0.51, 1e-9);
+  EXPECT_DOUBLE_EQ(snapshot->weight(1, clock_.now()), RotationSnapshot::kMinWeight);
+  // Out and back in: the ramp starts over.
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  snapshot = members_->service().snapshot();
+  EXPECT_DOUBLE_EQ(snapshot->weight(0, clock_.now()), RotationSnapshot::kMinWeight);
+}
+
 TEST_F(ServiceMembersTest, ARetiredServiceRemovesEveryBackendAndFinishes) {
   ServiceMembers& members = start(config(kTwoWithReadiness));
   result("127.0.0.1:5001", ProbeKind::Readiness, true);
