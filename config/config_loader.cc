@@ -412,6 +412,15 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     if (auto value = map.get("workers")) {
       if (auto n = readInt(*value, "workers", errors, 0, 256)) config.workers = *n;
     }
+    if (auto value = map.get("shutdownDelaySeconds")) {
+      if (auto seconds = readSeconds(*value, "shutdownDelaySeconds", errors, 0)) {
+        if (*seconds > 3600) {
+          errors.addValue("shutdownDelaySeconds", *value, "must be at most 3600 seconds");
+        } else {
+          config.shutdownDelaySeconds = *seconds;
+        }
+      }
+    }
     if (auto value = map.require("services")) {
       size_t errorsBefore = errors.size();
       forEachItem(*value, "services", errors,

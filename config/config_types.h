@@ -164,6 +164,9 @@ struct AdminConfig {
 struct Config {
   AdminConfig admin;
   int workers = 0;  // 0: one per core
+  /// On SIGTERM: /readyz fails at once, listeners keep accepting this long (so a load
+  /// balancer in front sees the failing /readyz and stops sending), then close.
+  double shutdownDelaySeconds = 0;
   std::vector<ServiceConfig> services;
 
   bool operator==(const Config&) const = default;

@@ -28,6 +28,11 @@ ReloadPlan planReload(const Config& running, const Config& next) {
                           running.admin.listen.toString() + " to " + next.admin.listen.toString() +
                           ")");
   }
+  if (running.shutdownDelaySeconds != next.shutdownDelaySeconds) {
+    // Read only at SIGTERM: nothing to restart, applies from now on.
+    plan.summary.push_back("shutdownDelaySeconds: " + std::to_string(running.shutdownDelaySeconds) +
+                           " -> " + std::to_string(next.shutdownDelaySeconds));
+  }
   if (running.workers != next.workers) {
     plan.errors.push_back("workers: changes need a restart (from " +
                           std::to_string(running.workers) + " to " + std::to_string(next.workers) +

@@ -116,16 +116,38 @@ void Server::beginShutdown(const char* signalName) {
   if (shuttingDown_) {
     // A second signal means "now": open connections are closed without waiting.
     logEvent(LogLevel::Warn, "shutdown_forced", {{"signal", signalName}});
+    if (shutdownDelay_) {
+      evtimer_del(shutdownDelay_.get());
+      closeListenersAndDrain();
+    }
     for (auto& worker : workers_) worker->closeAllNow();
     return;
   }
   shuttingDown_ = true;
-  counters_.shuttingDown = true;
+  counters_.shuttingDown = true;  // /readyz answers 503 from now on
+  for (auto& worker : workers_) worker->beginDraining();
+  double delay = config_.shutdownDelaySeconds;
+  logEvent(LogLevel::Info, "shutting_down",
+           {{"signal", signalName}, {"listeners_close_in_seconds", delay}});
+  if (delay <= 0) {
+    closeListenersAndDrain();
+    return;
+  }
+  // Keep accepting while whatever balances in front notices /readyz and stops sending.
+  shutdownDelay_.reset(evtimer_new(
+      control_.base(),
+      [](evutil_socket_t, short, void* self) { static_cast<Server*>(self)->closeListenersAndDrain(); },
+      this));
+  timeval wait = toTimeval(delay);
+  evtimer_add(shutdownDelay_.get(), &wait);
+}
+
+void Server::closeListenersAndDrain() {
   double grace = 0;
   for (const auto& members : services_.all()) {
     grace = std::max(grace, members->config().drainTimeoutSeconds);
   }
-  logEvent(LogLevel::Info, "shutting_down", {{"signal", signalName}, {"grace_seconds", grace}});
+  logEvent(LogLevel::Info, "listeners_closed", {{"grace_seconds", grace}});
   for (auto& worker : workers_) worker->beginShutdown(grace);
 }
 

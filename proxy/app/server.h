@@ -50,6 +50,8 @@ class Server {
   std::unique_ptr<AdminServer> admin_;
   std::vector<EventPtr> signalEvents_;
   EventPtr housekeeping_;  // frees removed services once drained
+  EventPtr shutdownDelay_;  // SIGTERM -> listeners close after shutdownDelaySeconds
+  void closeListenersAndDrain();
   bool shuttingDown_ = false;
   size_t stoppedWorkers_ = 0;
 };

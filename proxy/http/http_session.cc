@@ -50,6 +50,7 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
       leases_(context.leases),
       pool_(context.pool),
       owner_(context.owner),
+      draining_(context.draining),
       clientAddress_(peer.host()),
       peer_(peer),
       requestEvents_(this),
@@ -382,7 +383,10 @@ void HttpSession::onResponseHead(MessageHead& head) {
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
                 (head.contentLength && *head.contentLength == 0 && !head.chunked);
   responseFraming_ = framingFor(head, !noBody, request_.http10());
-  if (responseFraming_ == BodyFraming::UntilClose || clientEof_) keepClient_ = false;
+  if (responseFraming_ == BodyFraming::UntilClose || clientEof_ ||
+      draining_.load(std::memory_order_relaxed)) {
+    keepClient_ = false;  // shutting down: this is the client's last answer here
+  }
   writeClient(responseHeadForClient(head, responseFraming_, keepClient_, settings_->http.via));
 }
 
@@ -508,6 +512,10 @@ void HttpSession::logAccess(int status, std::string_view backend) {
 
 // ---- endings ----
 
+void HttpSession::closeIfIdle() {
+  if (phase_ == Phase::AwaitingRequest && !requestReader_.midMessage()) finish("shutdown_idle");
+}
+
 void HttpSession::respondError(int status, std::string_view reason) {
   if (finished_) return;
   if (logEnabled(LogLevel::Debug)) {
@@ -522,7 +530,8 @@ void HttpSession::respondError(int status, std::string_view reason) {
   upstreamSeconds_ = 0;
   logAccess(status, "-");
   releaseUpstream(false);
-  bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing;
+  bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing &&
+              !draining_.load(std::memory_order_relaxed);
   writeClient(errorResponse(status, reason, keep));
   if (!keep) {
     closeAfterFlush(reason);

@@ -39,6 +39,7 @@ class HttpSession : public Session, private UpstreamConnector::Client {
 
   void start() override;
   void abort(std::string_view reason) override { finish(reason); }
+  void closeIfIdle() override;
 
  private:
   enum class Phase {
@@ -108,6 +109,7 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   BackendLeases& leases_;
   UpstreamPool& pool_;
   SessionOwner& owner_;
+  const std::atomic<bool>& draining_;
   std::string clientAddress_;
   SocketAddress peer_;
 

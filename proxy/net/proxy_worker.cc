@@ -93,7 +93,11 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
   thread_.loop().post([this, graceSeconds] {
     if (shuttingDown_) return;
     shuttingDown_ = true;
+    draining_.store(true, std::memory_order_relaxed);
     listeners_.clear();  // closes the sockets: the kernel stops queueing connections here
+    std::vector<Session*> open;
+    for (auto& [raw, session] : sessions_) open.push_back(raw);
+    for (Session* session : open) session->closeIfIdle();
     logEvent(LogLevel::Info, "worker_draining",
              {{"worker", index_}, {"sessions", sessions_.size()}});
     timeval grace = toTimeval(graceSeconds);
@@ -111,7 +115,7 @@ void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr
 void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer,
                            int peerLength) {
   SessionContext context{thread_.loop().base(), listener.service, leases_, *pool_,
-                         static_cast<SessionOwner&>(*this)};
+                         static_cast<SessionOwner&>(*this), draining_};
   std::unique_ptr<Session> session = listener.makeSession(
       context, fd, SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength)));
   Session* raw = session.get();

@@ -33,8 +33,11 @@ class ProxyWorker : private SessionOwner {
 
   /// Starts the thread; `onStopped` runs on it when the worker has drained and stopped.
   void start(std::function<void()> onStopped);
-  /// Stops accepting at once; open sessions may finish for up to `graceSeconds`, then
-  /// are closed and the thread ends. Thread-safe.
+  /// Shutdown has begun but listeners still accept (shutdownDelaySeconds): sessions
+  /// stop keeping clients alive. Thread-safe.
+  void beginDraining() { draining_.store(true, std::memory_order_relaxed); }
+  /// Stops accepting at once; idle keep-alive clients are closed; open sessions may
+  /// finish for up to `graceSeconds`, then are closed and the thread ends. Thread-safe.
   void beginShutdown(double graceSeconds);
   /// Closes every open session now (a second SIGTERM). Thread-safe.
   void closeAllNow();
@@ -78,6 +81,7 @@ class ProxyWorker : private SessionOwner {
   SteadyClock clock_;
   std::unique_ptr<UpstreamPool> pool_;  // idle keep-alive connections (HTTP)
   bool shuttingDown_ = false;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace readygate

@@ -1,6 +1,7 @@
 // What a worker knows of a client session, whatever its protocol.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -32,6 +33,9 @@ class Session : public DrainTarget {
   virtual void start() = 0;
   /// Ends the session at once (shutdown deadline, second signal).
   virtual void abort(std::string_view reason) = 0;
+  /// Shutdown: a session between requests (an idle keep-alive client) closes now;
+  /// one in the middle of something finishes it first. TCP sessions are never idle.
+  virtual void closeIfIdle() {}
   void closeForDrain() override { abort("drain_timeout"); }
 };
 
@@ -42,6 +46,8 @@ struct SessionContext {
   BackendLeases& leases;
   UpstreamPool& pool;
   SessionOwner& owner;
+  /// Set once the process is shutting down: HTTP answers carry Connection: close.
+  const std::atomic<bool>& draining;
 };
 
 /// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client.

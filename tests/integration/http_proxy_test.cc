@@ -640,6 +640,45 @@ services:
   EXPECT_EQ(stillTcp->status, 200);
 }
 
+// readygate's own rolling restart behind a load balancer: on SIGTERM /readyz fails at
+// once, listeners keep accepting for shutdownDelaySeconds, kept-alive clients get
+// Connection: close, an in-flight request completes, then the process exits 0.
+TEST(HttpProxy, SigtermWithAShutdownDelayKeepsServingUntilTheDelayEnds) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  ChildProcess& readygate =
+      harness.startReadygate("shutdownDelaySeconds: 2\n" + httpConfig(port, {a.address()}));
+  auto kept = HttpTestClient::connect(port);
+  ASSERT_TRUE(kept);
+  ASSERT_TRUE(kept->get("/"));
+  auto slow = HttpTestClient::connect(port);
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(slow->send("GET /?delay_ms=2500 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);  // the slow request is on its way; not a sync
+  auto signalledAt = std::chrono::steady_clock::now();
+  readygate.signal(SIGTERM);
+  EXPECT_TRUE(waitUntil([&] { return harness.admin("/readyz").find("shutting down") != std::string::npos; }, 1s));
+  // Still accepting during the delay; the kept-alive client is told to go.
+  auto late = HttpTestClient::connect(port);
+  ASSERT_TRUE(late);
+  auto lateReply = late->get("/");
+  ASSERT_TRUE(lateReply);
+  EXPECT_EQ(lateReply->status, 200);
+  auto last = kept->get("/");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->header("Connection"), "close");
+  EXPECT_TRUE(kept->closedWithin(2s));
+  // (The checks above are only meaningful inside the delay.)
+  EXPECT_LT(std::chrono::steady_clock::now() - signalledAt, 1800ms) << "the checks above ran late";
+  // After the delay nobody listens; the in-flight request still completes.
+  EXPECT_TRUE(waitUntil([&] { return !canConnect("127.0.0.1", port); }, 4s));
+  auto slowReply = slow->read(5s);
+  ASSERT_TRUE(slowReply);
+  EXPECT_EQ(slowReply->status, 200);
+  EXPECT_EQ(readygate.waitExit(10s), 0);
+}
+
 // The pool's idle timeout (4 s) is longer than this backend's (1 s): the backend's
 // close must still never cost a request, a POST included.
 TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {
