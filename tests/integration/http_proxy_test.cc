@@ -364,40 +364,6 @@ TEST(HttpProxy, AmbiguousRequestsAre400AndNothingIsForwarded) {
   EXPECT_EQ(requestsAt(a), before + 1);
 }
 
-/// Keep-alive GET load from `connections` clients until `stop`; counts answers by status.
-struct Load {
-  std::atomic<int> ok{0};
-  std::atomic<int> failed{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-
-  void start(int port, int connections, const std::string& path) {
-    for (int i = 0; i < connections; ++i) {
-      threads.emplace_back([this, port, path] {
-        auto deadline = std::chrono::steady_clock::now() + 30s;  // bounded whatever happens
-        std::optional<HttpTestClient> client;
-        while (!stop && std::chrono::steady_clock::now() < deadline) {
-          if (!client) {
-            if (auto made = HttpTestClient::connect(port)) client.emplace(std::move(*made));
-          }
-          auto reply = client ? client->get(path) : std::nullopt;
-          if (reply && reply->status == 200) {
-            ++ok;
-          } else {
-            ++failed;  // a client that never retries: any failure counts
-            client.reset();
-          }
-          if (reply && reply->header("Connection") == "close") client.reset();
-        }
-      });
-    }
-  }
-  void finish() {
-    stop = true;
-    for (auto& thread : threads) thread.join();
-  }
-};
-
 std::string killablePods(ProxyHarness& harness, std::vector<FakePod*>& pods, int count) {
   for (int i = 0; i < count; ++i) {
     pods.push_back(&harness.startPod("pod-" + std::to_string(i)));
@@ -416,15 +382,15 @@ TEST(HttpProxy, ABackendKilledUnderLoadCostsNoClientErrorThanksToRetries) {
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 1}
 )"));
   for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
-  Load load;
+  HttpLoad load;
   load.start(port, 20, "/");
-  ASSERT_TRUE(waitUntil([&] { return load.ok > 500; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return load.ok() > 500; }, 10s));
   kill(pods[1]->process->pid(), SIGKILL);
-  int atKill = load.ok;
-  ASSERT_TRUE(waitUntil([&] { return load.ok > atKill + 2000; }, 20s));
+  int atKill = load.ok();
+  ASSERT_TRUE(waitUntil([&] { return load.ok() > atKill + 2000; }, 20s));
   load.finish();
-  EXPECT_EQ(load.failed, 0) << "ok " << load.ok;
-  EXPECT_GT(load.ok, 2500);
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
+  EXPECT_GT(load.ok(), 2500);
 }
 
 TEST(HttpProxy, WithoutRetriesTheSameKillShowsErrors) {
@@ -438,14 +404,14 @@ TEST(HttpProxy, WithoutRetriesTheSameKillShowsErrors) {
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.5, failureThreshold: 3}
 )"));
   for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
-  Load load;
+  HttpLoad load;
   load.start(port, 20, "/");
-  ASSERT_TRUE(waitUntil([&] { return load.ok > 500; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return load.ok() > 500; }, 10s));
   kill(pods[1]->process->pid(), SIGKILL);
-  int atKill = load.ok;
-  waitUntil([&] { return load.ok > atKill + 2000; }, 20s);
+  int atKill = load.ok();
+  waitUntil([&] { return load.ok() > atKill + 2000; }, 20s);
   load.finish();
-  EXPECT_GT(load.failed, 0) << "the kill must show without retries: that is what retries fix";
+  EXPECT_GT(load.failed(), 0) << "the kill must show without retries: that is what retries fix";
 }
 
 TEST(HttpProxy, APostIsNeverReplayed) {

@@ -95,4 +95,33 @@ std::optional<HttpReply> HttpTestClient::get(const std::string& path,
   return read();
 }
 
+void HttpLoad::start(int port, int connections, const std::string& path) {
+  for (int i = 0; i < connections; ++i) {
+    threads_.emplace_back([this, port, path] {
+      auto deadline = std::chrono::steady_clock::now() + 60s;  // bounded whatever happens
+      std::optional<HttpTestClient> client;
+      while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+        if (!client) {
+          if (auto made = HttpTestClient::connect(port)) client.emplace(std::move(*made));
+        }
+        auto reply = client ? client->get(path) : std::nullopt;
+        if (reply && reply->status == 200) {
+          ++ok_;
+        } else {
+          ++failed_;
+          client.reset();
+        }
+        if (reply && reply->header("Connection") == "close") client.reset();
+      }
+    });
+  }
+}
+
+void HttpLoad::finish() {
+  stop_ = true;
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
 }  // namespace testing_support

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/support/net_helpers.h"
 
@@ -39,6 +42,23 @@ class HttpTestClient {
   bool fill(size_t size, std::chrono::steady_clock::time_point deadline);
   TcpClient client_;
   std::string buffer_;
+};
+
+/// Keep-alive GET load from `connections` client threads until finish() (or 60 s),
+/// counting every answer; a client that never retries: anything but a 200 is a failure.
+class HttpLoad {
+ public:
+  ~HttpLoad() { finish(); }
+  void start(int port, int connections, const std::string& path);
+  void finish();
+  int ok() const { return ok_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::atomic<int> ok_{0};
+  std::atomic<int> failed_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace testing_support

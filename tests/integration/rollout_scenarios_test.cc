@@ -1,0 +1,138 @@
+// Rolling deploys from live discovery under continuous load (issue 9's scenarios): an
+// endpoints file rewritten the way a deploy script would, 20 keep-alive clients that
+// never retry, every failure counted. Each protected run must lose nothing; the same
+// run with its protection off must show losses, proving what protects.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "tests/support/http_client.h"
+#include "tests/support/proxy_harness.h"
+
+namespace {
+
+using namespace testing_support;
+
+void replaceFile(const std::string& path, const std::string& content) {
+  std::string temporary = path + ".tmp";
+  std::ofstream(temporary) << content;
+  std::rename(temporary.c_str(), path.c_str());
+}
+
+std::string listOf(const std::vector<FakePod*>& pods) {
+  std::string list;
+  for (const FakePod* pod : pods) list += "- " + pod->address() + "\n";
+  return list;
+}
+
+long hitsAt(const FakePod& pod) {
+  std::string body = httpBody(httpGet(pod.host, pod.port, "/hits"));
+  return body.empty() ? -1 : std::stol(body);
+}
+
+struct Outcome {
+  int ok = 0;
+  int failed = 0;
+  long newPodHitsBeforeReady = 0;
+  long newPodHitsAtTheEnd = 0;
+};
+
+/// Old pods serving; new pods added to the file (unready until told, or not yet
+/// listening when `probeNewPods` is false and they boot); old ones dropped from the
+/// file, then stopped; all under load. `minReady` guards the drop.
+Outcome rollOut(bool readinessProbe, int minReady, bool dropOldBeforeNewAreReady) {
+  ProxyHarness harness;
+  std::vector<FakePod*> olds, news;
+  for (int i = 0; i < 3; ++i) olds.push_back(&harness.startPod("old-" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) {
+    // New pods take 1 s to boot (not listening), then answer /ready 503 until told.
+    news.push_back(&harness.startPod("new-" + std::to_string(i),
+                                     {"--startup-delay", "1", "--start-unready"}, false));
+  }
+  std::string file = harness.dir() + "/endpoints.yaml";
+  replaceFile(file, listOf(olds));
+  int port = freePort();
+  std::string probe = readinessProbe
+                          ? "    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}\n"
+                          : "";
+  harness.startReadygate(fill(R"(workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    retries: 0
+    minReady: ${minReady}
+    drainTimeoutSeconds: 5
+    endpoints:
+      file: {path: ${file}}
+)",
+                              {{"port", std::to_string(port)},
+                               {"minReady", std::to_string(minReady)},
+                               {"file", file}}) +
+                         probe);
+  for (FakePod* pod : olds) EXPECT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+
+  HttpLoad load;
+  load.start(port, 20, "/");
+  EXPECT_TRUE(waitUntil([&] { return load.ok() > 2000; }, 20s));
+  if (dropOldBeforeNewAreReady) {
+    replaceFile(file, listOf(news));  // discovery drops the old pods early
+  } else {
+    std::vector<FakePod*> both = olds;
+    both.insert(both.end(), news.begin(), news.end());
+    replaceFile(file, listOf(both));
+  }
+  // Booting, then listening but unready: no traffic may reach them yet.
+  for (FakePod* pod : news) waitUntil([&] { return canConnect(pod->host, pod->port); }, 5s);
+  auto total = [&] { return load.ok() + load.failed(); };
+  int mark = total();
+  waitUntil([&] { return total() > mark + 1000; }, 20s);
+  Outcome outcome;
+  for (FakePod* pod : news) outcome.newPodHitsBeforeReady += hitsAt(*pod);
+  for (FakePod* pod : news) httpGet(pod->host, pod->port, "/control/ready/on");
+  if (readinessProbe) {
+    for (FakePod* pod : news) EXPECT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  }
+  replaceFile(file, listOf(news));
+  // Old pods go once they are out of rotation and their connections are gone.
+  for (FakePod* pod : olds) {
+    waitUntil([&] { return harness.backendState(pod->address()).empty(); }, 10s);
+    pod->process->signal(SIGTERM);
+  }
+  mark = total();
+  waitUntil([&] { return total() > mark + 3000 && total() >= 10000; }, 30s);
+  load.finish();
+  for (FakePod* pod : news) outcome.newPodHitsAtTheEnd += hitsAt(*pod);
+  outcome.ok = load.ok();
+  outcome.failed = load.failed();
+  return outcome;
+}
+
+TEST(RolloutScenario, OldToNewThroughAFileLosesNothing) {
+  Outcome protectedRun = rollOut(true, 0, false);
+  EXPECT_EQ(protectedRun.failed, 0) << "ok " << protectedRun.ok;
+  EXPECT_GE(protectedRun.ok + protectedRun.failed, 10000);
+  EXPECT_EQ(protectedRun.newPodHitsBeforeReady, 0) << "a new pod got traffic before it was ready";
+  EXPECT_GT(protectedRun.newPodHitsAtTheEnd, 1000) << "the traffic never moved to the new pods";
+}
+
+TEST(RolloutScenario, WithoutAReadinessProbeTheSameRolloutLoses) {
+  Outcome unprotected = rollOut(false, 0, false);
+  EXPECT_GT(unprotected.failed, 0) << "booting pods got traffic and failed it: what readiness prevents";
+}
+
+TEST(RolloutScenario, MinReadyHoldsOldPodsDroppedBeforeTheNewAreReady) {
+  Outcome guarded = rollOut(true, 2, true);
+  EXPECT_EQ(guarded.failed, 0) << "ok " << guarded.ok;
+  EXPECT_EQ(guarded.newPodHitsBeforeReady, 0);
+  EXPECT_GT(guarded.newPodHitsAtTheEnd, 1000);
+}
+
+TEST(RolloutScenario, WithoutMinReadyDroppingOldPodsEarlyLoses) {
+  Outcome unguarded = rollOut(true, 0, true);
+  EXPECT_GT(unguarded.failed, 0) << "nothing was ready in between: what minReady prevents";
+}
+
+}  // namespace
