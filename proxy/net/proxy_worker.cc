@@ -1,6 +1,8 @@
 // ProxyWorker implementation.
 #include "proxy/net/proxy_worker.h"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -65,6 +67,18 @@ void ProxyWorker::setUpListener(Binding binding) {
   listeners_.push_back(std::move(listener));
 }
 
+void ProxyWorker::drainAcceptQueue(Listener& listener) {
+  evutil_socket_t fd = evconnlistener_get_fd(listener.listener.get());
+  while (true) {
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    int client = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0) return;  // EAGAIN: the queue is empty (or fds ran out: nothing to do)
+    onAccept(listener, client, reinterpret_cast<sockaddr*>(&peer), static_cast<int>(length));
+  }
+}
+
 void ProxyWorker::addListener(Binding binding) {
   auto shared = std::make_shared<Binding>(std::move(binding));
   thread_.loop().post([this, shared] {
@@ -76,7 +90,9 @@ void ProxyWorker::closeListeners(std::shared_ptr<Service> service,
                                  std::optional<SocketAddress> address) {
   thread_.loop().post([this, service = std::move(service), address] {
     std::erase_if(listeners_, [&](const std::unique_ptr<Listener>& listener) {
-      return listener->service == service && (!address || listener->address == *address);
+      bool closing = listener->service == service && (!address || listener->address == *address);
+      if (closing) drainAcceptQueue(*listener);
+      return closing;
     });
   });
 }
@@ -94,6 +110,7 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
     if (shuttingDown_) return;
     shuttingDown_ = true;
     draining_.store(true, std::memory_order_relaxed);
+    for (auto& listener : listeners_) drainAcceptQueue(*listener);
     listeners_.clear();  // closes the sockets: the kernel stops queueing connections here
     std::vector<Session*> open;
     for (auto& [raw, session] : sessions_) open.push_back(raw);

@@ -58,6 +58,9 @@ class ProxyWorker : private SessionOwner {
   };
 
   void setUpListener(Binding binding);
+  /// Accepts whatever waits in the listener's queue: closing a listening socket resets
+  /// the connections still queued on it, and those clients did nothing wrong.
+  void drainAcceptQueue(Listener& listener);
   void onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer, int peerLength);
   void sessionFinished(Session* session) override;
   void stopIfDrained();

@@ -135,4 +135,72 @@ TEST(RolloutScenario, WithoutMinReadyDroppingOldPodsEarlyLoses) {
   EXPECT_GT(unguarded.failed, 0) << "nothing was ready in between: what minReady prevents";
 }
 
+// Scenario 5: a reload storm during load: 20 reloads, every fourth one invalid. Valid
+// ones apply, invalid ones are rejected with their errors, no request is lost and no
+// backend's probe state is reset.
+TEST(RolloutScenario, AReloadStormLosesNothingAndKeepsProbeState) {
+  ProxyHarness harness;
+  std::vector<FakePod*> pods;
+  for (int i = 0; i < 3; ++i) pods.push_back(&harness.startPod("pod-" + std::to_string(i)));
+  int port = freePort();
+  int admin = freePort();
+  const char* yaml = R"(admin: {listen: "127.0.0.1:${admin}"}
+workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    retries: 0
+    balance: ${balance}
+    endpoints: {static: ["${a}", "${b}", "${c}"]}
+    readinessProbe: {httpGet: {path: /ready}, periodSeconds: ${period}}
+)";
+  auto config = [&](const std::string& balance, const std::string& period) {
+    return fill(yaml, {{"admin", std::to_string(admin)},
+                       {"port", std::to_string(port)},
+                       {"balance", balance},
+                       {"period", period},
+                       {"a", pods[0]->address()},
+                       {"b", pods[1]->address()},
+                       {"c", pods[2]->address()}});
+  };
+  harness.startReadygate(config("round_robin", "0.1"));
+  for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  HttpLoad load;
+  load.start(port, 20, "/");
+  const char* balances[] = {"round_robin", "least_conn", "random_two"};
+  int applied = 0;
+  int rejected = 0;
+  for (int i = 0; i < 20; ++i) {
+    bool invalid = i % 4 == 3;
+    std::string next = invalid ? config("fastest", "0.1")  // not a balance
+                               : config(balances[i % 3], i % 2 ? "0.2" : "0.1");
+    harness.writeFile("readygate.yaml", next);
+    std::string reply = harness.adminPost("/reload");
+    if (invalid) {
+      EXPECT_NE(reply.find("400 Bad Request"), std::string::npos) << reply;
+      EXPECT_NE(reply.find("fastest"), std::string::npos) << reply;
+      ++rejected;
+    } else {
+      EXPECT_NE(reply.find("200 OK"), std::string::npos) << reply;
+      ++applied;
+    }
+    int mark = load.ok() + load.failed();
+    waitUntil([&] { return load.ok() + load.failed() > mark + 500; }, 10s);
+  }
+  waitUntil([&] { return load.ok() + load.failed() >= 10000; }, 30s);
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
+  EXPECT_GE(load.ok(), 10000);
+  EXPECT_EQ(applied, 15);
+  EXPECT_EQ(rejected, 5);
+  EXPECT_EQ(harness.metric("readygate_config_reloads_total{result=\"failure\"}"), 5);
+  for (FakePod* pod : pods) {
+    // Never out of rotation: a probe change restarts from the verdict, not from scratch.
+    EXPECT_FALSE(harness.metric("readygate_backend_transitions_total{service=\"web\",backend=\"" +
+                                pod->address() + "\",from=\"ready\",to=\"not_ready\"}"));
+    EXPECT_EQ(harness.backendState(pod->address()), "ready");
+  }
+}
+
 }  // namespace
