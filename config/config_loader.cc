@@ -80,10 +80,42 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
       file.finish();
     }
   }
-  for (const char* later : {"dns"}) {
-    if (auto value = map.get(later)) {
-      errors.add(map.childPath(later), value->Mark(),
-                 std::string(later) + " discovery is not supported yet; use static");
+  if (auto value = map.get("dns")) {
+    MapReader dns(*value, map.childPath("dns"), errors);
+    if (dns.valid()) {
+      DnsEndpoints source;
+      if (auto name = dns.require("name")) {
+        static const std::regex kName(R"([A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?)");
+        if (auto text = readString(*name, dns.childPath("name"), errors)) {
+          if (!std::regex_match(*text, kName)) {
+            errors.addValue(dns.childPath("name"), *name, "must be a DNS name");
+          } else {
+            source.name = *text;
+          }
+        }
+      }
+      if (auto port = dns.require("port")) {
+        if (auto n = readInt(*port, dns.childPath("port"), errors, 1, 65535)) source.port = *n;
+      }
+      if (auto refresh = dns.get("refreshSeconds")) {
+        if (auto seconds = readSeconds(*refresh, dns.childPath("refreshSeconds"), errors, 0.1)) {
+          if (*seconds > 3600) {
+            errors.addValue(dns.childPath("refreshSeconds"), *refresh, "must be at most 3600");
+          } else {
+            source.refreshSeconds = *seconds;
+          }
+        }
+      }
+      if (auto family = dns.get("family")) {
+        if (auto kind = readEnum<DnsEndpoints::Family>(*family, dns.childPath("family"), errors,
+                                                       {{"any", DnsEndpoints::Family::Any},
+                                                        {"ipv4", DnsEndpoints::Family::IPv4},
+                                                        {"ipv6", DnsEndpoints::Family::IPv6}})) {
+          source.family = *kind;
+        }
+      }
+      dns.finish();
+      service.endpointsDns = source;
     }
   }
   map.finish();
@@ -411,6 +443,22 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     if (auto value = map.get("admin")) parseAdmin(*value, errors, config.admin);
     if (auto value = map.get("workers")) {
       if (auto n = readInt(*value, "workers", errors, 0, 256)) config.workers = *n;
+    }
+    if (auto value = map.get("resolvers")) {
+      forEachItem(*value, "resolvers", errors,
+                  [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                    auto text = readString(item, itemPath, errors);
+                    if (!text) return;
+                    // "ip" or "ip:port" / "[v6]:port": numeric, as c-ares takes them.
+                    auto withPort = SocketAddress::parse(*text);
+                    auto bare = SocketAddress::fromHostPort(*text, 53);
+                    if (std::holds_alternative<SocketAddress>(withPort) ||
+                        std::holds_alternative<SocketAddress>(bare)) {
+                      config.resolvers.push_back(*text);
+                    } else {
+                      errors.addValue(itemPath, item, "must be a numeric address, with or without port");
+                    }
+                  });
     }
     if (auto value = map.get("shutdownDelaySeconds")) {
       if (auto seconds = readSeconds(*value, "shutdownDelaySeconds", errors, 0)) {

@@ -119,6 +119,17 @@ struct OutlierDetection {
   bool operator==(const OutlierDetection&) const = default;
 };
 
+/// `endpoints.dns`: a (headless Service) name resolved again and again.
+struct DnsEndpoints {
+  enum class Family { Any, IPv4, IPv6 };
+  std::string name;
+  int port = 0;
+  double refreshSeconds = 5;
+  Family family = Family::Any;
+
+  bool operator==(const DnsEndpoints&) const = default;
+};
+
 /// `routes:` entry of an http service: requests for `host` (exact, or `*.example.com`
 /// for one label; empty = any) under `pathPrefix` go to `service`'s backends.
 struct RouteConfig {
@@ -137,6 +148,7 @@ struct ServiceConfig {
   BalanceKind balance = BalanceKind::RoundRobin;
   std::vector<SocketAddress> staticEndpoints;
   std::string endpointsFile;  // endpoints.file.path: a YAML/JSON list, watched; "" = none
+  std::optional<DnsEndpoints> endpointsDns;
   std::optional<ProbeSpec> readinessProbe;
   std::optional<ProbeSpec> livenessProbe;
   std::optional<ProbeSpec> startupProbe;
@@ -164,6 +176,7 @@ struct AdminConfig {
 struct Config {
   AdminConfig admin;
   int workers = 0;  // 0: one per core
+  std::vector<std::string> resolvers;  // "ip[:port]" for DNS discovery; empty: /etc/resolv.conf
   /// On SIGTERM: /readyz fails at once, listeners keep accepting this long (so a load
   /// balancer in front sees the failing /readyz and stops sending), then close.
   double shutdownDelaySeconds = 0;

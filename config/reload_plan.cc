@@ -73,7 +73,10 @@ ReloadPlan planReload(const Config& running, const Config& next) {
         plan.summary.push_back("service " + before.name + ": " + toString(kind) + "Probe changed");
       }
     }
-    change.endpointsChanged = before.staticEndpoints != after.staticEndpoints;
+    change.endpointsChanged = before.staticEndpoints != after.staticEndpoints ||
+                              before.endpointsFile != after.endpointsFile ||
+                              before.endpointsDns != after.endpointsDns ||
+                              (after.endpointsDns && running.resolvers != next.resolvers);
     if (change.endpointsChanged) {
       plan.summary.push_back("service " + before.name + ": endpoints " +
                              std::to_string(before.staticEndpoints.size()) + " -> " +
@@ -83,8 +86,11 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     ServiceConfig afterRest = after;
     beforeRest.listen = afterRest.listen;
     beforeRest.listens = afterRest.listens;
-    beforeRest.staticEndpoints.clear();
-    afterRest.staticEndpoints.clear();
+    for (ServiceConfig* rest : {&beforeRest, &afterRest}) {
+      rest->staticEndpoints.clear();
+      rest->endpointsFile.clear();
+      rest->endpointsDns.reset();
+    }
     for (ServiceConfig* rest : {&beforeRest, &afterRest}) {
       rest->readinessProbe.reset();
       rest->livenessProbe.reset();

@@ -86,6 +86,7 @@ ReloadOutcome Reloader::tryReload() {
     bound[change.name] = std::move(std::get<std::vector<ListeningSocket>>(sockets));
   }
   if (!outcome.errors.empty()) return outcome;  // the sockets bound so far close here
+  services_.setResolvers(next.resolvers);
 
   for (const ServiceReload& change : plan.services) {
     ServiceMembers* current = services_.find(change.name);

@@ -51,6 +51,7 @@ int Server::run() {
     logEvent(LogLevel::Error, "probe_setup_failed", {{"error", *error}});
     return 1;
   }
+  services_.setResolvers(config_.resolvers);
   for (const ServiceConfig& service : config_.services) services_.add(service);
   services_.resolveRoutes();
 

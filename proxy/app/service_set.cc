@@ -27,7 +27,7 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
   ServiceMembers& members = *services_.back();
   members.start();
   auto discovery = std::make_unique<ServiceDiscovery>(base_, members);
-  discovery->apply(config);  // a file source is read before any listener opens
+  discovery->apply(config, resolvers_);  // a file source is read before any listener opens
   discovery_[&members] = std::move(discovery);
   return members;
 }
@@ -50,14 +50,15 @@ void ServiceSet::resolveRoutes() {
       ServiceMembers* target = find(route.service);
       settings->routeTargets.push_back(target ? target->servicePtr() : nullptr);
     }
-    settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty();
+    settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
+                            config.endpointsDns.has_value();
     members->servicePtr()->publishSettings(std::move(settings));
   }
 }
 
 void ServiceSet::applyEndpoints(ServiceMembers& members, const ServiceConfig& config) {
   auto found = discovery_.find(&members);
-  if (found != discovery_.end()) found->second->apply(config);
+  if (found != discovery_.end()) found->second->apply(config, resolvers_);
 }
 
 void ServiceSet::retire(ServiceMembers& members) {

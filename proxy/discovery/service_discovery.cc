@@ -2,6 +2,7 @@
 #include "proxy/discovery/service_discovery.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -22,8 +23,29 @@ double unixNow() {
 ServiceDiscovery::ServiceDiscovery(event_base* base, ServiceMembers& members)
     : base_(base), members_(members) {}
 
-void ServiceDiscovery::apply(const ServiceConfig& config) {
+void ServiceDiscovery::apply(const ServiceConfig& config, const std::vector<std::string>& resolvers) {
   static_ = config.staticEndpoints;
+  if (config.endpointsDns != dns_ || (dns_ && resolvers != resolvers_)) {
+    dnsTimer_.reset();
+    resolver_.reset();  // a lookup in flight is dropped with it
+    lookingUp_ = false;
+    dnsEndpoints_.clear();
+    dns_ = config.endpointsDns;
+    resolvers_ = resolvers;
+    dnsStatus_ = ServiceMembers::SourceStatus{"dns", 0, 0, 0, ""};
+    if (dns_) {
+      // Each try waits at most half a refresh (0.2 to 2 s): a lookup ends before the next is due.
+      resolver_ = std::make_unique<DnsResolver>(base_, resolvers_,
+                                                std::clamp(dns_->refreshSeconds / 2, 0.2, 2.0));
+      dnsTimer_.reset(event_new(
+          base_, -1, EV_PERSIST,
+          [](evutil_socket_t, short, void* self) { static_cast<ServiceDiscovery*>(self)->lookUp(); },
+          this));
+      timeval every = toTimeval(dns_->refreshSeconds);
+      event_add(dnsTimer_.get(), &every);
+      lookUp();
+    }
+  }
   if (config.endpointsFile != filePath_) {
     watch_.reset();
     fileEndpoints_.clear();
@@ -73,12 +95,60 @@ void ServiceDiscovery::readFile() {
             {"endpoints", fileEndpoints_.size()}});
 }
 
+void ServiceDiscovery::lookUp() {
+  if (lookingUp_ || !resolver_) return;  // the last one is still out: no pile-up
+  lookingUp_ = true;
+  auto family = dns_->family == DnsEndpoints::Family::IPv4   ? DnsResolver::Family::IPv4
+                : dns_->family == DnsEndpoints::Family::IPv6 ? DnsResolver::Family::IPv6
+                                                             : DnsResolver::Family::Any;
+  resolver_->resolve(dns_->name, dns_->port, family,
+                     [this](DnsResolver::Result result) { onLookup(std::move(result)); });
+}
+
+void ServiceDiscovery::onLookup(DnsResolver::Result result) {
+  lookingUp_ = false;
+  auto* addresses = std::get_if<std::vector<SocketAddress>>(&result);
+  std::string error = addresses ? (addresses->empty() ? "no addresses" : "")
+                                : std::get<std::string>(result);
+  if (!error.empty()) {
+    // Never empty a pool on a DNS error: the last good answer stays.
+    ++dnsStatus_.errors;
+    dnsStatus_.lastError = error;
+    logEvent(LogLevel::Warn, "discovery_error",
+             {{"service", members_.service().name()},
+              {"source", "dns"},
+              {"name", dns_->name},
+              {"error", error},
+              {"detail", "the last good endpoints stay"}});
+    publish();  // the status changed
+    return;
+  }
+  // Servers rotate the order of their records: compare sets, not lists.
+  std::sort(addresses->begin(), addresses->end(),
+            [](const SocketAddress& a, const SocketAddress& b) { return a.toString() < b.toString(); });
+  bool changed = *addresses != dnsEndpoints_;
+  dnsEndpoints_ = std::move(*addresses);
+  dnsStatus_.endpoints = dnsEndpoints_.size();
+  dnsStatus_.lastUpdateUnix = unixNow();
+  dnsStatus_.lastError.clear();
+  if (changed) {
+    logEvent(LogLevel::Info, "discovery_update",
+             {{"service", members_.service().name()},
+              {"source", "dns"},
+              {"name", dns_->name},
+              {"endpoints", dnsEndpoints_.size()}});
+  }
+  publish();
+}
+
 void ServiceDiscovery::publish() {
   std::vector<SocketAddress> merged = static_;
   merged.insert(merged.end(), fileEndpoints_.begin(), fileEndpoints_.end());
+  merged.insert(merged.end(), dnsEndpoints_.begin(), dnsEndpoints_.end());
   std::vector<ServiceMembers::SourceStatus> sources;
   sources.push_back({"static", static_.size(), 0, 0, ""});
   if (!filePath_.empty()) sources.push_back(fileStatus_);
+  if (dns_) sources.push_back(dnsStatus_);
   members_.setSources(std::move(sources));
   members_.setEndpoints(merged);  // duplicates across sources count once
 }

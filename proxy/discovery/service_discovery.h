@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "proxy/discovery/dns_resolver.h"
 #include "proxy/discovery/file_watch.h"
 #include "proxy/health/service_members.h"
 
@@ -21,14 +22,17 @@ class ServiceDiscovery {
   ServiceDiscovery(const ServiceDiscovery&) = delete;
   ServiceDiscovery& operator=(const ServiceDiscovery&) = delete;
 
-  /// The sources `config` names, read now (a file is then watched), merged and applied.
-  void apply(const ServiceConfig& config);
+  /// The sources `config` names, read now (a file is then watched, a DNS name looked
+  /// up every refreshSeconds through `resolvers`), merged and applied.
+  void apply(const ServiceConfig& config, const std::vector<std::string>& resolvers);
 
   /// How often a watched file is looked at even without inotify news.
   static constexpr double kFilePollSeconds = 2;
 
  private:
   void readFile();
+  void lookUp();
+  void onLookup(DnsResolver::Result result);
   void publish();
 
   event_base* base_;
@@ -38,6 +42,13 @@ class ServiceDiscovery {
   std::unique_ptr<FileWatch> watch_;
   std::vector<SocketAddress> fileEndpoints_;  // the last good read
   ServiceMembers::SourceStatus fileStatus_;
+  std::optional<DnsEndpoints> dns_;
+  std::vector<std::string> resolvers_;
+  std::unique_ptr<DnsResolver> resolver_;
+  EventPtr dnsTimer_;
+  bool lookingUp_ = false;
+  std::vector<SocketAddress> dnsEndpoints_;  // the last good answer
+  ServiceMembers::SourceStatus dnsStatus_;
 };
 
 }  // namespace readygate

@@ -15,7 +15,8 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig
   settings->idleTimeoutSeconds = config.idleTimeoutSeconds;
   settings->retries = config.retries;
   settings->http = config.http;
-  settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty();
+  settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
+                          config.endpointsDns.has_value();
   if (previous && previous->routes == config.routes) {
     settings->routes = previous->routes;  // resolved targets carry over until re-resolved
     settings->routeTargets = previous->routeTargets;

@@ -3,9 +3,11 @@
 // last good set.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 
 #include "tests/support/proxy_harness.h"
 
@@ -57,6 +59,112 @@ services:
   replaceFile(file, "[\"" + b.address() + "\"]");
   ASSERT_TRUE(waitUntil([&] { return harness.backendState(a.address()).empty(); }, 3s));
   EXPECT_EQ(distinct(podsReached(port, 3)), (std::set<std::string>{"pod-b"}));
+}
+
+}  // namespace
+
+namespace {
+
+/// dnsmasq on loopback answering from a hosts file the test rewrites (SIGHUP re-reads it).
+class TestDns {
+ public:
+  explicit TestDns(ProxyHarness& harness)
+      : port_(freePort()), hosts_(harness.dir() + "/dns-hosts") {
+    std::ofstream(hosts_) << "";
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/sbin/dnsmasq", "--keep-in-foreground", "--port=" + std::to_string(port_),
+                                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                                 "--no-hosts", "--addn-hosts=" + hosts_, "--conf-file=/dev/null",
+                                 "--pid-file=", "--user=root", "--log-facility=-"},
+        harness.dir() + "/dnsmasq.log");
+    waitUntil([&] { return process_->output().find("started") != std::string::npos; }, 5s);
+  }
+  void setRecords(const std::string& name, const std::vector<std::string>& ips) {
+    std::ofstream hosts(hosts_);
+    for (const std::string& ip : ips) hosts << ip << " " << name << "\n";
+    hosts.close();
+    process_->signal(SIGHUP);
+  }
+  void stop() { process_.reset(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  std::string hosts_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+TEST(Discovery, ADnsSourceFollowsTheRecordsAndSurvivesTheServerGoingAway) {
+  ProxyHarness harness;
+  TestDns dns(harness);
+  int podPort = freePort("127.0.0.2");
+  std::vector<FakePod*> pods;
+  for (int i = 2; i <= 4; ++i) {
+    std::string host = "127.0.0." + std::to_string(i);
+    pods.push_back(&harness.startPod("pod-" + std::to_string(i),
+                                     {"--echo", "--greeting", "--port", std::to_string(podPort)},
+                                     true, host));
+  }
+  dns.setRecords("web.test", {"127.0.0.2", "127.0.0.3"});
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 2
+resolvers: ["${dns}"]
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints:
+      dns: {name: web.test, port: ${podPort}, refreshSeconds: 0.2, family: ipv4}
+)",
+                              {{"dns", dns.address()},
+                               {"port", std::to_string(port)},
+                               {"podPort", std::to_string(podPort)}}));
+  // Each pod also listens on podPort (the one port a DNS source has): that is its backend.
+  auto backend = [&](int i) { return pods[static_cast<size_t>(i)]->host + ":" + std::to_string(podPort); };
+  ASSERT_TRUE(harness.waitForState(backend(0), "ready", 5s)) << harness.admin("/status");
+  ASSERT_TRUE(harness.waitForState(backend(1), "ready", 5s));
+  EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"pod-2", "pod-3"}));
+
+  // The records change: .4 joins, .2 leaves.
+  dns.setRecords("web.test", {"127.0.0.3", "127.0.0.4"});
+  ASSERT_TRUE(harness.waitForState(backend(2), "ready", 5s));
+  ASSERT_TRUE(waitUntil([&] { return harness.backendState(backend(0)).empty(); }, 5s));
+  EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"pod-3", "pod-4"}));
+
+  // The DNS server goes away: errors are counted, the pool stays as it was.
+  dns.stop();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return harness.metric("readygate_discovery_errors_total{service=\"web\",source=\"dns\"}")
+                   .value_or(0) >= 2;
+      },
+      10s));
+  EXPECT_EQ(harness.backendState(backend(1)), "ready");
+  EXPECT_EQ(harness.backendState(backend(2)), "ready");
+  EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"pod-3", "pod-4"}));
+}
+
+// More records than fit a UDP answer: c-ares asks again over TCP and gets them all.
+TEST(Discovery, ANameWith200RecordsResolvesCompletely) {
+  ProxyHarness harness;
+  TestDns dns(harness);
+  std::vector<std::string> ips;
+  for (int i = 1; i <= 200; ++i) ips.push_back("127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+  dns.setRecords("big.test", ips);
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+resolvers: ["${dns}"]
+services:
+  - name: big
+    listen: 127.0.0.1:${port}
+    endpoints:
+      dns: {name: big.test, port: 80, refreshSeconds: 0.5}
+)",
+                              {{"dns", dns.address()}, {"port", std::to_string(port)}}));
+  EXPECT_TRUE(waitUntil(
+      [&] { return harness.metric("readygate_discovery_endpoints{service=\"big\",source=\"dns\"}") == 200; },
+      5s))
+      << harness.admin("/status").substr(0, 2000);
+  EXPECT_EQ(harness.metric("readygate_service_backends{service=\"big\"}"), 200);
 }
 
 }  // namespace

@@ -324,7 +324,7 @@ typo: 1
                          HasSubstr("services[1].name: \"bad name\""),
                          HasSubstr("services[1].listen: required"),
                          HasSubstr("services[1].endpoints.static[0]: \"nowhere\": missing port"),
-                         HasSubstr("services[2].endpoints.dns: dns discovery is not supported"),
+                         HasSubstr("services[2].endpoints.dns.port: required"),
                          HasSubstr("typo: unknown key (line 13, column 1)")));
 }
 
