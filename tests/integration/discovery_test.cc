@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "tests/support/proxy_harness.h"
+#include "tests/support/test_dns.h"
 
 namespace {
 
@@ -64,35 +65,6 @@ services:
 }  // namespace
 
 namespace {
-
-/// dnsmasq on loopback answering from a hosts file the test rewrites (SIGHUP re-reads it).
-class TestDns {
- public:
-  explicit TestDns(ProxyHarness& harness)
-      : port_(freePort()), hosts_(harness.dir() + "/dns-hosts") {
-    std::ofstream(hosts_) << "";
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/usr/sbin/dnsmasq", "--keep-in-foreground", "--port=" + std::to_string(port_),
-                                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                                 "--no-hosts", "--addn-hosts=" + hosts_, "--conf-file=/dev/null",
-                                 "--pid-file=", "--user=root", "--log-facility=-"},
-        harness.dir() + "/dnsmasq.log");
-    waitUntil([&] { return process_->output().find("started") != std::string::npos; }, 5s);
-  }
-  void setRecords(const std::string& name, const std::vector<std::string>& ips) {
-    std::ofstream hosts(hosts_);
-    for (const std::string& ip : ips) hosts << ip << " " << name << "\n";
-    hosts.close();
-    process_->signal(SIGHUP);
-  }
-  void stop() { process_.reset(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  std::string hosts_;
-  std::unique_ptr<ChildProcess> process_;
-};
 
 TEST(Discovery, ADnsSourceFollowsTheRecordsAndSurvivesTheServerGoingAway) {
   ProxyHarness harness;

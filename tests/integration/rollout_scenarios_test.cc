@@ -10,6 +10,7 @@
 
 #include "tests/support/http_client.h"
 #include "tests/support/proxy_harness.h"
+#include "tests/support/test_dns.h"
 
 namespace {
 
@@ -133,6 +134,87 @@ TEST(RolloutScenario, MinReadyHoldsOldPodsDroppedBeforeTheNewAreReady) {
 TEST(RolloutScenario, WithoutMinReadyDroppingOldPodsEarlyLoses) {
   Outcome unguarded = rollOut(true, 0, true);
   EXPECT_GT(unguarded.failed, 0) << "nothing was ready in between: what minReady prevents";
+}
+
+/// Scenario 4: the same rollout with a DNS source (a headless Service's records change
+/// under readygate): old pods on 127.0.0.2-4, new ones on 127.0.0.5-7, one port.
+Outcome rollOutThroughDns(bool readinessProbe) {
+  ProxyHarness harness;
+  TestDns dns(harness);
+  int podPort = freePort("127.0.0.2");
+  std::vector<FakePod*> olds, news;
+  std::vector<std::string> oldIps, newIps;
+  for (int i = 2; i <= 7; ++i) {
+    std::string ip = "127.0.0." + std::to_string(i);
+    bool isNew = i >= 5;
+    std::vector<std::string> args = {"--port", std::to_string(podPort)};
+    if (isNew) args.insert(args.end(), {"--startup-delay", "1", "--start-unready"});
+    FakePod& pod = harness.startPod((isNew ? "new-" : "old-") + std::to_string(i), args, !isNew, ip);
+    (isNew ? news : olds).push_back(&pod);
+    (isNew ? newIps : oldIps).push_back(ip);
+  }
+  auto backend = [&](const FakePod* pod) { return pod->host + ":" + std::to_string(podPort); };
+  dns.setRecords("web.test", oldIps);
+  int port = freePort();
+  std::string probe = readinessProbe
+                          ? "    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}\n"
+                          : "";
+  harness.startReadygate(fill(R"(workers: 2
+resolvers: ["${dns}"]
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    retries: 0
+    drainTimeoutSeconds: 5
+    endpoints:
+      dns: {name: web.test, port: ${podPort}, refreshSeconds: 0.2, family: ipv4}
+)",
+                              {{"dns", dns.address()},
+                               {"port", std::to_string(port)},
+                               {"podPort", std::to_string(podPort)}}) +
+                         probe);
+  for (FakePod* pod : olds) EXPECT_TRUE(harness.waitForState(backend(pod), "ready", 5s));
+  HttpLoad load;
+  load.start(port, 20, "/");
+  auto total = [&] { return load.ok() + load.failed(); };
+  EXPECT_TRUE(waitUntil([&] { return load.ok() > 2000; }, 20s));
+  std::vector<std::string> both = oldIps;
+  both.insert(both.end(), newIps.begin(), newIps.end());
+  dns.setRecords("web.test", both);
+  for (FakePod* pod : news) waitUntil([&] { return canConnect(pod->host, podPort); }, 5s);
+  int mark = total();
+  waitUntil([&] { return total() > mark + 1000; }, 20s);
+  Outcome outcome;
+  for (FakePod* pod : news) outcome.newPodHitsBeforeReady += hitsAt(*pod);
+  for (FakePod* pod : news) httpGet(pod->host, pod->port, "/control/ready/on");
+  if (readinessProbe) {
+    for (FakePod* pod : news) EXPECT_TRUE(harness.waitForState(backend(pod), "ready", 5s));
+  }
+  dns.setRecords("web.test", newIps);
+  for (FakePod* pod : olds) {
+    waitUntil([&] { return harness.backendState(backend(pod)).empty(); }, 10s);
+    pod->process->signal(SIGTERM);
+  }
+  mark = total();
+  waitUntil([&] { return total() > mark + 3000 && total() >= 10000; }, 30s);
+  load.finish();
+  for (FakePod* pod : news) outcome.newPodHitsAtTheEnd += hitsAt(*pod);
+  outcome.ok = load.ok();
+  outcome.failed = load.failed();
+  return outcome;
+}
+
+TEST(RolloutScenario, OldToNewThroughDnsLosesNothing) {
+  Outcome protectedRun = rollOutThroughDns(true);
+  EXPECT_EQ(protectedRun.failed, 0) << "ok " << protectedRun.ok;
+  EXPECT_GE(protectedRun.ok + protectedRun.failed, 10000);
+  EXPECT_EQ(protectedRun.newPodHitsBeforeReady, 0);
+  EXPECT_GT(protectedRun.newPodHitsAtTheEnd, 1000);
+}
+
+TEST(RolloutScenario, ThroughDnsWithoutAReadinessProbeLoses) {
+  EXPECT_GT(rollOutThroughDns(false).failed, 0);
 }
 
 // Scenario 5: a reload storm during load: 20 reloads, every fourth one invalid. Valid
