@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo rollout-demo bench clean
 
 all: build
 
@@ -20,6 +20,9 @@ test: build
 
 demo: build
 	@scripts/demo $(BUILD_DIR)
+
+rollout-demo: build
+	@scripts/rollout-demo $(BUILD_DIR)
 
 bench: build
 	@bench/run $(BUILD_DIR)
