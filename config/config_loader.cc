@@ -85,7 +85,8 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
     if (dns.valid()) {
       DnsEndpoints source;
       if (auto name = dns.require("name")) {
-        static const std::regex kName(R"([A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?)");
+        static const std::regex kName(
+            R"([A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?)");
         if (auto text = readString(*name, dns.childPath("name"), errors)) {
           if (!std::regex_match(*text, kName)) {
             errors.addValue(dns.childPath("name"), *name, "must be a DNS name");
@@ -456,7 +457,8 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
                         std::holds_alternative<SocketAddress>(bare)) {
                       config.resolvers.push_back(*text);
                     } else {
-                      errors.addValue(itemPath, item, "must be a numeric address, with or without port");
+                      errors.addValue(itemPath, item,
+                                      "must be a numeric address, with or without port");
                     }
                   });
     }

@@ -175,7 +175,7 @@ struct AdminConfig {
 
 struct Config {
   AdminConfig admin;
-  int workers = 0;  // 0: one per core
+  int workers = 0;                     // 0: one per core
   std::vector<std::string> resolvers;  // "ip[:port]" for DNS discovery; empty: /etc/resolv.conf
   /// On SIGTERM: /readyz fails at once, listeners keep accepting this long (so a load
   /// balancer in front sees the failing /readyz and stops sending), then close.

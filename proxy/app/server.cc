@@ -137,7 +137,9 @@ void Server::beginShutdown(const char* signalName) {
   // Keep accepting while whatever balances in front notices /readyz and stops sending.
   shutdownDelay_.reset(evtimer_new(
       control_.base(),
-      [](evutil_socket_t, short, void* self) { static_cast<Server*>(self)->closeListenersAndDrain(); },
+      [](evutil_socket_t, short, void* self) {
+        static_cast<Server*>(self)->closeListenersAndDrain();
+      },
       this));
   timeval wait = toTimeval(delay);
   evtimer_add(shutdownDelay_.get(), &wait);

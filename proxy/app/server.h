@@ -49,7 +49,7 @@ class Server {
   Reloader reloader_{configPath_, config_, services_, workers_, counters_};
   std::unique_ptr<AdminServer> admin_;
   std::vector<EventPtr> signalEvents_;
-  EventPtr housekeeping_;  // frees removed services once drained
+  EventPtr housekeeping_;   // frees removed services once drained
   EventPtr shutdownDelay_;  // SIGTERM -> listeners close after shutdownDelaySeconds
   void closeListenersAndDrain();
   bool shuttingDown_ = false;

@@ -61,7 +61,9 @@ void DnsResolver::resolve(const std::string& name, int port, Family family, Done
     return;
   }
   ares_addrinfo_hints hints{};
-  hints.ai_family = family == Family::IPv4 ? AF_INET : family == Family::IPv6 ? AF_INET6 : AF_UNSPEC;
+  hints.ai_family = family == Family::IPv4   ? AF_INET
+                    : family == Family::IPv6 ? AF_INET6
+                                             : AF_UNSPEC;
   hints.ai_flags = ARES_AI_NOSORT;
   auto* lookup = new Lookup{this, port, std::move(done)};
   ares_getaddrinfo(channel_, name.c_str(), nullptr, &hints, &DnsResolver::onResult, lookup);

@@ -12,9 +12,14 @@ FileWatch::FileWatch(event_base* base, std::string path, double pollSeconds,
                      std::function<void()> onChange)
     : path_(std::move(path)), onChange_(std::move(onChange)) {
   size_t slash = path_.rfind('/');
-  std::string directory = slash == std::string::npos ? "." : path_.substr(0, slash);
-  if (directory.empty()) directory = "/";
-  name_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  std::string directory = ".";
+  name_ = path_;
+  if (slash != std::string::npos) {
+    // Assigned, not built with `?:` from temporaries: GCC 12 warns falsely on that (-Wrestrict).
+    directory.assign(path_, 0, slash);
+    if (directory.empty()) directory = "/";
+    name_.assign(path_, slash + 1, std::string::npos);
+  }
   inotifyFd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotifyFd_ >= 0 &&
       inotify_add_watch(inotifyFd_, directory.c_str(),
@@ -23,7 +28,8 @@ FileWatch::FileWatch(event_base* base, std::string path, double pollSeconds,
     inotifyFd_ = -1;
   }
   if (inotifyFd_ >= 0) {
-    inotifyEvent_.reset(event_new(base, inotifyFd_, EV_READ | EV_PERSIST, &FileWatch::onInotify, this));
+    inotifyEvent_.reset(
+        event_new(base, inotifyFd_, EV_READ | EV_PERSIST, &FileWatch::onInotify, this));
     event_add(inotifyEvent_.get(), nullptr);
   }
   statChanged();  // remember how it looks now
@@ -41,11 +47,11 @@ FileWatch::~FileWatch() {
 bool FileWatch::statChanged() {
   struct stat now {};
   bool exists = ::stat(path_.c_str(), &now) == 0;  // follows a ConfigMap's symlinks
-  bool changed = exists != existed_ ||
-                 (exists && (now.st_ino != last_.st_ino || now.st_dev != last_.st_dev ||
-                             now.st_size != last_.st_size ||
-                             now.st_mtim.tv_sec != last_.st_mtim.tv_sec ||
-                             now.st_mtim.tv_nsec != last_.st_mtim.tv_nsec));
+  bool changed =
+      exists != existed_ ||
+      (exists && (now.st_ino != last_.st_ino || now.st_dev != last_.st_dev ||
+                  now.st_size != last_.st_size || now.st_mtim.tv_sec != last_.st_mtim.tv_sec ||
+                  now.st_mtim.tv_nsec != last_.st_mtim.tv_nsec));
   existed_ = exists;
   last_ = now;
   return changed;

@@ -1,4 +1,5 @@
-// Watches one file for replacement (write-then-rename, ConfigMap symlink swaps) on the control loop.
+// Watches one file for replacement (write-then-rename, ConfigMap symlink swaps) on the control
+// loop.
 #pragma once
 
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 // ServiceDiscovery implementation.
 #include "proxy/discovery/service_discovery.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -23,7 +23,8 @@ double unixNow() {
 ServiceDiscovery::ServiceDiscovery(event_base* base, ServiceMembers& members)
     : base_(base), members_(members) {}
 
-void ServiceDiscovery::apply(const ServiceConfig& config, const std::vector<std::string>& resolvers) {
+void ServiceDiscovery::apply(const ServiceConfig& config,
+                             const std::vector<std::string>& resolvers) {
   static_ = config.staticEndpoints;
   if (config.endpointsDns != dns_ || (dns_ && resolvers != resolvers_)) {
     dnsTimer_.reset();
@@ -39,7 +40,9 @@ void ServiceDiscovery::apply(const ServiceConfig& config, const std::vector<std:
                                                 std::clamp(dns_->refreshSeconds / 2, 0.2, 2.0));
       dnsTimer_.reset(event_new(
           base_, -1, EV_PERSIST,
-          [](evutil_socket_t, short, void* self) { static_cast<ServiceDiscovery*>(self)->lookUp(); },
+          [](evutil_socket_t, short, void* self) {
+            static_cast<ServiceDiscovery*>(self)->lookUp();
+          },
           this));
       timeval every = toTimeval(dns_->refreshSeconds);
       event_add(dnsTimer_.get(), &every);
@@ -108,8 +111,8 @@ void ServiceDiscovery::lookUp() {
 void ServiceDiscovery::onLookup(DnsResolver::Result result) {
   lookingUp_ = false;
   auto* addresses = std::get_if<std::vector<SocketAddress>>(&result);
-  std::string error = addresses ? (addresses->empty() ? "no addresses" : "")
-                                : std::get<std::string>(result);
+  std::string error =
+      addresses ? (addresses->empty() ? "no addresses" : "") : std::get<std::string>(result);
   if (!error.empty()) {
     // Never empty a pool on a DNS error: the last good answer stays.
     ++dnsStatus_.errors;
@@ -124,8 +127,9 @@ void ServiceDiscovery::onLookup(DnsResolver::Result result) {
     return;
   }
   // Servers rotate the order of their records: compare sets, not lists.
-  std::sort(addresses->begin(), addresses->end(),
-            [](const SocketAddress& a, const SocketAddress& b) { return a.toString() < b.toString(); });
+  std::sort(
+      addresses->begin(), addresses->end(),
+      [](const SocketAddress& a, const SocketAddress& b) { return a.toString() < b.toString(); });
   bool changed = *addresses != dnsEndpoints_;
   dnsEndpoints_ = std::move(*addresses);
   dnsStatus_.endpoints = dnsEndpoints_.size();

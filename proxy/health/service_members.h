@@ -64,11 +64,11 @@ class ServiceMembers {
 
   /// One endpoint source as discovery last saw it, for /status and metrics.
   struct SourceStatus {
-    std::string source;        // static, file, dns
-    size_t endpoints = 0;      // in its last good set
-    double lastUpdateUnix = 0; // when that set was read (0: never / static)
-    uint64_t errors = 0;       // failed reads or lookups (the last good set stayed)
-    std::string lastError;     // "" after a good read
+    std::string source;         // static, file, dns
+    size_t endpoints = 0;       // in its last good set
+    double lastUpdateUnix = 0;  // when that set was read (0: never / static)
+    uint64_t errors = 0;        // failed reads or lookups (the last good set stayed)
+    std::string lastError;      // "" after a good read
   };
 
   ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,

@@ -72,8 +72,8 @@ void ProxyWorker::drainAcceptQueue(Listener& listener) {
   while (true) {
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
-    int client = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int client =
+        ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) return;  // EAGAIN: the queue is empty (or fds ran out: nothing to do)
     onAccept(listener, client, reinterpret_cast<sockaddr*>(&peer), static_cast<int>(length));
   }
@@ -131,8 +131,12 @@ void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr
 
 void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer,
                            int peerLength) {
-  SessionContext context{thread_.loop().base(), listener.service, leases_, *pool_,
-                         static_cast<SessionOwner&>(*this), draining_};
+  SessionContext context{thread_.loop().base(),
+                         listener.service,
+                         leases_,
+                         *pool_,
+                         static_cast<SessionOwner&>(*this),
+                         draining_};
   std::unique_ptr<Session> session = listener.makeSession(
       context, fd, SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength)));
   Session* raw = session.get();

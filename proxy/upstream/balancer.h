@@ -25,8 +25,7 @@ class Balancer {
 
  protected:
   virtual std::shared_ptr<Backend> choose(const RotationSnapshot& snapshot,
-                                          std::span<const Backend* const> exclude,
-                                          double now) = 0;
+                                          std::span<const Backend* const> exclude, double now) = 0;
 };
 
 std::unique_ptr<Balancer> makeBalancer(BalanceKind kind);

@@ -50,7 +50,8 @@ services:
   replaceFile(file, "- " + a.address() + "\n- not-an-address\n");
   ASSERT_TRUE(waitUntil(
       [&] {
-        return harness.metric("readygate_discovery_errors_total{service=\"web\",source=\"file\"}") == 1;
+        return harness.metric(
+                   "readygate_discovery_errors_total{service=\"web\",source=\"file\"}") == 1;
       },
       3s));
   EXPECT_EQ(harness.backendState(b.address()), "ready");
@@ -91,7 +92,9 @@ services:
                                {"port", std::to_string(port)},
                                {"podPort", std::to_string(podPort)}}));
   // Each pod also listens on podPort (the one port a DNS source has): that is its backend.
-  auto backend = [&](int i) { return pods[static_cast<size_t>(i)]->host + ":" + std::to_string(podPort); };
+  auto backend = [&](int i) {
+    return pods[static_cast<size_t>(i)]->host + ":" + std::to_string(podPort);
+  };
   ASSERT_TRUE(harness.waitForState(backend(0), "ready", 5s)) << harness.admin("/status");
   ASSERT_TRUE(harness.waitForState(backend(1), "ready", 5s));
   EXPECT_EQ(distinct(podsReached(port, 4)), (std::set<std::string>{"pod-2", "pod-3"}));
@@ -120,7 +123,8 @@ TEST(Discovery, ANameWith200RecordsResolvesCompletely) {
   ProxyHarness harness;
   TestDns dns(harness);
   std::vector<std::string> ips;
-  for (int i = 1; i <= 200; ++i) ips.push_back("127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+  for (int i = 1; i <= 200; ++i)
+    ips.push_back("127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
   dns.setRecords("big.test", ips);
   int port = freePort();
   harness.startReadygate(fill(R"(workers: 1
@@ -133,7 +137,10 @@ services:
 )",
                               {{"dns", dns.address()}, {"port", std::to_string(port)}}));
   EXPECT_TRUE(waitUntil(
-      [&] { return harness.metric("readygate_discovery_endpoints{service=\"big\",source=\"dns\"}") == 200; },
+      [&] {
+        return harness.metric("readygate_discovery_endpoints{service=\"big\",source=\"dns\"}") ==
+               200;
+      },
       5s))
       << harness.admin("/status").substr(0, 2000);
   EXPECT_EQ(harness.metric("readygate_service_backends{service=\"big\"}"), 200);

@@ -585,7 +585,8 @@ services:
   ASSERT_TRUE(held);
   auto before = held->get("/headers");
   ASSERT_TRUE(before);
-  EXPECT_THAT(before->body, ::testing::Not(HasSubstr("X-Forwarded-For")));  // bytes passed as they are
+  EXPECT_THAT(before->body,
+              ::testing::Not(HasSubstr("X-Forwarded-For")));  // bytes passed as they are
   std::string admin = fill("admin: {listen: \"127.0.0.1:${admin}\"}\n",
                            {{"admin", std::to_string(harness.adminPort())}});
   harness.writeFile("readygate.yaml", admin + httpConfig(port, {a.address()}));
@@ -624,7 +625,8 @@ TEST(HttpProxy, SigtermWithAShutdownDelayKeepsServingUntilTheDelayEnds) {
   std::this_thread::sleep_for(100ms);  // the slow request is on its way; not a sync
   auto signalledAt = std::chrono::steady_clock::now();
   readygate.signal(SIGTERM);
-  EXPECT_TRUE(waitUntil([&] { return harness.admin("/readyz").find("shutting down") != std::string::npos; }, 1s));
+  EXPECT_TRUE(waitUntil(
+      [&] { return harness.admin("/readyz").find("shutting down") != std::string::npos; }, 1s));
   // Still accepting during the delay; the kept-alive client is told to go.
   auto late = HttpTestClient::connect(port);
   ASSERT_TRUE(late);

@@ -1,8 +1,8 @@
 // A blocking HTTP/1.1 client for integration tests: raw requests out, whole responses in.
 #pragma once
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <thread>

@@ -13,8 +13,8 @@ TestDns::TestDns(ProxyHarness& harness) : port_(freePort()), hosts_(harness.dir(
       std::vector<std::string>{"/usr/sbin/dnsmasq", "--keep-in-foreground",
                                "--port=" + std::to_string(port_), "--listen-address=127.0.0.1",
                                "--bind-interfaces", "--no-resolv", "--no-hosts",
-                               "--addn-hosts=" + hosts_, "--conf-file=/dev/null", "--pid-file=",
-                               "--user=root", "--log-facility=-"},
+                               "--addn-hosts=" + hosts_, "--conf-file=/dev/null",
+                               "--pid-file=", "--user=root", "--log-facility=-"},
       harness.dir() + "/dnsmasq.log");
   waitUntil([&] { return process_->output().find("started") != std::string::npos; }, 5s);
 }

@@ -54,7 +54,8 @@ TEST(AllBalancers, ARampingBackendGetsItsShareOnly) {
   EXPECT_DOUBLE_EQ(snapshot.weight(1, now), 1);
   EXPECT_DOUBLE_EQ(snapshot.weight(0, now - 0.9), RotationSnapshot::kMinWeight);
   EXPECT_DOUBLE_EQ(snapshot.weight(0, now + 20), 1);
-  for (BalanceKind kind : {BalanceKind::RoundRobin, BalanceKind::LeastConn, BalanceKind::RandomTwo}) {
+  for (BalanceKind kind :
+       {BalanceKind::RoundRobin, BalanceKind::LeastConn, BalanceKind::RandomTwo}) {
     auto balancer = makeBalancer(kind);
     int ramping = 0;
     const int picks = 4000;

@@ -10,7 +10,8 @@ std::vector<std::string> names(const std::string& text) {
   auto parsed = parseEndpointList(text);
   std::vector<std::string> out;
   if (auto* error = std::get_if<std::string>(&parsed)) return {"error: " + *error};
-  for (const auto& address : std::get<std::vector<SocketAddress>>(parsed)) out.push_back(address.toString());
+  for (const auto& address : std::get<std::vector<SocketAddress>>(parsed))
+    out.push_back(address.toString());
   return out;
 }
 
