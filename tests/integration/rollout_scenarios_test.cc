@@ -330,6 +330,42 @@ services:
   EXPECT_GE(total(), 10000);
 }
 
+/// Scenario 6: readygate itself is rolled. The test plays the load balancer in front:
+/// it watches /readyz every 50 ms and stops sending once it fails. Returns the load.
+std::pair<int, int> sigtermUnderLoad(double shutdownDelaySeconds) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  ChildProcess& readygate = harness.startReadygate(
+      fill("shutdownDelaySeconds: ${delay}\n", {{"delay", std::to_string(shutdownDelaySeconds)}}) +
+      fill(R"(workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${a}"]}
+)",
+           {{"port", std::to_string(port)}, {"a", a.address()}}));
+  HttpLoad load;
+  load.start(port, 20, "/?delay_ms=20");  // requests in flight at every moment
+  waitUntil([&] { return load.ok() > 1000; }, 20s);
+  readygate.signal(SIGTERM);
+  waitUntil([&] { return harness.admin("/readyz") != "ready\n"; }, 5s, 50ms);
+  load.finish();  // the balancer has taken readygate out
+  EXPECT_EQ(readygate.waitExit(10s), 0);
+  return {load.ok(), load.failed()};
+}
+
+TEST(RolloutScenario, ReadygateRolledBehindABalancerLosesNothingWithAShutdownDelay) {
+  auto [ok, failed] = sigtermUnderLoad(1);
+  EXPECT_EQ(failed, 0) << "ok " << ok;
+}
+
+TEST(RolloutScenario, WithoutAShutdownDelayTheBalancerIsTooLate) {
+  auto [ok, failed] = sigtermUnderLoad(0);
+  EXPECT_GT(failed, 0) << "ok " << ok << ": listeners closed before the balancer could react";
+}
+
 // Scenario 5: a reload storm during load: 20 reloads, every fourth one invalid. Valid
 // ones apply, invalid ones are rejected with their errors, no request is lost and no
 // backend's probe state is reset.
