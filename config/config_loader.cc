@@ -35,6 +35,11 @@ std::optional<SocketAddress> readAddress(const YAML::Node& node, const std::stri
   return address;
 }
 
+bool isLoopback(const SocketAddress& address) {
+  std::string host = address.host();
+  return host.rfind("127.", 0) == 0 || host == "::1";
+}
+
 void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin) {
   MapReader map(node, "admin", errors);
   if (auto value = map.get("listen")) {
@@ -43,6 +48,36 @@ void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin
   if (auto value = map.get("readyRequiresBackends")) {
     if (auto flag = readBool(*value, "admin.readyRequiresBackends", errors)) {
       admin.readyRequiresBackends = *flag;
+    }
+  }
+  if (auto value = map.get("tokenFile")) {
+    if (auto text = readString(*value, "admin.tokenFile", errors)) admin.tokenFile = *text;
+  }
+  for (auto [key, member] : {std::pair{"tokenForReads", &AdminConfig::tokenForReads},
+                             std::pair{"allowInsecure", &AdminConfig::allowInsecure}}) {
+    if (auto value = map.get(key)) {
+      if (auto flag = readBool(*value, std::string("admin.") + key, errors)) admin.*member = *flag;
+    }
+  }
+  if (auto value = map.get("names")) {
+    forEachItem(*value, "admin.names", errors,
+                [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                  if (auto name = readString(item, itemPath, errors)) admin.names.push_back(*name);
+                });
+  }
+  if (admin.tokenForReads && admin.tokenFile.empty()) {
+    errors.add("admin.tokenForReads", map.mark(), "needs admin.tokenFile");
+  }
+  // The admin API drains, disables and reloads: open to a network only with a token.
+  if (!isLoopback(admin.listen) && admin.tokenFile.empty()) {
+    if (admin.allowInsecure) {
+      errors.warn("admin.listen", map.mark(),
+                  "listening on " + admin.listen.toString() +
+                      " without a token: anyone who reaches it can drain, disable and reload");
+    } else {
+      errors.add("admin.listen", map.mark(),
+                 "not a loopback address: set admin.tokenFile (or admin.allowInsecure: true "
+                 "to accept that anyone who reaches it can drain, disable and reload)");
     }
   }
   map.finish();

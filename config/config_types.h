@@ -169,6 +169,10 @@ struct ServiceConfig {
 struct AdminConfig {
   SocketAddress listen;  // default 127.0.0.1:9901
   bool readyRequiresBackends = false;
+  std::string tokenFile;           // bearer token for mutating requests; "" = none
+  bool tokenForReads = false;      // reads need the token too
+  bool allowInsecure = false;      // a non-loopback listener without a token (warned)
+  std::vector<std::string> names;  // host names the Host header may carry, besides addresses
 
   bool operator==(const AdminConfig&) const = default;
 };

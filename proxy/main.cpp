@@ -1,8 +1,11 @@
 // readygate command line: parse flags, load the configuration, run or check it.
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +21,7 @@ namespace {
 constexpr const char* kUsage =
     R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
        readygate --check -c FILE
-       readygate status [--admin ADDRESS]
+       readygate status [--admin ADDRESS] [--token-file FILE]
        readygate --version | --help
 
   -c, --config FILE     configuration file (YAML)
@@ -70,12 +73,19 @@ int usageError(const std::string& message) {
 int statusCommand(int argc, char** argv) {
   using namespace readygate;
   std::string admin = "127.0.0.1:9901";
+  std::string token;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--admin" && i + 1 < argc) {
       admin = argv[++i];
+    } else if (arg == "--token-file" && i + 1 < argc) {
+      std::ifstream file(argv[++i]);
+      token.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+        token.pop_back();
+      if (!file || token.empty()) return usageError("--token-file: cannot read a token from it");
     } else {
-      return usageError("status takes only --admin ADDRESS");
+      return usageError("status takes --admin ADDRESS and --token-file FILE");
     }
   }
   auto address = SocketAddress::parse(admin);
@@ -83,7 +93,7 @@ int statusCommand(int argc, char** argv) {
     return usageError("--admin \"" + admin + "\": " + *error);
   }
   std::string error;
-  auto reply = adminGet(std::get<SocketAddress>(address), "/status?format=text", 5, error);
+  auto reply = adminGet(std::get<SocketAddress>(address), "/status?format=text", 5, error, token);
   if (!reply) {
     std::cerr << "readygate status: " << error << " (is readygate running with admin.listen "
               << admin << "?)\n";

@@ -10,7 +10,8 @@
 namespace readygate {
 
 std::optional<AdminReply> adminGet(const SocketAddress& address, const std::string& path,
-                                   double timeoutSeconds, std::string& error) {
+                                   double timeoutSeconds, std::string& error,
+                                   const std::string& token) {
   int fd = socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = strerror(errno);
@@ -30,7 +31,9 @@ std::optional<AdminReply> adminGet(const SocketAddress& address, const std::stri
   if (connect(fd, address.sockaddrPtr(), address.length()) != 0) {
     return fail("cannot connect to " + address.toString());
   }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address.toString() + "\r\n\r\n";
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address.toString() + "\r\n";
+  if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+  request += "\r\n";
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     return fail("send");

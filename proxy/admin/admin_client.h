@@ -13,9 +13,11 @@ struct AdminReply {
   std::string body;
 };
 
-/// GET `path` from the admin API at `address`, within `timeoutSeconds`. On failure
-/// returns nullopt and sets `error`.
+/// GET `path` from the admin API at `address`, within `timeoutSeconds`, with
+/// `Authorization: Bearer token` when `token` is not empty. On failure returns nullopt
+/// and sets `error`.
 std::optional<AdminReply> adminGet(const SocketAddress& address, const std::string& path,
-                                   double timeoutSeconds, std::string& error);
+                                   double timeoutSeconds, std::string& error,
+                                   const std::string& token = "");
 
 }  // namespace readygate

@@ -85,6 +85,14 @@ void AdminServer::handle(evhttp_request* request) {
   parsed.path = path && *path ? path : "/";
   parsed.query = query ? query : "";
   if (parsed.method == "HEAD") parsed.method = "GET";
+  evkeyvalq* input = evhttp_request_get_input_headers(request);
+  auto header = [&](const char* name) {
+    const char* value = evhttp_find_header(input, name);
+    return std::string(value ? value : "");
+  };
+  parsed.host = header("Host");
+  parsed.origin = header("Origin");
+  parsed.authorization = header("Authorization");
 
   AdminResponse response;
   bool pathKnown = false;

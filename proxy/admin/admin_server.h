@@ -20,9 +20,12 @@ struct AdminResponse {
 };
 
 struct AdminRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query, still percent-encoded
-  std::string query;   // after '?', "" when none
+  std::string method;         // "GET", "POST", ...
+  std::string path;           // without the query, still percent-encoded
+  std::string query;          // after '?', "" when none
+  std::string host;           // the Host header ("" when absent)
+  std::string origin;         // the Origin header ("" when absent)
+  std::string authorization;  // the Authorization header ("" when absent)
 };
 
 /// Serves the admin API. Handlers run on the control loop, so they may read the

@@ -109,18 +109,92 @@ AdminResponse reload(const AdminApiState& state) {
   return AdminResponse{outcome.applied ? 200 : 400, "application/json", json.str() + "\n"};
 }
 
+/// Constant time in the token's length: how much of a guess matched stays hidden.
+bool sameToken(const std::string& given, const std::string& expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    unsigned char c = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    difference |= static_cast<unsigned char>(c ^ static_cast<unsigned char>(expected[i]));
+  }
+  return difference == 0;
+}
+
+/// "host" of a Host header or an Origin's authority, without port or brackets.
+std::string hostOnly(std::string_view text) {
+  if (size_t scheme = text.find("://"); scheme != std::string_view::npos)
+    text = text.substr(scheme + 3);
+  if (text.starts_with("[")) {
+    size_t close = text.find(']');
+    return std::string(
+        text.substr(1, close == std::string_view::npos ? text.size() - 1 : close - 1));
+  }
+  return std::string(text.substr(0, text.find(':')));
+}
+
+bool isIpLiteral(const std::string& host) {
+  return std::holds_alternative<SocketAddress>(SocketAddress::fromHostPort(host, 1));
+}
+
+/// A Host (or Origin host) this admin API answers to: its own address, any address
+/// when it listens on all of them, "localhost" on loopback, or a configured name.
+bool ownHost(const AdminConfig& admin, const std::string& host) {
+  for (const std::string& name : admin.names) {
+    if (name == host) return true;
+  }
+  std::string bound = admin.listen.host();
+  bool wildcard = bound == "0.0.0.0" || bound == "::";
+  if (wildcard) return isIpLiteral(host);  // names could be rebound: only the configured ones
+  if (host == bound) return true;
+  bool loopback = bound.rfind("127.", 0) == 0 || bound == "::1";
+  return loopback && host == "localhost";
+}
+
 }  // namespace
 
+std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string& token,
+                                    const AdminRequest& request, bool mutating) {
+  if (mutating) {
+    if (!ownHost(admin, hostOnly(request.host))) {
+      return jsonError(403, "Host \"" + request.host + "\" is not this admin API");
+    }
+    if (!request.origin.empty() && !ownHost(admin, hostOnly(request.origin))) {
+      return jsonError(403, "Origin \"" + request.origin + "\" may not act here");
+    }
+  }
+  if (token.empty() || (!mutating && !admin.tokenForReads)) return std::nullopt;
+  const std::string prefix = "Bearer ";
+  std::string given = request.authorization.rfind(prefix, 0) == 0
+                          ? request.authorization.substr(prefix.size())
+                          : std::string();
+  if (!sameToken(given, token)) {
+    AdminResponse response =
+        jsonError(401, "a bearer token is required (Authorization: Bearer ...)");
+    return response;
+  }
+  return std::nullopt;
+}
+
 void installAdminRoutes(AdminServer& server, AdminApiState state) {
-  server.route("GET", "/healthz", [](const AdminRequest&) {
+  // Every route goes through `refuse`: POST routes act (drain, disable, reload), GETs read.
+  auto route = [&](const char* method, const char* path, AdminServer::Handler handler) {
+    bool mutating = std::string_view(method) != "GET";
+    server.route(method, path,
+                 [state, mutating, handler = std::move(handler)](const AdminRequest& request) {
+                   if (auto refused = refuse(state.config.admin, state.token, request, mutating)) {
+                     return *refused;
+                   }
+                   return handler(request);
+                 });
+  };
+  route("GET", "/healthz", [](const AdminRequest&) {
     return AdminResponse{200, "text/plain", "ok\n"};
   });
-  server.route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
-  server.route("GET", "/metrics", [state](const AdminRequest&) {
+  route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
+  route("GET", "/metrics", [state](const AdminRequest&) {
     return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                          renderMetrics(state.services.all(), state.counters)};
   });
-  server.route("GET", "/status", [state](const AdminRequest& request) {
+  route("GET", "/status", [state](const AdminRequest& request) {
     if (request.query == "format=text") {
       return AdminResponse{200, "text/plain",
                            renderStatusTable(state.services.all(), state.clock.now())};
@@ -129,9 +203,9 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
         200, "application/json",
         renderStatusJson(state.services.all(), state.probeTiming, state.clock.now()) + "\n"};
   });
-  server.route("POST", "/reload", [state](const AdminRequest&) { return reload(state); });
-  server.route("POST", "/backends/",
-               [state](const AdminRequest& request) { return backendAction(state, request); });
+  route("POST", "/reload", [state](const AdminRequest&) { return reload(state); });
+  route("POST", "/backends/",
+        [state](const AdminRequest& request) { return backendAction(state, request); });
 }
 
 }  // namespace readygate

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "config/config_types.h"
 #include "proxy/admin/admin_server.h"
@@ -23,7 +25,17 @@ struct AdminApiState {
   const ProbeTimingStats& probeTiming;
   const Clock& clock;
   std::function<ReloadOutcome()> reload;
+  /// The bearer token mutating requests need (all requests with admin.tokenForReads);
+  /// "" when admin.tokenFile is not set.
+  const std::string& token;
 };
+
+/// Whether `request` may do what it asks: a mutating request (`mutating`) needs the
+/// token when one is set, an Origin (if any) that is the admin's own, and a Host that
+/// is an address of the listener or a configured name (DNS rebinding, CSRF); reads need
+/// the token only with admin.tokenForReads. The refusal (401, 403), or nullopt.
+std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string& token,
+                                    const AdminRequest& request, bool mutating);
 
 void installAdminRoutes(AdminServer& server, AdminApiState state);
 

@@ -1,8 +1,11 @@
 // Server implementation.
 #include "proxy/app/server.h"
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "proxy/app/admin_api.h"
@@ -101,10 +104,41 @@ int Server::run() {
   return 0;
 }
 
+bool Server::loadAdminToken() {
+  const std::string& path = config_.admin.tokenFile;
+  if (path.empty()) {
+    adminToken_.clear();
+    return true;
+  }
+  std::ifstream file(path);
+  std::string token((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (!file || token.empty()) {
+    logEvent(LogLevel::Error, "admin_token_unreadable",
+             {{"path", path}, {"detail", "the file must hold a non-empty token"}});
+    return false;
+  }
+  adminToken_ = std::move(token);
+  return true;
+}
+
 bool Server::startAdmin() {
+  if (!loadAdminToken()) return false;
+  if (config_.admin.tokenFile.empty() && config_.admin.allowInsecure) {
+    logEvent(LogLevel::Warn, "admin_insecure",
+             {{"address", config_.admin.listen.toString()},
+              {"detail", "no token: anyone who reaches it can drain, disable and reload"}});
+  }
   admin_ = std::make_unique<AdminServer>(control_.base());
   installAdminRoutes(*admin_, AdminApiState{config_, services_, counters_, probeTiming_, clock_,
-                                            [this] { return reloader_.reload(); }});
+                                            [this] {
+                                              ReloadOutcome outcome = reloader_.reload();
+                                              // A new tokenFile (or content) applies now;
+                                              // an unreadable one keeps the old token.
+                                              if (outcome.applied) loadAdminToken();
+                                              return outcome;
+                                            },
+                                            adminToken_});
   if (auto error = admin_->listen(config_.admin.listen)) {
     logEvent(LogLevel::Error, "admin_listen_failed", {{"error", *error}});
     return false;
@@ -168,7 +202,7 @@ void Server::onSignal(evutil_socket_t signal, short, void* self) {
       server->beginShutdown("SIGINT");
       break;
     case SIGHUP:
-      server->reloader_.reload();
+      if (server->reloader_.reload().applied) server->loadAdminToken();
       break;
     default:
       break;

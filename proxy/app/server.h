@@ -33,6 +33,8 @@ class Server {
  private:
   bool bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWorker);
   bool startAdmin();
+  /// Reads admin.tokenFile into adminToken_; false (and logged) when it cannot.
+  bool loadAdminToken();
   void beginShutdown(const char* signalName);
   void onWorkerStopped();
   static void onSignal(evutil_socket_t signal, short, void* self);
@@ -48,6 +50,7 @@ class Server {
   std::vector<std::unique_ptr<ProxyWorker>> workers_;
   Reloader reloader_{configPath_, config_, services_, workers_, counters_};
   std::unique_ptr<AdminServer> admin_;
+  std::string adminToken_;
   std::vector<EventPtr> signalEvents_;
   EventPtr housekeeping_;   // frees removed services once drained
   EventPtr shutdownDelay_;  // SIGTERM -> listeners close after shutdownDelaySeconds

@@ -283,3 +283,71 @@ TEST(Admin, StatusCommandPrintsATable) {
 }
 
 }  // namespace
+
+namespace {
+
+/// A raw POST to the admin API with the given extra header lines; the status line.
+std::string rawAdminPost(int adminPort, const std::string& path, const std::string& headers) {
+  auto client = TcpClient::connect("127.0.0.1", adminPort);
+  if (!client) return "";
+  client->sendAll("POST " + path + " HTTP/1.0\r\nContent-Length: 0\r\n" + headers + "\r\n");
+  std::string reply = client->receive(1 << 16, 3s);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+// Before: an unauthenticated POST with a foreign Host and Origin was obeyed (CSRF, DNS
+// rebinding). Mutating requests must name this admin API and come from it.
+TEST(AdminSecurity, AForeignHostOrOriginMayNotAct) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  harness.startReadygate(serviceConfig(freePort(), {a.address()}));
+  std::string path = "/backends/web/" + a.address() + "/disable";
+  std::string own = "Host: 127.0.0.1:" + std::to_string(harness.adminPort()) + "\r\n";
+  EXPECT_THAT(rawAdminPost(harness.adminPort(), path, "Host: evil.example\r\n"), HasSubstr("403"));
+  EXPECT_THAT(rawAdminPost(harness.adminPort(), path, own + "Origin: http://evil.example\r\n"),
+              HasSubstr("403"));
+  EXPECT_EQ(harness.backendState(a.address()), "ready");
+  EXPECT_THAT(rawAdminPost(harness.adminPort(), path, own), HasSubstr("200"));
+  EXPECT_EQ(harness.backendState(a.address()), "disabled");
+}
+
+TEST(AdminSecurity, ATokenGuardsEveryActionAndReadsOnlyWhenAsked) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  std::string tokenFile = harness.writeFile("token", "s3cret-token\n");
+  int admin = freePort();
+  harness.startReadygate(fill("admin: {listen: \"127.0.0.1:${admin}\", tokenFile: ${file}}\n",
+                              {{"admin", std::to_string(admin)}, {"file", tokenFile}}) +
+                         serviceConfig(freePort(), {a.address()}));
+  std::string path = "/backends/web/" + a.address() + "/drain";
+  std::string own = "Host: 127.0.0.1:" + std::to_string(admin) + "\r\n";
+  EXPECT_THAT(rawAdminPost(admin, path, own), HasSubstr("401"));
+  EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: Bearer wrong\r\n"), HasSubstr("401"));
+  EXPECT_THAT(rawAdminPost(admin, "/reload", own), HasSubstr("401"));
+  EXPECT_EQ(harness.backendState(a.address()), "ready");  // reads need no token
+  EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: Bearer s3cret-token\r\n"),
+              HasSubstr("200"));
+  EXPECT_EQ(harness.backendState(a.address()), "draining");
+}
+
+TEST(AdminSecurity, TokenForReadsAndTheCliTakesATokenFile) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  std::string tokenFile = harness.writeFile("token", "read-token");
+  int admin = freePort();
+  harness.startReadygate(
+      fill("admin: {listen: \"127.0.0.1:${admin}\", tokenFile: ${file}, tokenForReads: true}\n",
+           {{"admin", std::to_string(admin)}, {"file", tokenFile}}) +
+      serviceConfig(freePort(), {a.address()}));
+  EXPECT_THAT(httpGet("127.0.0.1", admin, "/status"), HasSubstr("401"));
+  std::string address = "127.0.0.1:" + std::to_string(admin);
+  ChildProcess without({readygateBinary(), "status", "--admin", address},
+                       harness.dir() + "/no.out");
+  EXPECT_EQ(without.waitExit(10s), 1);
+  ChildProcess with({readygateBinary(), "status", "--admin", address, "--token-file", tokenFile},
+                    harness.dir() + "/yes.out");
+  EXPECT_EQ(with.waitExit(10s), 0);
+  EXPECT_THAT(with.output(), HasSubstr(a.address()));
+}
+
+}  // namespace

@@ -86,7 +86,14 @@ ChildProcess& ProxyHarness::startReadygateWithOutput(const std::string& yaml, in
   readygate_ = outputFd >= 0 ? std::make_unique<ChildProcess>(argv, outputFd)
                              : std::make_unique<ChildProcess>(argv, dir_ + "/readygate.log");
   // The admin API answers once every listener is bound (it starts after them).
-  bool up = waitUntil([&] { return admin("/healthz") == "ok\n" || !readygate_->running(); }, 5s);
+  // (With admin.tokenForReads a 401 also says the admin API is up.)
+  bool up = waitUntil(
+      [&] {
+        std::string health = admin("/healthz");
+        return health == "ok\n" || health.find("bearer token") != std::string::npos ||
+               !readygate_->running();
+      },
+      5s);
   EXPECT_TRUE(up && readygate_->running()) << "readygate did not start listening";
   // No test connection here: it would take a turn of the balancer behind the test's back.
   return *readygate_;
@@ -172,7 +179,8 @@ std::optional<double> ProxyHarness::metric(const std::string& series) const {
 std::string ProxyHarness::adminPost(const std::string& path) const {
   auto client = TcpClient::connect("127.0.0.1", adminPort_);
   if (!client) return "";
-  client->sendAll("POST " + path + " HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  client->sendAll("POST " + path + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(adminPort_) +
+                  "\r\nContent-Length: 0\r\n" + adminPostHeaders_ + "\r\n");
   return client->receive(1 << 20, 3s);
 }
 

@@ -61,8 +61,11 @@ class ProxyHarness {
   /// prints it (`readygate_backend_ready{service="web",backend="127.0.0.1:5001"}`);
   /// nullopt when the series is absent.
   std::optional<double> metric(const std::string& series) const;
-  /// POST on the admin API; status line and body.
+  /// POST on the admin API (with Host set as a browser would for this address, and
+  /// `setAdminPostHeaders`); status line and body.
   std::string adminPost(const std::string& path) const;
+  /// Extra header lines ("Name: value\r\n") for adminPost, e.g. Authorization.
+  void setAdminPostHeaders(std::string headers) { adminPostHeaders_ = std::move(headers); }
   /// Waits (bounded) until `backend` is in `state`.
   bool waitForState(const std::string& backend, const std::string& state,
                     std::chrono::milliseconds timeout = 10s) const;
@@ -72,6 +75,7 @@ class ProxyHarness {
   std::vector<std::unique_ptr<FakePod>> pods_;
   std::unique_ptr<ChildProcess> readygate_;
   int adminPort_ = 0;
+  std::string adminPostHeaders_;
 };
 
 /// A config with `workers: 2` and one service "web" listening on `listenHost`:`listenPort`

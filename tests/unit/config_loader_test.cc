@@ -68,6 +68,25 @@ services:
       via: true
 )";
 
+// Before: an admin API on 0.0.0.0 without a token passed --check silently.
+TEST(ConfigLoader, ANetworkAdminListenerNeedsATokenOrASaidYes) {
+  const char* services = R"(
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]}}
+)";
+  ConfigLoadResult open = loadConfigText(std::string("admin: {listen: 0.0.0.0:9901}\n") + services);
+  ASSERT_FALSE(open.config);
+  EXPECT_THAT(open.errors.at(0).toString(), HasSubstr("admin.listen: not a loopback address"));
+  ConfigLoadResult insecure = loadConfigText(
+      std::string("admin: {listen: 0.0.0.0:9901, allowInsecure: true}\n") + services);
+  ASSERT_TRUE(insecure.config);
+  ASSERT_EQ(insecure.warnings.size(), 1u);
+  EXPECT_THAT(insecure.warnings[0].message, HasSubstr("without a token"));
+  EXPECT_TRUE(
+      loadConfigText(std::string("admin: {listen: 0.0.0.0:9901, tokenFile: /t}\n") + services)
+          .config);
+}
+
 TEST(ConfigLoader, ConnectRetriesIsADeprecatedAliasOfRetries) {
   ConfigLoadResult result = loadConfigText(R"(
 services:
