@@ -173,7 +173,7 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
   }
   if (auto value = map.get("maxBodyBytes")) {
     // A double holds every byte count up to 2^53 exactly; 1 TiB is the cap.
-    if (auto n = readSeconds(*value, map.childPath("maxBodyBytes"), errors, 0)) {
+    if (auto n = readSeconds(*value, map.childPath("maxBodyBytes"), errors, 0, 1e300)) {
       if (*n > 1099511627776.0 || *n != static_cast<double>(static_cast<uint64_t>(*n))) {
         errors.addValue(map.childPath("maxBodyBytes"), *value,
                         "must be a whole number of bytes from 0 (no limit) to 1099511627776");

@@ -152,7 +152,7 @@ std::optional<int> readInt(const YAML::Node& node, const std::string& path, Conf
 }
 
 std::optional<double> readSeconds(const YAML::Node& node, const std::string& path,
-                                  ConfigErrors& errors, double min) {
+                                  ConfigErrors& errors, double min, double max) {
   double value = 0;
   if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || !std::isfinite(value)) {
     errors.addValue(path, node, "must be a number of seconds");
@@ -161,6 +161,12 @@ std::optional<double> readSeconds(const YAML::Node& node, const std::string& pat
   if (value < min) {
     char text[64];
     snprintf(text, sizeof text, "must be at least %g", min);
+    errors.addValue(path, node, text);
+    return std::nullopt;
+  }
+  if (value > max) {
+    char text[64];
+    snprintf(text, sizeof text, "must be at most %g", max);
     errors.addValue(path, node, text);
     return std::nullopt;
   }

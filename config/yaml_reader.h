@@ -72,8 +72,11 @@ std::optional<std::string> readString(const YAML::Node& node, const std::string&
 std::optional<int> readInt(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                            int min, int max);
 /// Seconds as in a pod spec; fractions allowed (an extension to Kubernetes).
+/// Every duration has a ceiling: a day unless `max` says otherwise. (1e300 once passed
+/// and made a timer fire continuously.)
+inline constexpr double kMaxSeconds = 86400;
 std::optional<double> readSeconds(const YAML::Node& node, const std::string& path,
-                                  ConfigErrors& errors, double min);
+                                  ConfigErrors& errors, double min, double max = kMaxSeconds);
 std::optional<bool> readBool(const YAML::Node& node, const std::string& path, ConfigErrors& errors);
 
 template <typename Enum>

@@ -87,6 +87,27 @@ services:
           .config);
 }
 
+// Before: 1e300 passed --check and made a probe timer fire continuously (100 % CPU).
+TEST(ConfigLoader, EveryDurationHasACeiling) {
+  for (const char* key : {"idleTimeoutSeconds", "drainTimeoutSeconds", "connectTimeoutSeconds",
+                          "slowStartSeconds"}) {
+    ConfigLoadResult result = loadConfigText(
+        std::string("services:\n  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: "
+                    "[\"127.0.0.1:5001\"]}, ") + key + ": 1e300}\n");
+    ASSERT_FALSE(result.config) << key;
+    EXPECT_THAT(result.errors.at(0).toString(), HasSubstr("must be at most 86400")) << key;
+  }
+  ConfigLoadResult probe = loadConfigText(R"(
+services:
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+    readinessProbe: {tcpSocket: {}, periodSeconds: 1e300}
+)");
+  ASSERT_FALSE(probe.config);
+  EXPECT_THAT(probe.errors.at(0).toString(), HasSubstr("periodSeconds"));
+}
+
 TEST(ConfigLoader, ConnectRetriesIsADeprecatedAliasOfRetries) {
   ConfigLoadResult result = loadConfigText(R"(
 services:
