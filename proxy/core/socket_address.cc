@@ -111,6 +111,10 @@ std::string SocketAddress::toString() const {
   return text;
 }
 
+int newStreamSocket(int family) {
+  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
 bool SocketAddress::operator==(const SocketAddress& other) const {
   if (family() != other.family() || port() != other.port()) return false;
   if (family() == AF_INET) {

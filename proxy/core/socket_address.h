@@ -38,6 +38,10 @@ class SocketAddress {
   socklen_t length_ = 0;
 };
 
+/// A non-blocking TCP socket for `family` that exec'd children never inherit
+/// (libevent's own connect creates sockets without close-on-exec); -1 on failure.
+int newStreamSocket(int family);
+
 struct SocketAddressHash {
   size_t operator()(const SocketAddress& address) const { return address.hash(); }
 };

@@ -59,10 +59,11 @@ void ProxyWorker::setUpListener(Binding binding) {
   listener->service = binding.service;
   listener->address = binding.address;
   listener->makeSession = std::move(binding.makeSession);
-  // Backlog 0: the socket is already listening.
-  listener->listener.reset(evconnlistener_new(thread_.loop().base(), &ProxyWorker::onAcceptCallback,
-                                              listener.get(), LEV_OPT_CLOSE_ON_FREE, 0,
-                                              binding.socket.release()));
+  // Backlog 0: the socket is already listening. CLOSE_ON_EXEC: accepted sockets are
+  // close-on-exec too, so an exec probe never holds a client connection open.
+  listener->listener.reset(evconnlistener_new(
+      thread_.loop().base(), &ProxyWorker::onAcceptCallback, listener.get(),
+      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, binding.socket.release()));
   evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
   listeners_.push_back(std::move(listener));
 }

@@ -30,8 +30,10 @@ ConnectionAttempt::ConnectionAttempt(event_base* base, ProbeDone done)
 void ConnectionAttempt::begin(const SocketAddress& address, double timeoutSeconds) {
   timeval timeout = toTimeval(timeoutSeconds);
   evtimer_add(timeout_.get(), &timeout);
-  connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  evutil_socket_t fd = newStreamSocket(address.family());
+  connection_.reset(fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
   if (!connection_) {
+    if (fd >= 0) evutil_closesocket(fd);
     finish(ProbeResult::failed("connect_error", "bufferevent_socket_new failed"));
     return;
   }

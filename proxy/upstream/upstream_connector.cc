@@ -71,8 +71,11 @@ void UpstreamConnector::tryNext() {
   }
   lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
 
-  connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  const SocketAddress& target = lease_->backend().address();
+  evutil_socket_t fd = newStreamSocket(target.family());
+  connection_.reset(fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
   if (!connection_) {
+    if (fd >= 0) evutil_closesocket(fd);
     onConnectFailed("bufferevent_failed");
     return;
   }

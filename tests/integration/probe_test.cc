@@ -402,6 +402,30 @@ TEST(Probes, ASlowBootingPodGetsTrafficOnlyAfterItsStartupProbePasses) {
   EXPECT_EQ(distinct(podsReached(port, 6)), (std::set<std::string>{"old"}));
 }
 
+// Issue 10, finding 3 (in part): an exec probe inherits no socket. Before, accepted
+// client sockets and upstream sockets were not close-on-exec, so every probe started
+// while a connection was open held it too (and a probe's background child kept it open).
+TEST(Probes, AnExecProbeInheritsNoSocket) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
+  int port = freePort();
+  harness.startReadygate(serviceConfig(port, {pod.address()}, R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "! ls -l /proc/$$/fd | grep -q socket"]}
+      periodSeconds: 0.1
+      failureThreshold: 1
+)"));
+  ASSERT_TRUE(harness.waitForState(pod.address(), "ready", 5s));
+  auto held = TcpClient::connect("127.0.0.1", port);  // an accepted and an upstream socket
+  ASSERT_TRUE(held);
+  ASSERT_EQ(held->receiveLine(), "pod");
+  // Ten probe periods with both sockets open: every probe must find none of them.
+  auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(harness.backendState(pod.address()), "ready")
+        << harness.backendField(pod.address(), "reason");
+  }
+}
+
 TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting", "--start-unready"});
