@@ -422,21 +422,31 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
   if (errors.size() == errorsBefore) services.push_back(std::move(service));
 }
 
-void checkAcrossServices(const YAML::Node& servicesNode, const std::vector<ServiceConfig>& services,
-                         ConfigErrors& errors) {
+/// Duplicate names and listen addresses among the services that parsed; `positions`
+/// holds each one's index in the file, so the paths stay right when others failed.
+void checkDuplicates(const YAML::Node& servicesNode, const std::vector<ServiceConfig>& services,
+                     const std::vector<size_t>& positions, ConfigErrors& errors) {
   std::set<std::string> names;
   std::set<std::string> listens;
-  std::map<std::string, const ServiceConfig*> byName;
   for (size_t i = 0; i < services.size(); ++i) {
-    std::string path = "services[" + std::to_string(i) + "]";
-    const YAML::Node node = servicesNode[i];
+    std::string path = "services[" + std::to_string(positions[i]) + "]";
+    const YAML::Node node = servicesNode[positions[i]];
     if (!names.insert(services[i].name).second) {
       errors.addValue(path + ".name", node["name"], "duplicate service name");
     }
-    byName[services[i].name] = &services[i];
     if (services[i].listens && !listens.insert(services[i].listen.toString()).second) {
       errors.addValue(path + ".listen", node["listen"], "address already used by another service");
     }
+  }
+}
+
+/// Routes and reachability: only meaningful once every service parsed (a route to a
+/// service with an error of its own is not "no such service").
+void checkAcrossServices(const YAML::Node& servicesNode, const std::vector<ServiceConfig>& services,
+                         ConfigErrors& errors) {
+  std::map<std::string, const ServiceConfig*> byName;
+  for (size_t i = 0; i < services.size(); ++i) {
+    byName[services[i].name] = &services[i];
   }
   std::set<std::string> routedTo;
   for (size_t i = 0; i < services.size(); ++i) {
@@ -508,14 +518,18 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     }
     if (auto value = map.require("services")) {
       size_t errorsBefore = errors.size();
+      std::vector<size_t> positions;  // file index of each parsed service
       forEachItem(*value, "services", errors,
-                  [&](const YAML::Node& item, const std::string& itemPath, size_t) {
+                  [&](const YAML::Node& item, const std::string& itemPath, size_t index) {
+                    size_t before = config.services.size();
                     parseService(item, itemPath, errors, config.services);
+                    if (config.services.size() > before) positions.push_back(index);
                   });
       if (value->IsSequence() && value->size() == 0) {
         errors.add("services", value->Mark(), "needs at least one service");
       }
-      // Cross-service checks index services by position: only meaningful when all parsed.
+      // Duplicates are told even when another service has errors: every error at once.
+      checkDuplicates(*value, config.services, positions, errors);
       if (errors.size() == errorsBefore) checkAcrossServices(*value, config.services, errors);
     }
     map.finish();

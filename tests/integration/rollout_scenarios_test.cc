@@ -139,7 +139,8 @@ TEST(RolloutScenario, WithoutMinReadyDroppingOldPodsEarlyLoses) {
 }
 
 /// Scenario 4: the same rollout with a DNS source (a headless Service's records change
-/// under readygate): old pods on 127.0.0.2-4, new ones on 127.0.0.5-7, one port.
+/// under readygate): old pods on 127.0.0.2-4, new ones on 127.0.0.5-7, one port. New
+/// pods boot for 3 s: a DNS refresh (0.2 s) surely finds them before they listen.
 Outcome rollOutThroughDns(bool readinessProbe) {
   ProxyHarness harness;
   TestDns dns(harness);
@@ -150,7 +151,7 @@ Outcome rollOutThroughDns(bool readinessProbe) {
     std::string ip = "127.0.0." + std::to_string(i);
     bool isNew = i >= 5;
     std::vector<std::string> args = {"--port", std::to_string(podPort)};
-    if (isNew) args.insert(args.end(), {"--startup-delay", "1", "--start-unready"});
+    if (isNew) args.insert(args.end(), {"--startup-delay", "3", "--start-unready"});
     FakePod& pod =
         harness.startPod((isNew ? "new-" : "old-") + std::to_string(i), args, !isNew, ip);
     (isNew ? news : olds).push_back(&pod);

@@ -89,11 +89,12 @@ services:
 
 // Before: 1e300 passed --check and made a probe timer fire continuously (100 % CPU).
 TEST(ConfigLoader, EveryDurationHasACeiling) {
-  for (const char* key : {"idleTimeoutSeconds", "drainTimeoutSeconds", "connectTimeoutSeconds",
-                          "slowStartSeconds"}) {
+  for (const char* key :
+       {"idleTimeoutSeconds", "drainTimeoutSeconds", "connectTimeoutSeconds", "slowStartSeconds"}) {
     ConfigLoadResult result = loadConfigText(
         std::string("services:\n  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: "
-                    "[\"127.0.0.1:5001\"]}, ") + key + ": 1e300}\n");
+                    "[\"127.0.0.1:5001\"]}, ") +
+        key + ": 1e300}\n");
     ASSERT_FALSE(result.config) << key;
     EXPECT_THAT(result.errors.at(0).toString(), HasSubstr("must be at most 86400")) << key;
   }
@@ -106,6 +107,23 @@ services:
 )");
   ASSERT_FALSE(probe.config);
   EXPECT_THAT(probe.errors.at(0).toString(), HasSubstr("periodSeconds"));
+}
+
+// Before: a duplicate name went unreported while another service had an error, so a
+// fixed file failed again with the next error (issue 10, finding 6).
+TEST(ConfigLoader, DuplicatesAreToldAlongsideOtherErrors) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]}}
+  - {name: broken, listen: 127.0.0.1:8081, endpoints: {static: ["nowhere"]}}
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5002"]}}
+)");
+  std::vector<std::string> texts = errorTexts(result);
+  EXPECT_THAT(texts,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[1].endpoints.static[0]: \"nowhere\""),
+                  HasSubstr("services[2].name: \"web\": duplicate service name"),
+                  HasSubstr("services[2].listen: \"127.0.0.1:8080\": address already used")));
 }
 
 TEST(ConfigLoader, ConnectRetriesIsADeprecatedAliasOfRetries) {
