@@ -111,6 +111,9 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
     json.key("backends_leaving").value(members->leavingCount());
     json.key("min_ready").value(config.minReady);
     json.key("failing_open").value(members->failingOpen());
+    if (members->configuredCount() == 0 && !members->retired()) {
+      json.key("note").value("no endpoints: nothing to send traffic to");
+    }
     json.key("sources").beginArray();
     for (const ServiceMembers::SourceStatus& source : members->sources()) {
       json.beginObject();

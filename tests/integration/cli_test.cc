@@ -118,4 +118,22 @@ services:
   EXPECT_EQ(client->receiveLine(), "pod-a");
 }
 
+// An empty endpoint list is accepted (a reload or discovery may fill it) but said:
+// by --check, and in /status.
+TEST(Cli, AServiceWithoutEndpointsIsToldByCheckAndStatus) {
+  ProxyHarness harness;
+  std::string yaml = fill(R"(
+services:
+  - {name: web, listen: "127.0.0.1:${port}", endpoints: {static: []}}
+)",
+                          {{"port", std::to_string(freePort())}});
+  std::string path = harness.writeFile("empty.yaml", yaml);
+  RunResult check = runReadygate(harness, {"--check", "-c", path});
+  EXPECT_EQ(check.status, 0);
+  EXPECT_THAT(check.output, HasSubstr("warning: services[0].endpoints"));
+  harness.startReadygate(yaml);
+  EXPECT_THAT(harness.admin("/status"),
+              HasSubstr("\"note\":\"no endpoints: nothing to send traffic to\""));
+}
+
 }  // namespace

@@ -126,6 +126,18 @@ services:
                   HasSubstr("services[2].listen: \"127.0.0.1:8080\": address already used")));
 }
 
+// Before: `static: []` passed silently while every connection was reset.
+TEST(ConfigLoader, AServiceWithoutEndpointsIsWarnedAbout) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: []}}
+)");
+  ASSERT_TRUE(result.config);
+  ASSERT_EQ(result.warnings.size(), 1u);
+  EXPECT_EQ(result.warnings[0].path, "services[0].endpoints");
+  EXPECT_THAT(result.warnings[0].message, HasSubstr("no endpoints"));
+}
+
 TEST(ConfigLoader, ConnectRetriesIsADeprecatedAliasOfRetries) {
   ConfigLoadResult result = loadConfigText(R"(
 services:
