@@ -338,14 +338,6 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.mode = *mode;
     }
   }
-  if (service.staticEndpoints.empty() && service.endpointsFile.empty() && !service.endpointsDns &&
-      service.routes.empty()) {
-    // Valid (a reload or discovery may fill it) but worth saying: /readyz says ready
-    // while every connection is refused.
-    errors.warn(map.childPath("endpoints"), map.mark(),
-                "no endpoints: every connection to this service is refused (503 in HTTP) "
-                "until some are added");
-  }
   if (!service.listens && service.mode == ProxyMode::Tcp) {
     errors.add(map.childPath("listen"), map.mark(),
                "required (only an http service may go without one, reached through routes)");
@@ -425,6 +417,14 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
             {{"reject", WhenNoneReady::Reject}, {"all", WhenNoneReady::All}})) {
       service.whenNoneReady = *policy;
     }
+  }
+  if (errors.size() == errorsBefore && service.staticEndpoints.empty() &&
+      service.endpointsFile.empty() && !service.endpointsDns && service.routes.empty()) {
+    // Valid (a reload or discovery may fill it) but worth saying: /readyz says ready
+    // while every connection is refused.
+    errors.warn(map.childPath("endpoints"), map.mark(),
+                "no endpoints: every connection to this service is refused (503 in HTTP) "
+                "until some are added");
   }
   map.finish();
   if (errors.size() == errorsBefore) services.push_back(std::move(service));
