@@ -40,7 +40,9 @@ std::string ConfigError::toString() const {
   return text;
 }
 
-void ConfigErrors::add(std::string path, const YAML::Mark& mark, std::string message) {
+namespace {
+
+ConfigError located(std::string path, const YAML::Mark& mark, std::string message) {
   ConfigError error;
   error.path = std::move(path);
   error.message = std::move(message);
@@ -49,18 +51,17 @@ void ConfigErrors::add(std::string path, const YAML::Mark& mark, std::string mes
     error.line = mark.line + 1;
     error.column = mark.column + 1;
   }
-  errors_.push_back(std::move(error));
+  return error;
+}
+
+}  // namespace
+
+void ConfigErrors::add(std::string path, const YAML::Mark& mark, std::string message) {
+  errors_.push_back(located(std::move(path), mark, std::move(message)));
 }
 
 void ConfigErrors::warn(std::string path, const YAML::Mark& mark, std::string message) {
-  ConfigError warning;
-  warning.path = std::move(path);
-  warning.message = std::move(message);
-  if (mark.line >= 0) {
-    warning.line = mark.line + 1;
-    warning.column = mark.column + 1;
-  }
-  warnings_.push_back(std::move(warning));
+  warnings_.push_back(located(std::move(path), mark, std::move(message)));
 }
 
 void ConfigErrors::addValue(std::string path, const YAML::Node& node, std::string_view message) {

@@ -1,29 +1,15 @@
 // HttpSession implementation.
 #include "proxy/http/http_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <cstdio>
 #include <random>
 
 #include "config/route_match.h"
 #include "proxy/core/log.h"
+#include "proxy/net/socket_tuning.h"
 
 namespace readygate {
 namespace {
-
-double secondsBetween(const timeval& from, const timeval& to) {
-  return static_cast<double>(to.tv_sec - from.tv_sec) +
-         static_cast<double>(to.tv_usec - from.tv_usec) / 1e6;
-}
-
-void setNoDelay(bufferevent* bev) {
-  int on = 1;
-  evutil_socket_t fd = bufferevent_getfd(bev);
-  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-}
 
 /// 16 random hex digits: a request id for requests that came without one.
 std::string newRequestId() {

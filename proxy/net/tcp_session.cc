@@ -1,30 +1,15 @@
 // TcpSession implementation: forward with backpressure, half-close.
 #include "proxy/net/tcp_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "proxy/core/log.h"
+#include "proxy/net/socket_tuning.h"
 
 namespace readygate {
-namespace {
-
-double secondsBetween(const timeval& from, const timeval& to) {
-  return static_cast<double>(to.tv_sec - from.tv_sec) +
-         static_cast<double>(to.tv_usec - from.tv_usec) / 1e6;
-}
-
-void setNoDelay(bufferevent* bev) {
-  int on = 1;
-  evutil_socket_t fd = bufferevent_getfd(bev);
-  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-}
-
-}  // namespace
 
 TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
                        BackendLeases& leases, SessionOwner& owner)

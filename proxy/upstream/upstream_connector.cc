@@ -92,25 +92,18 @@ void UpstreamConnector::tryNext() {
 
 void UpstreamConnector::onConnectFailed(std::string_view reason) {
   evtimer_del(timer_.get());
-  Backend& backend = lease_->backend();
-  logEvent(LogLevel::Warn, "upstream_connect_failed",
-           {{"service", service_->name()},
-            {"backend", backend.name()},
-            {"reason", reason},
-            {"attempt", tried_.size()}});
-  connection_.reset();
-  backend.connectFailed();
-  lease_.reset();
-  if (tried_.size() > static_cast<size_t>(settings_->retries)) {
-    fail("connect_retries_exhausted");
-    return;
-  }
-  tryNext();
+  lease_->backend().connectFailed();
+  moveOn("upstream_connect_failed", reason, "connect_retries_exhausted");
 }
 
 void UpstreamConnector::retry(std::string_view reason) {
   if (!lease_) return;
-  logEvent(LogLevel::Warn, "upstream_retry",
+  moveOn("upstream_retry", reason, "retries_exhausted");
+}
+
+void UpstreamConnector::moveOn(std::string_view event, std::string_view reason,
+                               std::string_view exhausted) {
+  logEvent(LogLevel::Warn, event,
            {{"service", service_->name()},
             {"backend", lease_->backend().name()},
             {"reason", reason},
@@ -118,7 +111,7 @@ void UpstreamConnector::retry(std::string_view reason) {
   connection_.reset();
   lease_.reset();
   if (tried_.size() > static_cast<size_t>(settings_->retries)) {
-    fail("retries_exhausted");
+    fail(exhausted);
     return;
   }
   tryNext();

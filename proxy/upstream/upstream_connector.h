@@ -61,6 +61,9 @@ class UpstreamConnector {
   void tryNext();
   void onConnectFailed(std::string_view reason);
   void fail(std::string_view reason);
+  /// The current backend failed: logs `event`, lets it go, tries another while the
+  /// retry budget lasts, else fails with `exhausted`.
+  void moveOn(std::string_view event, std::string_view reason, std::string_view exhausted);
   static void onEvent(bufferevent*, short what, void* self);
   static void onTimeout(evutil_socket_t, short, void* self);
   static void onDeferredFailure(evutil_socket_t, short, void* self);

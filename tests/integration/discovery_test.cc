@@ -16,13 +16,6 @@ namespace {
 
 using namespace testing_support;
 
-/// Writes `content` next to `path` and renames it over `path`: an atomic replacement.
-void replaceFile(const std::string& path, const std::string& content) {
-  std::string temporary = path + ".tmp";
-  std::ofstream(temporary) << content;
-  std::rename(temporary.c_str(), path.c_str());
-}
-
 TEST(Discovery, AFileSourceFollowsItsWriterAndKeepsTheLastGoodSet) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});

@@ -364,54 +364,39 @@ TEST(HttpProxy, AmbiguousRequestsAre400AndNothingIsForwarded) {
   EXPECT_EQ(requestsAt(a), before + 1);
 }
 
-std::string killablePods(ProxyHarness& harness, std::vector<FakePod*>& pods, int count) {
-  for (int i = 0; i < count; ++i) {
-    pods.push_back(&harness.startPod("pod-" + std::to_string(i)));
-  }
-  return "";
+/// Three pods under 20-connection keep-alive load; one is SIGKILLed; {ok, failed}.
+/// `serviceExtra` sets retries and the probe (how fast the dead pod leaves rotation).
+std::pair<int, int> killOnePodUnderLoad(const std::string& serviceExtra) {
+  ProxyHarness harness;
+  std::vector<FakePod*> pods;
+  for (int i = 0; i < 3; ++i) pods.push_back(&harness.startPod("pod-" + std::to_string(i)));
+  int port = freePort();
+  harness.startReadygate(
+      httpConfig(port, {pods[0]->address(), pods[1]->address(), pods[2]->address()}, serviceExtra));
+  for (FakePod* pod : pods) EXPECT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
+  HttpLoad load;
+  load.start(port, 20, "/");
+  EXPECT_TRUE(waitUntil([&] { return load.ok() > 500; }, 10s));
+  kill(pods[1]->process->pid(), SIGKILL);
+  int atKill = load.ok();
+  waitUntil([&] { return load.ok() > atKill + 2000; }, 20s);  // the tests judge the counts
+  load.finish();
+  return {load.ok(), load.failed()};
 }
 
 TEST(HttpProxy, ABackendKilledUnderLoadCostsNoClientErrorThanksToRetries) {
-  ProxyHarness harness;
-  std::vector<FakePod*> pods;
-  killablePods(harness, pods, 3);
-  int port = freePort();
-  harness.startReadygate(httpConfig(port,
-                                    {pods[0]->address(), pods[1]->address(), pods[2]->address()},
-                                    R"(    retries: 2
+  auto [ok, failed] = killOnePodUnderLoad(R"(    retries: 2
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 1}
-)"));
-  for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
-  HttpLoad load;
-  load.start(port, 20, "/");
-  ASSERT_TRUE(waitUntil([&] { return load.ok() > 500; }, 10s));
-  kill(pods[1]->process->pid(), SIGKILL);
-  int atKill = load.ok();
-  ASSERT_TRUE(waitUntil([&] { return load.ok() > atKill + 2000; }, 20s));
-  load.finish();
-  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
-  EXPECT_GT(load.ok(), 2500);
+)");
+  EXPECT_EQ(failed, 0) << "ok " << ok;
+  EXPECT_GT(ok, 2500);
 }
 
 TEST(HttpProxy, WithoutRetriesTheSameKillShowsErrors) {
-  ProxyHarness harness;
-  std::vector<FakePod*> pods;
-  killablePods(harness, pods, 3);
-  int port = freePort();
-  harness.startReadygate(httpConfig(port,
-                                    {pods[0]->address(), pods[1]->address(), pods[2]->address()},
-                                    R"(    retries: 0
+  auto [ok, failed] = killOnePodUnderLoad(R"(    retries: 0
     readinessProbe: {tcpSocket: {}, periodSeconds: 0.5, failureThreshold: 3}
-)"));
-  for (FakePod* pod : pods) ASSERT_TRUE(harness.waitForState(pod->address(), "ready", 5s));
-  HttpLoad load;
-  load.start(port, 20, "/");
-  ASSERT_TRUE(waitUntil([&] { return load.ok() > 500; }, 10s));
-  kill(pods[1]->process->pid(), SIGKILL);
-  int atKill = load.ok();
-  waitUntil([&] { return load.ok() > atKill + 2000; }, 20s);
-  load.finish();
-  EXPECT_GT(load.failed(), 0) << "the kill must show without retries: that is what retries fix";
+)");
+  EXPECT_GT(failed, 0) << "ok " << ok << ": the kill must show without retries";
 }
 
 TEST(HttpProxy, APostIsNeverReplayed) {
@@ -668,15 +653,6 @@ TEST(HttpProxy, ABackendClosingIdleConnectionsCostsNoRequest) {
     std::this_thread::sleep_for(1300ms);  // the pause the backend closes on; not a sync
   }
   EXPECT_EQ(harness.metric("readygate_http_retries_total{service=\"web\"}"), 0);
-}
-
-long residentKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 TEST(HttpProxy, A100MebibyteBodyStreamsThroughInLittleMemory) {

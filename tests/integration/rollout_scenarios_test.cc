@@ -18,12 +18,6 @@ namespace {
 
 using namespace testing_support;
 
-void replaceFile(const std::string& path, const std::string& content) {
-  std::string temporary = path + ".tmp";
-  std::ofstream(temporary) << content;
-  std::rename(temporary.c_str(), path.c_str());
-}
-
 std::string listOf(const std::vector<FakePod*>& pods) {
   std::string list;
   for (const FakePod* pod : pods) list += "- " + pod->address() + "\n";

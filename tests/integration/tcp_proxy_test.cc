@@ -33,15 +33,6 @@ std::string randomBytes(size_t size, unsigned seed) {
   return data;
 }
 
-long residentKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 TEST(TcpProxy, ForwardsTenMebibytesBothWaysIntact) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a", {"--echo", "--greeting"});

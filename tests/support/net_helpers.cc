@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -182,6 +184,21 @@ std::vector<std::string> podsReached(int port, int count) {
 
 std::set<std::string> distinct(const std::vector<std::string>& names) {
   return std::set<std::string>(names.begin(), names.end());
+}
+
+void replaceFile(const std::string& path, const std::string& content) {
+  std::string temporary = path + ".tmp";
+  std::ofstream(temporary) << content;
+  std::rename(temporary.c_str(), path.c_str());
+}
+
+long residentKib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
 }
 
 bool canConnect(const std::string& host, int port) {

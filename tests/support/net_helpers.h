@@ -66,6 +66,13 @@ class IdleListener {
 std::vector<std::string> podsReached(int port, int count);
 std::set<std::string> distinct(const std::vector<std::string>& names);
 
+/// Writes `content` next to `path` and renames it over `path`: an atomic replacement,
+/// as writers of a watched endpoints file must do.
+void replaceFile(const std::string& path, const std::string& content);
+
+/// The resident memory of process `pid` in KiB (-1 when unknown).
+long residentKib(int pid);
+
 /// True when something accepts TCP connections at host:port.
 bool canConnect(const std::string& host, int port);
 
