@@ -548,11 +548,9 @@ void HttpSession::finish(std::string_view reason) {
   if (finished_) return;
   finished_ = true;
   if (counted_) {
-    ServiceTraffic& traffic = service_->traffic();
-    traffic.connectionsActive.fetch_sub(1, std::memory_order_relaxed);
     timeval now;
     event_base_gettimeofday_cached(base_, &now);
-    traffic.connectionDuration.Observe(secondsBetween(connectedAt_, now));
+    service_->traffic().connectionEnded(secondsBetween(connectedAt_, now));
   }
   if (timer_) evtimer_del(timer_.get());
   client_.reset();

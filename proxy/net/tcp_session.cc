@@ -126,11 +126,9 @@ void TcpSession::finish(std::string_view reason) {
   if (finished_) return;
   finished_ = true;
   if (counted_) {
-    ServiceTraffic& traffic = service_->traffic();
-    traffic.connectionsActive.fetch_sub(1, std::memory_order_relaxed);
     timeval now;
     event_base_gettimeofday_cached(base_, &now);
-    traffic.connectionDuration.Observe(secondsBetween(startedAt_, now));
+    service_->traffic().connectionEnded(secondsBetween(startedAt_, now));
   }
   if (idleTimer_) evtimer_del(idleTimer_.get());
   // Closing both sockets now (not at delete) so peers see the close at once; the

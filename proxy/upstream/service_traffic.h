@@ -34,6 +34,12 @@ struct ServiceTraffic {
   prometheus::Histogram connectionDuration{prometheus::Histogram::BucketBoundaries{
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}};
 
+  /// A client connection closed after `seconds`: one place for both session kinds.
+  void connectionEnded(double seconds) {
+    connectionsActive.fetch_sub(1, std::memory_order_relaxed);
+    connectionDuration.Observe(seconds);
+  }
+
   static void add(std::atomic<uint64_t>& counter, uint64_t amount = 1) {
     counter.fetch_add(amount, std::memory_order_relaxed);
   }

@@ -13,39 +13,39 @@
 
 namespace testing_support {
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::string logFile)
-    : logFile_(std::move(logFile)) {
+namespace {
+
+/// fork + execv of `argv`; `outputFd` (when >= 0) becomes the child's stdout and stderr.
+pid_t spawn(std::vector<std::string>& argv, int outputFd) {
   std::vector<char*> args;
   for (auto& arg : argv) args.push_back(arg.data());
   args.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    if (!logFile_.empty()) {
-      int fd = open(logFile_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (outputFd >= 0) {
+      dup2(outputFd, STDOUT_FILENO);
+      dup2(outputFd, STDERR_FILENO);
     }
     execv(args[0], args.data());
     _exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::string logFile)
+    : logFile_(std::move(logFile)) {
+  int fd = logFile_.empty()
+               ? -1
+               : open(logFile_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_ = spawn(argv, fd);
+  if (fd >= 0) close(fd);
 }
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, int outputFd) {
-  std::vector<char*> args;
-  for (auto& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    dup2(outputFd, STDOUT_FILENO);
-    dup2(outputFd, STDERR_FILENO);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  pid_ = spawn(argv, outputFd);
 }
 
 ChildProcess::~ChildProcess() {
