@@ -2,6 +2,8 @@
 #include "proxy/app/server.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -50,6 +52,10 @@ int Server::run() {
   // listener exists, so the first connection already sees the rotation; every listener
   // is bound before any worker starts, so a bad address fails the start instead of
   // half-running.
+  // Orphans of exec probes come to us, not to init (which may be nobody when we are PID 1).
+  if (!reaper_.adoptOrphans()) {
+    logEvent(LogLevel::Warn, "subreaper_unavailable", {{"error", strerror(errno)}});
+  }
   if (auto error = services_.prepare(config_)) {
     logEvent(LogLevel::Error, "probe_setup_failed", {{"error", *error}});
     return 1;

@@ -26,12 +26,22 @@ class ChildReaper {
   void forget(pid_t pid);
   size_t watched() const { return children_.size(); }
 
+  /// (Adopted orphans reaped are counted in process_events.) Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER): an exec probe's
+  /// grandchild that outlives its parent is re-parented to us instead of init, and we reap
+  /// it. Also what keeps zombies away when readygate runs as PID 1 without an init. Only
+  /// for a process whose every child is spawned through this reaper (the server; not a
+  /// test that also runs children of its own), since it reaps any child.
+  bool adoptOrphans();
+
  private:
   static void onSigchld(evutil_socket_t, short, void* self);
   void reap();
+  void reapWatched();
+  void reapAny();
 
   EventPtr sigchld_;
   std::unordered_map<pid_t, OnExit> children_;
+  bool adoptsOrphans_ = false;
 };
 
 }  // namespace readygate

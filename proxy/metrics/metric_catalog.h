@@ -147,6 +147,13 @@ inline constexpr MetricInfo kLogLinesDropped{
 inline constexpr MetricInfo kLogLinesSuppressed{
     "readygate_log_lines_suppressed_total", MetricType::Counter,
     "Log lines left out by the per-event rate limit (summed up in log_suppressed lines)."};
+inline constexpr MetricInfo kAcceptErrors{
+    "readygate_accept_errors_total", MetricType::Counter,
+    "Failed accept() calls by reason: process_fd_limit, system_fd_limit, kernel_memory, other "
+    "(listeners pause and retry)."};
+inline constexpr MetricInfo kExecOrphansReaped{
+    "readygate_exec_orphans_reaped_total", MetricType::Counter,
+    "Processes left behind by exec probes that readygate adopted (as subreaper) and reaped."};
 inline constexpr MetricInfo kBuildInfo{"readygate_build_info", MetricType::Gauge,
                                        "Always 1; label version."};
 inline constexpr MetricInfo kShuttingDown{

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "proxy/core/log.h"
+#include "proxy/core/process_events.h"
 #include "proxy/metrics/metric_catalog.h"
 #include "proxy/metrics/process_metrics.h"
 #include "readygate/version.h"
@@ -230,6 +231,12 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
   set.value(m::kConfigLastReloadSuccess, {}, counters.lastReloadSuccessUnixSeconds);
   set.value(m::kLogLinesDropped, {}, static_cast<double>(logLinesDropped()));
   set.value(m::kLogLinesSuppressed, {}, static_cast<double>(logLinesSuppressed()));
+  for (AcceptError error : {AcceptError::ProcessFdLimit, AcceptError::SystemFdLimit,
+                            AcceptError::KernelMemory, AcceptError::Other}) {
+    set.value(m::kAcceptErrors, {{"reason", toString(error)}},
+              static_cast<double>(acceptErrors(error)));
+  }
+  set.value(m::kExecOrphansReaped, {}, static_cast<double>(orphansReaped()));
   set.value(m::kBuildInfo, {{"version", kVersion}}, 1);
   set.value(m::kShuttingDown, {}, counters.shuttingDown ? 1 : 0);
 

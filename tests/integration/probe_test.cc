@@ -426,6 +426,78 @@ TEST(Probes, AnExecProbeInheritsNoSocket) {
   }
 }
 
+namespace {
+
+/// Successful readiness probes of `backend` so far (0 when none yet).
+double readinessSuccesses(const ProxyHarness& harness, const std::string& backend) {
+  return harness
+      .metric("readygate_probe_total{service=\"web\",backend=\"" + backend +
+              "\",probe=\"readiness\",result=\"success\",reason=\"ok\"}")
+      .value_or(0);
+}
+
+}  // namespace
+
+// `cmd &` in a probe ends with the probe, as with the kubelet, even when it ignores
+// SIGTERM; before, every period left one more behind (41 after 18 s).
+TEST(Probes, AnExecProbesBackgroundChildEndsWithIt) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod");
+  int port = freePort();
+  // An argument no other process uses, to find exactly these sleeps in /proc.
+  std::string seconds = std::to_string(100 + getpid() % 1000) + ".25";
+  harness.startReadygate(serviceConfig(
+      port, {pod.address()},
+      fill(R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "(trap '' TERM; exec sleep ${seconds}) & echo ok"]}
+      periodSeconds: 0.1
+)",
+           {{"seconds", seconds}})));
+  ASSERT_TRUE(waitUntil([&] { return readinessSuccesses(harness, pod.address()) >= 10; }, 10s));
+  // At most the current probe's own sleep may be alive.
+  EXPECT_LE(processesRunning({"sleep", seconds}).size(), 1u);
+  EXPECT_EQ(harness.backendState(pod.address()), "ready");
+}
+
+// As PID 1 (a container without an init) readygate reaps what its probes leave behind:
+// a `setsid` grandchild escapes the group kill, outlives its parent and comes to us.
+TEST(Probes, AsPidOneOrphansOfExecProbesAreReaped) {
+  if (geteuid() != 0) GTEST_SKIP() << "a PID namespace needs root";
+  ProxyHarness harness;
+  harness.setLauncher({"/usr/bin/unshare", "--pid", "--fork", "--kill-child"});
+  FakePod& pod = harness.startPod("pod");
+  int port = freePort();
+  harness.startReadygate(serviceConfig(port, {pod.address()}, R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "setsid sleep 0.05 & echo ok"]}
+      periodSeconds: 0.1
+)"));
+  ASSERT_TRUE(waitUntil([&] { return readinessSuccesses(harness, pod.address()) >= 10; }, 10s));
+  auto launched = childrenOf(harness.readygate().pid());
+  ASSERT_EQ(launched.size(), 1u) << "unshare's one child is readygate";
+  // Each sleep lives 50 ms; a zombie older than that was never reaped.
+  auto zombies = [&] {
+    size_t count = 0;
+    for (auto [child, state] : childrenOf(launched[0].first)) count += state == 'Z';
+    return count;
+  };
+  EXPECT_TRUE(waitUntil([&] { return zombies() <= 1; }, 2s)) << zombies() << " zombies";
+  EXPECT_GE(harness.metric("readygate_exec_orphans_reaped_total").value_or(0), 5);
+}
+
+// Megabytes of output are cut at the cap, the probe's verdict is its exit status.
+TEST(Probes, AnExecProbesHugeOutputIsCutAndItStillPasses) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod");
+  int port = freePort();
+  harness.startReadygate(serviceConfig(port, {pod.address()}, R"(    readinessProbe:
+      exec: {command: ["sh", "-c", "echo first line; head -c 20000000 /dev/zero"]}
+      periodSeconds: 0.2
+)"));
+  ASSERT_TRUE(waitUntil([&] { return readinessSuccesses(harness, pod.address()) >= 3; }, 10s));
+  EXPECT_EQ(harness.backendState(pod.address()), "ready");
+  EXPECT_EQ(harness.backendField(pod.address(), "message"), "first line");
+}
+
 TEST(Probes, WhenNoneReadyAllFailsOpenExplicitly) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting", "--start-unready"});

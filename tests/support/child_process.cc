@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -85,6 +87,39 @@ std::string ChildProcess::output() const {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
+}
+
+std::vector<pid_t> processesRunning(const std::vector<std::string>& argv) {
+  std::string wanted;
+  for (const std::string& arg : argv) wanted += arg + '\0';
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream file(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (cmdline == wanted) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+std::vector<std::pair<pid_t, char>> childrenOf(pid_t pid) {
+  std::vector<std::pair<pid_t, char>> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    // /proc/N/stat: "N (comm) S PPID ..."; comm may hold spaces, so read after the last ')'.
+    std::ifstream file(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == pid) children.emplace_back(std::stoi(name), state);
+  }
+  return children;
 }
 
 }  // namespace testing_support

@@ -36,4 +36,9 @@ class ChildProcess {
   std::string logFile_;
 };
 
+/// Processes (from /proc) whose command line is exactly `argv`.
+std::vector<pid_t> processesRunning(const std::vector<std::string>& argv);
+/// `pid`'s children and their state letter from /proc ('Z' for a zombie).
+std::vector<std::pair<pid_t, char>> childrenOf(pid_t pid);
+
 }  // namespace testing_support

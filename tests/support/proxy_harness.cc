@@ -81,7 +81,8 @@ ChildProcess& ProxyHarness::startReadygateWithOutput(const std::string& yaml, in
     }
   }
   std::string config = writeFile("readygate.yaml", full);
-  std::vector<std::string> argv{readygateBinary(), "-c", config, "--log-level", "debug"};
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), {readygateBinary(), "-c", config, "--log-level", "debug"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
   readygate_ = outputFd >= 0 ? std::make_unique<ChildProcess>(argv, outputFd)
                              : std::make_unique<ChildProcess>(argv, dir_ + "/readygate.log");

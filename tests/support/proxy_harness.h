@@ -43,6 +43,8 @@ class ProxyHarness {
   ChildProcess& startReadygateWithOutput(const std::string& yaml, int outputFd,
                                          std::vector<std::string> extraArgs);
   ChildProcess& readygate() { return *readygate_; }
+  /// A command readygate is started under (`unshare --pid --fork` to run it as PID 1, say).
+  void setLauncher(std::vector<std::string> prefix) { launcher_ = std::move(prefix); }
   std::string readygateLog() const;
   int adminPort() const { return adminPort_; }
 
@@ -76,6 +78,7 @@ class ProxyHarness {
   std::unique_ptr<ChildProcess> readygate_;
   int adminPort_ = 0;
   std::string adminPostHeaders_;
+  std::vector<std::string> launcher_;
 };
 
 /// A config with `workers: 2` and one service "web" listening on `listenHost`:`listenPort`
