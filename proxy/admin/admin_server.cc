@@ -2,10 +2,13 @@
 #include "proxy/admin/admin_server.h"
 
 #include <event2/buffer.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "proxy/core/json_writer.h"
 
@@ -43,6 +46,23 @@ bool matches(const std::string& pattern, const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kAdminRefusal =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+std::mutex& serversMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::unordered_map<evhttp*, AdminServer*>& servers() {
+  static std::unordered_map<evhttp*, AdminServer*> byHttp;
+  return byHttp;
+}
+
+}  // namespace
+
 AdminResponse jsonError(int code, const std::string& message) {
   JsonWriter json;
   json.beginObject().key("error").value(message).endObject();
@@ -50,6 +70,18 @@ AdminResponse jsonError(int code, const std::string& message) {
 }
 
 AdminServer::AdminServer(event_base* base) : http_(evhttp_new(base)) {
+  {
+    std::lock_guard lock(serversMutex());
+    servers()[http_] = this;
+  }
+  acceptBackoff_ = std::make_unique<AcceptBackoff>(base, "admin", [this](bool paused) {
+    if (listener_ == nullptr) return;
+    if (paused) {
+      evconnlistener_disable(listener_);
+    } else {
+      evconnlistener_enable(listener_);
+    }
+  });
   evhttp_set_gencb(http_, &AdminServer::onRequest, this);
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
@@ -59,17 +91,41 @@ AdminServer::AdminServer(event_base* base) : http_(evhttp_new(base)) {
   evhttp_set_max_body_size(http_, 64 * 1024);
 }
 
-AdminServer::~AdminServer() { evhttp_free(http_); }
+AdminServer::~AdminServer() {
+  {
+    std::lock_guard lock(serversMutex());
+    servers().erase(http_);
+  }
+  acceptBackoff_.reset();
+  evhttp_free(http_);
+}
 
 void AdminServer::route(std::string method, std::string path, Handler handler) {
   routes_.push_back(Route{std::move(method), std::move(path), std::move(handler)});
 }
 
 std::optional<std::string> AdminServer::listen(const SocketAddress& address) {
-  if (evhttp_bind_socket_with_handle(http_, address.host().c_str(), address.port()) == nullptr) {
-    return "bind " + address.toString() + ": " + strerror(errno);
-  }
+  evhttp_bound_socket* bound =
+      evhttp_bind_socket_with_handle(http_, address.host().c_str(), address.port());
+  if (bound == nullptr) return "bind " + address.toString() + ": " + strerror(errno);
+  // Without an error callback libevent retries a failing accept() on every loop pass and
+  // logs each time: out of descriptors, the control thread would spin.
+  listener_ = evhttp_bound_socket_get_listener(bound);
+  evconnlistener_set_error_cb(listener_, &AdminServer::onAcceptError);
   return std::nullopt;
+}
+
+void AdminServer::onAcceptError(evconnlistener* listener, void* http) {
+  // The listener's argument is evhttp's own (its evhttp*), so find ourselves by it.
+  AdminServer* self = nullptr;
+  {
+    std::lock_guard lock(serversMutex());
+    auto found = servers().find(static_cast<evhttp*>(http));
+    if (found != servers().end()) self = found->second;
+  }
+  if (self == nullptr) return;
+  self->acceptBackoff_->onAcceptError(evconnlistener_get_fd(listener), EVUTIL_SOCKET_ERROR(),
+                                      kAdminRefusal);
 }
 
 void AdminServer::onRequest(evhttp_request* request, void* self) {

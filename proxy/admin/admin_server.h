@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/core/accept_backoff.h"
 #include "proxy/core/socket_address.h"
 
 namespace readygate {
@@ -51,10 +52,13 @@ class AdminServer {
     Handler handler;
   };
   static void onRequest(evhttp_request* request, void* self);
+  static void onAcceptError(evconnlistener* listener, void* self);
   void handle(evhttp_request* request);
 
   evhttp* http_;
   std::vector<Route> routes_;
+  evconnlistener* listener_ = nullptr;  // owned by http_
+  std::unique_ptr<AcceptBackoff> acceptBackoff_;
 };
 
 /// `{"error": message}` with `code`.

@@ -80,6 +80,9 @@ std::optional<HealthChange> ReadinessTracker::record(ProbeKind kind, const Probe
   const ProbeSpec& probe = *spec(kind);
   ProbeCounters& counters = counters_[index(kind)];
   counters.last = result;
+  // Our own shortage (no fd for the probe's socket) says nothing of the backend: shown, not
+  // counted, so an fd exhaustion does not take every backend out at once.
+  if (result.localFailure) return std::nullopt;
   if (result.success) {
     ++counters.consecutiveSuccesses;
     counters.consecutiveFailures = 0;

@@ -49,9 +49,10 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
 HttpSession::~HttpSession() = default;
 
 SessionFactory HttpSession::factory() {
-  return [](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer) {
-    return std::make_unique<HttpSession>(context, clientFd, peer);
-  };
+  return {[](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer) {
+            return std::make_unique<HttpSession>(context, clientFd, peer);
+          },
+          errorResponse(503, "overloaded", false)};
 }
 
 void HttpSession::start() {

@@ -11,8 +11,6 @@
 namespace readygate {
 namespace {
 
-/// After EMFILE/ENFILE, accepting again at once would spin; wait a little first.
-constexpr double kAcceptBackoffSeconds = 0.1;
 /// How often a worker looks for sessions past a removed backend's drain timeout: the
 /// resolution of drainTimeoutSeconds, for one pass over this worker's sessions.
 constexpr double kRetiredSweepSeconds = 0.1;
@@ -23,7 +21,16 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(inde
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
   pool_ = std::make_unique<UpstreamPool>(base, clock_);
-  resumeAccept_.reset(evtimer_new(base, &ProxyWorker::onResumeAccepting, this));
+  acceptBackoff_ = std::make_unique<AcceptBackoff>(
+      base, "worker " + std::to_string(index), [this](bool paused) {
+        for (auto& listener : listeners_) {
+          if (paused) {
+            evconnlistener_disable(listener->listener.get());
+          } else {
+            evconnlistener_enable(listener->listener.get());
+          }
+        }
+      });
   shutdownDeadline_.reset(evtimer_new(
       base,
       [](evutil_socket_t, short, void* self) {
@@ -65,6 +72,7 @@ void ProxyWorker::setUpListener(Binding binding) {
       thread_.loop().base(), &ProxyWorker::onAcceptCallback, listener.get(),
       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, binding.socket.release()));
   evconnlistener_set_error_cb(listener->listener.get(), &ProxyWorker::onAcceptError);
+  if (acceptBackoff_->paused()) evconnlistener_disable(listener->listener.get());
   listeners_.push_back(std::move(listener));
 }
 
@@ -138,7 +146,7 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
                          *pool_,
                          static_cast<SessionOwner&>(*this),
                          draining_};
-  std::unique_ptr<Session> session = listener.makeSession(
+  std::unique_ptr<Session> session = listener.makeSession.make(
       context, fd, SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength)));
   Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));
@@ -148,19 +156,8 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
 void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
   auto* listener = static_cast<Listener*>(context);
   int error = EVUTIL_SOCKET_ERROR();
-  logEvent(LogLevel::Error, "accept_failed",
-           {{"service", listener->service->name()}, {"error", strerror(error)}});
-  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-    ProxyWorker* worker = listener->worker;
-    for (auto& each : worker->listeners_) evconnlistener_disable(each->listener.get());
-    timeval backoff = toTimeval(kAcceptBackoffSeconds);
-    evtimer_add(worker->resumeAccept_.get(), &backoff);
-  }
-}
-
-void ProxyWorker::onResumeAccepting(evutil_socket_t, short, void* self) {
-  auto* worker = static_cast<ProxyWorker*>(self);
-  for (auto& listener : worker->listeners_) evconnlistener_enable(listener->listener.get());
+  listener->worker->acceptBackoff_->onAcceptError(evconnlistener_get_fd(listener->listener.get()),
+                                                  error, listener->makeSession.refusal);
 }
 
 void ProxyWorker::sessionFinished(Session* session) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/core/accept_backoff.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/deferred_delete.h"
 #include "proxy/core/event_loop.h"
@@ -70,7 +71,6 @@ class ProxyWorker : private SessionOwner {
 
   static void onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
   static void onAcceptError(evconnlistener*, void* self);
-  static void onResumeAccepting(evutil_socket_t, short, void* self);
 
   const int index_;
   EventLoopThread thread_;
@@ -78,7 +78,7 @@ class ProxyWorker : private SessionOwner {
   BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
   std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
   std::unique_ptr<DeferredDelete<Session>> finished_;  // freed after the pass that finished them
-  EventPtr resumeAccept_;  // re-enables accepting after running out of descriptors
+  std::unique_ptr<AcceptBackoff> acceptBackoff_;  // out of descriptors: pause, refuse, resume
   EventPtr shutdownDeadline_;
   EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends
   SteadyClock clock_;

@@ -50,8 +50,14 @@ struct SessionContext {
   const std::atomic<bool>& draining;
 };
 
-/// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client.
-using SessionFactory = std::function<std::unique_ptr<Session>(
-    const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer)>;
+/// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client, and
+/// says what a client turned away before any session (a limit, no descriptors) is sent:
+/// an HTTP 503, or nothing for TCP (just the close).
+struct SessionFactory {
+  std::function<std::unique_ptr<Session>(const SessionContext& context, evutil_socket_t clientFd,
+                                         const SocketAddress& peer)>
+      make;
+  std::string refusal;
+};
 
 }  // namespace readygate

@@ -23,10 +23,11 @@ TcpSession::TcpSession(event_base* base, std::shared_ptr<Service> service, evuti
 TcpSession::~TcpSession() = default;
 
 SessionFactory TcpSession::factory() {
-  return [](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress&) {
-    return std::make_unique<TcpSession>(context.base, context.service, clientFd, context.leases,
-                                        context.owner);
-  };
+  return {[](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress&) {
+            return std::make_unique<TcpSession>(context.base, context.service, clientFd,
+                                                context.leases, context.owner);
+          },
+          ""};
 }
 
 void TcpSession::start() {

@@ -31,6 +31,10 @@ void ConnectionAttempt::begin(const SocketAddress& address, double timeoutSecond
   timeval timeout = toTimeval(timeoutSeconds);
   evtimer_add(timeout_.get(), &timeout);
   evutil_socket_t fd = newStreamSocket(address.family());
+  if (fd < 0 && isLocalResourceError(errno)) {
+    finish(ProbeResult::localResource(std::string("socket: ") + strerror(errno)));
+    return;
+  }
   connection_.reset(fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
   if (!connection_) {
     if (fd >= 0) evutil_closesocket(fd);
@@ -77,7 +81,9 @@ void ConnectionAttempt::finish(ProbeResult result) {
 }
 
 void ConnectionAttempt::onConnectError(int error) {
-  if (error == ECONNREFUSED) {
+  if (isLocalResourceError(error)) {
+    finish(ProbeResult::localResource(std::string("connect: ") + strerror(error)));
+  } else if (error == ECONNREFUSED) {
     finish(ProbeResult::failed("connect_refused", "connection refused"));
   } else {
     finish(ProbeResult::failed("connect_error", error ? strerror(error) : "connect failed"));

@@ -49,7 +49,7 @@ class ExecAttempt : public ProbeAttempt {
              double timeoutSeconds) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-      finish(ProbeResult::failed("exec_not_found", std::string("pipe: ") + strerror(errno)));
+      finish(ProbeResult::localResource(std::string("pipe: ") + strerror(errno)));
       return;
     }
     std::vector<char*> argv;
@@ -86,7 +86,10 @@ class ExecAttempt : public ProbeAttempt {
     close(fds[1]);
     if (error != 0) {
       close(fds[0]);
-      finish(ProbeResult::failed("exec_not_found", command[0] + ": " + strerror(error)));
+      // EAGAIN or ENOMEM: no process could be made (the program may be fine).
+      finish(error == EAGAIN || error == ENOMEM || error == EMFILE || error == ENFILE
+                 ? ProbeResult::localResource(std::string("spawn: ") + strerror(error))
+                 : ProbeResult::failed("exec_not_found", command[0] + ": " + strerror(error)));
       return;
     }
     pid_ = pid;

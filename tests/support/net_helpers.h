@@ -72,6 +72,8 @@ void replaceFile(const std::string& path, const std::string& content);
 
 /// The resident memory of process `pid` in KiB (-1 when unknown).
 long residentKib(int pid);
+/// CPU time (user + system) `pid` has used so far, in seconds; -1 when it is gone.
+double cpuSeconds(int pid);
 
 /// True when something accepts TCP connections at host:port.
 bool canConnect(const std::string& host, int port);

@@ -80,6 +80,29 @@ TEST(ReadinessTracker, FailureThresholdConsecutiveFailuresTakeItOut) {
   EXPECT_FALSE(tracker.ready());
 }
 
+// readygate out of descriptors is not the backend failing: shown as the last result,
+// counted in neither run, so an fd exhaustion does not take every backend out.
+TEST(ReadinessTracker, ALocalResourceFailureMovesNoThreshold) {
+  ProbeSpec readiness = spec(2, 1);
+  ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
+  tracker.record(ProbeKind::Readiness, ok(), 1);
+  tracker.record(ProbeKind::Readiness, ok(), 2);
+  ASSERT_TRUE(tracker.ready());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(tracker.record(ProbeKind::Readiness,
+                                ProbeResult::localResource("socket: Too many open files"), 3 + i));
+  }
+  EXPECT_TRUE(tracker.ready());
+  const ProbeCounters& counters = tracker.counters(ProbeKind::Readiness);
+  EXPECT_EQ(counters.consecutiveFailures, 0);
+  EXPECT_EQ(counters.consecutiveSuccesses, 2);
+  ASSERT_TRUE(counters.last);
+  EXPECT_EQ(counters.last->reason, "local_resource");
+  // Real failures still count as before (failureThreshold 1).
+  EXPECT_TRUE(tracker.record(ProbeKind::Readiness, fail(), 9));
+  EXPECT_FALSE(tracker.ready());
+}
+
 TEST(ReadinessTracker, ASuccessInBetweenResetsTheFailureRun) {
   ProbeSpec readiness = spec(1, 2);
   ReadinessTracker tracker = makeTracker(nullptr, &readiness, nullptr, 0);
