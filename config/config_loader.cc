@@ -338,6 +338,12 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.mode = *mode;
     }
   }
+  if (auto value = map.get("reusePort")) {
+    if (auto sharing = readEnum<bool>(*value, map.childPath("reusePort"), errors,
+                                      {{"exclusive", false}, {"shared", true}})) {
+      service.sharedPort = *sharing;
+    }
+  }
   if (!service.listens && service.mode == ProxyMode::Tcp) {
     errors.add(map.childPath("listen"), map.mark(),
                "required (only an http service may go without one, reached through routes)");
@@ -435,16 +441,26 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
 void checkDuplicates(const YAML::Node& servicesNode, const std::vector<ServiceConfig>& services,
                      const std::vector<size_t>& positions, ConfigErrors& errors) {
   std::set<std::string> names;
-  std::set<std::string> listens;
+  std::map<uint16_t, std::vector<size_t>> listenersByPort;  // few per port: no n² over services
   for (size_t i = 0; i < services.size(); ++i) {
     std::string path = "services[" + std::to_string(positions[i]) + "]";
     const YAML::Node node = servicesNode[positions[i]];
     if (!names.insert(services[i].name).second) {
       errors.addValue(path + ".name", node["name"], "duplicate service name");
     }
-    if (services[i].listens && !listens.insert(services[i].listen.toString()).second) {
-      errors.addValue(path + ".listen", node["listen"], "address already used by another service");
+    if (!services[i].listens) continue;
+    const SocketAddress& listen = services[i].listen;
+    std::vector<size_t>& samePort = listenersByPort[listen.port()];
+    for (size_t other : samePort) {
+      if (!listen.overlapsListener(services[other].listen)) continue;
+      errors.addValue(path + ".listen", node["listen"],
+                      listen == services[other].listen
+                          ? "address already used by another service"
+                          : "overlaps " + services[other].listen.toString() + " of service " +
+                                services[other].name + " (a wildcard takes every address)");
+      break;
     }
+    samePort.push_back(i);
   }
 }
 

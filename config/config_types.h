@@ -144,6 +144,9 @@ struct ServiceConfig {
   std::string name;
   SocketAddress listen;
   bool listens = true;  // false: reached only through another service's routes
+  /// reusePort: shared. By default a listen address someone else already holds is "address
+  /// in use"; shared lets another process take a share of the port (SO_REUSEPORT).
+  bool sharedPort = false;
   ProxyMode mode = ProxyMode::Tcp;
   BalanceKind balance = BalanceKind::RoundRobin;
   std::vector<SocketAddress> staticEndpoints;

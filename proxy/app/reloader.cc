@@ -1,6 +1,7 @@
 // Reloader implementation.
 #include "proxy/app/reloader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -78,7 +79,15 @@ ReloadOutcome Reloader::tryReload() {
     if (!needsBind || change.action == ServiceReload::Action::Remove) continue;
     const ServiceConfig& config = *nextByName.at(change.name);
     if (!config.listens) continue;
-    auto sockets = ServiceSet::bind(config.listen, workers_.size());
+    // What this process listens on already (a service moving or swapping ports) is ours to
+    // take again; anything else must be free unless sharing was asked for.
+    bool heldByUs = std::any_of(running_.services.begin(), running_.services.end(),
+                                [&](const ServiceConfig& running) {
+                                  return running.listens &&
+                                         running.listen.overlapsListener(config.listen);
+                                });
+    auto sockets =
+        ServiceSet::bind(config.listen, workers_.size(), !config.sharedPort && !heldByUs);
     if (auto* error = std::get_if<std::string>(&sockets)) {
       outcome.errors.push_back("service " + change.name + ": " + *error);
       continue;

@@ -26,7 +26,7 @@ bool Server::bindListeners(std::vector<std::vector<ProxyWorker::Binding>>& perWo
   for (const auto& members : services_.all()) {
     if (!members->config().listens) continue;  // reached through another service's routes
     const SocketAddress& address = members->config().listen;
-    auto sockets = ServiceSet::bind(address, perWorker.size());
+    auto sockets = ServiceSet::bind(address, perWorker.size(), !members->config().sharedPort);
     if (auto* error = std::get_if<std::string>(&sockets)) {
       logEvent(LogLevel::Error, "listen_failed",
                {{"service", members->service().name()}, {"error", *error}});

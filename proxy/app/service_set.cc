@@ -75,7 +75,10 @@ SessionFactory ServiceSet::sessionFactory(ProxyMode mode) {
 }
 
 std::variant<std::vector<ListeningSocket>, std::string> ServiceSet::bind(
-    const SocketAddress& address, size_t workers) {
+    const SocketAddress& address, size_t workers, bool exclusive) {
+  if (exclusive) {
+    if (auto inUse = ListeningSocket::checkNotListened(address)) return *inUse;
+  }
   std::vector<ListeningSocket> sockets;
   for (size_t i = 0; i < workers; ++i) {
     auto opened = ListeningSocket::open(address);

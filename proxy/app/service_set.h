@@ -52,9 +52,11 @@ class ServiceSet {
   /// The sessions a service's listener makes: TCP or HTTP, by its mode.
   static SessionFactory sessionFactory(ProxyMode mode);
 
-  /// One listening socket per worker on `address`, or the bind error.
+  /// One listening socket per worker on `address`, or the bind error. `exclusive`: first
+  /// make sure no other process listens there (SO_REUSEPORT would share the port silently).
   static std::variant<std::vector<ListeningSocket>, std::string> bind(const SocketAddress& address,
-                                                                      size_t workers);
+                                                                      size_t workers,
+                                                                      bool exclusive);
 
  private:
   event_base* base_;

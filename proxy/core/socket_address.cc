@@ -77,6 +77,21 @@ uint16_t SocketAddress::port() const {
   return 0;
 }
 
+bool SocketAddress::isWildcard() const {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
+bool SocketAddress::overlapsListener(const SocketAddress& other) const {
+  if (family() != other.family() || port() != other.port()) return false;
+  return *this == other || isWildcard() || other.isWildcard();
+}
+
 SocketAddress SocketAddress::withPort(uint16_t port) const {
   SocketAddress copy = *this;
   if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&copy.storage_)->sin_port = htons(port);

@@ -29,6 +29,12 @@ class SocketAddress {
   std::string host() const;
   std::string toString() const;
 
+  /// 0.0.0.0 or [::]: every local address of the family.
+  bool isWildcard() const;
+  /// Whether two listeners would take the same connections: same family and port, and
+  /// the same host or one of them the wildcard (0.0.0.0:80 and 127.0.0.1:80 overlap).
+  bool overlapsListener(const SocketAddress& other) const;
+
   /// Same family, address and port (compared as bytes: cheap enough for 10,000-endpoint diffs).
   bool operator==(const SocketAddress& other) const;
   size_t hash() const;

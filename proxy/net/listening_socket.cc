@@ -32,6 +32,24 @@ std::variant<ListeningSocket, std::string> ListeningSocket::open(const SocketAdd
   return ListeningSocket(fd);
 }
 
+std::optional<std::string> ListeningSocket::checkNotListened(const SocketAddress& address) {
+  int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;  // the real bind will say what is wrong
+  int on = 1;
+  // SO_REUSEADDR (not SO_REUSEPORT): TIME_WAIT leftovers and a bound but not listening
+  // socket (a test's port reservation) are no conflict; a listener of anyone is.
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (address.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  std::optional<std::string> inUse;
+  if (::bind(fd, address.sockaddrPtr(), address.length()) != 0 && errno == EADDRINUSE) {
+    inUse = "bind " + address.toString() +
+            ": Address already in use (another process listens there; reusePort: shared " +
+            "would share the port with it)";
+  }
+  ::close(fd);
+  return inUse;
+}
+
 ListeningSocket& ListeningSocket::operator=(ListeningSocket&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);

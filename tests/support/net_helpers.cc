@@ -156,10 +156,16 @@ bool TcpClient::waitForEof(std::chrono::milliseconds timeout) {
 
 void TcpClient::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
-IdleListener::IdleListener(int backlog) {
+IdleListener::IdleListener(int backlog, int port, bool sharingPort) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  if (sharingPort) {
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
   if (bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd_, backlog) != 0) {

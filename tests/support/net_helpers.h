@@ -47,10 +47,12 @@ class TcpClient {
 };
 
 /// A plain loopback listener (no SO_REUSEPORT) that never accepts; closed on destruction.
-/// Holds a port against other binds, or with a tiny backlog black-holes connects.
+/// Holds a port against other binds, or with a tiny backlog black-holes connects. With
+/// `sharingPort` it binds with SO_REUSEPORT on 127.0.0.1:`port` instead: a stale second
+/// proxy that would take a share of the port's connections.
 class IdleListener {
  public:
-  explicit IdleListener(int backlog);
+  explicit IdleListener(int backlog, int port = 0, bool sharingPort = false);
   ~IdleListener();
   IdleListener(const IdleListener&) = delete;
   int port() const { return port_; }

@@ -126,6 +126,24 @@ services:
                   HasSubstr("services[2].listen: \"127.0.0.1:8080\": address already used")));
 }
 
+// A wildcard listener takes the specific address's connections too; [::] (IPv6 only)
+// and 0.0.0.0 are separate, as are different ports (issue 10, finding 4).
+TEST(ConfigLoader, ListenersThatOverlapAreAnError) {
+  ConfigLoadResult result = loadConfigText(R"(
+services:
+  - {name: a, listen: 0.0.0.0:8080, endpoints: {static: ["127.0.0.1:5001"]}}
+  - {name: b, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]}}
+  - {name: c, listen: "[::]:8080", endpoints: {static: ["127.0.0.1:5001"]}}
+  - {name: d, listen: 127.0.0.1:8081, endpoints: {static: ["127.0.0.1:5001"]}, reusePort: shared}
+  - {name: e, listen: 127.0.0.2:8081, endpoints: {static: ["127.0.0.1:5001"]}, reusePort: maybe}
+)");
+  EXPECT_THAT(errorTexts(result),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[1].listen: \"127.0.0.1:8080\": overlaps 0.0.0.0:8080 of "
+                            "service a"),
+                  HasSubstr("services[4].reusePort: \"maybe\"")));
+}
+
 // Before: `static: []` passed silently while every connection was reset.
 TEST(ConfigLoader, AServiceWithoutEndpointsIsWarnedAbout) {
   ConfigLoadResult result = loadConfigText(R"(

@@ -56,5 +56,16 @@ TEST(Cidr, ContainsByPrefix) {
   EXPECT_TRUE(std::holds_alternative<std::string>(Cidr::parse("example.com/8")));
 }
 
+TEST(SocketAddress, ListenersOverlapOnTheSamePortWhenOneIsTheWildcard) {
+  auto at = [](const char* text) { return std::get<SocketAddress>(SocketAddress::parse(text)); };
+  EXPECT_TRUE(at("0.0.0.0:80").overlapsListener(at("127.0.0.1:80")));
+  EXPECT_TRUE(at("127.0.0.1:80").overlapsListener(at("0.0.0.0:80")));
+  EXPECT_TRUE(at("127.0.0.1:80").overlapsListener(at("127.0.0.1:80")));
+  EXPECT_TRUE(at("[::]:80").overlapsListener(at("[::1]:80")));
+  EXPECT_FALSE(at("127.0.0.1:80").overlapsListener(at("127.0.0.2:80")));
+  EXPECT_FALSE(at("0.0.0.0:80").overlapsListener(at("0.0.0.0:81")));
+  EXPECT_FALSE(at("0.0.0.0:80").overlapsListener(at("[::]:80")));  // [::] is IPv6 only
+}
+
 }  // namespace
 }  // namespace readygate
