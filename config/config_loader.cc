@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "config/probe_parser.h"
 
@@ -411,6 +412,16 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
   if (retries) {
     if (auto n = readInt(*retries, map.childPath(retriesKey), errors, 0, 16)) service.retries = *n;
   }
+  const std::tuple<const char*, int ServiceConfig::*, int, int> sizes[] = {
+      {"bufferBytes", &ServiceConfig::bufferBytes, 4 * 1024, 16 * 1024 * 1024},
+      {"maxConnections", &ServiceConfig::maxConnections, 0, 10'000'000},
+      {"maxConnectionsPerClient", &ServiceConfig::maxConnectionsPerClient, 0, 10'000'000},
+  };
+  for (const auto& [key, member, low, high] : sizes) {
+    if (auto value = map.get(key)) {
+      if (auto n = readInt(*value, map.childPath(key), errors, low, high)) service.*member = *n;
+    }
+  }
   if (auto value = map.get("http")) parseHttp(*value, map.childPath("http"), errors, service.http);
   if (auto value = map.get("outlierDetection")) {
     OutlierDetection outlier;
@@ -513,6 +524,11 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     if (auto value = map.get("admin")) parseAdmin(*value, errors, config.admin);
     if (auto value = map.get("workers")) {
       if (auto n = readInt(*value, "workers", errors, 0, 256)) config.workers = *n;
+    }
+    if (auto value = map.get("maxConnections")) {
+      if (auto n = readInt(*value, "maxConnections", errors, 0, 10'000'000)) {
+        config.maxConnections = *n;
+      }
     }
     if (auto value = map.get("resolvers")) {
       forEachItem(*value, "resolvers", errors,

@@ -161,6 +161,11 @@ struct ServiceConfig {
   double connectTimeoutSeconds = 5;
   double idleTimeoutSeconds = 300;
   int retries = 3;  // other backends tried after a failed attempt, bounded
+  /// Bytes one connection may hold in each direction before reading from the other side
+  /// stops (resumes at half): a backend that never reads costs this much, not more.
+  int bufferBytes = 64 * 1024;
+  int maxConnections = 0;           // open client connections of the service; 0: no limit
+  int maxConnectionsPerClient = 0;  // from one client address; 0: no limit
   HttpSettings http;
   std::vector<RouteConfig> routes;  // mode http: other services' backends by Host and path
   std::optional<OutlierDetection> outlierDetection;  // off unless configured
@@ -187,6 +192,7 @@ struct Config {
   /// On SIGTERM: /readyz fails at once, listeners keep accepting this long (so a load
   /// balancer in front sees the failing /readyz and stops sending), then close.
   double shutdownDelaySeconds = 0;
+  int maxConnections = 0;  // open client connections of the whole process; 0: no limit
   std::vector<ServiceConfig> services;
 
   bool operator==(const Config&) const = default;

@@ -33,6 +33,11 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     plan.summary.push_back("shutdownDelaySeconds: " + std::to_string(running.shutdownDelaySeconds) +
                            " -> " + std::to_string(next.shutdownDelaySeconds));
   }
+  if (running.maxConnections != next.maxConnections) {
+    plan.errors.push_back("maxConnections: changes need a restart (from " +
+                          std::to_string(running.maxConnections) + " to " +
+                          std::to_string(next.maxConnections) + ")");
+  }
   if (running.workers != next.workers) {
     plan.errors.push_back("workers: changes need a restart (from " +
                           std::to_string(running.workers) + " to " + std::to_string(next.workers) +

@@ -3,9 +3,9 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -82,9 +82,11 @@ int Server::run() {
   timeval second = toTimeval(1);
   event_add(housekeeping_.get(), &second);
 
+  ProxyWorker::ProcessLimit processLimit;
+  processLimit.maxConnections = config_.maxConnections;
   for (int i = 0; i < workerCount; ++i) {
-    workers_.push_back(
-        std::make_unique<ProxyWorker>(i, std::move(perWorker[static_cast<size_t>(i)])));
+    workers_.push_back(std::make_unique<ProxyWorker>(
+        i, std::move(perWorker[static_cast<size_t>(i)]), processLimit));
     workers_.back()->start([this] { control_.post([this] { onWorkerStopped(); }); });
   }
   for (const auto& members : services_.all()) {

@@ -82,10 +82,10 @@ void HttpSession::processClientInput() {
     if (!upstream_) return;
     evbuffer* output = bufferevent_get_output(upstream_.get());
     evbuffer_add_buffer(output, input);
-    if (evbuffer_get_length(output) >= kHighWatermark) {
+    if (evbuffer_get_length(output) >= settings_->bufferHighWatermark) {
       // The backend reads slower than the client sends: wait for it to catch up.
       bufferevent_disable(client_.get(), EV_READ);
-      bufferevent_setwatermark(upstream_.get(), EV_WRITE, kLowWatermark, 0);
+      bufferevent_setwatermark(upstream_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
     }
     return;
   }
@@ -137,12 +137,14 @@ void HttpSession::processClientInput() {
   if (finished_ || !client_) return;
   // Bounded reading: while a request waits (for its backend, or for the response before
   // a pipelined one) or the backend reads slower than the client sends, stop reading.
-  bool upstreamFull =
-      upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >= kHighWatermark;
-  bool waiting = requestReader_.paused() && evbuffer_get_length(input) >= kLowWatermark;
+  bool upstreamFull = upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >=
+                                       settings_->bufferHighWatermark;
+  bool waiting =
+      requestReader_.paused() && evbuffer_get_length(input) >= settings_->bufferLowWatermark;
   if (upstreamFull || waiting) {
     bufferevent_disable(client_.get(), EV_READ);
-    if (upstream_) bufferevent_setwatermark(upstream_.get(), EV_WRITE, kLowWatermark, 0);
+    if (upstream_)
+      bufferevent_setwatermark(upstream_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
   } else if (!clientEof_) {
     bufferevent_enable(client_.get(), EV_READ);
   }
@@ -334,9 +336,10 @@ void HttpSession::processUpstreamInput() {
     if (consumed == 0 && !responseReader_->paused()) break;
   }
   if (finished_ || !client_ || !upstream_) return;
-  if (evbuffer_get_length(bufferevent_get_output(client_.get())) >= kHighWatermark) {
+  if (evbuffer_get_length(bufferevent_get_output(client_.get())) >=
+      settings_->bufferHighWatermark) {
     bufferevent_disable(upstream_.get(), EV_READ);
-    bufferevent_setwatermark(client_.get(), EV_WRITE, kLowWatermark, 0);
+    bufferevent_setwatermark(client_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
   }
 }
 
@@ -626,9 +629,10 @@ void HttpSession::onUpstreamRead(bufferevent*, void* self) {
   if (session->phase_ == Phase::Tunnel) {
     evbuffer* output = bufferevent_get_output(session->client_.get());
     evbuffer_add_buffer(output, bufferevent_get_input(session->upstream_.get()));
-    if (evbuffer_get_length(output) >= kHighWatermark) {
+    if (evbuffer_get_length(output) >= session->settings_->bufferHighWatermark) {
       bufferevent_disable(session->upstream_.get(), EV_READ);
-      bufferevent_setwatermark(session->client_.get(), EV_WRITE, kLowWatermark, 0);
+      bufferevent_setwatermark(session->client_.get(), EV_WRITE,
+                               session->settings_->bufferLowWatermark, 0);
     }
     return;
   }

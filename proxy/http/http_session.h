@@ -26,8 +26,6 @@ namespace readygate {
 /// hand; a POST whose bytes may have reached a backend never is.
 class HttpSession : public Session, private UpstreamConnector::Client {
  public:
-  static constexpr size_t kHighWatermark = 256 * 1024;
-  static constexpr size_t kLowWatermark = kHighWatermark / 2;
   static constexpr size_t kReplayBytes = 64 * 1024;
 
   HttpSession(const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer);

@@ -105,6 +105,10 @@ inline constexpr MetricInfo kBytes{
 inline constexpr MetricInfo kNoReadyBackend{
     "readygate_no_ready_backend_total", MetricType::Counter,
     "Client connections closed because no backend was eligible."};
+inline constexpr MetricInfo kConnectionsRefused{
+    "readygate_connections_refused_total", MetricType::Counter,
+    "Client connections turned away at accept by a limit (label reason: process_limit, "
+    "service_limit, client_limit); HTTP listeners answer them 503."};
 inline constexpr MetricInfo kFailOpen{
     "readygate_fail_open_total", MetricType::Counter,
     "Client connections sent to a not-ready backend under whenNoneReady: all."};

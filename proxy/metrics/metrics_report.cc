@@ -142,6 +142,11 @@ void addService(FamilySet& set, const ServiceMembers& members) {
   set.value(m::kBytes, plus(labels, "direction", "backend_to_client"),
             load(traffic.bytesToClients));
   set.value(m::kNoReadyBackend, labels, load(traffic.noReadyBackend));
+  for (AdmissionRefusal reason : {AdmissionRefusal::ProcessLimit, AdmissionRefusal::ServiceLimit,
+                                  AdmissionRefusal::ClientLimit}) {
+    set.value(m::kConnectionsRefused, plus(labels, "reason", toString(reason)),
+              load(traffic.refused[static_cast<size_t>(reason) - 1]));
+  }
   set.value(m::kFailOpen, labels, load(traffic.failOpen));
   set.histogram(m::kConnectionDuration, labels, traffic.connectionDuration);
   set.histogram(m::kUpstreamConnectDuration, labels, traffic.connectDuration);

@@ -17,12 +17,13 @@ constexpr double kRetiredSweepSeconds = 0.1;
 
 }  // namespace
 
-ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings) : index_(index) {
+ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit processLimit)
+    : index_(index), processLimit_(std::move(processLimit)) {
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
   pool_ = std::make_unique<UpstreamPool>(base, clock_);
-  acceptBackoff_ = std::make_unique<AcceptBackoff>(
-      base, "worker " + std::to_string(index), [this](bool paused) {
+  acceptBackoff_ =
+      std::make_unique<AcceptBackoff>(base, "worker " + std::to_string(index), [this](bool paused) {
         for (auto& listener : listeners_) {
           if (paused) {
             evconnlistener_disable(listener->listener.get());
@@ -146,11 +147,42 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
                          *pool_,
                          static_cast<SessionOwner&>(*this),
                          draining_};
-  std::unique_ptr<Session> session = listener.makeSession.make(
-      context, fd, SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength)));
+  SocketAddress client = SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength));
+  std::optional<AdmissionTicket> admission = admit(listener, client);
+  if (!admission) {
+    refuseConnection(fd, listener.makeSession.refusal);
+    return;
+  }
+  std::unique_ptr<Session> session = listener.makeSession.make(context, fd, client);
   Session* raw = session.get();
-  sessions_.emplace(raw, std::move(session));
+  sessions_.emplace(raw, OpenSession{std::move(session), std::move(*admission)});
   raw->start();
+}
+
+std::optional<AdmissionTicket> ProxyWorker::admit(Listener& listener, const SocketAddress& peer) {
+  Service& service = *listener.service;
+  auto settings = service.settings();
+  auto refuse = [&](AdmissionRefusal reason) -> std::optional<AdmissionTicket> {
+    ServiceTraffic::add(service.traffic().refused[static_cast<size_t>(reason) - 1]);
+    logEvent(LogLevel::Warn, "connection_refused",
+             {{"service", service.name()}, {"client", peer.host()}, {"reason", toString(reason)}});
+    return std::nullopt;
+  };
+  bool unused = false;
+  ConnectionCount& process = *processLimit_.connections;
+  if (process.admit("", processLimit_.maxConnections, 0, unused) != AdmissionRefusal::None) {
+    return refuse(AdmissionRefusal::ProcessLimit);
+  }
+  // The address text is made only when a per-client limit needs it.
+  std::string client = settings->maxConnectionsPerClient > 0 ? peer.host() : std::string();
+  bool countedPerClient = false;
+  AdmissionRefusal refusal = service.clients().admit(
+      client, settings->maxConnections, settings->maxConnectionsPerClient, countedPerClient);
+  if (refusal != AdmissionRefusal::None) {
+    process.release("", false);
+    return refuse(refusal);
+  }
+  return AdmissionTicket(&process, &service.clients(), std::move(client), countedPerClient);
 }
 
 void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
@@ -163,7 +195,7 @@ void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
 void ProxyWorker::sessionFinished(Session* session) {
   auto found = sessions_.find(session);
   if (found == sessions_.end()) return;
-  finished_->later(std::move(found->second));
+  finished_->later(std::move(found->second.session));
   sessions_.erase(found);
   stopIfDrained();
 }

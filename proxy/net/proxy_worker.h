@@ -29,7 +29,13 @@ class ProxyWorker : private SessionOwner {
     SessionFactory makeSession;  // TCP or HTTP, by the service's mode
   };
 
-  ProxyWorker(int index, std::vector<Binding> bindings);
+  /// What all workers share: the process's open client connections and its limit.
+  struct ProcessLimit {
+    std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
+    int maxConnections = 0;  // 0: none
+  };
+
+  ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit processLimit);
   ~ProxyWorker() override;
 
   /// Starts the thread; `onStopped` runs on it when the worker has drained and stopped.
@@ -63,6 +69,9 @@ class ProxyWorker : private SessionOwner {
   /// the connections still queued on it, and those clients did nothing wrong.
   void drainAcceptQueue(Listener& listener);
   void onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer, int peerLength);
+  /// Takes the client's places in the process's and the service's limits, or refuses it
+  /// (counted by reason) and returns nullopt.
+  std::optional<AdmissionTicket> admit(Listener& listener, const SocketAddress& peer);
   void sessionFinished(Session* session) override;
   void stopIfDrained();
   void closeAllSessions();
@@ -76,9 +85,14 @@ class ProxyWorker : private SessionOwner {
   EventLoopThread thread_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
-  std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
+  struct OpenSession {
+    std::unique_ptr<Session> session;
+    AdmissionTicket admission;  // its places in the connection limits
+  };
+  std::unordered_map<Session*, OpenSession> sessions_;
+  ProcessLimit processLimit_;
   std::unique_ptr<DeferredDelete<Session>> finished_;  // freed after the pass that finished them
-  std::unique_ptr<AcceptBackoff> acceptBackoff_;  // out of descriptors: pause, refuse, resume
+  std::unique_ptr<AcceptBackoff> acceptBackoff_;       // out of descriptors: pause, refuse, resume
   EventPtr shutdownDeadline_;
   EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends
   SteadyClock clock_;

@@ -72,11 +72,11 @@ void TcpSession::onUpstreamConnected() {
 void TcpSession::forward(Side& from, Side& to) {
   touch();
   evbuffer* output = moveInput(from, to);
-  if (evbuffer_get_length(output) >= kHighWatermark) {
+  if (evbuffer_get_length(output) >= settings_->bufferHighWatermark) {
     // The far end reads slower than this one sends: stop reading until it catches up.
     bufferevent_disable(from.bev.get(), EV_READ);
     from.pausedByPeer = true;
-    bufferevent_setwatermark(to.bev.get(), EV_WRITE, kLowWatermark, 0);
+    bufferevent_setwatermark(to.bev.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
   }
 }
 
@@ -93,7 +93,7 @@ evbuffer* TcpSession::moveInput(Side& from, Side& to) {
 void TcpSession::onDrained(Side& to, Side& from) {
   touch();
   size_t pending = evbuffer_get_length(bufferevent_get_output(to.bev.get()));
-  if (from.pausedByPeer && pending <= kLowWatermark && !from.eof) {
+  if (from.pausedByPeer && pending <= settings_->bufferLowWatermark && !from.eof) {
     from.pausedByPeer = false;
     bufferevent_enable(from.bev.get(), EV_READ);
   }

@@ -15,16 +15,13 @@ namespace readygate {
 /// choice, retries, accounting and drain come from UpstreamConnector.
 /// Runs on one worker's loop; owned by that worker.
 ///
-/// Backpressure: when the peer's output buffer passes kHighWatermark, reading from
-/// this side stops until the peer has written it down to kLowWatermark, so memory
+/// Backpressure: when the peer's output buffer passes the service's bufferBytes, reading
+/// from this side stops until the peer has written it down to half of that, so memory
 /// per session stays bounded whatever the speeds of the two ends.
 /// Half-close: an EOF from one side is passed on as shutdown(SHUT_WR) once everything
 /// before it has been written; the session ends when both directions are closed.
 class TcpSession : public Session, private UpstreamConnector::Client {
  public:
-  static constexpr size_t kHighWatermark = 256 * 1024;
-  static constexpr size_t kLowWatermark = kHighWatermark / 2;
-
   TcpSession(event_base* base, std::shared_ptr<Service> service, evutil_socket_t clientFd,
              BackendLeases& leases, SessionOwner& owner);
   ~TcpSession() override;

@@ -14,6 +14,10 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig
   settings->connectTimeoutSeconds = config.connectTimeoutSeconds;
   settings->idleTimeoutSeconds = config.idleTimeoutSeconds;
   settings->retries = config.retries;
+  settings->bufferHighWatermark = static_cast<size_t>(config.bufferBytes);
+  settings->bufferLowWatermark = static_cast<size_t>(config.bufferBytes) / 2;
+  settings->maxConnections = config.maxConnections;
+  settings->maxConnectionsPerClient = config.maxConnectionsPerClient;
   settings->http = config.http;
   settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
                           config.endpointsDns.has_value();

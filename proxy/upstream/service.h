@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/upstream/connection_admission.h"
 #include "proxy/upstream/rotation_snapshot.h"
 #include "proxy/upstream/service_settings.h"
 #include "proxy/upstream/service_traffic.h"
@@ -24,6 +25,8 @@ class Service {
   const std::string& name() const { return name_; }
   ServiceTraffic& traffic() { return traffic_; }
   const ServiceTraffic& traffic() const { return traffic_; }
+  /// Open client connections, for maxConnections and maxConnectionsPerClient.
+  ConnectionCount& clients() { return clients_; }
 
   /// Lock-free for the reader; safe from any thread.
   std::shared_ptr<const RotationSnapshot> snapshot() const { return snapshot_.load(); }
@@ -39,6 +42,7 @@ class Service {
  private:
   const std::string name_;
   ServiceTraffic traffic_;
+  ConnectionCount clients_;
   std::atomic<std::shared_ptr<const RotationSnapshot>> snapshot_;
   std::atomic<std::shared_ptr<const ServiceSettings>> settings_;
 };

@@ -25,6 +25,10 @@ struct ServiceSettings {
   double connectTimeoutSeconds = 5;
   double idleTimeoutSeconds = 300;
   int retries = 3;
+  size_t bufferHighWatermark = 64 * 1024;  // reading from the other side stops here
+  size_t bufferLowWatermark = 32 * 1024;   // and resumes here
+  int maxConnections = 0;
+  int maxConnectionsPerClient = 0;
   HttpSettings http;  // mode http only
   /// mode http: requests by Host and path to other services' backends. Targets are
   /// weak: a route may point back at its own service.

@@ -19,6 +19,8 @@ struct ServiceTraffic {
   std::atomic<uint64_t> retries{0};         // connects tried again on another backend
   std::atomic<uint64_t> noReadyBackend{0};  // connections closed: nothing eligible
   std::atomic<uint64_t> failOpen{0};        // connections sent while whenNoneReady: all applied
+  /// Clients turned away at accept by a limit, by AdmissionRefusal (process, service, client).
+  std::array<std::atomic<uint64_t>, 3> refused{};
   // HTTP mode.
   std::array<std::atomic<uint64_t>, 5>
       localResponses{};                     // readygate's own answers, by class 1xx-5xx

@@ -107,12 +107,13 @@ services:
   EXPECT_FALSE(harness.metric("readygate_backend_transitions_total{service=\"web\",backend=\"" +
                               pod.address() + "\",from=\"ready\",to=\"not_ready\"}"))
       << "the backend was taken out for readygate's own shortage";
-  EXPECT_GE(harness.metric("readygate_probe_total{service=\"web\",backend=\"" + pod.address() +
-                           "\",probe=\"readiness\",result=\"failure\",reason=\"local_resource\"}")
+  EXPECT_GE(harness
+                .metric("readygate_probe_total{service=\"web\",backend=\"" + pod.address() +
+                        "\",probe=\"readiness\",result=\"failure\",reason=\"local_resource\"}")
                 .value_or(0),
             1);
-  EXPECT_GE(harness.metric("readygate_accept_errors_total{reason=\"process_fd_limit\"}").value_or(0),
-            1);
+  EXPECT_GE(
+      harness.metric("readygate_accept_errors_total{reason=\"process_fd_limit\"}").value_or(0), 1);
 }
 
 }  // namespace

@@ -144,6 +144,31 @@ services:
                   HasSubstr("services[4].reusePort: \"maybe\"")));
 }
 
+// Buffers and connection limits are bounded like durations (issue 10, findings 5 and 7).
+TEST(ConfigLoader, BufferSizesAndConnectionLimitsHaveBounds) {
+  ConfigLoadResult good = loadConfigText(R"(
+maxConnections: 10000
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]},
+     bufferBytes: 16384, maxConnections: 100, maxConnectionsPerClient: 10}
+)");
+  ASSERT_TRUE(good.config);
+  EXPECT_EQ(good.config->maxConnections, 10000);
+  EXPECT_EQ(good.config->services[0].bufferBytes, 16384);
+  EXPECT_EQ(good.config->services[0].maxConnections, 100);
+  EXPECT_EQ(good.config->services[0].maxConnectionsPerClient, 10);
+  ConfigLoadResult bad = loadConfigText(R"(
+maxConnections: -1
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]},
+     bufferBytes: 1e12, maxConnectionsPerClient: -3}
+)");
+  EXPECT_THAT(errorTexts(bad),
+              ::testing::UnorderedElementsAre(HasSubstr("maxConnections"),
+                                              HasSubstr("services[0].bufferBytes"),
+                                              HasSubstr("services[0].maxConnectionsPerClient")));
+}
+
 // Before: `static: []` passed silently while every connection was reset.
 TEST(ConfigLoader, AServiceWithoutEndpointsIsWarnedAbout) {
   ConfigLoadResult result = loadConfigText(R"(
