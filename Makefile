@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo rollout-demo bench clean
+.PHONY: all deps build test test-asan test-tsan demo rollout-demo bench clean
 
 all: build
 
@@ -18,6 +18,20 @@ build: deps
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, or ThreadSanitizer,
+# in a build directory of its own. Any report fails the test (halt_on_error).
+SANITIZER_CTEST = ctest --output-on-failure -j $(JOBS) --timeout 600
+test-asan: deps
+	@cmake -S . -B build-asan -DREADYGATE_WERROR=ON -DREADYGATE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(SANITIZER_CTEST)
+
+test-tsan: deps
+	@cmake -S . -B build-tsan -DREADYGATE_WERROR=ON -DREADYGATE_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(SANITIZER_CTEST)
+
 demo: build
 	@scripts/demo $(BUILD_DIR)
 
@@ -28,4 +42,4 @@ bench: build
 	@bench/run $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -1,22 +1,16 @@
-// HttpProber implementation: request on connect, response parsed with http-parser.
+// HttpProber implementation: request on connect, response read by ProbeResponseParser.
 #include "proxy/probe/http_prober.h"
 
 #include <event2/bufferevent_ssl.h>
-#include <http_parser.h>
 #include <openssl/err.h>
 #include <strings.h>
 
 #include "proxy/probe/connection_attempt.h"
+#include "proxy/probe/probe_response_parser.h"
 #include "readygate/version.h"
 
 namespace readygate {
 namespace {
-
-std::string firstLine(const std::string& text) {
-  std::string line = text.substr(0, text.find_first_of("\r\n"));
-  if (line.size() > 200) line.resize(200);
-  return line;
-}
 
 class HttpAttempt : public ConnectionAttempt {
  public:
@@ -25,26 +19,7 @@ class HttpAttempt : public ConnectionAttempt {
       : ConnectionAttempt(base, std::move(done)),
         prober_(prober),
         tls_(tls),
-        serverName_(serverName) {
-    http_parser_init(&parser_, HTTP_RESPONSE);
-    parser_.data = this;
-    http_parser_settings_init(&settings_);
-    settings_.on_headers_complete = [](http_parser* parser) {
-      static_cast<HttpAttempt*>(parser->data)->headersComplete_ = true;
-      return 0;
-    };
-    settings_.on_body = [](http_parser* parser, const char* data, size_t length) {
-      auto* self = static_cast<HttpAttempt*>(parser->data);
-      size_t room =
-          HttpProber::kMaxBodyBytes - std::min(self->body_.size(), HttpProber::kMaxBodyBytes);
-      self->body_.append(data, std::min(room, length));
-      return 0;
-    };
-    settings_.on_message_complete = [](http_parser* parser) {
-      static_cast<HttpAttempt*>(parser->data)->messageComplete_ = true;
-      return 0;
-    };
-  }
+        serverName_(serverName) {}
   using ConnectionAttempt::begin;
 
  private:
@@ -92,60 +67,32 @@ class HttpAttempt : public ConnectionAttempt {
     while (!finished()) {
       int got = evbuffer_remove(input, chunk, sizeof chunk);
       if (got <= 0) break;
-      parse(chunk, static_cast<size_t>(got));
+      if (auto verdict = response_.feed(std::string_view(chunk, static_cast<size_t>(got)))) {
+        conclude(std::move(*verdict));
+      }
     }
   }
 
-  void onEndOfStream() override {
-    parse(nullptr, 0);  // tells the parser the body ended (responses without length)
-    if (!finished()) conclude();
-  }
+  void onEndOfStream() override { conclude(response_.endOfStream()); }
 
   void onError(int error) override {
-    // A reset after a complete status line still answers the question.
-    if (headersComplete_) {
-      conclude();
+    if (auto verdict = response_.connectionFailed()) {
+      conclude(std::move(*verdict));
       return;
     }
     ConnectionAttempt::onError(error);
   }
 
-  void parse(const char* data, size_t length) {
-    size_t parsed = http_parser_execute(&parser_, &settings_, data, length);
-    if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK || parsed != length) {
-      if (headersComplete_) {
-        conclude();
-      } else {
-        finish(ProbeResult::failed("http_malformed",
-                                   http_errno_description(HTTP_PARSER_ERRNO(&parser_))));
-      }
-      return;
-    }
-    if (messageComplete_ || body_.size() >= HttpProber::kMaxBodyBytes) conclude();
-  }
-
-  void conclude() {
-    if (!headersComplete_) {
-      finish(ProbeResult::failed("connection_closed", "closed before a status line"));
-      return;
-    }
-    resetOnClose();
-    int status = static_cast<int>(parser_.status_code);
-    if (status >= 200 && status < 400) {
-      finish(ProbeResult::passed(firstLine(body_)));
-    } else {
-      finish(ProbeResult::failed("http_" + std::to_string(status), firstLine(body_)));
-    }
+  void conclude(ProbeResult verdict) {
+    // The backend answered: close with a reset, no TIME_WAIT left per probe.
+    if (response_.answered()) resetOnClose();
+    finish(std::move(verdict));
   }
 
   const HttpProber& prober_;
   const TlsClientContext* tls_;
   const std::string& serverName_;
-  http_parser parser_;
-  http_parser_settings settings_;
-  std::string body_;
-  bool headersComplete_ = false;
-  bool messageComplete_ = false;
+  ProbeResponseParser response_;
   bool tlsStarted_ = false;
   bool tlsEstablished_ = false;
 };

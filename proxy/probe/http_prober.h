@@ -18,8 +18,6 @@ namespace readygate {
 /// certificate unless the (non-Kubernetes) `tls.verify` extension asks for it.
 class HttpProber : public Prober {
  public:
-  static constexpr size_t kMaxBodyBytes = 10 * 1024;
-
   /// `tls` null for plain HTTP. The request is built once here.
   HttpProber(event_base* base, SocketAddress target, const HttpGetAction& action,
              double timeoutSeconds, std::shared_ptr<const TlsClientContext> tls);

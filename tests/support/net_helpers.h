@@ -74,6 +74,8 @@ void replaceFile(const std::string& path, const std::string& content);
 
 /// The resident memory of process `pid` in KiB (-1 when unknown).
 long residentKib(int pid);
+/// Whether this build runs under a sanitizer (memory and CPU figures mean little then).
+inline bool underSanitizer() { return sizeof(READYGATE_SANITIZED) > 1; }
 /// CPU time (user + system) `pid` has used so far, in seconds; -1 when it is gone.
 double cpuSeconds(int pid);
 
