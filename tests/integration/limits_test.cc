@@ -77,13 +77,18 @@ services:
   EXPECT_EQ(harness.metric(refused("web", "client_limit")), 1);
 
   // Two more on the other service fill the process's three; the fourth is refused.
-  auto a = TcpClient::connect("127.0.0.1", api);
-  auto b = TcpClient::connect("127.0.0.1", api);
-  ASSERT_TRUE(a && b);
+  // (Each answered once, so both surely hold their places before the fourth comes.)
+  std::vector<TcpClient> holders;
+  for (int i = 0; i < 2; ++i) {
+    auto holder = TcpClient::connect("127.0.0.1", api);
+    ASSERT_TRUE(holder);
+    ASSERT_TRUE(holder->sendAll("GET / HTTP/1.1\r\nHost: api\r\n\r\n"));
+    ASSERT_THAT(holder->receive(12, 2s), HasSubstr("HTTP/1.1 200"));
+    holders.push_back(std::move(*holder));
+  }
   EXPECT_THAT(httpGet("127.0.0.1", api, "/"), HasSubstr("503"));
   EXPECT_EQ(harness.metric(refused("api", "process_limit")), 1);
-  a->close();
-  b->close();
+  holders.clear();
   EXPECT_TRUE(waitUntil(
       [&] { return httpGet("127.0.0.1", api, "/").find("200 OK") != std::string::npos; }, 5s));
 }
