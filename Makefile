@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-tsan demo rollout-demo bench clean
+.PHONY: all deps build test test-asan test-tsan fuzz demo rollout-demo bench clean
 
 all: build
 
@@ -31,6 +31,18 @@ test-tsan: deps
 	@cmake -S . -B build-tsan -DREADYGATE_WERROR=ON -DREADYGATE_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(SANITIZER_CTEST)
+
+# Each fuzz target for FUZZ_SECONDS (clang, libFuzzer, ASan + UBSan); new inputs go to
+# build-fuzz/corpus, crashes to build-fuzz/crashes (copy them into tests/fuzz/corpus to
+# keep them as regression inputs of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DREADYGATE_FUZZ=ON \
+	  -DREADYGATE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_http_message fuzz_probe_response \
+	  fuzz_config_loader fuzz_endpoint_list
+	@scripts/fuzz build-fuzz $(FUZZ_SECONDS)
 
 demo: build
 	@scripts/demo $(BUILD_DIR)

@@ -324,12 +324,14 @@ void HttpSession::processUpstreamInput() {
         std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
     evbuffer_drain(input, consumed);
     if (responseReader_->failed()) {
+      // A copy: releasing the upstream frees the reader and its error with it.
+      std::string reason = responseReader_->error().reason;
       if (!responseStarted_) {
         keepClient_ = false;
         releaseUpstream(false);
-        respondError(502, responseReader_->error().reason);
+        respondError(502, reason);
       } else {
-        finish("upstream_" + responseReader_->error().reason);
+        finish("upstream_" + reason);
       }
       return;
     }
