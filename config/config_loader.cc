@@ -525,6 +525,15 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     if (auto value = map.get("workers")) {
       if (auto n = readInt(*value, "workers", errors, 0, 256)) config.workers = *n;
     }
+    if (auto value = map.get("user")) {
+      if (auto name = readString(*value, "user", errors)) {
+        if (name->empty()) {
+          errors.addValue("user", *value, "must name a user");
+        } else {
+          config.user = *name;
+        }
+      }
+    }
     if (auto value = map.get("maxConnections")) {
       if (auto n = readInt(*value, "maxConnections", errors, 0, 10'000'000)) {
         config.maxConnections = *n;

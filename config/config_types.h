@@ -193,6 +193,8 @@ struct Config {
   /// balancer in front sees the failing /readyz and stops sending), then close.
   double shutdownDelaySeconds = 0;
   int maxConnections = 0;  // open client connections of the whole process; 0: no limit
+  /// Started as root: the user to become once every listener is bound. "" keeps root.
+  std::string user;
   std::vector<ServiceConfig> services;
 
   bool operator==(const Config&) const = default;

@@ -33,6 +33,10 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     plan.summary.push_back("shutdownDelaySeconds: " + std::to_string(running.shutdownDelaySeconds) +
                            " -> " + std::to_string(next.shutdownDelaySeconds));
   }
+  if (running.user != next.user) {
+    plan.errors.push_back("user: changes need a restart (from \"" + running.user + "\" to \"" +
+                          next.user + "\")");
+  }
   if (running.maxConnections != next.maxConnections) {
     plan.errors.push_back("maxConnections: changes need a restart (from " +
                           std::to_string(running.maxConnections) + " to " +

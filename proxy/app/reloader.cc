@@ -8,6 +8,7 @@
 #include "config/config_loader.h"
 #include "config/reload_plan.h"
 #include "proxy/core/log.h"
+#include "proxy/core/privileges.h"
 
 namespace readygate {
 
@@ -81,11 +82,16 @@ ReloadOutcome Reloader::tryReload() {
     if (!config.listens) continue;
     // What this process listens on already (a service moving or swapping ports) is ours to
     // take again; anything else must be free unless sharing was asked for.
-    bool heldByUs = std::any_of(running_.services.begin(), running_.services.end(),
-                                [&](const ServiceConfig& running) {
-                                  return running.listens &&
-                                         running.listen.overlapsListener(config.listen);
-                                });
+    bool heldByUs = std::any_of(
+        running_.services.begin(), running_.services.end(), [&](const ServiceConfig& running) {
+          return running.listens && running.listen.overlapsListener(config.listen);
+        });
+    if (!heldByUs && privilegesDropped() && config.listen.port() < kFirstUnprivilegedPort) {
+      outcome.errors.push_back("service " + change.name + ": listen " + config.listen.toString() +
+                               ": a port below 1024 needs root, which readygate gave up at start " +
+                               "(user: " + running_.user + "); restart to bind it");
+      continue;
+    }
     auto sockets =
         ServiceSet::bind(config.listen, workers_.size(), !config.sharedPort && !heldByUs);
     if (auto* error = std::get_if<std::string>(&sockets)) {

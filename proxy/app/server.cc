@@ -1,6 +1,8 @@
 // Server implementation.
 #include "proxy/app/server.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include "proxy/app/admin_api.h"
 #include "proxy/core/log.h"
+#include "proxy/core/privileges.h"
 
 namespace readygate {
 
@@ -67,6 +70,19 @@ int Server::run() {
   std::vector<std::vector<ProxyWorker::Binding>> perWorker(static_cast<size_t>(workerCount));
   if (!bindListeners(perWorker)) return 1;
   if (!startAdmin()) return 1;
+  if (!config_.user.empty()) {
+    // Every port is bound: root is not needed any more (exec probes run as the user too).
+    if (geteuid() != 0) {
+      logEvent(LogLevel::Warn, "user_ignored",
+               {{"user", config_.user}, {"detail", "not started as root: nothing to give up"}});
+    } else if (auto error = dropPrivileges(config_.user)) {
+      logEvent(LogLevel::Error, "drop_privileges_failed",
+               {{"user", config_.user}, {"error", *error}});
+      return 1;
+    } else {
+      logEvent(LogLevel::Info, "privileges_dropped", {{"user", config_.user}});
+    }
+  }
 
   for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
     EventPtr event(evsignal_new(control_.base(), signal, &Server::onSignal, this));

@@ -1,7 +1,15 @@
 // The readygate command line: --check, --version, --help, bad flags, bind failures, SIGHUP.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "tests/support/proxy_harness.h"
 
@@ -109,8 +117,8 @@ TEST(Cli, APortSharedWithAnotherProcessFailsTheStartUnlessAskedFor) {
 services:
   - {name: web, listen: "127.0.0.1:${port}", endpoints: {static: ["127.0.0.1:5001"]}${extra}}
 )";
-  std::string exclusive =
-      harness.writeFile("exclusive.yaml", fill(config, {{"port", std::to_string(port)}, {"extra", ""}}));
+  std::string exclusive = harness.writeFile(
+      "exclusive.yaml", fill(config, {{"port", std::to_string(port)}, {"extra", ""}}));
   RunResult result = runReadygate(harness, {"-c", exclusive});
   EXPECT_EQ(result.status, 1);
   EXPECT_THAT(result.output, HasSubstr("event=listen_failed service=web"));
@@ -134,9 +142,9 @@ services:
   - {name: ${second}, listen: "127.0.0.1:${secondPort}", endpoints: {static: ["127.0.0.1:5001"]}}
 )";
   int other = freePort();
-  harness.startReadygate(fill(config, {{"port", std::to_string(port)},
-                                       {"second", "api"},
-                                       {"secondPort", std::to_string(other)}}));
+  harness.startReadygate(fill(
+      config,
+      {{"port", std::to_string(port)}, {"second", "api"}, {"secondPort", std::to_string(other)}}));
   harness.writeFile("readygate.yaml",
                     "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n" +
                         fill(config, {{"port", std::to_string(port)},
@@ -152,6 +160,80 @@ services:
                                       {"second", "api"},
                                       {"secondPort", std::to_string(port)}}));
   EXPECT_THAT(harness.adminPost("/reload"), HasSubstr("200"));
+}
+
+/// A port below 1024 free on 127.0.0.1 now (only root can bind one); 0 when none is.
+int freePrivilegedPort(int after = 0) {
+  for (int port = std::max(after + 1, 700 + getpid() % 200); port < 1024; ++port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
+}
+
+// Started as root with `user: nobody`: the privileged port is bound first, then root is
+// given up for good (every thread, and the exec probes it starts); a reload that needs a
+// new privileged port is rejected saying why, other reloads still work.
+TEST(Cli, UserGivesUpRootAfterBindingAndAReloadCannotBindANewPrivilegedPort) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  passwd* nobody = getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user nobody";
+  int privileged = freePrivilegedPort();
+  int another = freePrivilegedPort(privileged);
+  if (privileged == 0 || another == 0) GTEST_SKIP() << "no free port below 1024";
+  ProxyHarness harness;
+  chmod(harness.dir().c_str(), 0755);  // nobody reads the config again on reload
+  FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
+  std::string config = R"(
+user: nobody
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints: {static: ["${pod}"]}
+    readinessProbe:
+      exec: {command: ["sh", "-c", "test \"$(id -u)\" = ${uid}"]}
+      periodSeconds: 0.1
+${more})";
+  std::vector<std::pair<std::string, std::string>> values = {
+      {"port", std::to_string(privileged)},
+      {"pod", pod.address()},
+      {"uid", std::to_string(nobody->pw_uid)},
+      {"more", ""}};
+  harness.startReadygate(fill(config, values));
+  ASSERT_TRUE(harness.waitForState(pod.address(), "ready", 5s))
+      << "the probe did not run as nobody: " << harness.backendField(pod.address(), "message");
+  EXPECT_EQ(podsReached(privileged, 1), (std::vector<std::string>{"pod"}));
+  std::ifstream status("/proc/" + std::to_string(harness.readygate().pid()) + "/status");
+  std::string line;
+  std::string uids;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uids = line;
+  }
+  std::string id = std::to_string(nobody->pw_uid);
+  EXPECT_EQ(uids, "Uid:\t" + id + "\t" + id + "\t" + id + "\t" + id);
+
+  auto reloadWith = [&](const std::string& more) {
+    values.back().second = more;
+    std::string admin =
+        "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
+    harness.writeFile("readygate.yaml", admin + fill(config, values));
+    return harness.adminPost("/reload");
+  };
+  std::string rejected = reloadWith(
+      fill("  - {name: low, listen: \"127.0.0.1:${port}\", endpoints: {static: [\"${pod}\"]}}\n",
+           {{"port", std::to_string(another)}, {"pod", pod.address()}}));
+  EXPECT_THAT(rejected, HasSubstr("400"));
+  EXPECT_THAT(rejected, HasSubstr("a port below 1024 needs root"));
+  std::string accepted = reloadWith(
+      fill("  - {name: high, listen: \"127.0.0.1:${port}\", endpoints: {static: [\"${pod}\"]}}\n",
+           {{"port", std::to_string(freePort())}, {"pod", pod.address()}}));
+  EXPECT_THAT(accepted, HasSubstr("200"));
 }
 
 TEST(Cli, SighupReloadsAndTheProxyKeepsServing) {

@@ -35,6 +35,9 @@ bool answeredBy(const TcpClient& client, std::chrono::steady_clock::time_point d
 // the control thread spin, the errors are counted, and everything works again once
 // clients go.
 TEST(Faults, RunningOutOfDescriptorsIsSurvivedAndRecoveredFrom) {
+  // UBSan checks a virtual call by reading the object through a pipe it opens; with no
+  // descriptor left it reports every such call as invalid and stops the process.
+  if (underSanitizer()) GTEST_SKIP() << "sanitizers need descriptors of their own";
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod", {"--echo", "--greeting"});
   int port = freePort();

@@ -675,7 +675,9 @@ TEST(HttpProxy, A100MebibyteBodyStreamsThroughInLittleMemory) {
   auto reply = client->read(30s);
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->body, std::to_string(total) + "\n");
-  EXPECT_LT(peak - before, 16 * 1024) << "readygate grew " << (peak - before) << " KiB";
+  if (!underSanitizer()) {  // ASan keeps freed memory in quarantine: RSS says little
+    EXPECT_LT(peak - before, 16 * 1024) << "readygate grew " << (peak - before) << " KiB";
+  }
 }
 
 // Real clients: curl and Python's http.client, keep-alive and all.

@@ -446,13 +446,12 @@ TEST(Probes, AnExecProbesBackgroundChildEndsWithIt) {
   int port = freePort();
   // An argument no other process uses, to find exactly these sleeps in /proc.
   std::string seconds = std::to_string(100 + getpid() % 1000) + ".25";
-  harness.startReadygate(serviceConfig(
-      port, {pod.address()},
-      fill(R"(    readinessProbe:
+  harness.startReadygate(serviceConfig(port, {pod.address()},
+                                       fill(R"(    readinessProbe:
       exec: {command: ["sh", "-c", "(trap '' TERM; exec sleep ${seconds}) & echo ok"]}
       periodSeconds: 0.1
 )",
-           {{"seconds", seconds}})));
+                                            {{"seconds", seconds}})));
   ASSERT_TRUE(waitUntil([&] { return readinessSuccesses(harness, pod.address()) >= 10; }, 10s));
   // At most the current probe's own sleep may be alive.
   EXPECT_LE(processesRunning({"sleep", seconds}).size(), 1u);

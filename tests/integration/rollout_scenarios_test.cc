@@ -43,11 +43,6 @@ Outcome rollOut(bool readinessProbe, int minReady, bool dropOldBeforeNewAreReady
   ProxyHarness harness;
   std::vector<FakePod*> olds, news;
   for (int i = 0; i < 3; ++i) olds.push_back(&harness.startPod("old-" + std::to_string(i)));
-  for (int i = 0; i < 3; ++i) {
-    // New pods take 1 s to boot (not listening), then answer /ready 503 until told.
-    news.push_back(&harness.startPod("new-" + std::to_string(i),
-                                     {"--startup-delay", "1", "--start-unready"}, false));
-  }
   std::string file = harness.dir() + "/endpoints.yaml";
   replaceFile(file, listOf(olds));
   int port = freePort();
@@ -73,6 +68,12 @@ services:
   HttpLoad load;
   load.start(port, 20, "/");
   EXPECT_TRUE(waitUntil([&] { return load.ok() > 2000; }, 20s));
+  // New pods take 1 s to boot (not listening), then answer /ready 503 until told. Started
+  // only now, so however slow the build, they are still booting when discovery adds them.
+  for (int i = 0; i < 3; ++i) {
+    news.push_back(&harness.startPod("new-" + std::to_string(i),
+                                     {"--startup-delay", "1", "--start-unready"}, false));
+  }
   if (dropOldBeforeNewAreReady) {
     replaceFile(file, listOf(news));  // discovery drops the old pods early
   } else {

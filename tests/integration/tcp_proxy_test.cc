@@ -95,7 +95,9 @@ TEST(TcpProxy, BackpressureBoundsMemoryWithASlowReader) {
   RecordProperty("sent_kib", static_cast<int>(sent / 1024));
   RecordProperty("rss_growth_kib", static_cast<int>(after - before));
   EXPECT_LT(sent, 128u << 20) << "the client was never slowed down";
-  EXPECT_LT(after - before, 24 * 1024) << "readygate buffered " << (after - before) << " KiB";
+  if (!underSanitizer()) {  // ASan keeps freed memory in quarantine: RSS says little
+    EXPECT_LT(after - before, 24 * 1024) << "readygate buffered " << (after - before) << " KiB";
+  }
 
   // And the stream is intact once the reader catches up.
   std::string first = client->receive(1 << 20, 10s);

@@ -158,13 +158,15 @@ services:
   EXPECT_EQ(good.config->services[0].maxConnections, 100);
   EXPECT_EQ(good.config->services[0].maxConnectionsPerClient, 10);
   ConfigLoadResult bad = loadConfigText(R"(
+user: ""
 maxConnections: -1
 services:
   - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]},
      bufferBytes: 1e12, maxConnectionsPerClient: -3}
 )");
   EXPECT_THAT(errorTexts(bad),
-              ::testing::UnorderedElementsAre(HasSubstr("maxConnections"),
+              ::testing::UnorderedElementsAre(HasSubstr("user: \"\": must name a user"),
+                                              HasSubstr("maxConnections"),
                                               HasSubstr("services[0].bufferBytes"),
                                               HasSubstr("services[0].maxConnectionsPerClient")));
 }
