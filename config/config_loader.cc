@@ -60,6 +60,16 @@ void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin
       if (auto flag = readBool(*value, std::string("admin.") + key, errors)) admin.*member = *flag;
     }
   }
+  if (auto value = map.get("maxConnections")) {
+    if (auto n = readInt(*value, "admin.maxConnections", errors, 1, 10'000)) {
+      admin.maxConnections = *n;
+    }
+  }
+  if (auto value = map.get("requestTimeoutSeconds")) {
+    if (auto seconds = readSeconds(*value, "admin.requestTimeoutSeconds", errors, 0.001, 300)) {
+      admin.requestTimeoutSeconds = *seconds;
+    }
+  }
   if (auto value = map.get("names")) {
     forEachItem(*value, "admin.names", errors,
                 [&](const YAML::Node& item, const std::string& itemPath, size_t) {

@@ -181,6 +181,8 @@ struct AdminConfig {
   bool tokenForReads = false;      // reads need the token too
   bool allowInsecure = false;      // a non-loopback listener without a token (warned)
   std::vector<std::string> names;  // host names the Host header may carry, besides addresses
+  int maxConnections = 64;           // admin clients at once; more wait in the kernel's queue
+  double requestTimeoutSeconds = 10;  // from a request's first byte to its last (408 after)
 
   bool operator==(const AdminConfig&) const = default;
 };

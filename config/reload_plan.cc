@@ -33,6 +33,12 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     plan.summary.push_back("shutdownDelaySeconds: " + std::to_string(running.shutdownDelaySeconds) +
                            " -> " + std::to_string(next.shutdownDelaySeconds));
   }
+  if (running.admin.maxConnections != next.admin.maxConnections ||
+      running.admin.requestTimeoutSeconds != next.admin.requestTimeoutSeconds) {
+    plan.errors.push_back(
+        "admin.maxConnections and admin.requestTimeoutSeconds: changes need a "
+        "restart");
+  }
   if (running.user != next.user) {
     plan.errors.push_back("user: changes need a restart (from \"" + running.user + "\" to \"" +
                           next.user + "\")");

@@ -1,67 +1,284 @@
-// AdminServer implementation.
+// AdminServer implementation: one AdminConnection per client, http-parser for requests.
 #include "proxy/admin/admin_server.h"
 
 #include <event2/buffer.h>
-#include <event2/listener.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/bufferevent.h>
+#include <http_parser.h>
+#include <strings.h>
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
 
 #include "proxy/core/json_writer.h"
+#include "proxy/core/log.h"
 
 namespace readygate {
 namespace {
 
-const char* methodName(evhttp_cmd_type command) {
-  switch (command) {
-    case EVHTTP_REQ_GET:
-      return "GET";
-    case EVHTTP_REQ_POST:
-      return "POST";
-    case EVHTTP_REQ_HEAD:
-      return "HEAD";
-    case EVHTTP_REQ_PUT:
-      return "PUT";
-    case EVHTTP_REQ_DELETE:
-      return "DELETE";
-    case EVHTTP_REQ_OPTIONS:
-      return "OPTIONS";
-    case EVHTTP_REQ_TRACE:
-      return "TRACE";
-    case EVHTTP_REQ_CONNECT:
-      return "CONNECT";
-    case EVHTTP_REQ_PATCH:
-      return "PATCH";
-  }
-  return "UNKNOWN";
-}
+constexpr std::string_view kAdminRefusal =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 bool matches(const std::string& pattern, const std::string& path) {
   if (!pattern.empty() && pattern.back() == '/') return path.rfind(pattern, 0) == 0;
   return pattern == path;
 }
 
-}  // namespace
-
-namespace {
-
-constexpr std::string_view kAdminRefusal =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-
-std::mutex& serversMutex() {
-  static std::mutex mutex;
-  return mutex;
+const char* reasonPhrase(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return code < 400 ? "OK" : code < 500 ? "Client Error" : "Server Error";
+  }
 }
 
-std::unordered_map<evhttp*, AdminServer*>& servers() {
-  static std::unordered_map<evhttp*, AdminServer*> byHttp;
-  return byHttp;
-}
-
 }  // namespace
+
+/// One admin client: reads requests one after another (pipelined ones wait their turn),
+/// answers each, closes on error, at the request deadline or when idle too long.
+class AdminConnection {
+ public:
+  AdminConnection(AdminServer& server, evutil_socket_t fd) : server_(server) {
+    bev_.reset(bufferevent_socket_new(server.base_, fd, BEV_OPT_CLOSE_ON_FREE));
+    timer_.reset(evtimer_new(
+        server.base_,
+        [](evutil_socket_t, short, void* self) {
+          static_cast<AdminConnection*>(self)->onDeadline();
+        },
+        this));
+    http_parser_init(&parser_, HTTP_REQUEST);
+    parser_.data = this;
+    http_parser_settings_init(&settings_);
+    settings_.on_message_begin = &AdminConnection::onMessageBegin;
+    settings_.on_url = &AdminConnection::onUrl;
+    settings_.on_header_field = &AdminConnection::onHeaderField;
+    settings_.on_header_value = &AdminConnection::onHeaderValue;
+    settings_.on_headers_complete = &AdminConnection::onHeadersComplete;
+    settings_.on_body = &AdminConnection::onBody;
+    settings_.on_message_complete = &AdminConnection::onMessageComplete;
+  }
+
+  bool start() {
+    if (!bev_) return false;
+    bufferevent_setcb(bev_.get(), &AdminConnection::onRead, &AdminConnection::onWrite,
+                      &AdminConnection::onEvent, this);
+    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    arm(server_.limits_.requestSeconds);  // a client that connects must say something
+    return true;
+  }
+
+ private:
+  static AdminConnection* from(http_parser* parser) {
+    return static_cast<AdminConnection*>(parser->data);
+  }
+
+  static int onMessageBegin(http_parser* parser) {
+    AdminConnection* self = from(parser);
+    self->request_ = AdminRequest{};
+    self->url_.clear();
+    self->field_.clear();
+    self->value_.clear();
+    self->lastWasValue_ = false;
+    self->headerBytes_ = 0;
+    self->bodyBytes_ = 0;
+    self->arm(self->server_.limits_.requestSeconds);
+    return 0;
+  }
+
+  static int onUrl(http_parser* parser, const char* at, size_t length) {
+    AdminConnection* self = from(parser);
+    self->url_.append(at, length);
+    return self->countHeader(length);
+  }
+
+  static int onHeaderField(http_parser* parser, const char* at, size_t length) {
+    AdminConnection* self = from(parser);
+    if (self->lastWasValue_) self->keepHeader();
+    self->lastWasValue_ = false;
+    self->field_.append(at, length);
+    return self->countHeader(length);
+  }
+
+  static int onHeaderValue(http_parser* parser, const char* at, size_t length) {
+    AdminConnection* self = from(parser);
+    self->lastWasValue_ = true;
+    self->value_.append(at, length);
+    return self->countHeader(length);
+  }
+
+  static int onHeadersComplete(http_parser* parser) {
+    AdminConnection* self = from(parser);
+    if (self->lastWasValue_) self->keepHeader();
+    return 0;
+  }
+
+  static int onBody(http_parser* parser, const char*, size_t length) {
+    AdminConnection* self = from(parser);
+    self->bodyBytes_ += length;
+    if (self->bodyBytes_ > self->server_.limits_.maxBodyBytes) {
+      self->tooLarge_ = 413;
+      return -1;
+    }
+    return 0;
+  }
+
+  static int onMessageComplete(http_parser* parser) {
+    http_parser_pause(parser, 1);  // answered after execute returns, one at a time
+    return 0;
+  }
+
+  int countHeader(size_t length) {
+    headerBytes_ += length;
+    if (headerBytes_ > server_.limits_.maxHeaderBytes) {
+      tooLarge_ = 431;
+      return -1;
+    }
+    return 0;
+  }
+
+  void keepHeader() {
+    if (strcasecmp(field_.c_str(), "Host") == 0) request_.host = value_;
+    if (strcasecmp(field_.c_str(), "Origin") == 0) request_.origin = value_;
+    if (strcasecmp(field_.c_str(), "Authorization") == 0) request_.authorization = value_;
+    field_.clear();
+    value_.clear();
+  }
+
+  static void onRead(bufferevent*, void* self) { static_cast<AdminConnection*>(self)->readInput(); }
+
+  void readInput() {
+    evbuffer* input = bufferevent_get_input(bev_.get());
+    while (!closing_ && evbuffer_get_length(input) > 0) {
+      size_t available = evbuffer_get_contiguous_space(input);
+      const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, available));
+      size_t parsed = http_parser_execute(&parser_, &settings_, data, available);
+      evbuffer_drain(input, parsed);
+      enum http_errno error = HTTP_PARSER_ERRNO(&parser_);
+      if (error == HPE_PAUSED) {
+        http_parser_pause(&parser_, 0);
+        answer();
+        continue;
+      }
+      if (error != HPE_OK) {
+        int code = tooLarge_ != 0 ? tooLarge_ : 400;
+        respond(
+            jsonError(code, tooLarge_ != 0 ? "request too large" : http_errno_description(error)),
+            false, true);
+        return;
+      }
+      if (parsed == 0) break;
+    }
+  }
+
+  void answer() {
+    request_.method = http_method_str(static_cast<http_method>(parser_.method));
+    bool head = request_.method == "HEAD";
+    if (head) request_.method = "GET";
+    std::string_view url = url_;
+    // An absolute-form target ("http://host/path") names the path after the authority.
+    if (size_t scheme = url.find("://"); scheme != std::string_view::npos && url[0] != '/') {
+      size_t slash = url.find('/', scheme + 3);
+      url = slash == std::string_view::npos ? "/" : url.substr(slash);
+    }
+    size_t question = url.find('?');
+    request_.path = std::string(url.substr(0, question));
+    if (request_.path.empty()) request_.path = "/";
+    request_.query =
+        question == std::string_view::npos ? "" : std::string(url.substr(question + 1));
+    respond(server_.handle(request_), head, !http_should_keep_alive(&parser_));
+  }
+
+  void respond(const AdminResponse& response, bool head, bool close) {
+    evbuffer* output = bufferevent_get_output(bev_.get());
+    evbuffer_add_printf(output,
+                        "HTTP/1.%d %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Connection: %s\r\n\r\n",
+                        parser_.http_minor == 0 ? 0 : 1, response.code, reasonPhrase(response.code),
+                        response.contentType.c_str(), response.body.size(),
+                        close ? "close" : "keep-alive");
+    if (!head) evbuffer_add(output, response.body.data(), response.body.size());
+    if (close) {
+      closing_ = true;
+      bufferevent_disable(bev_.get(), EV_READ);
+    }
+    arm(server_.limits_.idleSeconds);
+  }
+
+  static void onWrite(bufferevent*, void* self) {
+    auto* connection = static_cast<AdminConnection*>(self);
+    if (connection->closing_) connection->close();  // everything written
+  }
+
+  static void onEvent(bufferevent* bev, short what, void* self) {
+    auto* connection = static_cast<AdminConnection*>(self);
+    // A client that half-closes after its request still gets the answer.
+    if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+      connection->closing_ = true;
+      return;
+    }
+    connection->close();
+  }
+
+  void onDeadline() {
+    if (closing_) {
+      close();
+      return;
+    }
+    // Mid-request: the client gets told; between requests it is simply closed.
+    if (parser_.nread > 0 || !url_.empty()) {
+      respond(jsonError(408, "request not complete in time"), false, true);
+    } else {
+      close();
+    }
+  }
+
+  void arm(double seconds) {
+    timeval timeout = toTimeval(seconds);
+    evtimer_add(timer_.get(), &timeout);
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    evtimer_del(timer_.get());
+    bev_.reset();
+    server_.connectionClosed(this);
+  }
+
+  AdminServer& server_;
+  BufferEventPtr bev_;
+  EventPtr timer_;
+  http_parser parser_;
+  http_parser_settings settings_;
+  AdminRequest request_;
+  std::string url_;
+  std::string field_;
+  std::string value_;
+  bool lastWasValue_ = false;
+  size_t headerBytes_ = 0;
+  size_t bodyBytes_ = 0;
+  int tooLarge_ = 0;
+  bool closing_ = false;
+  bool closed_ = false;
+};
 
 AdminResponse jsonError(int code, const std::string& message) {
   JsonWriter json;
@@ -69,35 +286,17 @@ AdminResponse jsonError(int code, const std::string& message) {
   return AdminResponse{code, "application/json", json.str() + "\n"};
 }
 
-AdminServer::AdminServer(event_base* base) : http_(evhttp_new(base)) {
-  {
-    std::lock_guard lock(serversMutex());
-    servers()[http_] = this;
-  }
-  acceptBackoff_ = std::make_unique<AcceptBackoff>(base, "admin", [this](bool paused) {
-    if (listener_ == nullptr) return;
-    if (paused) {
-      evconnlistener_disable(listener_);
-    } else {
-      evconnlistener_enable(listener_);
-    }
-  });
-  evhttp_set_gencb(http_, &AdminServer::onRequest, this);
-  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
-  evhttp_set_timeout(http_, 10);
-  // The admin API takes no uploads: small limits keep a confused client from costing memory.
-  evhttp_set_max_headers_size(http_, 16 * 1024);
-  evhttp_set_max_body_size(http_, 64 * 1024);
+AdminServer::AdminServer(event_base* base, AdminLimits limits) : base_(base), limits_(limits) {
+  closed_ = std::make_unique<DeferredDelete<AdminConnection>>(base);
+  acceptBackoff_ =
+      std::make_unique<AcceptBackoff>(base, "admin", [this](bool) { updateAccepting(); });
 }
 
 AdminServer::~AdminServer() {
-  {
-    std::lock_guard lock(serversMutex());
-    servers().erase(http_);
-  }
+  listener_.reset();
+  connections_.clear();
+  closed_.reset();
   acceptBackoff_.reset();
-  evhttp_free(http_);
 }
 
 void AdminServer::route(std::string method, std::string path, Handler handler) {
@@ -105,75 +304,67 @@ void AdminServer::route(std::string method, std::string path, Handler handler) {
 }
 
 std::optional<std::string> AdminServer::listen(const SocketAddress& address) {
-  evhttp_bound_socket* bound =
-      evhttp_bind_socket_with_handle(http_, address.host().c_str(), address.port());
-  if (bound == nullptr) return "bind " + address.toString() + ": " + strerror(errno);
+  listener_.reset(
+      evconnlistener_new_bind(base_, &AdminServer::onAccept, this,
+                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+                              128, address.sockaddrPtr(), static_cast<int>(address.length())));
+  if (!listener_) return "bind " + address.toString() + ": " + strerror(errno);
   // Without an error callback libevent retries a failing accept() on every loop pass and
   // logs each time: out of descriptors, the control thread would spin.
-  listener_ = evhttp_bound_socket_get_listener(bound);
-  evconnlistener_set_error_cb(listener_, &AdminServer::onAcceptError);
+  evconnlistener_set_error_cb(listener_.get(), &AdminServer::onAcceptError);
   return std::nullopt;
 }
 
-void AdminServer::onAcceptError(evconnlistener* listener, void* http) {
-  // The listener's argument is evhttp's own (its evhttp*), so find ourselves by it.
-  AdminServer* self = nullptr;
-  {
-    std::lock_guard lock(serversMutex());
-    auto found = servers().find(static_cast<evhttp*>(http));
-    if (found != servers().end()) self = found->second;
-  }
-  if (self == nullptr) return;
-  self->acceptBackoff_->onAcceptError(evconnlistener_get_fd(listener), EVUTIL_SOCKET_ERROR(),
-                                      kAdminRefusal);
+void AdminServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) {
+  auto* server = static_cast<AdminServer*>(self);
+  auto connection = std::make_unique<AdminConnection>(*server, fd);
+  AdminConnection* raw = connection.get();
+  if (!raw->start()) return;
+  server->connections_.emplace(raw, std::move(connection));
+  server->updateAccepting();
 }
 
-void AdminServer::onRequest(evhttp_request* request, void* self) {
-  static_cast<AdminServer*>(self)->handle(request);
+void AdminServer::onAcceptError(evconnlistener* listener, void* self) {
+  static_cast<AdminServer*>(self)->acceptBackoff_->onAcceptError(
+      evconnlistener_get_fd(listener), EVUTIL_SOCKET_ERROR(), kAdminRefusal);
 }
 
-void AdminServer::handle(evhttp_request* request) {
-  AdminRequest parsed;
-  parsed.method = methodName(evhttp_request_get_command(request));
-  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
-  const char* path = evhttp_uri_get_path(uri);
-  const char* query = evhttp_uri_get_query(uri);
-  parsed.path = path && *path ? path : "/";
-  parsed.query = query ? query : "";
-  if (parsed.method == "HEAD") parsed.method = "GET";
-  evkeyvalq* input = evhttp_request_get_input_headers(request);
-  auto header = [&](const char* name) {
-    const char* value = evhttp_find_header(input, name);
-    return std::string(value ? value : "");
-  };
-  parsed.host = header("Host");
-  parsed.origin = header("Origin");
-  parsed.authorization = header("Authorization");
+void AdminServer::connectionClosed(AdminConnection* connection) {
+  auto found = connections_.find(connection);
+  if (found == connections_.end()) return;
+  closed_->later(std::move(found->second));
+  connections_.erase(found);
+  updateAccepting();
+}
 
-  AdminResponse response;
-  bool pathKnown = false;
-  const Route* chosen = nullptr;
-  for (const Route& route : routes_) {
-    if (!matches(route.path, parsed.path)) continue;
-    pathKnown = true;
-    if (route.method == parsed.method) {
-      chosen = &route;
-      break;
-    }
+void AdminServer::updateAccepting() {
+  if (!listener_) return;
+  // At the limit the listener pauses: further clients wait in the kernel's queue (bounded
+  // by its backlog) instead of each taking a descriptor and a buffer here.
+  bool full = static_cast<int>(connections_.size()) >= limits_.maxConnections;
+  if (full && !pausedForLimit_) {
+    logEvent(LogLevel::Warn, "admin_connection_limit",
+             {{"connections", connections_.size()}, {"max", limits_.maxConnections}});
   }
-  if (chosen) {
-    response = chosen->handler(parsed);
-  } else if (pathKnown) {
-    response = jsonError(405, "method " + parsed.method + " not allowed on " + parsed.path);
+  pausedForLimit_ = full;
+  if (full || acceptBackoff_->paused()) {
+    evconnlistener_disable(listener_.get());
   } else {
-    response = jsonError(404, "no such endpoint: " + parsed.path);
+    evconnlistener_enable(listener_.get());
   }
-  evkeyvalq* headers = evhttp_request_get_output_headers(request);
-  evhttp_add_header(headers, "Content-Type", response.contentType.c_str());
-  evbuffer* body = evbuffer_new();
-  evbuffer_add(body, response.body.data(), response.body.size());
-  evhttp_send_reply(request, response.code, nullptr, body);
-  evbuffer_free(body);
+}
+
+AdminResponse AdminServer::handle(const AdminRequest& request) const {
+  bool pathKnown = false;
+  for (const Route& route : routes_) {
+    if (!matches(route.path, request.path)) continue;
+    pathKnown = true;
+    if (route.method == request.method) return route.handler(request);
+  }
+  if (pathKnown) {
+    return jsonError(405, "method " + request.method + " not allowed on " + request.path);
+  }
+  return jsonError(404, "no such endpoint: " + request.path);
 }
 
 }  // namespace readygate

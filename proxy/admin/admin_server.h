@@ -1,15 +1,17 @@
-// The admin HTTP listener (libevent evhttp) on the control loop: routes to handlers.
+// The admin HTTP listener on the control loop: connections, limits, routes to handlers.
 #pragma once
 
-#include <event2/http.h>
+#include <event2/listener.h>
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/core/accept_backoff.h"
+#include "proxy/core/deferred_delete.h"
 #include "proxy/core/socket_address.h"
 
 namespace readygate {
@@ -29,13 +31,26 @@ struct AdminRequest {
   std::string authorization;  // the Authorization header ("" when absent)
 };
 
-/// Serves the admin API. Handlers run on the control loop, so they may read the
-/// probe state directly. Unknown paths answer 404, known paths with a wrong method 405.
+/// What one admin client may cost. The admin API is a control plane: a flood of
+/// connections or a client that never finishes its request must not hold it.
+struct AdminLimits {
+  int maxConnections = 64;     // open at once; more wait in the kernel's queue
+  double requestSeconds = 10;  // from a request's first byte to its last
+  double idleSeconds = 60;     // a kept-alive connection between requests
+  size_t maxHeaderBytes = 16 * 1024;
+  size_t maxBodyBytes = 64 * 1024;  // the admin API takes no uploads
+};
+
+class AdminConnection;
+
+/// Serves the admin API (HTTP/1.1 with keep-alive, read with http-parser). Handlers run
+/// on the control loop, so they may read the probe state directly. Unknown paths answer
+/// 404, known paths with a wrong method 405.
 class AdminServer {
  public:
   using Handler = std::function<AdminResponse(const AdminRequest&)>;
 
-  explicit AdminServer(event_base* base);
+  explicit AdminServer(event_base* base, AdminLimits limits = AdminLimits());
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -44,21 +59,29 @@ class AdminServer {
   void route(std::string method, std::string path, Handler handler);
   /// Binds; returns an error text on failure.
   std::optional<std::string> listen(const SocketAddress& address);
+  size_t openConnections() const { return connections_.size(); }
 
  private:
+  friend class AdminConnection;
   struct Route {
     std::string method;
     std::string path;
     Handler handler;
   };
-  static void onRequest(evhttp_request* request, void* self);
+  AdminResponse handle(const AdminRequest& request) const;
+  void connectionClosed(AdminConnection* connection);
+  void updateAccepting();
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
   static void onAcceptError(evconnlistener* listener, void* self);
-  void handle(evhttp_request* request);
 
-  evhttp* http_;
+  event_base* base_;
+  AdminLimits limits_;
   std::vector<Route> routes_;
-  evconnlistener* listener_ = nullptr;  // owned by http_
+  ListenerPtr listener_;
+  std::unordered_map<AdminConnection*, std::unique_ptr<AdminConnection>> connections_;
+  std::unique_ptr<DeferredDelete<AdminConnection>> closed_;
   std::unique_ptr<AcceptBackoff> acceptBackoff_;
+  bool pausedForLimit_ = false;
 };
 
 /// `{"error": message}` with `code`.

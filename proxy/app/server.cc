@@ -153,7 +153,10 @@ bool Server::startAdmin() {
              {{"address", config_.admin.listen.toString()},
               {"detail", "no token: anyone who reaches it can drain, disable and reload"}});
   }
-  admin_ = std::make_unique<AdminServer>(control_.base());
+  AdminLimits limits;
+  limits.maxConnections = config_.admin.maxConnections;
+  limits.requestSeconds = config_.admin.requestTimeoutSeconds;
+  admin_ = std::make_unique<AdminServer>(control_.base(), limits);
   installAdminRoutes(*admin_, AdminApiState{config_, services_, counters_, probeTiming_, clock_,
                                             [this] {
                                               ReloadOutcome outcome = reloader_.reload();

@@ -350,4 +350,49 @@ TEST(AdminSecurity, TokenForReadsAndTheCliTakesATokenFile) {
   EXPECT_THAT(with.output(), HasSubstr(a.address()));
 }
 
+// The admin API is a control plane: a flood of connections waits in the kernel's queue
+// beyond admin.maxConnections instead of each costing readygate a descriptor, and a client
+// that never finishes its request is told 408 and closed at admin.requestTimeoutSeconds.
+TEST(AdminSecurity, ConnectionAndRequestTimeLimitsHold) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod");
+  int adminPort = freePort();
+  harness.startReadygate(
+      fill(R"(admin: {listen: "127.0.0.1:${admin}", maxConnections: 2, requestTimeoutSeconds: 0.5}
+services:
+  - {name: web, listen: "127.0.0.1:${port}", endpoints: {static: ["${pod}"]}}
+)",
+           {{"admin", std::to_string(adminPort)},
+            {"port", std::to_string(freePort())},
+            {"pod", pod.address()}}));
+  auto get = [](TcpClient& client) {
+    return client.sendAll("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  };
+  auto first = TcpClient::connect("127.0.0.1", adminPort);
+  auto second = TcpClient::connect("127.0.0.1", adminPort);
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(get(*first));
+  ASSERT_THAT(first->receive(15, 2s), HasSubstr("200 OK"));
+  ASSERT_TRUE(get(*second));
+  ASSERT_THAT(second->receive(15, 2s), HasSubstr("200 OK"));
+  // Two are open (kept alive): a third is queued, not served...
+  auto third = TcpClient::connect("127.0.0.1", adminPort);
+  ASSERT_TRUE(third);
+  ASSERT_TRUE(get(*third));
+  EXPECT_EQ(third->receive(15, 300ms), "");
+  // ...until a place frees up.
+  first->close();
+  EXPECT_THAT(third->receive(15, 2s), HasSubstr("200 OK"));
+
+  // A request that never ends: 408, then the close.
+  second->close();
+  auto slow = TcpClient::connect("127.0.0.1", adminPort);
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(slow->sendAll("GET /status HTTP/1.1\r\nHost: x\r\n"));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THAT(slow->receive(12, 3s), HasSubstr("408"));
+  EXPECT_TRUE(slow->waitForEof(1s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
 }  // namespace
