@@ -30,7 +30,8 @@ test-asan: deps
 test-tsan: deps
 	@cmake -S . -B build-tsan -DREADYGATE_WERROR=ON -DREADYGATE_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(SANITIZER_CTEST)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	  $(SANITIZER_CTEST)
 
 # Each fuzz target for FUZZ_SECONDS (clang, libFuzzer, ASan + UBSan); new inputs go to
 # build-fuzz/corpus, crashes to build-fuzz/crashes (copy them into tests/fuzz/corpus to
