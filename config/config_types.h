@@ -59,6 +59,13 @@ struct TcpSocketAction {
   bool operator==(const TcpSocketAction&) const = default;
 };
 
+struct GrpcAction {
+  int port = 0;         // required, as in a pod spec
+  std::string service;  // HealthCheckRequest.service; "" asks about the server as a whole
+
+  bool operator==(const GrpcAction&) const = default;
+};
+
 struct ExecAction {
   std::vector<std::string> command;  // argv, run without a shell
 
@@ -73,11 +80,12 @@ enum class ProbeKind {
 
 /// A Kubernetes probe block; field names and defaults as in a pod spec.
 struct ProbeSpec {
-  enum class Handler { HttpGet, TcpSocket, Exec };
+  enum class Handler { HttpGet, TcpSocket, Exec, Grpc };
   Handler handler = Handler::TcpSocket;
   HttpGetAction httpGet;
   TcpSocketAction tcpSocket;
   ExecAction exec;
+  GrpcAction grpc;
   double initialDelaySeconds = 0;
   double periodSeconds = 10;
   double timeoutSeconds = 1;

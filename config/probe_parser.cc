@@ -144,13 +144,23 @@ std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& p
     exec.finish();
   }
   if (auto value = map.get("grpc")) {
-    errors.add(map.childPath("grpc"), value->Mark(), "gRPC probes are not supported yet");
     ++handlers;
+    spec.handler = ProbeSpec::Handler::Grpc;
+    MapReader grpc(*value, map.childPath("grpc"), errors);
+    if (auto port = grpc.require("port")) {
+      if (auto number = readPort(*port, grpc.childPath("port"), errors)) spec.grpc.port = *number;
+    }
+    if (auto service = grpc.get("service")) {
+      if (auto name = readString(*service, grpc.childPath("service"), errors)) {
+        spec.grpc.service = *name;
+      }
+    }
+    grpc.finish();
   }
   if (handlers == 0) {
-    errors.add(path, map.mark(), "needs one handler: httpGet, tcpSocket or exec");
+    errors.add(path, map.mark(), "needs one handler: httpGet, tcpSocket, exec or grpc");
   } else if (handlers > 1) {
-    errors.add(path, map.mark(), "may have only one handler of httpGet, tcpSocket, exec");
+    errors.add(path, map.mark(), "may have only one handler of httpGet, tcpSocket, exec, grpc");
   }
 
   if (auto value = map.get("initialDelaySeconds")) {

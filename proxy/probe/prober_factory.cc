@@ -2,6 +2,7 @@
 #include "proxy/probe/prober_factory.h"
 
 #include "proxy/probe/exec_prober.h"
+#include "proxy/probe/grpc_prober.h"
 #include "proxy/probe/http_prober.h"
 #include "proxy/probe/tcp_prober.h"
 
@@ -53,6 +54,10 @@ std::unique_ptr<Prober> makeProber(const ProberContext& context, const ProbeSpec
     case ProbeSpec::Handler::TcpSocket:
       return std::make_unique<TcpProber>(context.base, portOr(spec.tcpSocket.port),
                                          spec.timeoutSeconds);
+    case ProbeSpec::Handler::Grpc:
+      return std::make_unique<GrpcProber>(context.base,
+                                          backend.withPort(static_cast<uint16_t>(spec.grpc.port)),
+                                          spec.grpc.service, spec.timeoutSeconds);
     case ProbeSpec::Handler::Exec:
       return std::make_unique<ExecProber>(
           context.base, context.reaper, spec.exec.command,

@@ -7,6 +7,7 @@
 
 #include "tests/fakepod/echo_pod.h"
 #include "tests/fakepod/fakepod_options.h"
+#include "tests/fakepod/grpc_pod.h"
 #include "tests/fakepod/http_pod.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,9 @@ int main(int argc, char** argv) {
   fakepod::EchoPod echo(base, options);
   bool listening = options.echo ? echo.listen() : http.listen();
   if (!listening) return 1;
+  fakepod::GrpcPod grpc(base, options);
+  if (options.grpcNotServing) fakepod::grpcServingStatus() = 2;
+  if (options.grpcPort > 0 && !grpc.listen()) return 1;
   std::cout << "fakepod name=" << options.name << " listening" << std::endl;
 
   event* killTimer = nullptr;

@@ -72,6 +72,10 @@ Options parseOptions(int argc, char** argv) {
       options.killInSeconds = number(value(), "--kill-in");
     else if (arg == "--ready-toggle") {
       options.readyToggleEvery = static_cast<int>(number(value(), "--ready-toggle"));
+    } else if (arg == "--grpc-port") {
+      options.grpcPort = static_cast<int>(number(value(), "--grpc-port"));
+    } else if (arg == "--grpc-not-serving") {
+      options.grpcNotServing = true;
     } else if (arg == "--start-unready")
       options.startUnready = true;
     else if (arg == "--tls-cert")

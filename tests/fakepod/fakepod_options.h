@@ -21,6 +21,8 @@ struct Options {
   bool startUnready = false;  // /ready answers 503 until /control/ready/on
   std::string tlsCert;        // serve HTTPS with this certificate and key
   std::string tlsKey;
+  int grpcPort = 0;            // also serve grpc.health.v1 (h2c) on this port
+  bool grpcNotServing = false;  // start NOT_SERVING (flip with /control/grpc/serving)
 };
 
 /// Parses argv; prints usage and exits on error.

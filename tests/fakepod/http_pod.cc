@@ -11,6 +11,8 @@
 #include <iostream>
 #include <string>
 
+#include "tests/fakepod/grpc_pod.h"
+
 namespace fakepod {
 
 struct HttpPod::DelayedReply {
@@ -121,6 +123,9 @@ void HttpPod::handle(evhttp_request* request) {
     // What a container restart would do for the flask app: healthy again.
     failing_ = false;
     body = name + " healthy again\n";
+  } else if (path == "/control/grpc/serving" || path == "/control/grpc/not_serving") {
+    grpcServingStatus() = path.ends_with("/serving") && !path.ends_with("not_serving") ? 1 : 2;
+    reply(request, 200, "OK", path.substr(std::string("/control/grpc/").size()) + "\n");
   } else if (path == "/control/ready/on" || path == "/control/ready/off") {
     forcedReady_ = path.ends_with("/on") ? 1 : 0;
     body = name + " ready=" + std::to_string(forcedReady_) + "\n";
