@@ -62,6 +62,8 @@ struct TcpSocketAction {
 struct GrpcAction {
   int port = 0;         // required, as in a pod spec
   std::string service;  // HealthCheckRequest.service; "" asks about the server as a whole
+  /// Extension: present = HTTP/2 over TLS (ALPN h2) with these options; absent = h2c.
+  std::optional<ProbeTlsOptions> tls;
 
   bool operator==(const GrpcAction&) const = default;
 };
@@ -94,6 +96,13 @@ struct ProbeSpec {
 
   bool operator==(const ProbeSpec&) const = default;
 };
+
+/// The TLS options a probe connects with (HTTPS httpGet, gRPC with `tls`), or null.
+inline const ProbeTlsOptions* tlsOptionsOf(const ProbeSpec& spec) {
+  if (spec.handler == ProbeSpec::Handler::HttpGet && spec.httpGet.https) return &spec.httpGet.tls;
+  if (spec.handler == ProbeSpec::Handler::Grpc && spec.grpc.tls) return &*spec.grpc.tls;
+  return nullptr;
+}
 
 /// `mode: http` settings of a service: limits and timeouts of the L7 proxy.
 struct HttpSettings {

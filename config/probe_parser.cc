@@ -155,6 +155,11 @@ std::optional<ProbeSpec> parseProbe(const YAML::Node& node, const std::string& p
         spec.grpc.service = *name;
       }
     }
+    if (auto tls = grpc.get("tls")) {
+      ProbeTlsOptions options;
+      parseTls(*tls, grpc.childPath("tls"), errors, options);
+      spec.grpc.tls = options;
+    }
     grpc.finish();
   }
   if (handlers == 0) {

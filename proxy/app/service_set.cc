@@ -18,8 +18,8 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
   ProberContext context{base_, reaper_, config.name};
   ProberMaker maker = [this, context](ProbeKind, const ProbeSpec& spec,
                                       const SocketAddress& backend) {
-    bool https = spec.handler == ProbeSpec::Handler::HttpGet && spec.httpGet.https;
-    return makeProber(context, spec, backend, https ? tls_.get(spec.httpGet.tls) : nullptr);
+    const ProbeTlsOptions* tls = tlsOptionsOf(spec);
+    return makeProber(context, spec, backend, tls ? tls_.get(*tls) : nullptr);
   };
   services_.push_back(std::make_unique<ServiceMembers>(
       base_, clock_, HealthCheckSession::factory(base_, clock_, stats_, std::move(maker)),

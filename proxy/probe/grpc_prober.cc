@@ -3,7 +3,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <cstring>
 #include <optional>
@@ -50,14 +53,63 @@ struct SessionDeleter {
 class GrpcAttempt : public ConnectionAttempt {
  public:
   GrpcAttempt(event_base* base, ProbeDone done, const SocketAddress& target,
-              const std::string& service)
+              const std::string& service, const TlsClientContext* tls)
       : ConnectionAttempt(base, std::move(done)),
         authority_(target.toString()),
-        request_(grpc_health::encodeRequest(service)) {}
+        serverName_(target.host()),
+        request_(grpc_health::encodeRequest(service)),
+        tls_(tls) {}
   using ConnectionAttempt::begin;
 
  private:
   void onConnected() override {
+    if (tls_ != nullptr && !tlsEstablished_) {
+      if (!tlsStarted_) {
+        startTls();
+        return;
+      }
+      tlsEstablished_ = true;
+      // gRPC needs HTTP/2: a server that did not choose h2 by ALPN does not speak it here.
+      SSL* ssl = bufferevent_openssl_get_ssl(connection());
+      const unsigned char* chosen = nullptr;
+      unsigned int length = 0;
+      if (ssl != nullptr) SSL_get0_alpn_selected(ssl, &chosen, &length);
+      if (length != 2 || memcmp(chosen, "h2", 2) != 0) {
+        finish(ProbeResult::failed("h2_protocol", "the server did not choose h2 (ALPN)"));
+        return;
+      }
+    }
+    startSession();
+  }
+
+  void startTls() {
+    tlsStarted_ = true;
+    SslPtr ssl = tls_->newSsl(serverName_);
+    if (ssl) {
+      static const unsigned char kAlpnH2[] = {2, 'h', '2'};
+      SSL_set_alpn_protos(ssl.get(), kAlpnH2, sizeof kAlpnH2);
+    }
+    wrapConnection([&](bufferevent* underlying) -> bufferevent* {
+      if (!ssl) return nullptr;
+      return bufferevent_openssl_filter_new(base(), underlying, ssl.release(),
+                                            BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    });
+    if (connection()) bufferevent_enable(connection(), EV_READ | EV_WRITE);
+  }
+
+  void onConnectError(int error) override {
+    if (tlsStarted_) {
+      unsigned long code = bufferevent_get_openssl_error(connection());
+      char text[256] = "handshake failed";
+      if (code != 0) ERR_error_string_n(code, text, sizeof text);
+      ERR_clear_error();
+      finish(ProbeResult::failed("tls_handshake", text));
+      return;
+    }
+    ConnectionAttempt::onConnectError(error);
+  }
+
+  void startSession() {
     nghttp2_session_callbacks* callbacks = nullptr;
     nghttp2_session_callbacks_new(&callbacks);
     nghttp2_session_callbacks_set_send_callback(callbacks, &GrpcAttempt::onSend);
@@ -113,6 +165,16 @@ class GrpcAttempt : public ConnectionAttempt {
       evbuffer_drain(input, static_cast<size_t>(used));
     }
     if (!finished()) flush();
+  }
+
+  void onError(int error) override {
+    // Reset before any HTTP/2 frame: the port speaks something else (a TLS server
+    // answering our cleartext preface with an alert, say).
+    if (!receivedFrame_) {
+      finish(ProbeResult::failed("h2_protocol", error ? strerror(error) : "connection error"));
+      return;
+    }
+    ConnectionAttempt::onError(error);
   }
 
   void onEndOfStream() override {
@@ -194,7 +256,11 @@ class GrpcAttempt : public ConnectionAttempt {
   }
 
   std::string authority_;
+  std::string serverName_;
   std::string request_;
+  const TlsClientContext* tls_;
+  bool tlsStarted_ = false;
+  bool tlsEstablished_ = false;
   size_t requestSent_ = 0;
   std::unique_ptr<nghttp2_session, SessionDeleter> session_;
   int32_t streamId_ = -1;
@@ -208,7 +274,8 @@ class GrpcAttempt : public ConnectionAttempt {
 }  // namespace
 
 std::unique_ptr<ProbeAttempt> GrpcProber::start(ProbeDone done) {
-  auto attempt = std::make_unique<GrpcAttempt>(base_, std::move(done), target_, service_);
+  auto attempt =
+      std::make_unique<GrpcAttempt>(base_, std::move(done), target_, service_, tls_.get());
   attempt->begin(target_, timeoutSeconds_);
   return attempt;
 }

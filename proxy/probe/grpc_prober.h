@@ -1,11 +1,13 @@
-// grpc probe (the kubelet's): grpc.health.v1.Health/Check over HTTP/2 cleartext (h2c,
-// prior knowledge); SERVING passes.
+// grpc probe (the kubelet's): grpc.health.v1.Health/Check over HTTP/2, cleartext (h2c,
+// prior knowledge) or TLS; SERVING passes.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "proxy/core/socket_address.h"
 #include "proxy/probe/prober.h"
+#include "proxy/probe/tls_client_context.h"
 
 struct event_base;
 
@@ -13,11 +15,14 @@ namespace readygate {
 
 class GrpcProber : public Prober {
  public:
-  GrpcProber(event_base* base, SocketAddress target, std::string service, double timeoutSeconds)
+  /// `tls` null: h2c (prior knowledge); else HTTP/2 over TLS, offered by ALPN ("h2").
+  GrpcProber(event_base* base, SocketAddress target, std::string service, double timeoutSeconds,
+             std::shared_ptr<const TlsClientContext> tls)
       : base_(base),
         target_(target),
         service_(std::move(service)),
-        timeoutSeconds_(timeoutSeconds) {}
+        timeoutSeconds_(timeoutSeconds),
+        tls_(std::move(tls)) {}
   std::unique_ptr<ProbeAttempt> start(ProbeDone done) override;
 
  private:
@@ -25,6 +30,7 @@ class GrpcProber : public Prober {
   SocketAddress target_;
   std::string service_;
   double timeoutSeconds_;
+  std::shared_ptr<const TlsClientContext> tls_;
 };
 
 }  // namespace readygate

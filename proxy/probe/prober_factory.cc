@@ -12,17 +12,16 @@ std::optional<std::string> ProbeTlsContexts::prepare(const Config& config) {
   for (const ServiceConfig& service : config.services) {
     for (ProbeKind kind : kAllProbeKinds) {
       const std::optional<ProbeSpec>& spec = probeOf(service, kind);
-      if (!spec || spec->handler != ProbeSpec::Handler::HttpGet || !spec->httpGet.https) continue;
+      const ProbeTlsOptions* tls = spec ? tlsOptionsOf(*spec) : nullptr;
+      if (tls == nullptr) continue;
       bool known = false;
-      for (const auto& [options, context] : contexts_)
-        known = known || options == spec->httpGet.tls;
+      for (const auto& [options, context] : contexts_) known = known || options == *tls;
       if (known) continue;
-      auto created = TlsClientContext::create(spec->httpGet.tls);
+      auto created = TlsClientContext::create(*tls);
       if (auto* error = std::get_if<std::string>(&created)) {
         return "service " + service.name + ": " + toString(kind) + " probe TLS: " + *error;
       }
-      contexts_.emplace_back(spec->httpGet.tls,
-                             std::get<std::shared_ptr<TlsClientContext>>(created));
+      contexts_.emplace_back(*tls, std::get<std::shared_ptr<TlsClientContext>>(created));
     }
   }
   return std::nullopt;
@@ -55,9 +54,9 @@ std::unique_ptr<Prober> makeProber(const ProberContext& context, const ProbeSpec
       return std::make_unique<TcpProber>(context.base, portOr(spec.tcpSocket.port),
                                          spec.timeoutSeconds);
     case ProbeSpec::Handler::Grpc:
-      return std::make_unique<GrpcProber>(context.base,
-                                          backend.withPort(static_cast<uint16_t>(spec.grpc.port)),
-                                          spec.grpc.service, spec.timeoutSeconds);
+      return std::make_unique<GrpcProber>(
+          context.base, backend.withPort(static_cast<uint16_t>(spec.grpc.port)), spec.grpc.service,
+          spec.timeoutSeconds, spec.grpc.tls ? std::move(tls) : nullptr);
     case ProbeSpec::Handler::Exec:
       return std::make_unique<ExecProber>(
           context.base, context.reaper, spec.exec.command,

@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 
 #include <cstring>
 #include <iostream>
@@ -28,9 +30,12 @@ struct Stream {
 
 class Connection {
  public:
-  Connection(event_base* base, evutil_socket_t fd, std::string podName)
+  Connection(event_base* base, evutil_socket_t fd, std::string podName, SSL_CTX* tls)
       : podName_(std::move(podName)) {
-    bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bev_ = tls != nullptr
+               ? bufferevent_openssl_socket_new(base, fd, SSL_new(tls), BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE)
+               : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     nghttp2_session_callbacks* callbacks;
     nghttp2_session_callbacks_new(&callbacks);
     nghttp2_session_callbacks_set_send_callback(callbacks, &Connection::onSend);
@@ -71,7 +76,10 @@ class Connection {
     connection->flush();
   }
 
-  static void onEvent(bufferevent*, short, void* self) { delete static_cast<Connection*>(self); }
+  static void onEvent(bufferevent*, short what, void* self) {
+    if (what & BEV_EVENT_CONNECTED) return;  // the TLS handshake is done
+    delete static_cast<Connection*>(self);
+  }
 
   static ssize_t onSend(nghttp2_session*, const uint8_t* data, size_t length, int, void* self) {
     bufferevent_write(static_cast<Connection*>(self)->bev_, data, length);
@@ -190,9 +198,33 @@ int& grpcServingStatus() {
 
 GrpcPod::~GrpcPod() {
   if (listener_) evconnlistener_free(listener_);
+  if (tls_) SSL_CTX_free(tls_);
 }
 
 bool GrpcPod::listen() {
+  if (!options_.tlsCert.empty()) {
+    tls_ = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(tls_, options_.tlsCert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_, options_.tlsKey.c_str(), SSL_FILETYPE_PEM) != 1) {
+      std::cerr << "fakepod: cannot load the TLS certificate or key" << std::endl;
+      return false;
+    }
+    // h2 or nothing: a client that does not offer it gets no application protocol.
+    SSL_CTX_set_alpn_select_cb(
+        tls_,
+        [](SSL*, const unsigned char** out, unsigned char* outLength, const unsigned char* in,
+           unsigned int inLength, void*) {
+          unsigned char* chosen = nullptr;
+          static const unsigned char kH2[] = {2, 'h', '2'};
+          if (SSL_select_next_proto(&chosen, outLength, kH2, sizeof kH2, in, inLength) !=
+              OPENSSL_NPN_NEGOTIATED) {
+            return SSL_TLSEXT_ERR_NOACK;
+          }
+          *out = chosen;
+          return SSL_TLSEXT_ERR_OK;
+        },
+        nullptr);
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(options_.grpcPort));
@@ -209,7 +241,8 @@ bool GrpcPod::listen() {
 
 void GrpcPod::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) {
   auto* pod = static_cast<GrpcPod*>(self);
-  new Connection(pod->base_, fd, pod->options_.name);  // deletes itself when the peer goes
+  new Connection(pod->base_, fd, pod->options_.name,
+                 pod->tls_);  // deletes itself when the peer goes
 }
 
 }  // namespace fakepod

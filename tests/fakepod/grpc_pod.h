@@ -1,11 +1,13 @@
-// fakepod's gRPC face: grpc.health.v1.Health/Check over h2c (nghttp2 server side), its
-// status flipped over the HTTP face's /control/grpc/serving|not_serving.
+// fakepod's gRPC face: grpc.health.v1.Health/Check over h2c, or TLS with --tls-cert
+// (nghttp2 server side), its status flipped over the HTTP face's /control/grpc/...
 #pragma once
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "tests/fakepod/fakepod_options.h"
+
+struct ssl_ctx_st;
 
 namespace fakepod {
 
@@ -26,6 +28,7 @@ class GrpcPod {
   event_base* base_;
   const Options& options_;
   evconnlistener* listener_ = nullptr;
+  ssl_ctx_st* tls_ = nullptr;  // with --tls-cert: HTTP/2 over TLS, h2 chosen by ALPN
 };
 
 }  // namespace fakepod

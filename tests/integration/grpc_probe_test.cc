@@ -12,15 +12,23 @@ namespace {
 using namespace std::chrono_literals;
 using namespace testing_support;
 
-std::string grpcProbe(int port, const std::string& service = "") {
+std::string grpcProbe(int port, const std::string& service = "", const std::string& more = "") {
   return fill(R"(    readinessProbe:
-      grpc: {port: ${port}${service}}
+      grpc: {port: ${port}${service}${more}}
       periodSeconds: 0.1
       timeoutSeconds: 0.5
       failureThreshold: 1
 )",
               {{"port", std::to_string(port)},
-               {"service", service.empty() ? "" : ", service: " + service}});
+               {"service", service.empty() ? "" : ", service: " + service},
+               {"more", more}});
+}
+
+/// The reason of the first backend of service `name` in /status.
+std::string reasonOf(const ProxyHarness& harness, const std::string& name) {
+  std::string status = harness.admin("/status");
+  size_t at = status.find("\"name\":\"" + name + "\"");
+  return at == std::string::npos ? "" : jsonField(status.substr(at), "reason");
 }
 
 // SERVING lets the pod in, NOT_SERVING takes it out with its reason, and traffic follows.
@@ -66,11 +74,7 @@ TEST(GrpcProbe, EachFailureHasItsReason) {
   service("stalls", grpcProbe(stalls.port()));
   service("refused", grpcProbe(refused));
   harness.startReadygate(yaml);
-  auto reasonOf = [&](const std::string& serviceName) {
-    std::string status = harness.admin("/status");
-    size_t at = status.find("\"name\":\"" + serviceName + "\"");
-    return at == std::string::npos ? "" : jsonField(status.substr(at), "reason");
-  };
+  auto reasonOf = [&](const std::string& name) { return ::reasonOf(harness, name); };
   EXPECT_TRUE(waitUntil([&] { return reasonOf("unknown") == "grpc_unknown_service"; }, 5s))
       << reasonOf("unknown");
   EXPECT_TRUE(waitUntil([&] { return reasonOf("known") == "ok"; }, 5s)) << reasonOf("known");
@@ -80,6 +84,43 @@ TEST(GrpcProbe, EachFailureHasItsReason) {
   EXPECT_TRUE(waitUntil([&] { return reasonOf("refused") == "connect_refused"; }, 5s))
       << reasonOf("refused");
   EXPECT_TRUE(harness.readygate().running());
+}
+
+// The `tls` extension: HTTP/2 over TLS, h2 chosen by ALPN (the certificate unverified
+// unless asked, as for HTTPS probes). A TLS probe at a cleartext port fails its handshake;
+// a cleartext probe at the TLS port gets no HTTP/2.
+TEST(GrpcProbe, OverTlsWithAlpnAndEachMismatchHasItsReason) {
+  ProxyHarness harness;
+  auto [cert, key] = harness.selfSignedCertificate("pod.test");
+  ASSERT_FALSE(cert.empty());
+  int tlsPort = freePort();
+  int plainPort = freePort("127.0.0.2");
+  FakePod& secure = harness.startPod(
+      "secure", {"--tls-cert", cert, "--tls-key", key, "--grpc-port", std::to_string(tlsPort)});
+  FakePod& plain =
+      harness.startPod("plain", {"--grpc-port", std::to_string(plainPort)}, true, "127.0.0.2");
+  std::string yaml = "services:\n";
+  auto service = [&](const std::string& name, const FakePod& pod, const std::string& probe) {
+    yaml += fill(
+                "  - name: ${name}\n    listen: 127.0.0.1:${port}\n    endpoints: {static: "
+                "[\"${pod}\"]}\n",
+                {{"name", name}, {"port", std::to_string(freePort())}, {"pod", pod.address()}}) +
+            probe;
+  };
+  service("tls", secure, grpcProbe(tlsPort, "", ", tls: {}"));
+  service("verified", secure,
+          grpcProbe(tlsPort, "", ", tls: {verify: true, ca: " + cert + ", serverName: pod.test}"));
+  service("tls-at-plain", plain, grpcProbe(plainPort, "", ", tls: {}"));
+  service("plain-at-tls", secure, grpcProbe(tlsPort));
+  harness.startReadygate(yaml);
+  for (auto [name, reason] :
+       std::vector<std::pair<std::string, std::string>>{{"tls", "ok"},
+                                                        {"verified", "ok"},
+                                                        {"tls-at-plain", "tls_handshake"},
+                                                        {"plain-at-tls", "h2_protocol"}}) {
+    EXPECT_TRUE(waitUntil([&] { return reasonOf(harness, name) == reason; }, 5s))
+        << name << ": " << reasonOf(harness, name);
+  }
 }
 
 // Interoperability with a real gRPC implementation (Debian's python3-grpcio): its server
