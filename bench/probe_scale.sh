@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Probing at scale: N backends probed every second on one control thread; CPU per probe
-# and timer lateness for readygate, side by side with HAProxy health checks on the same pods.
+# and timer lateness for readygate, side by side with HAProxy health checks on the same pods,
+# then readygate again with gRPC health probes (and their CPU per probe over httpGet's).
 #
 # usage: bench/probe_scale.sh BUILD_DIR [BACKENDS] [WINDOW_SECONDS]
 # Probes are httpGet /ready; the rate is counted where it lands, by the fake pods.
@@ -49,6 +50,7 @@ measure() {  # name pid -> prints one result line after the window
   sleep "$window"
   served1=$(probes_served); cpu1=$(cpu_ticks "$pid")
   local probes=$((served1 - served0)) cpu_ms=$(((cpu1 - cpu0) * 1000 / hz))
+  last_cpu_ns_per_probe=$((probes > 0 ? cpu_ms * 1000000 / probes : 0))
   awk -v name="$name" -v probes="$probes" -v cpu_ms="$cpu_ms" -v window="$window" -v backends="$backends" 'BEGIN {
     rate = probes / window
     printf "%-10s probes/s %8.0f (expected %d)  cpu %5.1f%% of a core  cpu/probe %6.1f us\n",
@@ -76,13 +78,14 @@ rg=$!
 pids+=($rg)
 ready=0
 for _ in $(seq 1 60); do
-  ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 || echo 0)
+  ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 | head -1 || true)
   [[ ${ready:-0} -ge $backends ]] && break
   sleep 1
 done
 echo "readygate: $ready of $backends backends ready; measuring ${window}s of probes"
 status0=$(curl -fs "http://127.0.0.1:$admin_port/status" | grep -o '"probe_timing":{[^}]*}')
 measure readygate "$rg"
+http_cpu_ns=$last_cpu_ns_per_probe
 status1=$(curl -fs "http://127.0.0.1:$admin_port/status" | grep -o '"probe_timing":{[^}]*}')
 field() { echo "$1" | grep -o "\"$2\":[0-9.e+-]*" | cut -d: -f2; }
 awk -v t0="$(field "$status0" ticks)" -v t1="$(field "$status1" ticks)" \
@@ -110,3 +113,55 @@ pids+=($hp)
 sleep 3  # HAProxy spreads its first checks over one interval
 if ! kill -0 "$hp" 2>/dev/null; then echo "haproxy did not start:"; cat "$work/haproxy.log"; exit 1; fi
 measure haproxy "$hp"
+kill "$hp"; wait "$hp" 2>/dev/null || true
+
+# --- readygate with gRPC health probes (grpc.health.v1 over h2c), same count and period.
+# The probe port is one number for a service, so the gRPC faces are four more fake pods on
+# 127.0.0.2-5, one port each; the backends' addresses are spread over them.
+grpc_port=$((first_port + backends + 3))
+grpc_pods=()
+for ((i = 0; i < pods; i++)); do
+  host="127.0.0.$((i + 2))"
+  "$top/$build/tests/fakepod/fakepod" --name "grpc-$i" --host "$host" --port "$((grpc_port + 1))" \
+    --grpc-port "$grpc_port" >"$work/grpc-pod-$i.log" 2>&1 &
+  pids+=($!)
+  grpc_pods+=("$host")
+done
+sleep 1
+grpc_served() {
+  local total=0 host count
+  for host in "${grpc_pods[@]}"; do
+    count=$(curl -fs --max-time 5 "http://$host:$((grpc_port + 1))/grpc-requests")
+    total=$((total + count))
+  done
+  echo "$total"
+}
+grpc_endpoints=$(for ((i = 0; i < backends; i++)); do
+  echo "\"127.0.0.$((i % pods + 2)):$((first_port + i / pods))\""
+done | paste -sd, -)
+cat >"$work/readygate-grpc.yaml" <<YAML
+admin: {listen: "127.0.0.1:$admin_port"}
+workers: 1
+services:
+  - name: bench
+    listen: "127.0.0.1:$listen_port"
+    endpoints:
+      static: [$grpc_endpoints]
+    readinessProbe:
+      grpc: {port: $grpc_port}
+      periodSeconds: 1
+      timeoutSeconds: 1
+YAML
+"$top/$build/proxy/readygate" -c "$work/readygate-grpc.yaml" --log-level warn 2>"$work/readygate-grpc.log" &
+rg=$!
+pids+=($rg)
+for _ in $(seq 1 60); do
+  ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 | head -1 || true)
+  [[ ${ready:-0} -ge $backends ]] && break
+  sleep 1
+done
+echo "readygate (grpc): $ready of $backends backends ready; measuring ${window}s of probes"
+probes_served() { grpc_served; }
+measure grpc "$rg"
+awk -v grpc="$last_cpu_ns_per_probe" -v http="$http_cpu_ns" 'BEGIN {
+  printf "grpc/httpGet CPU per probe: %.2fx (target: at most 1.5x)\n", http ? grpc / http : 0 }'

@@ -137,6 +137,7 @@ class Connection {
   }
 
   void answer(nghttp2_session* session, int32_t id) {
+    ++grpcRequests();
     Stream& stream = streams_[id];
     std::string service = requestedService(stream.body);
     if (stream.path != kCheckPath) {
@@ -190,6 +191,11 @@ class Connection {
 };
 
 }  // namespace
+
+long& grpcRequests() {
+  static long count = 0;
+  return count;
+}
 
 int& grpcServingStatus() {
   static int status = 1;  // SERVING

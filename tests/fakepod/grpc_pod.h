@@ -14,6 +14,8 @@ namespace fakepod {
 /// What Check answers for the server ("") and for the service named like the pod; any
 /// other service name is NOT_FOUND (grpc-status 5). 1 = SERVING, 2 = NOT_SERVING.
 int& grpcServingStatus();
+/// Check calls answered so far (the HTTP face's /grpc-requests, for the probe benchmark).
+long& grpcRequests();
 
 class GrpcPod {
  public:

@@ -123,6 +123,8 @@ void HttpPod::handle(evhttp_request* request) {
     // What a container restart would do for the flask app: healthy again.
     failing_ = false;
     body = name + " healthy again\n";
+  } else if (path == "/grpc-requests") {
+    reply(request, 200, "OK", std::to_string(grpcRequests()) + "\n");
   } else if (path == "/control/grpc/serving" || path == "/control/grpc/not_serving") {
     grpcServingStatus() = path.ends_with("/serving") && !path.ends_with("not_serving") ? 1 : 2;
     reply(request, 200, "OK", path.substr(std::string("/control/grpc/").size()) + "\n");

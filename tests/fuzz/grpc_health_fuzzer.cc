@@ -1,22 +1,24 @@
-// Fuzz target: DATA bytes of a gRPC health answer (framing and protobuf) into a verdict.
-// (The HTTP/2 frames around them come with the nghttp2 prober, issue 11.)
+// Fuzz target: what a gRPC server sends back to a health probe, HTTP/2 frames and all,
+// through GrpcHealthExchange (nghttp2's client session, gRPC framing, the protobuf bytes).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "proxy/probe/grpc_health_codec.h"
+#include "proxy/probe/grpc_health_exchange.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
-  // First byte: the grpc-status trailer (255: none); second: where the DATA is split.
-  std::optional<int> grpcStatus;
-  if (data[0] != 255) grpcStatus = data[0] % 17;
-  std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
-  size_t cut = body.empty() ? 0 : data[1] % (body.size() + 1);
-  readygate::grpc_health::ResponseMessage response;
-  if (response.append(body.substr(0, cut))) response.append(body.substr(cut));
-  readygate::ProbeResult result =
-      readygate::grpc_health::verdict(grpcStatus, "", response.message());
-  if (result.reason.empty() || result.success != (result.reason == "ok")) __builtin_trap();
+  if (size < 1) return 0;
+  // First byte: where the server's bytes are split in two reads, and (bit 7) TLS or not.
+  std::string_view server(reinterpret_cast<const char*>(data + 1), size - 1);
+  size_t cut = server.empty() ? 0 : (data[0] & 0x7F) % (server.size() + 1);
+  readygate::GrpcHealthExchange exchange("127.0.0.1:9000", (data[0] & 0x80) != 0, "svc");
+  std::optional<readygate::ProbeResult> verdict = exchange.start();
+  if (verdict) __builtin_trap();  // starting never fails on its own
+  (void)exchange.takeOutput();
+  verdict = exchange.receive(server.substr(0, cut));
+  if (!verdict) verdict = exchange.receive(server.substr(cut));
+  if (!verdict) verdict = exchange.connectionEnded("closed");
+  (void)exchange.takeOutput();
+  if (verdict->reason.empty() || verdict->success != (verdict->reason == "ok")) __builtin_trap();
   return 0;
 }
