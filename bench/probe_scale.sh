@@ -57,6 +57,15 @@ measure() {  # name pid -> prints one result line after the window
       name, rate, backends, cpu_ms / 10 / window, probes ? cpu_ms * 1000 / probes : 0 }'
 }
 
+wait_ready() {  # sets ready: backends ready in readygate's /status (waits up to a minute)
+  ready=0
+  for _ in $(seq 1 60); do
+    ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 | head -1 || true)
+    [[ ${ready:-0} -ge $backends ]] && break
+    sleep 1
+  done
+}
+
 # --- readygate
 admin_port=$((first_port + backends + 1))
 listen_port=$((first_port + backends + 2))
@@ -76,12 +85,7 @@ YAML
 "$top/$build/proxy/readygate" -c "$work/readygate.yaml" --log-level warn 2>"$work/readygate.log" &
 rg=$!
 pids+=($rg)
-ready=0
-for _ in $(seq 1 60); do
-  ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 | head -1 || true)
-  [[ ${ready:-0} -ge $backends ]] && break
-  sleep 1
-done
+wait_ready
 echo "readygate: $ready of $backends backends ready; measuring ${window}s of probes"
 status0=$(curl -fs "http://127.0.0.1:$admin_port/status" | grep -o '"probe_timing":{[^}]*}')
 measure readygate "$rg"
@@ -155,11 +159,7 @@ YAML
 "$top/$build/proxy/readygate" -c "$work/readygate-grpc.yaml" --log-level warn 2>"$work/readygate-grpc.log" &
 rg=$!
 pids+=($rg)
-for _ in $(seq 1 60); do
-  ready=$(curl -fs --max-time 10 "http://127.0.0.1:$admin_port/status" | grep -o '"backends_ready":[0-9]*' | cut -d: -f2 | head -1 || true)
-  [[ ${ready:-0} -ge $backends ]] && break
-  sleep 1
-done
+wait_ready
 echo "readygate (grpc): $ready of $backends backends ready; measuring ${window}s of probes"
 probes_served() { grpc_served; }
 measure grpc "$rg"

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/core/http_status.h"
 #include "proxy/core/json_writer.h"
 #include "proxy/core/log.h"
 
@@ -21,33 +22,6 @@ constexpr std::string_view kAdminRefusal =
 bool matches(const std::string& pattern, const std::string& path) {
   if (!pattern.empty() && pattern.back() == '/') return path.rfind(pattern, 0) == 0;
   return pattern == path;
-}
-
-const char* reasonPhrase(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return code < 400 ? "OK" : code < 500 ? "Client Error" : "Server Error";
-  }
 }
 
 }  // namespace
@@ -211,9 +185,9 @@ class AdminConnection {
     evbuffer_add_printf(output,
                         "HTTP/1.%d %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                         "Connection: %s\r\n\r\n",
-                        parser_.http_minor == 0 ? 0 : 1, response.code, reasonPhrase(response.code),
-                        response.contentType.c_str(), response.body.size(),
-                        close ? "close" : "keep-alive");
+                        parser_.http_minor == 0 ? 0 : 1, response.code,
+                        httpStatusText(response.code), response.contentType.c_str(),
+                        response.body.size(), close ? "close" : "keep-alive");
     if (!head) evbuffer_add(output, response.body.data(), response.body.size());
     if (close) {
       closing_ = true;

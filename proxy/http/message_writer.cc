@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "proxy/core/http_status.h"
+
 namespace readygate {
 namespace {
 
@@ -32,31 +34,6 @@ void appendFraming(std::string& out, const MessageHead& head, BodyFraming framin
 }
 
 }  // namespace
-
-const char* statusText(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Error";
-  }
-}
 
 BodyFraming framingFor(const MessageHead& head, bool hasBody, bool toHttp10) {
   if (!hasBody) return BodyFraming::None;
@@ -132,8 +109,8 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
 
 std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
   std::string body =
-      std::to_string(status) + " " + statusText(status) + " (" + std::string(reason) + ")\n";
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + statusText(status) + "\r\n";
+      std::to_string(status) + " " + httpStatusText(status) + " (" + std::string(reason) + ")\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + httpStatusText(status) + "\r\n";
   appendHeader(out, "Content-Type", "text/plain; charset=utf-8");
   appendHeader(out, "Content-Length", std::to_string(body.size()));
   if (status == 503) appendHeader(out, "Retry-After", "1");

@@ -52,6 +52,4 @@ inline constexpr std::string_view kChunkEnd = "\r\n";
 /// peer it goes to (`toHttp10`: an HTTP/1.0 client cannot take chunks).
 BodyFraming framingFor(const MessageHead& head, bool hasBody, bool toHttp10);
 
-const char* statusText(int status);
-
 }  // namespace readygate

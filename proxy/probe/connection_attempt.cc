@@ -1,6 +1,9 @@
 // ConnectionAttempt implementation.
 #include "proxy/probe/connection_attempt.h"
 
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -49,20 +52,54 @@ void ConnectionAttempt::begin(const SocketAddress& address, double timeoutSecond
   }
 }
 
-void ConnectionAttempt::wrapConnection(
-    const std::function<bufferevent*(bufferevent* underlying)>& wrap) {
+void ConnectionAttempt::useTls(const TlsClientContext* tls, std::string serverName,
+                               std::string alpn) {
+  tls_ = tls;
+  serverName_ = std::move(serverName);
+  alpn_ = std::move(alpn);
+}
+
+void ConnectionAttempt::startTls() {
+  tlsStarted_ = true;
+  SslPtr ssl = tls_->newSsl(serverName_);
+  if (ssl && !alpn_.empty()) {
+    std::string offer = static_cast<char>(alpn_.size()) + alpn_;  // ALPN wire format
+    SSL_set_alpn_protos(ssl.get(), reinterpret_cast<const unsigned char*>(offer.data()),
+                        static_cast<unsigned int>(offer.size()));
+  }
   bufferevent* underlying = connection_.release();
   bufferevent_setcb(underlying, nullptr, nullptr, nullptr, nullptr);
-  bufferevent* wrapped = wrap(underlying);
-  if (wrapped == nullptr) {
+  bufferevent* filter =
+      ssl ? bufferevent_openssl_filter_new(base_, underlying, ssl.release(),
+                                           BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)
+          : nullptr;
+  if (filter == nullptr) {
     bufferevent_free(underlying);
     finish(ProbeResult::failed("tls_handshake", "cannot set up TLS"));
     return;
   }
-  connection_.reset(wrapped);
-  connected_ = false;
-  bufferevent_setcb(connection_.get(), &ConnectionAttempt::onRead, nullptr,
-                    &ConnectionAttempt::onEvent, this);
+  // Many servers close without close_notify; that is the end of the answer, not an attack.
+  bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
+  connection_.reset(filter);
+  bufferevent_setcb(filter, &ConnectionAttempt::onRead, nullptr, &ConnectionAttempt::onEvent, this);
+  bufferevent_enable(filter, EV_READ | EV_WRITE);
+}
+
+void ConnectionAttempt::onTlsFailed() {
+  unsigned long code = bufferevent_get_openssl_error(connection_.get());
+  char text[256] = "handshake failed";
+  if (code != 0) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  finish(ProbeResult::failed("tls_handshake", text));
+}
+
+std::string ConnectionAttempt::negotiatedProtocol() const {
+  SSL* ssl = tlsStarted_ && connection_ ? bufferevent_openssl_get_ssl(connection_.get()) : nullptr;
+  if (ssl == nullptr) return "";
+  const unsigned char* chosen = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl, &chosen, &length);
+  return chosen == nullptr ? "" : std::string(reinterpret_cast<const char*>(chosen), length);
 }
 
 void ConnectionAttempt::finish(ProbeResult result) {
@@ -104,12 +141,20 @@ void ConnectionAttempt::onEvent(bufferevent*, short what, void* self) {
   if (attempt->finished_) return;
   int error = EVUTIL_SOCKET_ERROR();
   if (what & BEV_EVENT_CONNECTED) {
+    if (attempt->tls_ != nullptr && !attempt->tlsStarted_) {
+      attempt->startTls();  // TCP is up; connected once the handshake is done
+      return;
+    }
     attempt->connected_ = true;
     attempt->onConnected();
     return;
   }
   if (!attempt->connected_) {
-    attempt->onConnectError(error);
+    if (attempt->tlsStarted_) {
+      attempt->onTlsFailed();
+    } else {
+      attempt->onConnectError(error);
+    }
     return;
   }
   if (what & BEV_EVENT_EOF) {

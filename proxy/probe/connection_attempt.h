@@ -1,11 +1,13 @@
 // Shared machinery of probes that connect: connect, overall timeout, report once.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "proxy/core/libevent_handles.h"
 #include "proxy/core/socket_address.h"
 #include "proxy/probe/prober.h"
+#include "proxy/probe/tls_client_context.h"
 
 namespace readygate {
 
@@ -18,6 +20,10 @@ class ConnectionAttempt : public ProbeAttempt {
  protected:
   ConnectionAttempt(event_base* base, ProbeDone done);
 
+  /// Over TLS (call before begin): after the TCP connect a handshake with `tls` for
+  /// `serverName` (SNI, verification), offering `alpn` ("h2") when not empty. onConnected
+  /// comes once the handshake is done; a failed one is `tls_handshake`.
+  void useTls(const TlsClientContext* tls, std::string serverName, std::string alpn = "");
   /// Starts connecting; the whole attempt (connect and answer) must end within `timeout`.
   void begin(const SocketAddress& address, double timeoutSeconds);
   /// Reports `result` on the next loop pass and closes the connection now.
@@ -29,9 +35,8 @@ class ConnectionAttempt : public ProbeAttempt {
   bool finished() const { return finished_; }
   event_base* base() const { return base_; }
   bufferevent* connection() const { return connection_.get(); }
-  /// Hands the connection to `wrap` (e.g. a TLS filter takes it over) and puts what it
-  /// returns in charge; its events count as connecting again until it says CONNECTED.
-  void wrapConnection(const std::function<bufferevent*(bufferevent* underlying)>& wrap);
+  /// The protocol the TLS server chose by ALPN ("" without TLS or without a choice).
+  std::string negotiatedProtocol() const;
 
   virtual void onConnected() = 0;
   virtual void onReadable() {}
@@ -45,6 +50,9 @@ class ConnectionAttempt : public ProbeAttempt {
  private:
   static void onRead(bufferevent*, void* self);
   static void onEvent(bufferevent*, short what, void* self);
+  /// Puts a TLS filter over the connected socket; its events count as connecting again.
+  void startTls();
+  void onTlsFailed();
 
   event_base* base_;
   ProbeDone done_;
@@ -52,6 +60,10 @@ class ConnectionAttempt : public ProbeAttempt {
   EventPtr timeout_;
   EventPtr deliver_;
   ProbeResult result_;
+  const TlsClientContext* tls_ = nullptr;
+  std::string serverName_;
+  std::string alpn_;
+  bool tlsStarted_ = false;
   bool connected_ = false;
   bool finished_ = false;
   bool resetOnClose_ = false;

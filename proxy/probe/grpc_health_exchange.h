@@ -34,6 +34,7 @@ class GrpcHealthExchange {
   ProbeResult connectionEnded(const std::string& detail) const;
   /// Some HTTP/2 frame with a header or data was read: the server answered.
   bool answered() const { return receivedFrame_; }
+  bool overTls() const { return tls_; }
 
  private:
   struct SessionDeleter {

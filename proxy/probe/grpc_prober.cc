@@ -1,11 +1,8 @@
-// GrpcProber implementation: connect (and TLS with ALPN), then a GrpcHealthExchange.
+// GrpcProber implementation: connect (TLS offering h2 by ALPN), then a GrpcHealthExchange.
 #include "proxy/probe/grpc_prober.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <cstring>
 #include <optional>
@@ -21,28 +18,17 @@ class GrpcAttempt : public ConnectionAttempt {
   GrpcAttempt(event_base* base, ProbeDone done, const SocketAddress& target,
               const std::string& service, const TlsClientContext* tls)
       : ConnectionAttempt(base, std::move(done)),
-        serverName_(target.host()),
-        exchange_(target.toString(), tls != nullptr, service),
-        tls_(tls) {}
+        exchange_(target.toString(), tls != nullptr, service) {
+    if (tls != nullptr) useTls(tls, target.host(), "h2");
+  }
   using ConnectionAttempt::begin;
 
  private:
   void onConnected() override {
-    if (tls_ != nullptr && !tlsEstablished_) {
-      if (!tlsStarted_) {
-        startTls();
-        return;
-      }
-      tlsEstablished_ = true;
-      // gRPC needs HTTP/2: a server that did not choose h2 by ALPN does not speak it here.
-      SSL* ssl = bufferevent_openssl_get_ssl(connection());
-      const unsigned char* chosen = nullptr;
-      unsigned int length = 0;
-      if (ssl != nullptr) SSL_get0_alpn_selected(ssl, &chosen, &length);
-      if (length != 2 || memcmp(chosen, "h2", 2) != 0) {
-        finish(ProbeResult::failed("h2_protocol", "the server did not choose h2 (ALPN)"));
-        return;
-      }
+    // gRPC needs HTTP/2: a TLS server that did not choose h2 by ALPN does not speak it here.
+    if (exchange_.overTls() && negotiatedProtocol() != "h2") {
+      finish(ProbeResult::failed("h2_protocol", "the server did not choose h2 (ALPN)"));
+      return;
     }
     if (auto verdict = exchange_.start()) {
       finish(std::move(*verdict));
@@ -50,33 +36,6 @@ class GrpcAttempt : public ConnectionAttempt {
     }
     bufferevent_enable(connection(), EV_READ);
     send();
-  }
-
-  void startTls() {
-    tlsStarted_ = true;
-    SslPtr ssl = tls_->newSsl(serverName_);
-    if (ssl) {
-      static const unsigned char kAlpnH2[] = {2, 'h', '2'};
-      SSL_set_alpn_protos(ssl.get(), kAlpnH2, sizeof kAlpnH2);
-    }
-    wrapConnection([&](bufferevent* underlying) -> bufferevent* {
-      if (!ssl) return nullptr;
-      return bufferevent_openssl_filter_new(base(), underlying, ssl.release(),
-                                            BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-    });
-    if (connection()) bufferevent_enable(connection(), EV_READ | EV_WRITE);
-  }
-
-  void onConnectError(int error) override {
-    if (tlsStarted_) {
-      unsigned long code = bufferevent_get_openssl_error(connection());
-      char text[256] = "handshake failed";
-      if (code != 0) ERR_error_string_n(code, text, sizeof text);
-      ERR_clear_error();
-      finish(ProbeResult::failed("tls_handshake", text));
-      return;
-    }
-    ConnectionAttempt::onConnectError(error);
   }
 
   void onReadable() override {
@@ -115,11 +74,7 @@ class GrpcAttempt : public ConnectionAttempt {
     finish(std::move(verdict));
   }
 
-  std::string serverName_;
   GrpcHealthExchange exchange_;
-  const TlsClientContext* tls_;
-  bool tlsStarted_ = false;
-  bool tlsEstablished_ = false;
 };
 
 }  // namespace

@@ -1,8 +1,6 @@
 // HttpProber implementation: request on connect, response read by ProbeResponseParser.
 #include "proxy/probe/http_prober.h"
 
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <strings.h>
 
 #include "proxy/probe/connection_attempt.h"
@@ -16,49 +14,15 @@ class HttpAttempt : public ConnectionAttempt {
  public:
   HttpAttempt(event_base* base, ProbeDone done, const HttpProber& prober,
               const TlsClientContext* tls, const std::string& serverName)
-      : ConnectionAttempt(base, std::move(done)),
-        prober_(prober),
-        tls_(tls),
-        serverName_(serverName) {}
+      : ConnectionAttempt(base, std::move(done)), prober_(prober) {
+    if (tls != nullptr) useTls(tls, serverName);
+  }
   using ConnectionAttempt::begin;
 
  private:
   void onConnected() override {
-    if (tls_ != nullptr && !tlsEstablished_) {
-      if (!tlsStarted_) {
-        startTls();
-        return;
-      }
-      tlsEstablished_ = true;
-    }
     bufferevent_write(connection(), prober_.request().data(), prober_.request().size());
     bufferevent_enable(connection(), EV_READ);
-  }
-
-  void startTls() {
-    tlsStarted_ = true;
-    SslPtr ssl = tls_->newSsl(serverName_);
-    wrapConnection([&](bufferevent* underlying) -> bufferevent* {
-      if (!ssl) return nullptr;
-      bufferevent* filter = bufferevent_openssl_filter_new(
-          base(), underlying, ssl.release(), BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-      // Many servers close without close_notify; that is the end of the answer, not an attack.
-      if (filter) bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
-      return filter;
-    });
-    if (connection()) bufferevent_enable(connection(), EV_READ | EV_WRITE);
-  }
-
-  void onConnectError(int error) override {
-    if (tlsStarted_) {
-      unsigned long code = bufferevent_get_openssl_error(connection());
-      char text[256] = "handshake failed";
-      if (code != 0) ERR_error_string_n(code, text, sizeof text);
-      ERR_clear_error();
-      finish(ProbeResult::failed("tls_handshake", text));
-      return;
-    }
-    ConnectionAttempt::onConnectError(error);
   }
 
   void onReadable() override {
@@ -90,11 +54,7 @@ class HttpAttempt : public ConnectionAttempt {
   }
 
   const HttpProber& prober_;
-  const TlsClientContext* tls_;
-  const std::string& serverName_;
   ProbeResponseParser response_;
-  bool tlsStarted_ = false;
-  bool tlsEstablished_ = false;
 };
 
 bool hasHeader(const std::vector<HttpHeader>& headers, const char* name) {
