@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
        readygate --check -c FILE
        readygate status [--admin ADDRESS] [--token-file FILE]
+       readygate health [--admin ADDRESS]
        readygate --version | --help
 
   -c, --config FILE     configuration file (YAML)
@@ -36,7 +37,10 @@ constexpr const char* kUsage =
   -h, --help            print this help and exit
 
   status                print every backend's state, reason and last probe, from the
-                        admin API of a running readygate (--admin, default 127.0.0.1:9901)
+                        admin API of a running readygate (--admin, default
+                        $READYGATE_ADMIN or 127.0.0.1:9901)
+  health                exit 0 when a running readygate's /healthz answers 200, else 1
+                        (a container HEALTHCHECK that needs no curl in the image)
 
 Signals: SIGTERM/SIGINT stop accepting and let open connections finish (up to the
 largest drainTimeoutSeconds); a second one closes them at once. SIGHUP (or POST
@@ -69,34 +73,61 @@ int usageError(const std::string& message) {
   return 2;
 }
 
-/// `readygate status`: the /status table of a running instance.
-int statusCommand(int argc, char** argv) {
+/// What `status` and `health` are told: where the admin API is, and its token.
+struct AdminTarget {
+  readygate::SocketAddress address;
+  std::string token;
+};
+
+/// Parses `--admin ADDRESS` and (where allowed) `--token-file FILE`; nullopt after printing
+/// the usage error into `exitCode`.
+std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAllowed,
+                                            int& exitCode) {
   using namespace readygate;
-  std::string admin = "127.0.0.1:9901";
+  // READYGATE_ADMIN lets an image's HEALTHCHECK or `podman exec ... readygate status`
+  // follow a config whose admin API is not at the default address.
+  const char* fromEnvironment = std::getenv("READYGATE_ADMIN");
+  std::string admin =
+      fromEnvironment != nullptr && *fromEnvironment != 0 ? fromEnvironment : "127.0.0.1:9901";
   std::string token;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--admin" && i + 1 < argc) {
       admin = argv[++i];
-    } else if (arg == "--token-file" && i + 1 < argc) {
+    } else if (tokenAllowed && arg == "--token-file" && i + 1 < argc) {
       std::ifstream file(argv[++i]);
       token.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
       while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
         token.pop_back();
-      if (!file || token.empty()) return usageError("--token-file: cannot read a token from it");
+      if (!file || token.empty()) {
+        exitCode = usageError("--token-file: cannot read a token from it");
+        return std::nullopt;
+      }
     } else {
-      return usageError("status takes --admin ADDRESS and --token-file FILE");
+      exitCode = usageError(std::string(argv[1]) + " takes --admin ADDRESS" +
+                            (tokenAllowed ? " and --token-file FILE" : ""));
+      return std::nullopt;
     }
   }
   auto address = SocketAddress::parse(admin);
   if (auto* error = std::get_if<std::string>(&address)) {
-    return usageError("--admin \"" + admin + "\": " + *error);
+    exitCode = usageError("--admin \"" + admin + "\": " + *error);
+    return std::nullopt;
   }
+  return AdminTarget{std::get<SocketAddress>(address), token};
+}
+
+/// `readygate status`: the /status table of a running instance.
+int statusCommand(int argc, char** argv) {
+  using namespace readygate;
+  int exitCode = 0;
+  auto target = parseAdminTarget(argc, argv, true, exitCode);
+  if (!target) return exitCode;
   std::string error;
-  auto reply = adminGet(std::get<SocketAddress>(address), "/status?format=text", 5, error, token);
+  auto reply = adminGet(target->address, "/status?format=text", 5, error, target->token);
   if (!reply) {
     std::cerr << "readygate status: " << error << " (is readygate running with admin.listen "
-              << admin << "?)\n";
+              << target->address.toString() << "?)\n";
     return 1;
   }
   if (reply->status != 200) {
@@ -107,11 +138,32 @@ int statusCommand(int argc, char** argv) {
   return 0;
 }
 
+/// `readygate health`: a liveness check of a running instance through its /healthz, for a
+/// container's HEALTHCHECK (the runtime image has no curl). /healthz needs no token.
+int healthCommand(int argc, char** argv) {
+  using namespace readygate;
+  int exitCode = 0;
+  auto target = parseAdminTarget(argc, argv, false, exitCode);
+  if (!target) return exitCode;
+  std::string error;
+  auto reply = adminGet(target->address, "/healthz", 2, error, "");
+  if (!reply) {
+    std::cerr << "readygate health: " << error << "\n";
+    return 1;
+  }
+  if (reply->status != 200) {
+    std::cerr << "readygate health: /healthz answered " << reply->status << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace readygate;
   if (argc >= 2 && std::string_view(argv[1]) == "status") return statusCommand(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "health") return healthCommand(argc, argv);
   Options options;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];

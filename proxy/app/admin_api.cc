@@ -162,6 +162,12 @@ std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string&
     }
   }
   if (token.empty() || (!mutating && !admin.tokenForReads)) return std::nullopt;
+  // Liveness and readiness stay open even with tokenForReads: the kubelet, a load
+  // balancer or a container HEALTHCHECK ask without credentials, and they learn only
+  // "up" and "ready".
+  if (!mutating && (request.path == "/healthz" || request.path == "/readyz")) {
+    return std::nullopt;
+  }
   const std::string prefix = "Bearer ";
   std::string given = request.authorization.rfind(prefix, 0) == 0
                           ? request.authorization.substr(prefix.size())
