@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-tsan fuzz demo rollout-demo bench clean
+.PHONY: all deps build test test-asan test-tsan fuzz image image-test demo rollout-demo bench clean
 
 all: build
 
@@ -45,6 +45,17 @@ fuzz:
 	  fuzz_config_loader fuzz_endpoint_list
 	@scripts/fuzz build-fuzz $(FUZZ_SECONDS)
 
+# Container images with podman (docker/Dockerfile; base images made with debootstrap where
+# no registry is reachable), and their checks: the image run as a user would, then the
+# compose demo started with podman-compose.
+image:
+	@scripts/install-deps image
+	@scripts/image
+
+image-test: image
+	@scripts/image-test
+	@scripts/compose-test
+
 demo: build
 	@scripts/demo $(BUILD_DIR)
 
@@ -55,4 +66,4 @@ bench: build
 	@bench/run $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz build-image

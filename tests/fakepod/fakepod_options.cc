@@ -1,6 +1,8 @@
 // Test pod command-line parsing.
 #include "tests/fakepod/fakepod_options.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
@@ -10,7 +12,9 @@ namespace {
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "fakepod: " << error << "\n"
-            << "usage: fakepod --port P [--port P2] [--port-range A-B] [--name NAME] [--host ADDR] "
+            << "usage: fakepod --port P [--port P2] [--port-range A-B] [--name NAME (default: host "
+               "name)] "
+               "[--host ADDR] "
                "[--echo [--greeting]]\n"
                "               [--startup-delay SEC] [--kill-in SEC] [--ready-toggle N]\n"
                "               [--start-unready] [--tls-cert FILE --tls-key FILE]\n"
@@ -86,6 +90,10 @@ Options parseOptions(int argc, char** argv) {
       usage("unknown argument " + std::string(arg));
   }
   if (options.ports.empty()) usage("at least one --port or --port-range is required");
+  if (options.name.empty()) {
+    char host[256] = {};
+    options.name = gethostname(host, sizeof(host) - 1) == 0 && host[0] != 0 ? host : "fakepod";
+  }
   if (options.tlsCert.empty() != options.tlsKey.empty()) {
     usage("--tls-cert and --tls-key go together");
   }

@@ -7,7 +7,7 @@
 namespace fakepod {
 
 struct Options {
-  std::string name = "fakepod";
+  std::string name;  // default: the host name (a container replica tells itself apart)
   std::string host = "127.0.0.1";
   std::vector<int> ports;
   bool echo = false;               // TCP echo instead of HTTP
