@@ -330,6 +330,13 @@ TEST(AdminSecurity, ATokenGuardsEveryActionAndReadsOnlyWhenAsked) {
   EXPECT_EQ(harness.backendState(a.address()), "draining");
 }
 
+/// Exit status of `readygate health ARGS...` (-1 if it hangs); its output in NAME.out.
+int healthExit(ProxyHarness& harness, std::vector<std::string> args, const std::string& name) {
+  args.insert(args.begin(), {readygateBinary(), "health"});
+  ChildProcess health(args, harness.dir() + "/" + name + ".out");
+  return health.waitExit(10s).value_or(-1);
+}
+
 TEST(AdminSecurity, TokenForReadsAndTheCliTakesATokenFile) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
@@ -351,9 +358,7 @@ TEST(AdminSecurity, TokenForReadsAndTheCliTakesATokenFile) {
   // Liveness and readiness stay open: the kubelet and a HEALTHCHECK carry no token.
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/healthz"), HasSubstr("200 OK"));
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/metrics"), HasSubstr("401"));
-  ChildProcess health({readygateBinary(), "health", "--admin", address},
-                      harness.dir() + "/health.out");
-  EXPECT_EQ(health.waitExit(10s), 0);
+  EXPECT_EQ(healthExit(harness, {"--admin", address}, "health"), 0);
 }
 
 // `readygate health` is the image's HEALTHCHECK: 0 while /healthz answers, 1 when nothing
@@ -366,24 +371,19 @@ TEST(Cli, HealthExitsZeroOnlyWhileTheAdminApiAnswers) {
       fill("admin: {listen: \"127.0.0.1:${admin}\"}\n", {{"admin", std::to_string(admin)}}) +
       serviceConfig(freePort(), {pod.address()}));
   std::string address = "127.0.0.1:" + std::to_string(admin);
-  ChildProcess up({readygateBinary(), "health", "--admin", address}, harness.dir() + "/up.out");
-  EXPECT_EQ(up.waitExit(10s), 0);
+  EXPECT_EQ(healthExit(harness, {"--admin", address}, "up"), 0);
   // Without --admin the address comes from READYGATE_ADMIN (the image's HEALTHCHECK).
   setenv("READYGATE_ADMIN", address.c_str(), 1);
-  ChildProcess fromEnvironment({readygateBinary(), "health"}, harness.dir() + "/env.out");
-  EXPECT_EQ(fromEnvironment.waitExit(10s), 0);
+  EXPECT_EQ(healthExit(harness, {}, "environment"), 0);
   setenv("READYGATE_ADMIN", "127.0.0.1:1", 1);
-  ChildProcess elsewhere({readygateBinary(), "health"}, harness.dir() + "/elsewhere.out");
-  EXPECT_EQ(elsewhere.waitExit(10s), 1);
+  EXPECT_EQ(healthExit(harness, {}, "elsewhere"), 1);
   unsetenv("READYGATE_ADMIN");
   readygate.signal(SIGKILL);
   ASSERT_TRUE(readygate.waitExit(5s).has_value());
   ChildProcess down({readygateBinary(), "health", "--admin", address}, harness.dir() + "/down.out");
   EXPECT_EQ(down.waitExit(10s), 1);
   EXPECT_THAT(down.output(), HasSubstr("readygate health:"));
-  ChildProcess usage({readygateBinary(), "health", "--token-file", "x"},
-                     harness.dir() + "/usage.out");
-  EXPECT_EQ(usage.waitExit(10s), 2);
+  EXPECT_EQ(healthExit(harness, {"--token-file", "x"}, "usage"), 2);
 }
 
 // The admin API is a control plane: a flood of connections waits in the kernel's queue
