@@ -79,8 +79,8 @@ struct AdminTarget {
   std::string token;
 };
 
-/// Parses `--admin ADDRESS` and (where allowed) `--token-file FILE`; nullopt after printing
-/// the usage error into `exitCode`.
+/// Parses `--admin ADDRESS` and (where allowed) `--token-file FILE`. On a usage error:
+/// nullopt, the error printed, and the exit code in `exitCode`.
 std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAllowed,
                                             int& exitCode) {
   using namespace readygate;
