@@ -69,7 +69,12 @@ wait_ready() {  # sets ready: backends ready in readygate's /status (waits up to
 # --- readygate
 admin_port=$((first_port + backends + 1))
 listen_port=$((first_port + backends + 2))
-cat >"$work/readygate.yaml" <<YAML
+# start_readygate NAME ENDPOINTS PROBE: readygate with one service of ENDPOINTS (a YAML flow
+# list's items) probed by PROBE (one YAML line) every second, on one worker; waits for the
+# backends to be ready and sets rg to its pid.
+start_readygate() {
+  local name=$1 endpoints=$2 probe=$3
+  cat >"$work/$name.yaml" <<YAML
 admin: {listen: "127.0.0.1:$admin_port"}
 workers: 1
 services:
@@ -78,15 +83,17 @@ services:
     endpoints:
       static: [$endpoints]
     readinessProbe:
-      httpGet: {path: /ready}
+      $probe
       periodSeconds: 1
       timeoutSeconds: 1
 YAML
-"$top/$build/proxy/readygate" -c "$work/readygate.yaml" --log-level warn 2>"$work/readygate.log" &
-rg=$!
-pids+=($rg)
-wait_ready
-echo "readygate: $ready of $backends backends ready; measuring ${window}s of probes"
+  "$top/$build/proxy/readygate" -c "$work/$name.yaml" --log-level warn 2>"$work/$name.log" &
+  rg=$!
+  pids+=($rg)
+  wait_ready
+  echo "$name: $ready of $backends backends ready; measuring ${window}s of probes"
+}
+start_readygate readygate "$endpoints" "httpGet: {path: /ready}"
 status0=$(curl -fs "http://127.0.0.1:$admin_port/status" | grep -o '"probe_timing":{[^}]*}')
 measure readygate "$rg"
 http_cpu_ns=$last_cpu_ns_per_probe
@@ -143,24 +150,7 @@ grpc_served() {
 grpc_endpoints=$(for ((i = 0; i < backends; i++)); do
   echo "\"127.0.0.$((i % pods + 2)):$((first_port + i / pods))\""
 done | paste -sd, -)
-cat >"$work/readygate-grpc.yaml" <<YAML
-admin: {listen: "127.0.0.1:$admin_port"}
-workers: 1
-services:
-  - name: bench
-    listen: "127.0.0.1:$listen_port"
-    endpoints:
-      static: [$grpc_endpoints]
-    readinessProbe:
-      grpc: {port: $grpc_port}
-      periodSeconds: 1
-      timeoutSeconds: 1
-YAML
-"$top/$build/proxy/readygate" -c "$work/readygate-grpc.yaml" --log-level warn 2>"$work/readygate-grpc.log" &
-rg=$!
-pids+=($rg)
-wait_ready
-echo "readygate (grpc): $ready of $backends backends ready; measuring ${window}s of probes"
+start_readygate readygate-grpc "$grpc_endpoints" "grpc: {port: $grpc_port}"
 probes_served() { grpc_served; }
 measure grpc "$rg"
 awk -v grpc="$last_cpu_ns_per_probe" -v http="$http_cpu_ns" 'BEGIN {

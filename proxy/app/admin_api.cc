@@ -162,12 +162,6 @@ std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string&
     }
   }
   if (token.empty() || (!mutating && !admin.tokenForReads)) return std::nullopt;
-  // Liveness and readiness stay open even with tokenForReads: the kubelet, a load
-  // balancer or a container HEALTHCHECK ask without credentials, and they learn only
-  // "up" and "ready".
-  if (!mutating && (request.path == "/healthz" || request.path == "/readyz")) {
-    return std::nullopt;
-  }
   const std::string prefix = "Bearer ";
   std::string given = request.authorization.rfind(prefix, 0) == 0
                           ? request.authorization.substr(prefix.size())
@@ -181,7 +175,14 @@ std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string&
 }
 
 void installAdminRoutes(AdminServer& server, AdminApiState state) {
-  // Every route goes through `refuse`: POST routes act (drain, disable, reload), GETs read.
+  // Liveness and readiness answer anyone, even with tokenForReads: the kubelet, a load
+  // balancer or a container HEALTHCHECK ask without credentials, and learn only "up" and
+  // "ready". Every other route goes through `refuse`: POST routes act (drain, disable,
+  // reload), GETs read.
+  server.route("GET", "/healthz", [](const AdminRequest&) {
+    return AdminResponse{200, "text/plain", "ok\n"};
+  });
+  server.route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
   auto route = [&](const char* method, const char* path, AdminServer::Handler handler) {
     bool mutating = std::string_view(method) != "GET";
     server.route(method, path,
@@ -192,10 +193,6 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
                    return handler(request);
                  });
   };
-  route("GET", "/healthz", [](const AdminRequest&) {
-    return AdminResponse{200, "text/plain", "ok\n"};
-  });
-  route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
   route("GET", "/metrics", [state](const AdminRequest&) {
     return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                          renderMetrics(state.services.all(), state.counters)};

@@ -91,6 +91,19 @@ YAML::Node mountedConfigMap(const YAML::Node& deployment) {
   return YAML::Node();
 }
 
+/// Where `container` mounts the pod's volume of `source` ("configMap", "secret"), or "".
+std::string mountPathOf(const YAML::Node& pod, const YAML::Node& container,
+                        const std::string& source) {
+  for (const YAML::Node& mount : container["volumeMounts"]) {
+    for (const YAML::Node& volume : pod["volumes"]) {
+      if (volume["name"].as<std::string>() == mount["name"].as<std::string>() && volume[source]) {
+        return mount["mountPath"].as<std::string>();
+      }
+    }
+  }
+  return "";
+}
+
 int portOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
 
 /// A container's port by name, or the number itself.
@@ -163,16 +176,7 @@ TEST(KubernetesManifests, ReadygatesDeploymentAgreesWithItsConfigAndImage) {
     if (container["args"][i].as<std::string>() == "-c")
       configPath = container["args"][i + 1].as<std::string>();
   }
-  std::string mountPath;
-  for (const YAML::Node& mount : container["volumeMounts"]) {
-    for (const YAML::Node& volume : pod["volumes"]) {
-      if (volume["name"].as<std::string>() == mount["name"].as<std::string>() &&
-          volume["configMap"]) {
-        mountPath = mount["mountPath"].as<std::string>();
-      }
-    }
-  }
-  EXPECT_EQ(configPath, mountPath + "/readygate.yaml");
+  EXPECT_EQ(configPath, mountPathOf(pod, container, "configMap") + "/readygate.yaml");
 
   // Ports: the admin API's and every service's listen port are container ports; the kubelet
   // probes /healthz and /readyz at the admin port; Prometheus is told the same port.
@@ -226,16 +230,9 @@ TEST(KubernetesManifests, ReadygatesDeploymentAgreesWithItsConfigAndImage) {
 
   // The admin token file lies in the mounted Secret.
   std::string tokenFile = config["admin"]["tokenFile"].as<std::string>("");
-  bool tokenMounted = false;
-  for (const YAML::Node& mount : container["volumeMounts"]) {
-    for (const YAML::Node& volume : pod["volumes"]) {
-      if (volume["name"].as<std::string>() == mount["name"].as<std::string>() && volume["secret"] &&
-          tokenFile.rfind(mount["mountPath"].as<std::string>() + "/", 0) == 0) {
-        tokenMounted = true;
-      }
-    }
-  }
-  EXPECT_TRUE(tokenMounted) << "admin.tokenFile " << tokenFile << " is not in a mounted Secret";
+  std::string secretPath = mountPathOf(pod, container, "secret");
+  EXPECT_TRUE(!secretPath.empty() && tokenFile.rfind(secretPath + "/", 0) == 0)
+      << "admin.tokenFile " << tokenFile << " is not in a mounted Secret";
 }
 
 TEST(KubernetesManifests, SelectorsAndPortsMeetAcrossServicesAndBudgets) {
