@@ -1,11 +1,14 @@
 // HttpSession implementation.
 #include "proxy/http/http_session.h"
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <random>
 
 #include "config/route_match.h"
 #include "proxy/core/log.h"
+#include "proxy/http/request_checks.h"
 #include "proxy/net/socket_tuning.h"
 
 namespace readygate {
@@ -21,7 +24,13 @@ std::string newRequestId() {
 
 MessageReader::Limits requestLimits(const HttpSettings& http) {
   return MessageReader::Limits{static_cast<size_t>(http.maxHeaderBytes),
-                               static_cast<size_t>(http.maxUrlBytes)};
+                               static_cast<size_t>(http.maxUrlBytes),
+                               static_cast<size_t>(http.maxHeaderBytes)};
+}
+
+/// A backend's head may be larger than a client's (cookies, CSP), its trailers may not.
+MessageReader::Limits responseLimits(const HttpSettings& http) {
+  return MessageReader::Limits{256 * 1024, 1 << 20, static_cast<size_t>(http.maxHeaderBytes)};
 }
 
 }  // namespace
@@ -77,6 +86,7 @@ void HttpSession::start() {
 
 void HttpSession::processClientInput() {
   if (finished_) return;
+  touch();
   evbuffer* input = bufferevent_get_input(client_.get());
   if (phase_ == Phase::Tunnel) {
     if (!upstream_) return;
@@ -107,19 +117,23 @@ void HttpSession::processClientInput() {
     }
     evbuffer_iovec chunk;
     evbuffer_peek(input, -1, nullptr, &chunk, 1);
-    size_t consumed = requestReader_.feed(
-        std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
+    std::string_view piece(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    // A chunked body is checked before any of it is fed, so a bad chunk size stops the
+    // bytes before it too from reaching the backend.
+    bool checked = !(requestReader_.inBody() && request_.chunked) ||
+                   requestReader_.validateAhead(std::span(&piece, 1));
+    size_t consumed = checked ? requestReader_.feed(piece) : 0;
     evbuffer_drain(input, consumed);
+    if (!requestReader_.failed() && headArrived_ && request_.chunked && phase_ != Phase::Closing) {
+      validateBufferedRequest();  // before the head goes anywhere
+    }
     if (requestReader_.failed()) {
-      keepClient_ = false;
-      request_ = MessageHead{};  // not the request before: the access log says "-"
-      generatedRequestId_.clear();
-      respondError(requestReader_.error().status, requestReader_.error().reason);
+      requestFailed();
       return;
     }
     if (headArrived_) {
       headArrived_ = false;
-      if (phase_ == Phase::Closing) return;  // refused (413): already answered
+      if (phase_ == Phase::Closing) return;  // refused (400, 413): already answered
       if (requestHasBody_) {
         startForwarding();  // the body waits in the socket until the backend is connected
       } else {
@@ -130,7 +144,13 @@ void HttpSession::processClientInput() {
       requestEnded_ = false;
       requestComplete_ = true;
       if (requestFraming_ == BodyFraming::Chunked) writeUpstream(kLastChunk);
-      if (!forwarding_) startForwarding();
+      if (!forwarding_) {
+        startForwarding();
+      } else if (upstream_ && !responseStarted_) {
+        // All of it is sent: from now on only the backend's answer is waited for.
+        event_base_gettimeofday_cached(base_, &sentAt_);
+        armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+      }
     }
     if (consumed == 0 && !requestReader_.paused()) break;
   }
@@ -150,6 +170,33 @@ void HttpSession::processClientInput() {
   }
 }
 
+void HttpSession::requestFailed() {
+  const MessageReader::Error& error = requestReader_.error();
+  if (phase_ == Phase::Forwarding && responseStarted_) {
+    // Its response is under way: no error response can follow; the client is cut.
+    finish("request_" + error.reason);
+    return;
+  }
+  keepClient_ = false;
+  request_ = MessageHead{};  // not the request before: the access log says "-"
+  generatedRequestId_.clear();
+  respondError(error.status, error.reason);
+}
+
+void HttpSession::validateBufferedRequest() {
+  evbuffer* input = bufferevent_get_input(client_.get());
+  constexpr int kMaxPieces = 16;  // the bytes at hand: bounded by bufferBytes anyway
+  evbuffer_iovec chunks[kMaxPieces];
+  int count = evbuffer_peek(input, -1, nullptr, chunks, kMaxPieces);
+  std::string_view pieces[kMaxPieces];
+  size_t used = 0;
+  for (int i = 0; i < count && i < kMaxPieces; ++i) {
+    pieces[used++] =
+        std::string_view(static_cast<const char*>(chunks[i].iov_base), chunks[i].iov_len);
+  }
+  requestReader_.validateAhead(std::span(pieces, used));
+}
+
 void HttpSession::onRequestHead(MessageHead& head) {
   request_ = std::move(head);
   // Each request sees the settings and routes of now: a reload applies to the next
@@ -165,6 +212,11 @@ void HttpSession::onRequestHead(MessageHead& head) {
   keepClient_ = request_.keepAlive;
   event_base_gettimeofday_cached(base_, &requestStartedAt_);
   const HttpSettings& http = settings_->http;
+  if (std::optional<std::string> refused = prepareRequest(request_)) {
+    keepClient_ = false;
+    respondError(400, *refused);
+    return;
+  }
   if (http.maxBodyBytes > 0 && request_.contentLength &&
       static_cast<double>(*request_.contentLength) > http.maxBodyBytes) {
     keepClient_ = false;
@@ -189,17 +241,10 @@ bool HttpSession::route() {
   target_ = service_;
   targetSettings_ = settings_;
   if (settings_->routes.empty()) return true;
+  // prepareRequest put an absolute-form target's authority in Host.
   std::string_view host;
   std::string_view path = request_.target;
-  if (path.starts_with("http://")) {
-    // Absolute form: its authority is the host, whatever the Host header says.
-    std::string_view rest = path.substr(7);
-    size_t slash = rest.find('/');
-    host = rest.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-  } else if (const std::string* header = request_.find("Host")) {
-    host = *header;
-  }
+  if (const std::string* header = request_.find("Host")) host = *header;
   int index = matchRoute(settings_->routes, host, path);
   if (index < 0) {
     if (settings_->ownBackends) return true;
@@ -276,7 +321,7 @@ void HttpSession::onUpstreamConnected() {
   setNoDelay(upstream_.get());
   bufferevent_enable(upstream_.get(), EV_READ);
   responseReader_ = std::make_unique<MessageReader>(
-      MessageReader::Kind::Response, MessageReader::Limits{256 * 1024, 1 << 20}, responseEvents_);
+      MessageReader::Kind::Response, responseLimits(targetSettings_->http), responseEvents_);
   responseReader_->expectNoBody(request_.method == "HEAD");
   // What was sent before (the head, and on a retry the body so far) goes first.
   if (!replay_.empty()) {
@@ -284,8 +329,12 @@ void HttpSession::onUpstreamConnected() {
   }
   if (!replayable_) replay_.clear();
   event_base_gettimeofday_cached(base_, &sentAt_);
-  armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
-  if (!requestComplete_) {
+  // The response timeout counts from the end of the request; an upload under way is
+  // watched by the idle timeout (a slow client is not a slow backend).
+  if (requestComplete_) {
+    armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+  } else {
+    armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
     requestReader_.resume();
     processClientInput();
   }
@@ -297,6 +346,7 @@ void HttpSession::onUpstreamFailed(std::string_view reason) {
 }
 
 void HttpSession::processUpstreamInput() {
+  touch();
   while (!finished_ && upstream_ && responseReader_) {
     if (responseReader_->paused()) {
       if (responseEnded_) {
@@ -346,6 +396,12 @@ void HttpSession::processUpstreamInput() {
 }
 
 void HttpSession::onResponseHead(MessageHead& head) {
+  if (head.status == 101 && !upgradeAccepted(request_, head)) {
+    // Only an answer to a request that asked to upgrade, naming what it offered: anything
+    // else leaves the connection in a state nobody knows (RFC 9110 §15.2.2).
+    responseReader_->reject(502, "unexpected_101");
+    return;
+  }
   if (head.status >= 100 && head.status < 200 && head.status != 101) {
     // 100 Continue and friends: passed on to a client that can take them.
     interim_ = true;
@@ -367,7 +423,7 @@ void HttpSession::onResponseHead(MessageHead& head) {
     backend->responded(head.status);  // what outlier detection and the metrics count
   }
   upstreamKeepAlive_ = head.keepAlive;
-  if (head.status == 101 && request_.upgrade) {
+  if (head.status == 101) {
     tunnelPending_ = true;
     writeClient(responseHeadForClient(head, BodyFraming::None, true, settings_->http.via));
     return;
@@ -379,7 +435,8 @@ void HttpSession::onResponseHead(MessageHead& head) {
       draining_.load(std::memory_order_relaxed)) {
     keepClient_ = false;  // shutting down: this is the client's last answer here
   }
-  writeClient(responseHeadForClient(head, responseFraming_, keepClient_, settings_->http.via));
+  writeClient(responseHeadForClient(head, responseFraming_, keepClient_, settings_->http.via,
+                                    request_.http10()));
 }
 
 void HttpSession::onResponseBody(std::string_view data) {
@@ -442,7 +499,8 @@ void HttpSession::onUpstreamClosed() {
   if (phase_ == Phase::Tunnel) {
     evbuffer_add_buffer(bufferevent_get_output(client_.get()),
                         bufferevent_get_input(upstream_.get()));
-    closeAfterFlush("tunnel_closed");
+    upstreamEof_ = true;
+    passTunnelShutdowns();
     return;
   }
   if (!responseStarted_) {
@@ -479,6 +537,27 @@ void HttpSession::startTunnel() {
   responseReader_.reset();
   bufferevent_enable(client_.get(), EV_READ);
   processClientInput();
+}
+
+void HttpSession::passTunnelShutdowns() {
+  if (finished_) return;
+  if (clientEof_ && !upstreamShutdownSent_ && upstream_) {
+    if (evbuffer_get_length(bufferevent_get_output(upstream_.get())) > 0) {
+      bufferevent_setwatermark(upstream_.get(), EV_WRITE, 0, 0);  // called again when written
+    } else {
+      ::shutdown(bufferevent_getfd(upstream_.get()), SHUT_WR);
+      upstreamShutdownSent_ = true;
+    }
+  }
+  if (upstreamEof_ && !clientShutdownSent_) {
+    if (evbuffer_get_length(bufferevent_get_output(client_.get())) > 0) {
+      bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);
+    } else {
+      ::shutdown(bufferevent_getfd(client_.get()), SHUT_WR);
+      clientShutdownSent_ = true;
+    }
+  }
+  if (clientShutdownSent_ && upstreamShutdownSent_) finish("tunnel_closed");
 }
 
 void HttpSession::logAccess(int status, std::string_view backend) {
@@ -570,6 +649,7 @@ void HttpSession::finish(std::string_view reason) {
 
 void HttpSession::armTimer(TimerPurpose purpose, double seconds) {
   timerPurpose_ = purpose;
+  timerSeconds_ = seconds;
   event_base_gettimeofday_cached(base_, &lastActivity_);
   if (purpose == TimerPurpose::None) {
     evtimer_del(timer_.get());
@@ -587,6 +667,11 @@ void HttpSession::onClientRead(bufferevent*, void* self) {
 
 void HttpSession::onClientWrite(bufferevent*, void* self) {
   auto* session = static_cast<HttpSession*>(self);
+  session->touch();
+  if (session->phase_ == Phase::Tunnel && session->upstreamEof_) {
+    session->passTunnelShutdowns();
+    return;
+  }
   if (session->phase_ == Phase::Closing) {
     if (evbuffer_get_length(bufferevent_get_output(session->client_.get())) == 0) {
       session->finish(session->closeReason_);
@@ -613,7 +698,8 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
         evbuffer_add_buffer(bufferevent_get_output(session->upstream_.get()),
                             bufferevent_get_input(session->client_.get()));
       }
-      session->finish("tunnel_closed");
+      bufferevent_disable(session->client_.get(), EV_READ);
+      session->passTunnelShutdowns();
     } else if (!session->requestComplete_) {
       session->finish("client_closed_mid_request");
     } else {
@@ -629,6 +715,7 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
 void HttpSession::onUpstreamRead(bufferevent*, void* self) {
   auto* session = static_cast<HttpSession*>(self);
   if (session->phase_ == Phase::Tunnel) {
+    session->touch();
     evbuffer* output = bufferevent_get_output(session->client_.get());
     evbuffer_add_buffer(output, bufferevent_get_input(session->upstream_.get()));
     if (evbuffer_get_length(output) >= session->settings_->bufferHighWatermark) {
@@ -643,6 +730,11 @@ void HttpSession::onUpstreamRead(bufferevent*, void* self) {
 
 void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
   auto* session = static_cast<HttpSession*>(self);
+  session->touch();
+  if (session->phase_ == Phase::Tunnel && session->clientEof_) {
+    session->passTunnelShutdowns();
+    return;
+  }
   // The backend caught up with the request body: read from the client again.
   if (session->client_ && !session->clientEof_ && session->phase_ != Phase::Closing) {
     bufferevent_setwatermark(session->upstream_.get(), EV_WRITE, 0, 0);
@@ -653,6 +745,13 @@ void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
 
 void HttpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
   auto* session = static_cast<HttpSession*>(self);
+  if ((what & BEV_EVENT_ERROR) && session->phase_ == Phase::Tunnel) {
+    // A reset is no half-close: what came before it goes out, then the client is closed.
+    evbuffer_add_buffer(bufferevent_get_output(session->client_.get()),
+                        bufferevent_get_input(session->upstream_.get()));
+    session->closeAfterFlush("tunnel_upstream_error");
+    return;
+  }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     if (what & BEV_EVENT_EOF) session->processUpstreamInput();  // bytes that came with the FIN
     if (!session->finished_ && session->upstream_) session->onUpstreamClosed();
@@ -673,9 +772,20 @@ void HttpSession::onTimer(evutil_socket_t, short, void* self) {
       session->keepClient_ = false;
       session->respondError(504, "response_timeout");
       break;
-    case TimerPurpose::Idle:
+    case TimerPurpose::Idle: {
+      // Idle means no byte either way: re-armed for the rest of the window rather than
+      // moved on every read, which would cost a timer operation per read.
+      timeval now;
+      event_base_gettimeofday_cached(session->base_, &now);
+      double idleFor = secondsBetween(session->lastActivity_, now);
+      if (idleFor < session->timerSeconds_) {
+        timeval rest = toTimeval(session->timerSeconds_ - idleFor);
+        evtimer_add(session->timer_.get(), &rest);
+        break;
+      }
       session->finish("idle_timeout");
       break;
+    }
     case TimerPurpose::None:
       break;
   }

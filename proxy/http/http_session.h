@@ -65,6 +65,10 @@ class HttpSession : public Session, private UpstreamConnector::Client {
 
   // Client side.
   void processClientInput();
+  /// The request reader failed: an error response, or the cut when one is under way.
+  void requestFailed();
+  /// Runs the request's reader over every byte at hand without consuming them.
+  void validateBufferedRequest();
   void onRequestHead(MessageHead& head);
   /// Picks target_ by the routes; false when the request was answered (404, 503).
   bool route();
@@ -80,12 +84,17 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   void onUpstreamClosed();
   void finishExchange();
   void startTunnel();
+  /// One side of the tunnel sent FIN: pass it on once its bytes are written, as TCP
+  /// mode does; the session ends when both directions are shut.
+  void passTunnelShutdowns();
   void writeClient(std::string_view data);
   // Endings.
   void respondError(int status, std::string_view reason);
   void closeAfterFlush(std::string_view reason);
   void finish(std::string_view reason);
   void armTimer(TimerPurpose purpose, double seconds);
+  /// Bytes moved: the idle timer measures from here.
+  void touch() { event_base_gettimeofday_cached(base_, &lastActivity_); }
   void releaseUpstream(bool reusable);
   /// One access-log line for the request just answered (http.accessLog).
   void logAccess(int status, std::string_view backend);
@@ -121,8 +130,9 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   std::unique_ptr<MessageReader> responseReader_;
   EventPtr timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
-  timeval lastActivity_{};
-  timeval connectedAt_{};  // the client connection's start, for its duration
+  double timerSeconds_ = 0;  // what the timer was armed for (idle: the window)
+  timeval lastActivity_{};   // the last byte either way: the idle timer re-arms from it
+  timeval connectedAt_{};    // the client connection's start, for its duration
 
   Phase phase_ = Phase::AwaitingRequest;
   bool finished_ = false;
@@ -148,6 +158,9 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   bool upstreamKeepAlive_ = false;
   bool keepClient_ = true;
   bool clientEof_ = false;
+  bool upstreamEof_ = false;           // tunnel: the backend sent FIN
+  bool clientShutdownSent_ = false;    // tunnel: FIN passed on to the client
+  bool upstreamShutdownSent_ = false;  // tunnel: FIN passed on to the backend
   BodyFraming responseFraming_ = BodyFraming::None;
   std::string generatedRequestId_;  // when the request came without one
   int responseStatus_ = 0;

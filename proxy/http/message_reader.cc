@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "proxy/http/request_checks.h"
+
 namespace readygate {
 namespace {
 
@@ -31,6 +33,14 @@ MessageReader::MessageReader(Kind kind, Limits limits, Events& events)
 void MessageReader::fail(int status, std::string reason) {
   if (error_.status != 0) return;
   error_ = Error{status, std::move(reason)};
+}
+
+void MessageReader::failParser(int error) {
+  if (failed()) return;  // a callback's own reason comes first
+  std::string reason = http_errno_name(static_cast<http_errno>(error));
+  if (reason.starts_with("HPE_")) reason = reason.substr(4);
+  for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  fail(kind_ == Kind::Request ? 400 : 502, "malformed_" + reason);
 }
 
 void MessageReader::pause() {
@@ -109,12 +119,7 @@ size_t MessageReader::feed(std::string_view data) {
       continue;  // the loop ends on paused_
     }
     if (error != HPE_OK) {
-      if (!failed()) {
-        std::string reason = http_errno_name(error);
-        if (reason.starts_with("HPE_")) reason = reason.substr(4);
-        for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        fail(kind_ == Kind::Request ? 400 : 502, "malformed_" + reason);
-      }
+      failParser(error);
       return consumed;
     }
     if (parser_.upgrade) {
@@ -125,6 +130,37 @@ size_t MessageReader::feed(std::string_view data) {
     if (parsed < chunk) return consumed;  // should not happen without an error
   }
   return consumed;
+}
+
+int MessageReader::countTrailer(size_t length) {
+  trailerBytes_ += length;
+  if (trailerBytes_ <= limits_.maxTrailerBytes) return 0;
+  fail(kind_ == Kind::Request ? 431 : 502, "trailer_too_large");
+  return -1;
+}
+
+bool MessageReader::validateAhead(std::span<const std::string_view> pieces) {
+  if (failed()) return false;
+  // A copy of the parser with no callbacks but the end of the message: it checks the
+  // framing (chunk sizes, line ends) exactly as the real one will.
+  http_parser copy = parser_;
+  http_parser_pause(&copy, 0);
+  http_parser_settings settings;
+  http_parser_settings_init(&settings);
+  settings.on_message_complete = [](http_parser* parser) {
+    http_parser_pause(parser, 1);
+    return 0;
+  };
+  for (std::string_view piece : pieces) {
+    http_parser_execute(&copy, &settings, piece.data(), piece.size());
+    http_errno error = HTTP_PARSER_ERRNO(&copy);
+    if (error == HPE_PAUSED) return true;  // the message ended: what follows is the next one's
+    if (error != HPE_OK) {
+      failParser(error);
+      return false;
+    }
+  }
+  return true;
 }
 
 bool MessageReader::finish() {
@@ -158,6 +194,7 @@ int MessageReader::onStatus(http_parser* parser, const char* at, size_t length) 
 
 int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t length) {
   MessageReader* reader = self(parser);
+  if (!reader->inHead_) return reader->countTrailer(length);
   if (reader->lastWasValue_ || reader->head_.headers.empty()) {
     reader->head_.headers.push_back(HeaderField{});
   }
@@ -168,6 +205,7 @@ int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t len
 
 int MessageReader::onHeaderValue(http_parser* parser, const char* at, size_t length) {
   MessageReader* reader = self(parser);
+  if (!reader->inHead_) return reader->countTrailer(length);
   reader->head_.headers.back().value.append(at, length);
   reader->lastWasValue_ = true;
   return 0;
@@ -184,6 +222,15 @@ int MessageReader::onHeadersComplete(http_parser* parser) {
   if (reader->kind_ == Kind::Request) {
     head.method = http_method_str(static_cast<http_method>(parser->method));
     head.upgrade = parser->upgrade != 0;
+    if (head.upgrade && offersH2c(head)) {
+      // Served as HTTP/1.1: http-parser goes on parsing this connection as HTTP/1.1.
+      head.upgrade = false;
+      parser->upgrade = 0;
+      std::erase_if(head.headers, [](const HeaderField& field) {
+        return equalsIgnoreCase(field.name, "Upgrade") ||
+               equalsIgnoreCase(field.name, "HTTP2-Settings");
+      });
+    }
     const std::string* expect = head.find("Expect");
     head.expectContinue = expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
   } else {
@@ -191,10 +238,12 @@ int MessageReader::onHeadersComplete(http_parser* parser) {
     head.upgrade = head.status == 101;
   }
   reader->inHead_ = false;
+  reader->trailerBytes_ = 0;
   reader->events_.onHead(head);
+  if (reader->failed()) return -1;  // rejected by the owner: nothing more is parsed
   // Responses to HEAD have a head only; http-parser cannot know, so it is told.
   int skipBody = reader->kind_ == Kind::Response && reader->noBody_ ? 1 : 0;
-  if (!reader->failed()) reader->pause();
+  reader->pause();
   return skipBody;
 }
 

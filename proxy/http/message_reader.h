@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,13 @@ namespace readygate {
 /// Reads one direction of a connection: requests from a client or responses from a
 /// backend. Bodies are never buffered: each piece is handed to `onBody` as it is
 /// parsed, without its framing (chunk sizes are gone, so the writer re-frames).
+///
+/// Trailers are read and dropped (nothing readygate forwards needs them), and a trailer
+/// section is limited to maxTrailerBytes on its own: past it the message fails with
+/// `trailer_too_large` (431 for requests).
+///
+/// A request whose Upgrade offers h2c is read as a plain HTTP/1.1 request: Upgrade and
+/// HTTP2-Settings are dropped from its head (see offersH2c).
 ///
 /// Before http-parser sees a head, the raw head bytes are checked for what parsers
 /// disagree on (request smuggling): a bare CR or LF, obsolete line folding, whitespace
@@ -41,6 +49,7 @@ class MessageReader {
   struct Limits {
     size_t maxHeaderBytes = 32 * 1024;
     size_t maxUrlBytes = 8 * 1024;
+    size_t maxTrailerBytes = 32 * 1024;  // a trailer section, on its own
   };
 
   /// What went wrong, as the status a proxy answers with and a reason token.
@@ -66,8 +75,19 @@ class MessageReader {
   const Error& error() const { return error_; }
   /// Inside a message (its head at least begun), as opposed to between messages.
   bool midMessage() const { return midMessage_; }
+  /// Past the head of a message, before its end: reading its body (or trailers).
+  bool inBody() const { return midMessage_ && !inHead_; }
   /// Responses: the request being answered was HEAD, so no body follows the head.
   void expectNoBody(bool noBody) { noBody_ = noBody; }
+  /// From inside onHead: the head is refused (a 101 nobody asked for, say); the reader
+  /// fails with `status` and `reason` and parses nothing more.
+  void reject(int status, std::string reason) { fail(status, std::move(reason)); }
+  /// Whether `pieces`, the bytes that follow what was fed so far, parse without an error
+  /// up to the end of the current message; nothing is consumed, no event is raised (a
+  /// copy of the parser runs over them). The owner calls it before it forwards a
+  /// request's head or body, so nothing of a request reaches a backend before every byte
+  /// of it at hand has been checked. Sets the error when they do not parse.
+  bool validateAhead(std::span<const std::string_view> pieces);
 
  private:
   static int onMessageBegin(http_parser* parser);
@@ -83,7 +103,11 @@ class MessageReader {
   /// its blank line), or all of `data` when the head goes on. Sets error_ on a problem.
   size_t scanHead(std::string_view data);
   void fail(int status, std::string reason);
+  /// Fails with http-parser's error as the reason ("malformed_invalid_chunk_size").
+  void failParser(int error);
   void pause();
+  /// Counts trailer bytes; -1 (and the error) past the limit.
+  int countTrailer(size_t length);
 
   const Kind kind_;
   const Limits limits_;
@@ -104,6 +128,7 @@ class MessageReader {
   bool firstLine_ = true;
   bool sawColon_ = false;
   bool sawSpaceInName_ = false;
+  size_t trailerBytes_ = 0;  // of the trailer section being read, limited as a head is
 };
 
 }  // namespace readygate

@@ -10,10 +10,11 @@ namespace {
 
 bool isHopByHop(const MessageHead& head, std::string_view name, bool keepUpgrade) {
   for (std::string_view hop : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-                               "Transfer-Encoding", "Content-Length"}) {
+                               "Transfer-Encoding", "Content-Length", "HTTP2-Settings"}) {
     if (equalsIgnoreCase(name, hop)) return true;
   }
   if (equalsIgnoreCase(name, "Upgrade")) return !keepUpgrade;
+  if (equalsIgnoreCase(name, "Host")) return false;  // whatever Connection names
   // Headers the Connection header names are for this hop only.
   for (const HeaderField& field : head.headers) {
     if (equalsIgnoreCase(field.name, "Connection") && hasToken(field.value, name)) return true;
@@ -81,7 +82,7 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
 }
 
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
-                                  bool via) {
+                                  bool via, bool toHttp10) {
   std::string out;
   out.reserve(512);
   char status[16];
@@ -95,6 +96,9 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
     appendHeader(out, "Connection", "upgrade");
   } else if (!keepAlive) {
     appendHeader(out, "Connection", "close");
+  } else if (toHttp10) {
+    // HTTP/1.0 closes unless told otherwise: a kept connection must be announced.
+    appendHeader(out, "Connection", "keep-alive");
   }
   // A HEAD or 304 answer keeps the length it announced, with no body after it.
   if (framing == BodyFraming::None && response.contentLength && !response.chunked) {

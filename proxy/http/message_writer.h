@@ -28,16 +28,17 @@ struct ForwardingInfo {
 };
 
 /// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop
-/// headers dropped (Connection, the headers it names, Keep-Alive, Proxy-Connection, TE,
-/// Trailer, Transfer-Encoding, Upgrade unless upgrading), framing re-stated, and the
-/// X-Forwarded-* / X-Request-Id / Via headers added.
+/// headers dropped (Connection, the headers it names but Host, Keep-Alive, Proxy-Connection,
+/// TE, Trailer, Transfer-Encoding, HTTP2-Settings, Upgrade unless upgrading), framing
+/// re-stated, and the X-Forwarded-* / X-Request-Id / Via headers added.
 std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
                                    const ForwardingInfo& info);
 
 /// The response head sent to the client; `keepAlive` says whether the proxy keeps the
-/// client connection after this response.
+/// client connection after this response (announced to an HTTP/1.0 client, `toHttp10`,
+/// with `Connection: keep-alive`, since HTTP/1.0 closes by default).
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
-                                  bool via);
+                                  bool via, bool toHttp10 = false);
 
 /// A response readygate makes itself: small, `Connection: close` unless `keepAlive`.
 /// 503 gets `Retry-After: 1`.

@@ -309,7 +309,7 @@ TEST(HttpProxy, EachErrorReadygateMakesHasItsStatus) {
   EXPECT_EQ(status("GARBAGE\r\n\r\n"), 400);
   EXPECT_EQ(status("GET /" + std::string(600, 'u') + " HTTP/1.1\r\n\r\n"), 414);
   EXPECT_EQ(status("GET / HTTP/1.1\r\nX-Big: " + std::string(3000, 'h') + "\r\n\r\n"), 431);
-  EXPECT_EQ(status("POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"), 413);
+  EXPECT_EQ(status("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"), 413);
   EXPECT_EQ(status("GET /?delay_ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"), 504);
   // Slowloris: a head that never ends.
   auto slow = HttpTestClient::connect(port);
