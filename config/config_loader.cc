@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "config/probe_parser.h"
+#include "proxy/core/file_reader.h"
 
 namespace readygate {
 namespace {
@@ -549,6 +550,11 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
         config.maxConnections = *n;
       }
     }
+    if (auto value = map.get("maxFileBytes")) {
+      if (auto n = readInt(*value, "maxFileBytes", errors, 1024, 1 << 30)) {
+        config.maxFileBytes = static_cast<size_t>(*n);
+      }
+    }
     if (auto value = map.get("resolvers")) {
       forEachItem(*value, "resolvers", errors,
                   [&](const YAML::Node& item, const std::string& itemPath, size_t) {
@@ -621,15 +627,14 @@ ConfigLoadResult loadConfigText(const std::string& yamlText) {
 }
 
 ConfigLoadResult loadConfigFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) {
+  auto read = readRegularFile(path);
+  const std::string* text = fileContent(read);
+  if (text == nullptr) {
     ConfigLoadResult result;
-    result.errors.push_back(ConfigError{"", "cannot read " + path + ": " + std::strerror(errno)});
+    result.errors.push_back(ConfigError{"", "cannot read " + path + ": " + fileError(read)});
     return result;
   }
-  std::stringstream text;
-  text << file.rdbuf();
-  return loadConfigText(text.str());
+  return loadConfigText(*text);
 }
 
 }  // namespace readygate

@@ -212,6 +212,9 @@ struct Config {
   /// balancer in front sees the failing /readyz and stops sending), then close.
   double shutdownDelaySeconds = 0;
   int maxConnections = 0;  // open client connections of the whole process; 0: no limit
+  /// The largest file readygate reads on the configuration's word (endpoints files, the
+  /// admin token file); a larger one is refused as a bad file.
+  size_t maxFileBytes = 64u << 20;
   /// Started as root: the user to become once every listener is bound. "" keeps root.
   std::string user;
   std::vector<ServiceConfig> services;

@@ -13,6 +13,7 @@
 #include "config/config_loader.h"
 #include "proxy/admin/admin_client.h"
 #include "proxy/app/server.h"
+#include "proxy/core/file_reader.h"
 #include "proxy/core/log.h"
 #include "readygate/version.h"
 
@@ -95,11 +96,11 @@ std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAll
     if (arg == "--admin" && i + 1 < argc) {
       admin = argv[++i];
     } else if (tokenAllowed && arg == "--token-file" && i + 1 < argc) {
-      std::ifstream file(argv[++i]);
-      token.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+      auto read = readRegularFile(argv[++i]);
+      token = fileContent(read) ? *fileContent(read) : "";
       while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
         token.pop_back();
-      if (!file || token.empty()) {
+      if (token.empty()) {
         exitCode = usageError("--token-file: cannot read a token from it");
         return std::nullopt;
       }

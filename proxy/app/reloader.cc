@@ -101,7 +101,7 @@ ReloadOutcome Reloader::tryReload() {
     bound[change.name] = std::move(std::get<std::vector<ListeningSocket>>(sockets));
   }
   if (!outcome.errors.empty()) return outcome;  // the sockets bound so far close here
-  services_.setResolvers(next.resolvers);
+  services_.setDiscovery({next.resolvers, next.maxFileBytes});
 
   for (const ServiceReload& change : plan.services) {
     ServiceMembers* current = services_.find(change.name);

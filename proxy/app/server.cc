@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "proxy/app/admin_api.h"
+#include "proxy/core/file_reader.h"
 #include "proxy/core/log.h"
 #include "proxy/core/privileges.h"
 
@@ -63,7 +64,7 @@ int Server::run() {
     logEvent(LogLevel::Error, "probe_setup_failed", {{"error", *error}});
     return 1;
   }
-  services_.setResolvers(config_.resolvers);
+  services_.setDiscovery({config_.resolvers, config_.maxFileBytes});
   for (const ServiceConfig& service : config_.services) services_.add(service);
   services_.resolveRoutes();
 
@@ -134,12 +135,14 @@ bool Server::loadAdminToken() {
     adminToken_.clear();
     return true;
   }
-  std::ifstream file(path);
-  std::string token((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  auto read = readRegularFile(path, config_.maxFileBytes);
+  std::string token = fileContent(read) ? *fileContent(read) : "";
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (!file || token.empty()) {
+  if (token.empty()) {
     logEvent(LogLevel::Error, "admin_token_unreadable",
-             {{"path", path}, {"detail", "the file must hold a non-empty token"}});
+             {{"path", path},
+              {"error", fileContent(read) ? "empty" : fileError(read)},
+              {"detail", "the file must hold a non-empty token"}});
     return false;
   }
   adminToken_ = std::move(token);

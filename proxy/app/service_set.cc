@@ -27,7 +27,7 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
   ServiceMembers& members = *services_.back();
   members.start();
   auto discovery = std::make_unique<ServiceDiscovery>(base_, members);
-  discovery->apply(config, resolvers_);  // a file source is read before any listener opens
+  discovery->apply(config, discoverySettings_);  // a file source is read before any listener opens
   discovery_[&members] = std::move(discovery);
   return members;
 }
@@ -58,7 +58,7 @@ void ServiceSet::resolveRoutes() {
 
 void ServiceSet::applyEndpoints(ServiceMembers& members, const ServiceConfig& config) {
   auto found = discovery_.find(&members);
-  if (found != discovery_.end()) found->second->apply(config, resolvers_);
+  if (found != discovery_.end()) found->second->apply(config, discoverySettings_);
 }
 
 void ServiceSet::retire(ServiceMembers& members) {

@@ -28,8 +28,8 @@ class ServiceSet {
 
   /// Makes the TLS contexts `config`'s HTTPS probes need; the first error, if any.
   std::optional<std::string> prepare(const Config& config) { return tls_.prepare(config); }
-  /// The DNS servers discovery asks (empty: /etc/resolv.conf); before add/applyEndpoints.
-  void setResolvers(std::vector<std::string> resolvers) { resolvers_ = std::move(resolvers); }
+  /// The DNS servers discovery asks and its file size cap; before add/applyEndpoints.
+  void setDiscovery(DiscoverySettings settings) { discoverySettings_ = std::move(settings); }
   /// Creates a service and starts probing its endpoints (first rotation published).
   ServiceMembers& add(const ServiceConfig& config);
   /// Reload: the service's endpoint sources as `config` names them (static, file).
@@ -64,7 +64,7 @@ class ServiceSet {
   ChildReaper& reaper_;
   ProbeTimingStats& stats_;
   ProbeTlsContexts tls_;
-  std::vector<std::string> resolvers_;  // for DNS discovery
+  DiscoverySettings discoverySettings_;
   std::vector<std::unique_ptr<ServiceMembers>> services_;
   std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;
 };

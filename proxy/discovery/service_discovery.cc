@@ -5,8 +5,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "proxy/core/log.h"
 #include "proxy/discovery/endpoint_list.h"
@@ -23,8 +21,9 @@ double unixNow() {
 ServiceDiscovery::ServiceDiscovery(event_base* base, ServiceMembers& members)
     : base_(base), members_(members) {}
 
-void ServiceDiscovery::apply(const ServiceConfig& config,
-                             const std::vector<std::string>& resolvers) {
+void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySettings& settings) {
+  const std::vector<std::string>& resolvers = settings.resolvers;
+  maxFileBytes_ = settings.maxFileBytes;
   static_ = config.staticEndpoints;
   if (config.endpointsDns != dns_ || (dns_ && resolvers != resolvers_)) {
     dnsTimer_.reset();
@@ -76,14 +75,13 @@ void ServiceDiscovery::readFile() {
               {"error", error},
               {"detail", "the last good endpoints stay"}});
   };
-  std::ifstream file(filePath_);
-  if (!file) {
-    fail(std::string("cannot read: ") + std::strerror(errno));
+  auto read = readRegularFile(filePath_, maxFileBytes_);
+  const std::string* text = fileContent(read);
+  if (text == nullptr) {
+    fail(fileError(read));
     return;
   }
-  std::stringstream text;
-  text << file.rdbuf();
-  auto parsed = parseEndpointList(text.str());
+  auto parsed = parseEndpointList(*text);
   if (auto* error = std::get_if<std::string>(&parsed)) {
     fail(*error);
     return;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "proxy/core/file_reader.h"
 #include "proxy/discovery/dns_resolver.h"
 #include "proxy/discovery/file_watch.h"
 #include "proxy/health/service_members.h"
@@ -16,6 +17,12 @@ namespace readygate {
 /// unreadable or unparsable file) keeps its last good set, so an error never empties a
 /// pool. Every change goes to ServiceMembers::setEndpoints, the same keyed diff a reload
 /// uses (new endpoints start probing, gone ones drain, the rollout guard holds).
+/// What every service's discovery shares: the DNS servers, and the size cap of files.
+struct DiscoverySettings {
+  std::vector<std::string> resolvers;  // empty: /etc/resolv.conf
+  size_t maxFileBytes = kDefaultMaxFileBytes;
+};
+
 class ServiceDiscovery {
  public:
   ServiceDiscovery(event_base* base, ServiceMembers& members);
@@ -23,8 +30,10 @@ class ServiceDiscovery {
   ServiceDiscovery& operator=(const ServiceDiscovery&) = delete;
 
   /// The sources `config` names, read now (a file is then watched, a DNS name looked
-  /// up every refreshSeconds through `resolvers`), merged and applied.
-  void apply(const ServiceConfig& config, const std::vector<std::string>& resolvers);
+  /// up every refreshSeconds through `settings.resolvers`), merged and applied. A file is
+  /// read with readRegularFile: a FIFO, a device, a directory or a file over
+  /// `settings.maxFileBytes` is an error that keeps the last good set.
+  void apply(const ServiceConfig& config, const DiscoverySettings& settings);
 
   /// How often a watched file is looked at even without inotify news.
   static constexpr double kFilePollSeconds = 2;
@@ -39,6 +48,7 @@ class ServiceDiscovery {
   ServiceMembers& members_;
   std::vector<SocketAddress> static_;
   std::string filePath_;
+  size_t maxFileBytes_ = kDefaultMaxFileBytes;
   std::unique_ptr<FileWatch> watch_;
   std::vector<SocketAddress> fileEndpoints_;  // the last good read
   ServiceMembers::SourceStatus fileStatus_;

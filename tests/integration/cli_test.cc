@@ -59,6 +59,32 @@ TEST(Cli, CheckReportsEveryErrorWithPathAndLineAndExitsOne) {
   EXPECT_THAT(result.output, HasSubstr("2 errors, configuration rejected"));
 }
 
+// Issue 17, finding 3: the configuration file and the token file are read as endpoints
+// files are: a FIFO or a device is refused at once, never waited on.
+TEST(Cli, AConfigOrTokenFileThatIsNoRegularFileIsRefusedAtOnce) {
+  ProxyHarness harness;
+  std::string fifo = harness.dir() + "/config.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  RunResult fromFifo = runReadygate(harness, {"--check", "-c", fifo});
+  EXPECT_EQ(fromFifo.status, 1);
+  EXPECT_THAT(fromFifo.output, HasSubstr("a FIFO"));
+  RunResult fromDevice = runReadygate(harness, {"--check", "-c", "/dev/zero"});
+  EXPECT_EQ(fromDevice.status, 1);
+  EXPECT_THAT(fromDevice.output, HasSubstr("a character device"));
+  std::string config = harness.writeFile("token.yaml", fill(R"(
+admin: {listen: "127.0.0.1:${admin}", tokenFile: ${fifo}}
+services:
+  - {name: web, listen: "127.0.0.1:${port}", endpoints: {static: ["127.0.0.1:5001"]}}
+)",
+                                                           {{"admin", std::to_string(freePort())},
+                                                            {"port", std::to_string(freePort())},
+                                                            {"fifo", fifo}}));
+  RunResult tokenFromFifo = runReadygate(harness, {"-c", config});
+  EXPECT_EQ(tokenFromFifo.status, 1);
+  EXPECT_THAT(tokenFromFifo.output, HasSubstr("admin_token_unreadable"));
+  EXPECT_THAT(tokenFromFifo.output, HasSubstr("a FIFO"));
+}
+
 TEST(Cli, RunningWithABadFileExitsOneWithoutListening) {
   ProxyHarness harness;
   std::string path = harness.writeFile("bad.yaml", "services: []\n");

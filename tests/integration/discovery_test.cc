@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -54,6 +56,70 @@ services:
   replaceFile(file, "[\"" + b.address() + "\"]");
   ASSERT_TRUE(waitUntil([&] { return harness.backendState(a.address()).empty(); }, 3s));
   EXPECT_EQ(distinct(podsReached(port, 3)), (std::set<std::string>{"pod-b"}));
+}
+
+// Issue 17, finding 3: an endpoints file that is a FIFO, a device or a directory, or that is
+// too big, is refused like a bad file: the last good set stays and the control loop never
+// blocks (the admin API answers, SIGTERM is obeyed).
+TEST(Discovery, AFileThatIsNoRegularFileIsRefusedWithoutBlocking) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--echo", "--greeting"});
+  std::string file = harness.dir() + "/endpoints.yaml";
+  replaceFile(file, "- " + a.address() + "\n");
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+maxFileBytes: 4096
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    endpoints:
+      file: {path: ${file}}
+)",
+                              {{"port", std::to_string(port)}, {"file", file}}));
+  ASSERT_EQ(harness.backendState(a.address()), "ready");
+  std::string errors = "readygate_discovery_errors_total{service=\"web\",source=\"file\"}";
+  double counted = 0;
+  // Each replacement is refused (counted, its reason in /status) and the pool stays.
+  auto refusedAs = [&](const std::string& what) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(waitUntil(
+        [&] {
+          return harness.metric(errors).value_or(0) > counted &&
+                 harness.admin("/status").find(what) != std::string::npos;
+        },
+        4s))
+        << harness.admin("/status");
+    counted = harness.metric(errors).value_or(0);
+    EXPECT_EQ(harness.backendState(a.address()), "ready");
+    EXPECT_EQ(podsReached(port, 2), (std::vector<std::string>{"pod-a", "pod-a"}));
+  };
+
+
+  std::string fifo = harness.dir() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(rename(fifo.c_str(), file.c_str()), 0);
+  refusedAs("a FIFO");
+
+  ASSERT_EQ(unlink(file.c_str()), 0);
+  ASSERT_EQ(symlink("/dev/zero", file.c_str()), 0);
+  refusedAs("a character device");
+  long rss = residentKib(harness.readygate().pid());
+  if (!underSanitizer()) {
+    EXPECT_LT(rss, 200 * 1024);
+  }
+
+  ASSERT_EQ(unlink(file.c_str()), 0);
+  ASSERT_EQ(mkdir(file.c_str(), 0700), 0);
+  refusedAs("a directory");
+
+  ASSERT_EQ(rmdir(file.c_str()), 0);
+  std::string big = "- " + a.address() + "\n";
+  while (big.size() <= 4096) big += "# padding padding padding padding padding padding\n";
+  replaceFile(file, big);
+  refusedAs("more than the limit of 4096");
+
+  harness.readygate().signal(SIGTERM);
+  EXPECT_EQ(harness.readygate().waitExit(5s), 0);
 }
 
 }  // namespace

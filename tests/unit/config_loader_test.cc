@@ -171,6 +171,35 @@ services:
                                               HasSubstr("services[0].maxConnectionsPerClient")));
 }
 
+// Issue 17: the 16 MiB ceiling of bufferBytes held only because 1e12 is no integer; an
+// integer one past the ceiling must fail on the ceiling itself. maxFileBytes has bounds too.
+TEST(ConfigLoader, BufferBytesAndMaxFileBytesStopAtTheirCeilings) {
+  ConfigLoadResult atCeiling = loadConfigText(R"(
+maxFileBytes: 1073741824
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]},
+     bufferBytes: 16777216}
+)");
+  ASSERT_TRUE(atCeiling.config) << ::testing::PrintToString(errorTexts(atCeiling));
+  EXPECT_EQ(atCeiling.config->services[0].bufferBytes, 16 << 20);
+  EXPECT_EQ(atCeiling.config->maxFileBytes, size_t{1} << 30);
+  ConfigLoadResult defaults = loadConfigText(R"(
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]}}
+)");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->maxFileBytes, size_t{64} << 20);
+  ConfigLoadResult past = loadConfigText(R"(
+maxFileBytes: 1023
+services:
+  - {name: web, listen: 127.0.0.1:8080, endpoints: {static: ["127.0.0.1:5001"]},
+     bufferBytes: 16777217}
+)");
+  EXPECT_THAT(errorTexts(past),
+              ::testing::UnorderedElementsAre(HasSubstr("maxFileBytes"),
+                                              HasSubstr("services[0].bufferBytes")));
+}
+
 // Before: `static: []` passed silently while every connection was reset.
 TEST(ConfigLoader, AServiceWithoutEndpointsIsWarnedAbout) {
   ConfigLoadResult result = loadConfigText(R"(
