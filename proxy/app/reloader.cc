@@ -103,6 +103,11 @@ ReloadOutcome Reloader::tryReload() {
   if (!outcome.errors.empty()) return outcome;  // the sockets bound so far close here
   services_.setDiscovery({next.resolvers, next.maxFileBytes});
 
+  // Services are made first and their listeners opened last, after every service's
+  // settings were published whole (routes resolved): a listener never accepts for a
+  // service whose routes are not in place yet.
+  std::vector<std::pair<ServiceMembers*, const ServiceConfig*>> toBind;
+  std::vector<std::pair<ServiceMembers*, SocketAddress>> toClose;
   for (const ServiceReload& change : plan.services) {
     ServiceMembers* current = services_.find(change.name);
     auto retire = [&] {
@@ -118,12 +123,12 @@ ReloadOutcome Reloader::tryReload() {
       case ServiceReload::Action::Replace: {
         retire();
         const ServiceConfig& config = *nextByName.at(change.name);
-        bindTo(services_.add(config), config.listen, std::move(bound[change.name]));
+        toBind.emplace_back(&services_.add(config), &config);
         break;
       }
       case ServiceReload::Action::Add: {
         const ServiceConfig& config = *nextByName.at(change.name);
-        bindTo(services_.add(config), config.listen, std::move(bound[change.name]));
+        toBind.emplace_back(&services_.add(config), &config);
         break;
       }
       case ServiceReload::Action::Update: {
@@ -132,15 +137,21 @@ ReloadOutcome Reloader::tryReload() {
         current->applyConfig(std::make_shared<const ServiceConfig>(config));
         services_.applyEndpoints(*current, config);
         if (change.listenChanged) {
-          // The new address accepts before the old one closes: no moment without a listener.
-          if (config.listens) bindTo(*current, config.listen, std::move(bound[change.name]));
-          for (auto& worker : workers_) worker->closeListeners(current->servicePtr(), previous);
+          if (config.listens) toBind.emplace_back(current, &config);
+          toClose.emplace_back(current, previous);
         }
         break;
       }
     }
   }
-  services_.resolveRoutes();  // targets may have been added, replaced or removed
+  services_.publishSettings();  // targets may have been added, replaced or removed
+  for (auto& [members, config] : toBind) {
+    bindTo(*members, config->listen, std::move(bound[config->name]));
+  }
+  // The new address accepts before the old one closes: no moment without a listener.
+  for (auto& [members, previous] : toClose) {
+    for (auto& worker : workers_) worker->closeListeners(members->servicePtr(), previous);
+  }
   running_ = std::move(next);
   outcome.changes = std::move(plan.summary);
   outcome.applied = true;

@@ -66,7 +66,7 @@ int Server::run() {
   }
   services_.setDiscovery({config_.resolvers, config_.maxFileBytes});
   for (const ServiceConfig& service : config_.services) services_.add(service);
-  services_.resolveRoutes();
+  services_.publishSettings();
 
   std::vector<std::vector<ProxyWorker::Binding>> perWorker(static_cast<size_t>(workerCount));
   if (!bindListeners(perWorker)) return 1;

@@ -14,7 +14,8 @@ ServiceSet::ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper
     : base_(base), clock_(clock), reaper_(reaper), stats_(stats) {}
 
 ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
-  auto service = std::make_shared<Service>(config.name, ServiceSettings::from(config, nullptr));
+  // Its routes are resolved by publishSettings(), before any listener of it opens.
+  auto service = std::make_shared<Service>(config.name, ServiceSettings::from(config, nullptr, {}));
   ProberContext context{base_, reaper_, config.name};
   ProberMaker maker = [this, context](ProbeKind, const ProbeSpec& spec,
                                       const SocketAddress& backend) {
@@ -39,20 +40,17 @@ ServiceMembers* ServiceSet::find(const std::string& name) const {
   return nullptr;
 }
 
-void ServiceSet::resolveRoutes() {
+void ServiceSet::publishSettings() {
   for (const auto& members : services_) {
     if (members->retired()) continue;
     const ServiceConfig& config = members->config();
-    auto settings = std::make_shared<ServiceSettings>(*members->service().settings());
-    settings->routes = config.routes;
-    settings->routeTargets.clear();
+    std::vector<std::weak_ptr<Service>> targets;
     for (const RouteConfig& route : config.routes) {
       ServiceMembers* target = find(route.service);
-      settings->routeTargets.push_back(target ? target->servicePtr() : nullptr);
+      targets.push_back(target ? target->servicePtr() : nullptr);
     }
-    settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
-                            config.endpointsDns.has_value();
-    members->servicePtr()->publishSettings(std::move(settings));
+    members->servicePtr()->publishSettings(
+        ServiceSettings::from(config, members->service().settings().get(), std::move(targets)));
   }
 }
 

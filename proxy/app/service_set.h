@@ -39,9 +39,11 @@ class ServiceSet {
   /// The running (not retired) service of that name.
   ServiceMembers* find(const std::string& name) const;
   const std::vector<std::unique_ptr<ServiceMembers>>& all() const { return services_; }
-  /// Points every running service's routes at the running services they name
-  /// (publishes new settings); after start and after each reload.
-  void resolveRoutes();
+  /// Publishes every running service's settings from its configuration, whole: routes
+  /// resolved to the running services they name, in one swap per service. After start
+  /// and after each reload, before any new listener opens, so no request ever sees
+  /// settings without their routes.
+  void publishSettings();
   /// Frees retired services whose connections are all gone.
   void dropFinished();
   void clear() {

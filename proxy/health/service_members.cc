@@ -167,7 +167,6 @@ void ServiceMembers::setEndpoints(const std::vector<SocketAddress>& endpoints) {
 }
 
 void ServiceMembers::applyConfig(std::shared_ptr<const ServiceConfig> config) {
-  service_->publishSettings(ServiceSettings::from(*config, service_->settings().get()));
   double now = clock_.now();
   for (ProbeKind kind : kAllProbeKinds) {
     const std::optional<ProbeSpec>& next = probeOf(*config, kind);

@@ -84,8 +84,10 @@ class ServiceMembers {
   /// may finish within drainTimeoutSeconds) or, with minReady, leave once enough are ready.
   void setEndpoints(const std::vector<SocketAddress>& endpoints);
   /// Reload of this service's settings: changed probes restart on every backend from
-  /// its current verdict, other settings apply to new connections. The endpoints come
-  /// from discovery (setEndpoints).
+  /// its current verdict; minReady and whenNoneReady decide the rotation again. The
+  /// settings workers read (timeouts, balance, routes) are published by the app layer
+  /// once every service of the reload is known, whole (ServiceSet::publishSettings).
+  /// The endpoints come from discovery (setEndpoints).
   void applyConfig(std::shared_ptr<const ServiceConfig> config);
   /// The service left the configuration: every backend is removed (connections drain).
   void retire();

@@ -3,8 +3,9 @@
 
 namespace readygate {
 
-std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig& config,
-                                                             const ServiceSettings* previous) {
+std::shared_ptr<const ServiceSettings> ServiceSettings::from(
+    const ServiceConfig& config, const ServiceSettings* previous,
+    std::vector<std::weak_ptr<Service>> routeTargets) {
   auto settings = std::make_shared<ServiceSettings>();
   settings->mode = config.mode;
   settings->balance = config.balance;
@@ -21,10 +22,9 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(const ServiceConfig
   settings->http = config.http;
   settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
                           config.endpointsDns.has_value();
-  if (previous && previous->routes == config.routes) {
-    settings->routes = previous->routes;  // resolved targets carry over until re-resolved
-    settings->routeTargets = previous->routeTargets;
-  }
+  settings->routes = config.routes;
+  settings->routeTargets = std::move(routeTargets);
+  settings->routeTargets.resize(settings->routes.size());  // a missing target: 503
   return settings;
 }
 

@@ -36,9 +36,12 @@ struct ServiceSettings {
   std::vector<std::weak_ptr<Service>> routeTargets;  // aligned with routes
   bool ownBackends = true;                           // false: what no route takes is a 404
 
-  /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the same.
-  static std::shared_ptr<const ServiceSettings> from(const ServiceConfig& config,
-                                                     const ServiceSettings* previous);
+  /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the
+  /// same, with the route targets resolved by the caller (aligned with config.routes):
+  /// settings are always published whole, never with routes still to be filled in.
+  static std::shared_ptr<const ServiceSettings> from(
+      const ServiceConfig& config, const ServiceSettings* previous,
+      std::vector<std::weak_ptr<Service>> routeTargets);
 };
 
 }  // namespace readygate

@@ -46,7 +46,7 @@ class ServiceMembersTest : public ::testing::Test {
 
   ServiceMembers& start(std::shared_ptr<const ServiceConfig> serviceConfig) {
     auto service = std::make_shared<Service>(serviceConfig->name,
-                                             ServiceSettings::from(*serviceConfig, nullptr));
+                                             ServiceSettings::from(*serviceConfig, nullptr, {}));
     HealthCheckFactory factory = [this](const SocketAddress& backend, HealthCheckHooks hooks) {
       hooks_[backend.toString()] = hooks;
       return std::make_unique<FakeChecks>(&probes_[backend.toString()]);
@@ -247,12 +247,11 @@ TEST_F(ServiceMembersTest, AChangedProbeRestartsAloneFromTheCurrentVerdict) {
     endpoints: {static: ["127.0.0.1:5001"]}
     livenessProbe: {tcpSocket: {}, failureThreshold: 1}
     readinessProbe: {httpGet: {path: /ready}, failureThreshold: 2}
-    retries: 0
 )"));
+  // (Its settings are published by ServiceSet::publishSettings, whole with routes.)
   EXPECT_EQ(rotation().size(), 1u);
   EXPECT_EQ(probes_["127.0.0.1:5001"][ProbeKind::Liveness], livenessBefore);  // untouched
   ASSERT_NE(probes_["127.0.0.1:5001"][ProbeKind::Readiness], nullptr);
-  EXPECT_EQ(members.service().settings()->retries, 0);
   result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
   EXPECT_EQ(rotation().size(), 1u);
   result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
