@@ -231,6 +231,15 @@ void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& er
   if (auto value = map.get("accessLog")) {
     if (auto flag = readBool(*value, map.childPath("accessLog"), errors)) http.accessLog = *flag;
   }
+  if (auto value = map.get("pathMatching")) {
+    if (auto text = readString(*value, map.childPath("pathMatching"), errors)) {
+      if (*text == "normalized" || *text == "raw") {
+        http.normalizedPathMatching = *text == "normalized";
+      } else {
+        errors.addValue(map.childPath("pathMatching"), *value, "must be normalized or raw");
+      }
+    }
+  }
   map.finish();
 }
 

@@ -119,6 +119,10 @@ struct HttpSettings {
   std::vector<Cidr> trustedProxies;  // whose incoming X-Forwarded-For is kept (and appended to)
   bool via = false;                  // add `Via: 1.1 readygate`
   bool accessLog = false;            // one log line per request
+  /// Routes compare the path normalized (escapes of unreserved characters decoded, dot
+  /// segments removed, slashes merged), or raw as it came (HAProxy's way). The path is
+  /// forwarded unchanged either way.
+  bool normalizedPathMatching = true;  // http.pathMatching: normalized | raw
 
   bool operator==(const HttpSettings&) const = default;
 };

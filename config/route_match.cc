@@ -2,6 +2,7 @@
 #include "config/route_match.h"
 
 #include <cctype>
+#include <vector>
 
 namespace readygate {
 namespace {
@@ -24,7 +25,84 @@ bool prefixMatches(const std::string& prefix, std::string_view path) {
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
 
+bool isUnreserved(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// RFC 3986 §5.2.4 on an absolute path, segment by segment.
+std::string removeDotSegments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  bool trailingSlash = false;
+  size_t at = 1;  // past the leading '/'
+  while (at <= path.size()) {
+    size_t slash = path.find('/', at);
+    std::string_view segment =
+        path.substr(at, slash == std::string_view::npos ? std::string_view::npos : slash - at);
+    bool last = slash == std::string_view::npos;
+    if (segment == ".") {
+      trailingSlash = last;
+    } else if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+      trailingSlash = last;
+    } else {
+      segments.push_back(segment);
+      trailingSlash = false;
+    }
+    if (last) break;
+    at = slash + 1;
+  }
+  std::string out;
+  for (std::string_view segment : segments) out.append("/").append(segment);
+  if (trailingSlash || out.empty()) out.push_back('/');
+  return out;
+}
+
 }  // namespace
+
+std::string normalizePathForMatching(std::string_view path) {
+  size_t query = path.find_first_of("?#");
+  if (query != std::string_view::npos) path = path.substr(0, query);
+  std::string decoded = "/";
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  decoded.reserve(path.size() + 1);
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      int high = hexValue(path[i + 1]);
+      int low = hexValue(path[i + 2]);
+      if (high >= 0 && low >= 0) {
+        char c = static_cast<char>(high * 16 + low);
+        if (isUnreserved(c)) {
+          decoded.push_back(c);
+        } else {
+          decoded.push_back('%');
+          decoded.push_back(
+              static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1]))));
+          decoded.push_back(
+              static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2]))));
+        }
+        i += 2;
+        continue;
+      }
+    }
+    decoded.push_back(path[i]);
+  }
+  std::string resolved = removeDotSegments(decoded);
+  std::string merged;
+  merged.reserve(resolved.size());
+  for (char c : resolved) {
+    if (c == '/' && !merged.empty() && merged.back() == '/') continue;
+    merged.push_back(c);
+  }
+  return merged;
+}
 
 std::string routeHost(std::string_view hostHeader) {
   std::string_view host = hostHeader;

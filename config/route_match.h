@@ -19,6 +19,13 @@ namespace readygate {
 int matchRoute(const std::vector<RouteConfig>& routes, std::string_view host,
                std::string_view path);
 
+/// A request path as routes compare it (`http.pathMatching: normalized`), never as it is
+/// forwarded: the query dropped, percent-escapes of unreserved characters decoded
+/// (RFC 3986 §6.2.2.2: `%61` is `a`; `%2F` and other reserved ones stay encoded), dot
+/// segments removed (§5.2.4: `/x/../api` is `/api`, `/api/../x` is `/x`), then repeated
+/// slashes merged (`//api` is `/api`). A path without a leading slash gets one.
+std::string normalizePathForMatching(std::string_view path);
+
 /// The host of a Host header as routes compare it: port dropped, lowercase.
 std::string routeHost(std::string_view hostHeader);
 

@@ -245,7 +245,9 @@ bool HttpSession::route() {
   std::string_view host;
   std::string_view path = request_.target;
   if (const std::string* header = request_.find("Host")) host = *header;
-  int index = matchRoute(settings_->routes, host, path);
+  int index = settings_->http.normalizedPathMatching
+                  ? matchRoute(settings_->routes, host, normalizePathForMatching(path))
+                  : matchRoute(settings_->routes, host, path);
   if (index < 0) {
     if (settings_->ownBackends) return true;
     keepClient_ = keepClient_ && !requestHasBody_;

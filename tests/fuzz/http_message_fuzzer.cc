@@ -1,16 +1,30 @@
 // Fuzz target: bytes from a client or a backend through MessageReader (chunked decoding,
-// smuggling checks, limits), fed in pieces as a socket would deliver them.
+// smuggling checks, limits, the look-ahead check), fed in pieces as a socket would deliver
+// them; each request head through prepareRequest and the route path normalization.
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
+#include "config/route_match.h"
 #include "proxy/http/message_reader.h"
+#include "proxy/http/request_checks.h"
 
 namespace {
 
 class CountingEvents : public readygate::MessageReader::Events {
  public:
-  void onHead(readygate::MessageHead& head) override { heads += head.headers.size() + 1; }
+  void onHead(readygate::MessageHead& head) override {
+    heads += head.headers.size() + 1;
+    readygate::MessageHead copy = head;
+    if (!readygate::prepareRequest(copy)) {
+      std::string path = readygate::normalizePathForMatching(copy.target);
+      if (path.empty() || path.front() != '/' || path.find("//") != std::string::npos) {
+        __builtin_trap();  // normalized paths are absolute, slashes merged
+      }
+    }
+  }
   void onBody(std::string_view data) override { bodyBytes += data.size(); }
   void onMessageEnd() override { ++messages; }
   size_t heads = 0;
@@ -33,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
   while (!input.empty() && !reader.failed()) {
     std::string_view part = input.substr(0, piece);
+    if (reader.inBody() && !reader.validateAhead(std::span(&part, 1))) break;
     size_t used = reader.feed(part);
     if (used > part.size()) __builtin_trap();  // consumed more than it was given
     input.remove_prefix(used);

@@ -482,4 +482,51 @@ TEST(HttpHardening, IdleUpstreamConnectionsAreClosedAfterTheirTimeout) {
   EXPECT_TRUE(waitUntil([&] { return closedByProxy.load(); }, 5s));
 }
 
+// Finding 7: routes match the normalized path (forwarded unchanged); raw is HAProxy's way.
+TEST(HttpHardening, PathRoutesMatchTheNormalizedPath) {
+  ProxyHarness harness;
+  RawServer api(echoHead());
+  RawServer other(serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother"));
+  int port = freePort();
+  int rawPort = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: front
+    listen: 127.0.0.1:${port}
+    mode: http
+    routes:
+      - {pathPrefix: /api, service: api}
+      - {pathPrefix: /, service: other}
+  - name: raw
+    listen: 127.0.0.1:${rawPort}
+    mode: http
+    http: {pathMatching: raw}
+    routes:
+      - {pathPrefix: /api, service: api}
+      - {pathPrefix: /, service: other}
+  - name: api
+    mode: http
+    endpoints: {static: ["${api}"]}
+  - name: other
+    mode: http
+    endpoints: {static: ["${other}"]}
+)",
+                              {{"port", std::to_string(port)},
+                               {"rawPort", std::to_string(rawPort)},
+                               {"api", api.address()},
+                               {"other", other.address()}}));
+  auto served = [&](int listen, const std::string& path) {
+    auto client = HttpTestClient::connect(listen);
+    if (!client) return std::string("refused");
+    auto reply = client->get(path);
+    return reply ? reply->body : std::string("no answer");
+  };
+  for (std::string walk : {"/x/../api", "/%61pi", "//api", "/./api"}) {
+    EXPECT_THAT(served(port, walk), HasSubstr("GET " + walk + " HTTP/1.1")) << walk;
+  }
+  EXPECT_EQ(served(port, "/api/../x"), "other");
+  EXPECT_EQ(served(rawPort, "/%61pi"), "other");
+  EXPECT_THAT(served(rawPort, "/api/x"), HasSubstr("GET /api/x HTTP/1.1"));
+}
+
 }  // namespace

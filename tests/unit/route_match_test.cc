@@ -46,6 +46,31 @@ TEST(RouteMatch, IngressPrecedence) {
   EXPECT_EQ(matchRoute({{"api.example.com", "/", "api"}}, "web.example.com", "/"), -1);
 }
 
+// Issue 17, finding 7: routes compare a normalized path, so an attacker cannot walk
+// around a prefix route with dot segments, escapes or doubled slashes.
+TEST(RouteMatch, PathsAreNormalizedForMatchingOnly) {
+  EXPECT_EQ(normalizePathForMatching("/x/../api"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/%61pi"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/%61PI/%7e"), "/aPI/~");
+  EXPECT_EQ(normalizePathForMatching("//api"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/./api"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/api/../x"), "/x");
+  EXPECT_EQ(normalizePathForMatching("/x/%2e%2e/api"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/api%2Fx"), "/api%2Fx");  // reserved: stays encoded
+  EXPECT_EQ(normalizePathForMatching("/api%2fx"), "/api%2Fx");
+  EXPECT_EQ(normalizePathForMatching("/a/b/../../../.."), "/");
+  EXPECT_EQ(normalizePathForMatching("/api/."), "/api/");
+  EXPECT_EQ(normalizePathForMatching("/api?x=/../y"), "/api");
+  EXPECT_EQ(normalizePathForMatching("/bad%zzescape%4"), "/bad%zzescape%4");
+  EXPECT_EQ(normalizePathForMatching(""), "/");
+  EXPECT_EQ(normalizePathForMatching("*"), "/*");
+  std::vector<RouteConfig> table = {{"", "/", "default"}, {"", "/api", "api"}};
+  for (const char* walk : {"/x/../api", "/%61pi", "//api", "/./api"}) {
+    EXPECT_EQ(matchRoute(table, "h", normalizePathForMatching(walk)), 1) << walk;
+  }
+  EXPECT_EQ(matchRoute(table, "h", normalizePathForMatching("/api/../x")), 0);
+}
+
 TEST(RouteConfigCheck, MistakesAreExplained) {
   auto errorsOf = [](const std::string& services) {
     std::string all;
