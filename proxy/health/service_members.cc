@@ -220,11 +220,17 @@ void ServiceMembers::checkOutliers() {
   const OutlierDetection& rules = *config_->outlierDetection;
   double now = clock_.now();
   bool changed = false;
+  // The cap is taken over the backends that serve: ready ones and those ejected (which
+  // were). Starting or failing backends take no traffic, so they cannot stand in for
+  // the ready ones an ejection would leave.
   size_t pool = 0;
   size_t ejected = 0;
+  size_t serving = 0;  // ready and not ejected
   for (const auto& member : members_) {
     if (member->membership != Membership::Configured) continue;
-    ++pool;
+    bool inPool = member->ejected || member->view.state == EffectiveState::Ready ||
+                  member->view.state == EffectiveState::Ejected;
+    if (inPool) ++pool;
     if (member->ejected && now >= member->ejectedUntil) {
       member->ejected = false;
       member->backend->resetConsecutiveFailures();  // it starts with a clean slate
@@ -232,13 +238,23 @@ void ServiceMembers::checkOutliers() {
       logEvent(LogLevel::Info, "backend_ejection_ended",
                {{"service", service_->name()}, {"backend", member->backend->name()}});
     }
-    if (member->ejected) ++ejected;
+    if (member->ejected) {
+      ++ejected;
+    } else if (inPool) {
+      ++serving;
+    }
   }
-  // Never more than maxEjectionPercent out at once, but one of two or more always may go.
+  // Never more than maxEjectionPercent out at once, but one of two or more always may go;
+  // and never the last one serving (as Envoy, a backend answering 5xx to one path is
+  // still ejected: outlier detection sees backends, not paths).
   size_t percent = static_cast<size_t>(rules.maxEjectionPercent);
   size_t allowed = pool >= 2 ? std::max<size_t>(1, pool * percent / 100) : 0;
   for (const auto& member : members_) {
     if (member->membership != Membership::Configured || member->ejected) continue;
+    if (member->view.state != EffectiveState::Ready &&
+        member->view.state != EffectiveState::Ejected) {
+      continue;  // not serving: nothing to eject it from
+    }
     const Backend& backend = *member->backend;
     const char* reason = nullptr;
     if (rules.consecutive5xx > 0 && backend.consecutive5xx() >= rules.consecutive5xx) {
@@ -247,7 +263,7 @@ void ServiceMembers::checkOutliers() {
                backend.consecutiveConnectFailures() >= rules.consecutiveConnectFailures) {
       reason = "consecutive_connect_failures";
     }
-    if (reason == nullptr || ejected >= allowed) continue;
+    if (reason == nullptr || ejected >= allowed || serving <= 1) continue;
     ++member->ejections;
     double seconds = std::min(rules.baseEjectionSeconds * static_cast<double>(member->ejections),
                               rules.maxEjectionSeconds);
@@ -256,6 +272,7 @@ void ServiceMembers::checkOutliers() {
     member->ejectedUntil = now + seconds;
     member->backend->resetConsecutiveFailures();
     ++ejected;
+    --serving;
     changed = true;
     logEvent(LogLevel::Warn, "backend_ejected",
              {{"service", service_->name()},

@@ -529,4 +529,122 @@ services:
   EXPECT_THAT(served(rawPort, "/api/x"), HasSubstr("GET /api/x HTTP/1.1"));
 }
 
+// Finding 8 in HTTP mode: one client's 5xx cannot eject every ready backend. Two of four
+// pods are still starting; the two ready ones both answer 500 to /. Only one may go, and
+// the other keeps serving every other client (its own 500s, never a 503).
+TEST(HttpHardening, OneClientCannotEjectEveryReadyBackend) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a", {"--fail-root"});
+  FakePod& b = harness.startPod("pod-b", {"--fail-root"});
+  FakePod& c = harness.startPod("pod-c", {"--start-unready"});
+  FakePod& d = harness.startPod("pod-d", {"--start-unready"});
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${a}", "${b}", "${c}", "${d}"]}
+    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1}
+    retries: 0
+    outlierDetection: {consecutive5xx: 3, baseEjectionSeconds: 30, maxEjectionPercent: 50}
+)",
+                              {{"port", std::to_string(port)},
+                               {"a", a.address()},
+                               {"b", b.address()},
+                               {"c", c.address()},
+                               {"d", d.address()}}));
+  ASSERT_TRUE(harness.waitForState(a.address(), "ready", 5s));
+  ASSERT_TRUE(harness.waitForState(b.address(), "ready", 5s));
+  auto attacker = HttpTestClient::connect(port);
+  ASSERT_TRUE(attacker);
+  for (int i = 0; i < 20; ++i) {
+    auto reply = attacker->get("/");
+    ASSERT_TRUE(reply);
+    std::this_thread::sleep_for(20ms);  // the control thread looks every 0.25 s
+  }
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return harness.backendState(a.address()) == "ejected" ||
+               harness.backendState(b.address()) == "ejected";
+      },
+      3s));
+  std::this_thread::sleep_for(600ms);  // two more looks: a second ejection would show now
+  int ejected = (harness.backendState(a.address()) == "ejected") +
+                (harness.backendState(b.address()) == "ejected");
+  EXPECT_EQ(ejected, 1);
+  auto other = HttpTestClient::connect(port);
+  ASSERT_TRUE(other);
+  for (int i = 0; i < 5; ++i) {
+    auto reply = other->get("/health-of-another-path");
+    ASSERT_TRUE(reply);
+    EXPECT_NE(reply->status, 503) << reply->body;
+  }
+}
+
+// The maxEjectionPercent cap in HTTP mode: four ready pods all answering 500 to /, 50 %:
+// two are ejected and two stay (ignoring the cap would leave only the last one).
+TEST(HttpHardening, MaxEjectionPercentHoldsInHttpMode) {
+  ProxyHarness harness;
+  std::vector<FakePod*> pods;
+  std::string list;
+  for (const char* name : {"pod-a", "pod-b", "pod-c", "pod-d"}) {
+    pods.push_back(&harness.startPod(name, {"--fail-root"}));
+    list += (list.empty() ? "\"" : ", \"") + pods.back()->address() + "\"";
+  }
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: [${list}]}
+    retries: 0
+    outlierDetection: {consecutive5xx: 2, baseEjectionSeconds: 30, maxEjectionPercent: 50}
+)",
+                              {{"port", std::to_string(port)}, {"list", list}}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto ejectedCount = [&] {
+    int count = 0;
+    for (FakePod* pod : pods) count += harness.backendState(pod->address()) == "ejected";
+    return count;
+  };
+  for (int i = 0; i < 40 && ejectedCount() < 2; ++i) {
+    ASSERT_TRUE(client->get("/"));
+    std::this_thread::sleep_for(20ms);
+  }
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client->get("/"));
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(ejectedCount(), 2);
+}
+
+// The retry budget in HTTP mode: retries: 1 means one other backend after the first, so
+// of three backends that close every connection before answering, exactly two are tried.
+TEST(HttpHardening, TheRetryBudgetIsExactInHttpMode) {
+  ProxyHarness harness;
+  auto closeAtOnce = [](RawConnection& connection, int) { connection.readHead(2s); };
+  RawServer one(closeAtOnce), two(closeAtOnce), three(closeAtOnce);
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${one}", "${two}", "${three}"]}
+    retries: 1
+    http: {upstreamMaxIdle: 0}
+)",
+                              {{"port", std::to_string(port)},
+                               {"one", one.address()},
+                               {"two", two.address()},
+                               {"three", three.address()}}));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto reply = client->get("/");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 502);
+  EXPECT_EQ(one.connections() + two.connections() + three.connections(), 2);
+}
+
 }  // namespace

@@ -314,6 +314,46 @@ TEST_F(ServiceMembersTest, OutliersAreEjectedForAGrowingTimeAndCountAsNothing) {
   EXPECT_EQ(again->ejections, 2u);
 }
 
+// Issue 17, finding 8: with two of four backends still starting, maxEjectionPercent: 50
+// was taken over all four, so one client's 5xx ejected both ready ones and every other
+// client got 503. The cap counts the backends that are ready, and the last ready one stays.
+TEST_F(ServiceMembersTest, TheEjectionCapCountsReadyBackendsAndNeverTakesTheLast) {
+  ServiceMembers& members = start(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003", "127.0.0.1:5004"]}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 1}
+    outlierDetection: {consecutive5xx: 3, maxEjectionPercent: 50}
+)"));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  ASSERT_EQ(members.readyCount(), 2u);
+  for (const char* ready : {"127.0.0.1:5001", "127.0.0.1:5002"}) {
+    Backend& backend = *members.find(address(ready))->backend;
+    for (int i = 0; i < 10; ++i) backend.responded(500);
+  }
+  members.checkOutliers();
+  int ejected = 0;
+  for (const char* ready : {"127.0.0.1:5001", "127.0.0.1:5002"}) {
+    ejected += view(ready)->state == EffectiveState::Ejected ? 1 : 0;
+  }
+  EXPECT_EQ(ejected, 1);
+  EXPECT_EQ(rotation().size(), 1u);
+  // Alone in rotation, the other is never ejected, however it answers.
+  for (const char* ready : {"127.0.0.1:5001", "127.0.0.1:5002"}) {
+    Backend& backend = *members.find(address(ready))->backend;
+    for (int i = 0; i < 10; ++i) backend.responded(500);
+  }
+  members.checkOutliers();
+  EXPECT_EQ(rotation().size(), 1u);
+  // Two more ready: four in all, so two may be out at once.
+  result("127.0.0.1:5003", ProbeKind::Readiness, true);
+  result("127.0.0.1:5004", ProbeKind::Readiness, true);
+  members.checkOutliers();
+  EXPECT_EQ(rotation().size(), 2u);
+}
+
 TEST_F(ServiceMembersTest, SlowStartRampsFromTheMomentABackendBecomesReady) {
   start(config(std::string(kTwoWithReadiness) + "    slowStartSeconds: 10\n"));
   result("127.0.0.1:5001", ProbeKind::Readiness, true);
