@@ -13,14 +13,21 @@ bool excluded(const Backend* backend, std::span<const Backend* const> exclude) {
 }
 
 /// Load as the weighted balancers compare it: fewer connections per share is better.
+/// Under load a ramping backend settles at `weight` times the others' connections.
 double weightedLoad(const RotationSnapshot& snapshot, size_t index, double now) {
-  return (snapshot.eligible[index]->activeConnections() + 1) / snapshot.weight(index, now);
+  return snapshot.eligible[index]->activeConnections() / snapshot.weight(index, now);
 }
 
 double uniform() {
   thread_local std::minstd_rand random(std::random_device{}());
   return std::uniform_real_distribution<double>(0, 1)(random);
 }
+
+/// Whether a candidate takes part in this pick: a ramping backend (slow start) does
+/// with probability `weight`. Comparing loads alone would give it nothing while no
+/// connection is open anywhere (one keep-alive client: every load is 0 or 1), so its
+/// ramp is a share of picks first, as in round robin, and a share of connections then.
+bool admitted(double weight) { return weight >= 1 || uniform() < weight; }
 
 /// Each eligible backend in turn. One counter for all workers, so consecutive
 /// connections rotate even when different threads accept them. A ramping backend
@@ -63,16 +70,27 @@ class LeastConnBalancer : public Balancer {
     uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
     const std::shared_ptr<Backend>* best = nullptr;
     double bestLoad = 0;
+    const std::shared_ptr<Backend>* fallback = nullptr;
+    double fallbackWeight = -1;
     for (size_t i = 0; i < backends.size(); ++i) {
       size_t index = (start + i) % backends.size();
       const auto& candidate = backends[index];
       if (excluded(candidate.get(), exclude)) continue;
+      double weight = snapshot.weight(index, now);
+      if (!admitted(weight)) {
+        if (weight > fallbackWeight) {
+          fallback = &candidate;
+          fallbackWeight = weight;
+        }
+        continue;
+      }
       double load = weightedLoad(snapshot, index, now);
       if (best == nullptr || load < bestLoad) {
         best = &candidate;
         bestLoad = load;
       }
     }
+    if (best == nullptr) best = fallback;  // all ramping and passed over: the furthest along
     return best ? *best : nullptr;
   }
 
@@ -81,7 +99,7 @@ class LeastConnBalancer : public Balancer {
 };
 
 /// Power of two choices: two distinct random candidates, the less loaded (per share)
-/// wins. Nearly as good as least_conn without every worker herding onto the same idle
+/// wins; a ramping candidate takes part with probability `weight`. Nearly as good as least_conn without every worker herding onto the same idle
 /// backend.
 class RandomTwoBalancer : public Balancer {
  protected:
@@ -104,6 +122,12 @@ class RandomTwoBalancer : public Balancer {
     if (b >= a) ++b;  // distinct from a, uniform among the rest
     size_t left = at(a);
     size_t right = at(b);
+    double leftWeight = snapshot.weight(left, now);
+    double rightWeight = snapshot.weight(right, now);
+    bool leftIn = admitted(leftWeight);
+    bool rightIn = admitted(rightWeight);
+    if (leftIn != rightIn) return snapshot.eligible[leftIn ? left : right];
+    if (!leftIn) return snapshot.eligible[rightWeight > leftWeight ? right : left];
     return weightedLoad(snapshot, right, now) < weightedLoad(snapshot, left, now)
                ? snapshot.eligible[right]
                : snapshot.eligible[left];

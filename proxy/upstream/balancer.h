@@ -10,8 +10,9 @@
 namespace readygate {
 
 /// Shared by all workers of a service; `pick` is thread-safe and lock-free. Slow-start
-/// weights scale every kind: round robin skips a ramping backend with probability
-/// 1 - weight, least_conn and random_two compare (connections + 1) / weight.
+/// weights scale every kind: each skips a ramping backend with probability 1 - weight,
+/// and least_conn and random_two compare connections / weight among the rest, so a
+/// ramping backend gets its share with one client as with ten thousand.
 class Balancer {
  public:
   virtual ~Balancer() = default;

@@ -63,6 +63,15 @@ TEST(AllBalancers, ARampingBackendGetsItsShareOnly) {
       if (balancer->pick(snapshot, {}, now) == snapshot.eligible[0]) ++ramping;
     }
     EXPECT_LT(ramping, picks / 5) << toString(kind);  // full weight would be picks / 2
+    // ... but it does get that share, with no connection open anywhere (one keep-alive
+    // client): least_conn and random_two gave it nothing until its ramp ended (issue 17).
+    EXPECT_GT(ramping, picks / 40) << toString(kind);  // about picks / 20
+    int halfway = 0;
+    for (int i = 0; i < picks; ++i) {
+      if (balancer->pick(snapshot, {}, now + 4) == snapshot.eligible[0]) ++halfway;
+    }
+    EXPECT_GT(halfway, picks / 6) << toString(kind);  // weight 0.5: about picks / 4
+    EXPECT_LT(halfway, picks / 3) << toString(kind);
     // Once its ramp is over it takes its full half again.
     int later = 0;
     for (int i = 0; i < picks; ++i) {
