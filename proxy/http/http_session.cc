@@ -510,9 +510,11 @@ void HttpSession::onUpstreamClosed() {
     upstream_.reset();
     responseReader_.reset();
     if (canRetry) {
-      // Nothing of a response came: an idempotent request kept whole goes to another backend.
+      // Nothing of a response came: an idempotent request kept whole goes again, first
+      // on a new connection to the same backend when a pooled one went stale, else to
+      // another backend.
       ServiceTraffic::add(target_->traffic().requestRetries);
-      connector_->retry("upstream_closed_before_response");
+      if (!connector_->retryFresh()) connector_->retry("upstream_closed_before_response");
       return;
     }
     keepClient_ = keepClient_ && requestComplete_;

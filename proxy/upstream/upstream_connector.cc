@@ -1,6 +1,7 @@
 // UpstreamConnector implementation.
 #include "proxy/upstream/upstream_connector.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "proxy/core/log.h"
@@ -26,14 +27,26 @@ UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> 
       },
       this));
   deferredFailure_.reset(evtimer_new(base_, &UpstreamConnector::onDeferredFailure, this));
+  backoffTimer_.reset(evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* self) {
+        auto* connector = static_cast<UpstreamConnector*>(self);
+        connector->tried_.clear();  // every one refused: any of them may be back now
+        connector->tryNext();
+      },
+      this));
 }
 
 UpstreamConnector::~UpstreamConnector() = default;
 
-void UpstreamConnector::connect() { tryNext(); }
+void UpstreamConnector::connect() {
+  event_base_gettimeofday_cached(base_, &firstAttemptAt_);
+  tryNext();
+}
 
 void UpstreamConnector::release() {
   evtimer_del(timer_.get());
+  evtimer_del(backoffTimer_.get());
   evtimer_del(deferredConnected_.get());
   connection_.reset();
   lease_.reset();
@@ -44,6 +57,20 @@ void UpstreamConnector::tryNext() {
   std::shared_ptr<Backend> backend = settings_->balancer->pick(*snapshot, tried_, clock_.now());
   ServiceTraffic& traffic = service_->traffic();
   if (!backend) {
+    timeval now;
+    event_base_gettimeofday_cached(base_, &now);
+    double elapsed = static_cast<double>(now.tv_sec - firstAttemptAt_.tv_sec) +
+                     static_cast<double>(now.tv_usec - firstAttemptAt_.tv_usec) / 1e6;
+    if (!tried_.empty() && lastRefused_ && backoffs_ < kMaxBackoffs) {
+      // 25 ms, 50 ms, ... 400 ms: a restart on the same port is over in well under a second.
+      double delay = std::min(0.025 * static_cast<double>(1 << backoffs_), 0.4);
+      if (elapsed + delay < settings_->connectTimeoutSeconds) {
+        ++backoffs_;
+        timeval wait = toTimeval(delay);
+        evtimer_add(backoffTimer_.get(), &wait);
+        return;
+      }
+    }
     if (tried_.empty()) {
       ServiceTraffic::add(traffic.noReadyBackend);
       // Per connection, so debug: readygate_no_ready_backend_total and the
@@ -70,7 +97,10 @@ void UpstreamConnector::tryNext() {
     }
   }
   lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
+  connectLeased();
+}
 
+void UpstreamConnector::connectLeased() {
   const SocketAddress& target = lease_->backend().address();
   evutil_socket_t fd = newStreamSocket(target.family());
   connection_.reset(fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
@@ -92,13 +122,26 @@ void UpstreamConnector::tryNext() {
 
 void UpstreamConnector::onConnectFailed(std::string_view reason) {
   evtimer_del(timer_.get());
+  lastRefused_ = reason == "connect_refused" || reason == "connect_error";
   lease_->backend().connectFailed();
   moveOn("upstream_connect_failed", reason, "connect_retries_exhausted");
 }
 
 void UpstreamConnector::retry(std::string_view reason) {
   if (!lease_) return;
+  lastRefused_ = false;  // it answered the connect: not a restart
   moveOn("upstream_retry", reason, "retries_exhausted");
+}
+
+bool UpstreamConnector::retryFresh() {
+  if (!lease_ || !reused_ || freshRetried_) return false;
+  freshRetried_ = true;
+  reused_ = false;
+  logEvent(LogLevel::Debug, "upstream_stale_connection",
+           {{"service", service_->name()}, {"backend", lease_->backend().name()}});
+  connection_.reset();
+  connectLeased();
+  return true;
 }
 
 void UpstreamConnector::moveOn(std::string_view event, std::string_view reason,

@@ -50,6 +50,11 @@ class UpstreamConnector {
   /// The connection failed after it was handed over, before any answer: move on to
   /// another backend as after a failed connect (same budget, never the same backend).
   void retry(std::string_view reason);
+  /// The connection came from the pool and failed before any answer (the backend had
+  /// closed it, or dropped the request): once per request, a new connection to the same
+  /// backend, outside the retry budget. False when that was done already or the
+  /// connection was new; then retry() is what is left.
+  bool retryFresh();
   /// Backends tried so far for this request (1 + retries).
   size_t attempts() const { return tried_.size(); }
   /// The last connection handed over came from the pool.
@@ -59,6 +64,8 @@ class UpstreamConnector {
 
  private:
   void tryNext();
+  /// Opens a new connection to the leased backend.
+  void connectLeased();
   void onConnectFailed(std::string_view reason);
   void fail(std::string_view reason);
   /// The current backend failed: logs `event`, lets it go, tries another while the
@@ -80,6 +87,14 @@ class UpstreamConnector {
   EventPtr timer_;
   EventPtr deferredFailure_;
   std::string_view failure_;
+  // Every backend refused (one pod restarting on its port, say): they are all tried
+  // again after a short backoff, while the connect timeout since the first try lasts.
+  static constexpr int kMaxBackoffs = 8;
+  EventPtr backoffTimer_;
+  int backoffs_ = 0;
+  bool lastRefused_ = false;
+  timeval firstAttemptAt_{};
+  bool freshRetried_ = false;
   timeval connectStartedAt_{};
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it
   UpstreamPool* pool_;

@@ -4,6 +4,7 @@
 // with traffic, a half-closed tunnel, and bytes validated before any reach a backend.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <thread>
@@ -645,6 +646,82 @@ services:
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 502);
   EXPECT_EQ(one.connections() + two.connections() + three.connections(), 2);
+}
+
+// Finding 11: a backend that drops some requests arriving on a reused connection (as a
+// backend does when its keep-alive timeout races ours). An idempotent request that failed
+// on a reused connection before any response byte goes once more, on a new connection to
+// the same backend: a one-backend service loses nothing.
+TEST(HttpHardening, AStalePooledConnectionCostsNoRequest) {
+  ProxyHarness harness;
+  std::atomic<int> dropped{0};
+  RawServer backend([&](RawConnection& connection, int index) {
+    for (int request = 0; !connection.readHead(3s).empty(); ++request) {
+      if (request > 0 && (index + request) % 3 == 0) {
+        ++dropped;  // about a third of reused requests: closed without an answer
+        return;
+      }
+      if (!connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
+    }
+  });
+  int port = freePort();
+  harness.startReadygate(oneWorkerConfig(port, backend.address()));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  int failed = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto reply = client->get("/");
+    if (!reply || reply->status != 200) {
+      ++failed;
+      client = HttpTestClient::connect(port);
+      if (!client) break;
+    }
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_GT(dropped, 50);
+  // A POST is never sent twice, reused connection or not.
+  RawServer counting([&](RawConnection& connection, int) { connection.readHead(2s); });
+  int postPort = freePort();
+  ProxyHarness postHarness;
+  postHarness.startReadygate(oneWorkerConfig(postPort, counting.address()));
+  auto poster = HttpTestClient::connect(postPort);
+  ASSERT_TRUE(poster);
+  ASSERT_TRUE(poster->send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+  auto refused = poster->read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 502);
+  EXPECT_EQ(counting.connections(), 1);
+}
+
+// Finding 11: a one-backend service whose pod restarts on its port (down for 0.3 s) under
+// keep-alive load: a refused connect is tried again within the connect timeout, with a
+// short backoff, so no client sees the restart.
+TEST(HttpHardening, ABackendRestartingOnItsPortCostsNoRequest) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${pod}"]}
+    connectTimeoutSeconds: 3
+)",
+                              {{"port", std::to_string(port)}, {"pod", pod.address()}}));
+  HttpLoad load;
+  load.start(port, 4, "/");
+  ASSERT_TRUE(waitUntil([&] { return load.ok() > 200; }, 5s));
+  kill(pod.process->pid(), SIGKILL);
+  pod.process->waitExit(2s);
+  std::this_thread::sleep_for(300ms);  // the restart takes this long
+  ChildProcess restarted(
+      {fakepodBinary(), "--name", "pod-a", "--host", pod.host, "--port", std::to_string(pod.port)},
+      harness.dir() + "/pod-a-restarted.log");
+  int atRestart = load.ok();
+  EXPECT_TRUE(waitUntil([&] { return load.ok() > atRestart + 500; }, 10s));
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
 }
 
 }  // namespace

@@ -26,6 +26,14 @@ class TcpClient {
   TcpClient() = default;
   ~TcpClient();
   TcpClient(TcpClient&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  TcpClient& operator=(TcpClient&& other) noexcept {
+    if (this != &other) {
+      close();
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
   TcpClient(const TcpClient&) = delete;
 
   static std::optional<TcpClient> connect(const std::string& host, int port,
