@@ -323,6 +323,15 @@ TEST(AdminSecurity, ATokenGuardsEveryActionAndReadsOnlyWhenAsked) {
   std::string own = "Host: 127.0.0.1:" + std::to_string(admin) + "\r\n";
   EXPECT_THAT(rawAdminPost(admin, path, own), HasSubstr("401"));
   EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: Bearer wrong\r\n"), HasSubstr("401"));
+  // The whole token and nothing else (issue 17: a compare that stopped at the real
+  // token's length passed the whole suite).
+  for (const char* near : {"s3cret-tokenX", "s3cret-token-and-more", "s3cret-toke", "S3cret-token",
+                           "", "s3cret-token\ts3cret-token"}) {
+    EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: Bearer " + near + "\r\n"),
+                HasSubstr("401"))
+        << near;
+  }
+  EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: s3cret-token\r\n"), HasSubstr("401"));
   EXPECT_THAT(rawAdminPost(admin, "/reload", own), HasSubstr("401"));
   EXPECT_EQ(harness.backendState(a.address()), "ready");  // reads need no token
   EXPECT_THAT(rawAdminPost(admin, path, own + "Authorization: Bearer s3cret-token\r\n"),
