@@ -71,6 +71,11 @@ void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin
       admin.requestTimeoutSeconds = *seconds;
     }
   }
+  if (auto value = map.get("writeTimeoutSeconds")) {
+    if (auto seconds = readSeconds(*value, "admin.writeTimeoutSeconds", errors, 0.001, 300)) {
+      admin.writeTimeoutSeconds = *seconds;
+    }
+  }
   if (auto value = map.get("names")) {
     forEachItem(*value, "admin.names", errors,
                 [&](const YAML::Node& item, const std::string& itemPath, size_t) {

@@ -204,6 +204,7 @@ struct AdminConfig {
   std::vector<std::string> names;  // host names the Host header may carry, besides addresses
   int maxConnections = 64;           // admin clients at once; more wait in the kernel's queue
   double requestTimeoutSeconds = 10;  // from a request's first byte to its last (408 after)
+  double writeTimeoutSeconds = 10;    // for an answer to be read by the client (closed after)
 
   bool operator==(const AdminConfig&) const = default;
 };

@@ -30,7 +30,9 @@ bool matches(const std::string& pattern, const std::string& path) {
 /// answers each, closes on error, at the request deadline or when idle too long.
 class AdminConnection {
  public:
-  AdminConnection(AdminServer& server, evutil_socket_t fd) : server_(server) {
+  /// `reserved`: accepted past maxConnections, for /healthz and /readyz only.
+  AdminConnection(AdminServer& server, evutil_socket_t fd, bool reserved)
+      : server_(server), reserved_(reserved) {
     bev_.reset(bufferevent_socket_new(server.base_, fd, BEV_OPT_CLOSE_ON_FREE));
     timer_.reset(evtimer_new(
         server.base_,
@@ -141,6 +143,11 @@ class AdminConnection {
   void readInput() {
     evbuffer* input = bufferevent_get_input(bev_.get());
     while (!closing_ && evbuffer_get_length(input) > 0) {
+      if (queuedBytes() > server_.limits_.maxQueuedBytes) {
+        // A client that sends and never reads: its next request waits for it to read.
+        bufferevent_disable(bev_.get(), EV_READ);
+        return;
+      }
       size_t available = evbuffer_get_contiguous_space(input);
       const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, available));
       size_t parsed = http_parser_execute(&parser_, &settings_, data, available);
@@ -177,28 +184,62 @@ class AdminConnection {
     if (request_.path.empty()) request_.path = "/";
     request_.query =
         question == std::string_view::npos ? "" : std::string(url.substr(question + 1));
+    if (reserved_ && request_.path != "/healthz" && request_.path != "/readyz") {
+      respond(jsonError(503, "every admin connection is in use; /healthz and /readyz answer"), head,
+              true);
+      return;
+    }
     respond(server_.handle(request_), head, !http_should_keep_alive(&parser_));
+  }
+
+  /// Bytes of this connection's own answers still queued (shared bodies are referenced).
+  size_t queuedBytes() const {
+    size_t queued = evbuffer_get_length(bufferevent_get_output(bev_.get()));
+    return queued > sharedQueued_ ? queued - sharedQueued_ : 0;
   }
 
   void respond(const AdminResponse& response, bool head, bool close) {
     evbuffer* output = bufferevent_get_output(bev_.get());
+    const std::string& body = response.sharedBody ? *response.sharedBody : response.body;
     evbuffer_add_printf(output,
                         "HTTP/1.%d %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                         "Connection: %s\r\n\r\n",
                         parser_.http_minor == 0 ? 0 : 1, response.code,
-                        httpStatusText(response.code), response.contentType.c_str(),
-                        response.body.size(), close ? "close" : "keep-alive");
-    if (!head) evbuffer_add(output, response.body.data(), response.body.size());
+                        httpStatusText(response.code), response.contentType.c_str(), body.size(),
+                        close ? "close" : "keep-alive");
+    if (!head && response.sharedBody) {
+      // By reference: the rendered text lives as long as some connection still sends it.
+      auto* keep = new std::shared_ptr<const std::string>(response.sharedBody);
+      evbuffer_add_reference(
+          output, body.data(), body.size(),
+          [](const void*, size_t, void* extra) {
+            delete static_cast<std::shared_ptr<const std::string>*>(extra);
+          },
+          keep);
+      sharedQueued_ += body.size();
+    } else if (!head) {
+      evbuffer_add(output, body.data(), body.size());
+    }
     if (close) {
       closing_ = true;
       bufferevent_disable(bev_.get(), EV_READ);
     }
-    arm(server_.limits_.idleSeconds);
+    // A client that does not take its answer in time is closed: it holds a slot.
+    writing_ = evbuffer_get_length(output) > 0;
+    arm(writing_ ? server_.limits_.writeSeconds : server_.limits_.idleSeconds);
   }
 
   static void onWrite(bufferevent*, void* self) {
     auto* connection = static_cast<AdminConnection*>(self);
-    if (connection->closing_) connection->close();  // everything written
+    if (connection->closing_) {
+      connection->close();  // everything written
+      return;
+    }
+    connection->writing_ = false;
+    connection->sharedQueued_ = 0;
+    connection->arm(connection->server_.limits_.idleSeconds);
+    bufferevent_enable(connection->bev_.get(), EV_READ);
+    connection->readInput();  // a pipelined request may have waited for this
   }
 
   static void onEvent(bufferevent* bev, short what, void* self) {
@@ -212,8 +253,8 @@ class AdminConnection {
   }
 
   void onDeadline() {
-    if (closing_) {
-      close();
+    if (closing_ || writing_) {
+      close();  // its answer was not taken in time
       return;
     }
     // Mid-request: the client gets told; between requests it is simply closed.
@@ -252,6 +293,9 @@ class AdminConnection {
   int tooLarge_ = 0;
   bool closing_ = false;
   bool closed_ = false;
+  bool reserved_ = false;
+  bool writing_ = false;     // an answer is queued: the write deadline runs
+  size_t sharedQueued_ = 0;  // bytes of shared bodies queued since the output was last empty
 };
 
 AdminResponse jsonError(int code, const std::string& message) {
@@ -291,7 +335,8 @@ std::optional<std::string> AdminServer::listen(const SocketAddress& address) {
 
 void AdminServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) {
   auto* server = static_cast<AdminServer*>(self);
-  auto connection = std::make_unique<AdminConnection>(*server, fd);
+  bool reserved = static_cast<int>(server->connections_.size()) >= server->limits_.maxConnections;
+  auto connection = std::make_unique<AdminConnection>(*server, fd, reserved);
   AdminConnection* raw = connection.get();
   if (!raw->start()) return;
   server->connections_.emplace(raw, std::move(connection));
@@ -315,7 +360,8 @@ void AdminServer::updateAccepting() {
   if (!listener_) return;
   // At the limit the listener pauses: further clients wait in the kernel's queue (bounded
   // by its backlog) instead of each taking a descriptor and a buffer here.
-  bool full = static_cast<int>(connections_.size()) >= limits_.maxConnections;
+  bool full =
+      static_cast<int>(connections_.size()) >= limits_.maxConnections + limits_.reservedConnections;
   if (full && !pausedForLimit_) {
     logEvent(LogLevel::Warn, "admin_connection_limit",
              {{"connections", connections_.size()}, {"max", limits_.maxConnections}});

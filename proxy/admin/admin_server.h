@@ -17,9 +17,16 @@
 namespace readygate {
 
 struct AdminResponse {
+  AdminResponse(int code = 200, std::string contentType = "application/json",
+                std::string body = "")
+      : code(code), contentType(std::move(contentType)), body(std::move(body)) {}
   int code = 200;
   std::string contentType = "application/json";
   std::string body;
+  /// Instead of `body`: one rendered answer shared by every client that gets it (a
+  /// /metrics scrape of 10,000 backends is megabytes; it is queued by reference, never
+  /// copied per connection).
+  std::shared_ptr<const std::string> sharedBody;
 };
 
 struct AdminRequest {
@@ -34,11 +41,18 @@ struct AdminRequest {
 /// What one admin client may cost. The admin API is a control plane: a flood of
 /// connections or a client that never finishes its request must not hold it.
 struct AdminLimits {
-  int maxConnections = 64;     // open at once; more wait in the kernel's queue
+  int maxConnections = 64;  // open at once; more wait in the kernel's queue
+  /// Beyond maxConnections, this many more for /healthz and /readyz only: a liveness
+  /// probe must answer even when slow clients hold every other slot.
+  int reservedConnections = 4;
   double requestSeconds = 10;  // from a request's first byte to its last
+  double writeSeconds = 10;    // for an answer to be taken by the client, else it is closed
   double idleSeconds = 60;     // a kept-alive connection between requests
   size_t maxHeaderBytes = 16 * 1024;
   size_t maxBodyBytes = 64 * 1024;  // the admin API takes no uploads
+  /// Answers queued on one connection (shared bodies not counted) past which its next
+  /// pipelined request waits: a client that sends and never reads holds this much.
+  size_t maxQueuedBytes = 1 << 20;
 };
 
 class AdminConnection;

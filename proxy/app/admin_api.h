@@ -37,6 +37,9 @@ struct AdminApiState {
 std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string& token,
                                     const AdminRequest& request, bool mutating);
 
+/// /metrics is rendered at most this often; scrapes in between share the last render.
+inline constexpr double kMetricsRenderSeconds = 1;
+
 void installAdminRoutes(AdminServer& server, AdminApiState state);
 
 }  // namespace readygate

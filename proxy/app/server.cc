@@ -159,6 +159,7 @@ bool Server::startAdmin() {
   AdminLimits limits;
   limits.maxConnections = config_.admin.maxConnections;
   limits.requestSeconds = config_.admin.requestTimeoutSeconds;
+  limits.writeSeconds = config_.admin.writeTimeoutSeconds;
   admin_ = std::make_unique<AdminServer>(control_.base(), limits);
   installAdminRoutes(*admin_, AdminApiState{config_, services_, counters_, probeTiming_, clock_,
                                             [this] {
