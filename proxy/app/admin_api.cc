@@ -193,23 +193,27 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
                    return handler(request);
                  });
   };
-  // One render a second at most, shared by every scraper in it: 64 clients asking at
-  // once over 10,000 backends cost one render, not 64 copies of 17 MB.
+  // A render still being sent to someone (a slow reader holds it) is shared by the
+  // scrapes that come meanwhile, for up to a second: 64 clients that never read cost one
+  // render, not 64 renders and 64 copies of 17 MB. Scrapes that each read their answer
+  // get a fresh render every time.
   struct RenderedMetrics {
-    std::shared_ptr<const std::string> text;
+    std::weak_ptr<const std::string> inFlight;  // alive only while some answer holds it
     double renderedAt = 0;
   };
   auto rendered = std::make_shared<RenderedMetrics>();
   route("GET", "/metrics", [state, rendered](const AdminRequest&) {
     double now = state.clock.now();
-    if (!rendered->text || now - rendered->renderedAt >= kMetricsRenderSeconds ||
+    std::shared_ptr<const std::string> text = rendered->inFlight.lock();
+    if (!text || now - rendered->renderedAt >= kMetricsRenderSeconds ||
         now < rendered->renderedAt) {
-      rendered->text =
+      text =
           std::make_shared<const std::string>(renderMetrics(state.services.all(), state.counters));
+      rendered->inFlight = text;
       rendered->renderedAt = now;
     }
-    AdminResponse response{200, "text/plain; version=0.0.4; charset=utf-8", ""};
-    response.sharedBody = rendered->text;
+    AdminResponse response{200, "text/plain; version=0.0.4; charset=utf-8"};
+    response.sharedBody = std::move(text);
     return response;
   });
   route("GET", "/status", [state](const AdminRequest& request) {

@@ -37,7 +37,7 @@ struct AdminApiState {
 std::optional<AdminResponse> refuse(const AdminConfig& admin, const std::string& token,
                                     const AdminRequest& request, bool mutating);
 
-/// /metrics is rendered at most this often; scrapes in between share the last render.
+/// While a /metrics answer is still being sent, scrapes share it for at most this long.
 inline constexpr double kMetricsRenderSeconds = 1;
 
 void installAdminRoutes(AdminServer& server, AdminApiState state);

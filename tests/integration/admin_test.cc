@@ -420,14 +420,32 @@ services:
   ASSERT_THAT(first->receive(15, 2s), HasSubstr("200 OK"));
   ASSERT_TRUE(get(*second));
   ASSERT_THAT(second->receive(15, 2s), HasSubstr("200 OK"));
-  // Two are open (kept alive): a third is queued, not served...
+  // Two are open (kept alive): a third gets a reserved slot, which answers /healthz and
+  // /readyz only (issue 17: a liveness probe must not wait behind slow clients)...
   auto third = TcpClient::connect("127.0.0.1", adminPort);
   ASSERT_TRUE(third);
   ASSERT_TRUE(get(*third));
-  EXPECT_EQ(third->receive(15, 300ms), "");
+  EXPECT_THAT(third->receive(15, 2s), HasSubstr("200 OK"));
+  auto fourth = TcpClient::connect("127.0.0.1", adminPort);
+  ASSERT_TRUE(fourth);
+  ASSERT_TRUE(fourth->sendAll("GET /status HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_THAT(fourth->receive(12, 2s), HasSubstr("503"));
+  EXPECT_TRUE(fourth->waitForEof(2s));
+  // ...and past the reserve (4 more), clients wait in the kernel's queue...
+  std::vector<TcpClient> reserve;
+  for (int i = 0; i < 3; ++i) {
+    auto held = TcpClient::connect("127.0.0.1", adminPort);
+    ASSERT_TRUE(held && get(*held));
+    EXPECT_THAT(held->receive(15, 2s), HasSubstr("200 OK"));
+    reserve.push_back(std::move(*held));
+  }
+  auto queued = TcpClient::connect("127.0.0.1", adminPort);
+  ASSERT_TRUE(queued);
+  ASSERT_TRUE(get(*queued));
+  EXPECT_EQ(queued->receive(15, 300ms), "");
   // ...until a place frees up.
   first->close();
-  EXPECT_THAT(third->receive(15, 2s), HasSubstr("200 OK"));
+  EXPECT_THAT(queued->receive(15, 2s), HasSubstr("200 OK"));
 
   // A request that never ends: 408, then the close.
   second->close();
