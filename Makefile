@@ -18,9 +18,10 @@ build: deps
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, or ThreadSanitizer,
-# in a build directory of its own. Any report fails the test (halt_on_error).
-SANITIZER_CTEST = ctest --output-on-failure -j $(JOBS) --timeout 600
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer, or ThreadSanitizer, in a
+# build directory of its own (-O1 -g1). Any report fails the test (halt_on_error). Attack,
+# load and real-client tests (label plain_only) run in `make test` only.
+SANITIZER_CTEST = ctest --output-on-failure -j $(JOBS) --timeout 600 -LE plain_only
 test-asan: deps
 	@cmake -S . -B build-asan -DREADYGATE_WERROR=ON -DREADYGATE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)

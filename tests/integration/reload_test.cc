@@ -8,9 +8,7 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/support/http_client.h"
 #include "tests/support/proxy_harness.h"
-#include "tests/support/raw_server.h"
 
 namespace {
 
@@ -239,69 +237,6 @@ TEST_F(Reload, ALoadLoopRunningThroughEveryReloadLosesNoConnection) {
   load.join();
   EXPECT_EQ(lost, 0) << "served " << served;
   EXPECT_GT(served, 60);
-}
-
-// Issue 17, finding 2: a reload that changes only routes publishes each service's settings
-// whole, routes resolved, in one swap. Before, the front service ran for a moment with no
-// routes (its own backend took what the route should have, or no backend at all), and a
-// slow part of the same reload (10,000 endpoints changing) made that moment long.
-TEST(ReloadRoutes, ARouteOnlyReloadNeverSendsARequestAstray) {
-  ProxyHarness harness;
-  FakePod& api = harness.startPod("pod-api");
-  // The front's own backend must never answer while the route holds: its 500 is counted.
-  RawServer astray([](RawConnection& connection, int) {
-    while (!connection.readHead(2s).empty()) {
-      connection.send("HTTP/1.1 500 Astray\r\nContent-Length: 0\r\n\r\n");
-    }
-  });
-  int port = freePort();
-  int bigPort = freePort();
-  int admin = freePort();
-  auto yaml = [&](int step) {
-    std::string endpoints;
-    for (int i = 0; i < 10000; ++i) {
-      endpoints += (i ? ", " : "") + std::string("\"127.1.") + std::to_string(i / 250) + "." +
-                   std::to_string(i % 250 + 1) + ":" + std::to_string(1000 + step % 2) + "\"";
-    }
-    std::string extraRoute = step % 2 ? "      - {pathPrefix: /never, service: api}\n" : "";
-    return fill(R"(workers: 2
-admin: {listen: "127.0.0.1:${admin}"}
-services:
-  - name: front
-    listen: 127.0.0.1:${port}
-    mode: http
-    endpoints: {static: ["${astray}"]}
-    routes:
-      - {pathPrefix: /, service: api}
-${extraRoute}  - name: api
-    mode: http
-    endpoints: {static: ["${api}"]}
-  - name: big
-    listen: 127.0.0.1:${bigPort}
-    mode: http
-    endpoints: {static: [${endpoints}]}
-)",
-                {{"port", std::to_string(port)},
-                 {"admin", std::to_string(admin)},
-                 {"astray", astray.address()},
-                 {"extraRoute", extraRoute},
-                 {"api", api.address()},
-                 {"bigPort", std::to_string(bigPort)},
-                 {"endpoints", endpoints}});
-  };
-  harness.startReadygate(yaml(0));
-  HttpLoad load;
-  load.start(port, 4, "/");
-  for (int step = 1; step <= 10; ++step) {
-    harness.writeFile("readygate.yaml", yaml(step));
-    EXPECT_THAT(harness.adminPost("/reload"), HasSubstr("200 OK")) << step;
-    int before = load.ok();
-    EXPECT_TRUE(waitUntil([&] { return load.ok() >= before + 20; }, 5s));
-  }
-  load.finish();
-  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
-  EXPECT_EQ(astray.connections(), 0);
-  EXPECT_GT(load.ok(), 200);
 }
 
 }  // namespace
