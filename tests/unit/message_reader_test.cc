@@ -197,5 +197,63 @@ TEST(MessageWriter, ErrorResponsesAreSmallAndComplete) {
   EXPECT_EQ(parsed.events.bodies[0], "503 Service Unavailable (no_ready_backend)\n");
 }
 
+// Issue 17: trailers are dropped and limited on their own; a request offering h2c is a
+// plain HTTP/1.1 request; validateAhead finds a bad chunk without consuming anything.
+TEST(MessageReader, TrailersAreDroppedAndLimitedOnTheirOwn) {
+  MessageReader::Limits limits{1024, 256, 64};
+  Parsed small = parseAll(
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\nhi\r\n0\r\nX-Checksum: abc\r\n\r\n",
+      MessageReader::Kind::Request, limits);
+  EXPECT_EQ(small.error.status, 0);
+  EXPECT_EQ(small.events.ends, 1);
+  ASSERT_EQ(small.events.heads.size(), 1u);
+  EXPECT_EQ(small.events.heads[0].find("X-Checksum"), nullptr);
+  Parsed big = parseAll(
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\nhi\r\n0\r\nX-Big: " +
+          std::string(100, 'v') + "\r\n\r\n",
+      MessageReader::Kind::Request, limits);
+  EXPECT_EQ(big.error.status, 431);
+  EXPECT_EQ(big.error.reason, "trailer_too_large");
+  Parsed response = parseAll(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\nX-Big: " +
+          std::string(100, 'v') + "\r\n\r\n",
+      MessageReader::Kind::Response, limits);
+  EXPECT_EQ(response.error.status, 502);
+}
+
+TEST(MessageReader, AnH2cUpgradeIsReadAsPlainHttp11) {
+  Parsed parsed = parseAll(
+      "GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\nGET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(parsed.error.status, 0);
+  ASSERT_EQ(parsed.events.heads.size(), 2u);  // the second request is parsed, not tunneled
+  EXPECT_FALSE(parsed.events.heads[0].upgrade);
+  EXPECT_EQ(parsed.events.heads[0].find("Upgrade"), nullptr);
+  EXPECT_EQ(parsed.events.heads[0].find("HTTP2-Settings"), nullptr);
+  EXPECT_EQ(parsed.events.heads[1].target, "/next");
+}
+
+TEST(MessageReader, ValidateAheadFindsABadChunkWithoutConsumingAnything) {
+  Collector events;
+  MessageReader reader(MessageReader::Kind::Request, {}, events);
+  std::string head = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  size_t consumed = reader.feed(head);  // pauses at the head (its last byte may wait)
+  ASSERT_TRUE(reader.paused());
+  reader.resume();
+  ASSERT_EQ(reader.feed(std::string_view(head).substr(consumed)), head.size() - consumed);
+  ASSERT_TRUE(reader.inBody());
+  std::string_view good[] = {"5\r\nhel", "lo\r\n0\r\n\r\nGARBAGE AFTER THE END"};
+  EXPECT_TRUE(reader.validateAhead(good));  // what follows the message is not its business
+  EXPECT_FALSE(reader.failed());
+  EXPECT_EQ(events.bodies.back(), "");  // nothing was consumed
+  std::string_view bad[] = {"5\r\nhello\r\n", "ZZ\r\n"};
+  EXPECT_FALSE(reader.validateAhead(bad));
+  EXPECT_EQ(reader.error().status, 400);
+  EXPECT_EQ(events.bodies.back(), "");
+}
+
 }  // namespace
 }  // namespace readygate
