@@ -2,7 +2,10 @@
 #include "proxy/core/event_loop.h"
 
 #include <event2/thread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace readygate {
@@ -17,30 +20,53 @@ void initLibeventThreading() {
 
 EventLoop::EventLoop() {
   initLibeventThreading();
-  base_.reset(event_base_new());
+  // No lock in the base: only this loop's thread touches it. Other threads reach it
+  // through post(), whose queue has a mutex of its own and whose wake-up is an eventfd,
+  // so event_add/del on the hot path take no lock (libevent takes its base lock on every
+  // one when a base has locks).
+  std::unique_ptr<event_config, decltype(&event_config_free)> config(event_config_new(),
+                                                                     &event_config_free);
+  if (!config) throw std::runtime_error("event_config_new failed");
+  event_config_set_flag(config.get(), EVENT_BASE_FLAG_NOLOCK);
+  base_.reset(event_base_new_with_config(config.get()));
   if (!base_) throw std::runtime_error("event_base_new failed");
-  wake_.reset(event_new(base_.get(), -1, EV_PERSIST, &EventLoop::onWake, this));
-  if (!wake_) throw std::runtime_error("event_new failed");
-  // Never fires on its own: the persistent add keeps `run` alive until stop().
-  timeval forever = toTimeval(365.0 * 24 * 3600);
-  event_add(wake_.get(), &forever);
+  wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wakeFd_ < 0) throw std::runtime_error("eventfd failed");
+  // Persistent: the loop never runs dry of it, so `run` lasts until stop().
+  wake_.reset(event_new(base_.get(), wakeFd_, EV_READ | EV_PERSIST, &EventLoop::onWake, this));
+  if (!wake_ || event_add(wake_.get(), nullptr) != 0) throw std::runtime_error("event_new failed");
 }
 
 EventLoop::~EventLoop() {
   wake_.reset();
   base_.reset();
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+}
+
+void EventLoop::wake() {
+  uint64_t one = 1;
+  // A full counter (never, at 2^64 - 2) or EAGAIN still leaves the fd readable.
+  ssize_t wrote = ::write(wakeFd_, &one, sizeof one);
+  (void)wrote;
 }
 
 void EventLoop::post(std::function<void()> task) {
+  bool first;
   {
     std::lock_guard lock(mutex_);
+    first = posted_.empty();
     posted_.push_back(std::move(task));
   }
-  event_active(wake_.get(), EV_READ, 0);
+  if (first) wake();  // one write per batch: the loop takes the whole queue at once
 }
 
-void EventLoop::onWake(evutil_socket_t, short, void* self) {
-  static_cast<EventLoop*>(self)->runPosted();
+void EventLoop::onWake(evutil_socket_t fd, short, void* self) {
+  uint64_t count;
+  ssize_t got = ::read(fd, &count, sizeof count);  // resets the eventfd
+  (void)got;
+  auto* loop = static_cast<EventLoop*>(self);
+  loop->runPosted();
+  if (loop->stopping_.load(std::memory_order_acquire)) event_base_loopbreak(loop->base_.get());
 }
 
 void EventLoop::runPosted() {
@@ -57,7 +83,11 @@ void EventLoop::run() {
   runPosted();  // tasks posted while stopping still run, so nothing handed over is lost
 }
 
-void EventLoop::stop() { event_base_loopbreak(base_.get()); }
+void EventLoop::stop() {
+  // From any thread: the loop breaks on its own thread when it sees the wake-up.
+  stopping_.store(true, std::memory_order_release);
+  wake();
+}
 
 EventLoopThread::~EventLoopThread() { stopAndJoin(); }
 

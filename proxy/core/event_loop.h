@@ -1,6 +1,7 @@
 // An event_base plus a thread-safe task queue, so other threads can hand it work.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -10,8 +11,9 @@
 
 namespace readygate {
 
-/// Reactor, at most one per thread. Owns its event_base; `post` may be called
-/// from any thread, everything else only from the loop's own thread.
+/// Reactor, at most one per thread. Owns its event_base, made without locks
+/// (EVENT_BASE_FLAG_NOLOCK): `post` and `stop` may be called from any thread and reach
+/// the loop through an eventfd; everything else only from the loop's own thread.
 class EventLoop {
  public:
   EventLoop();
@@ -30,11 +32,14 @@ class EventLoop {
   void stop();
 
  private:
-  static void onWake(evutil_socket_t, short, void* self);
+  static void onWake(evutil_socket_t fd, short, void* self);
   void runPosted();
+  void wake();
 
   EventBasePtr base_;
-  EventPtr wake_;  // activated by post(); persistent so the loop never runs dry of it
+  int wakeFd_ = -1;  // eventfd: written by post() and stop(), read by the loop
+  EventPtr wake_;    // persistent read event on wakeFd_, so the loop never runs dry
+  std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
 };
@@ -57,7 +62,9 @@ class EventLoopThread {
   std::thread thread_;
 };
 
-/// Must run once before any event_base exists, so bases get locks and cross-thread wakeups.
+/// Runs once before any event_base exists: libevent's pthread support, for the objects
+/// that still lock (OpenSSL bufferevents, evbuffers made thread-safe). The loops' own
+/// bases take no lock.
 void initLibeventThreading();
 
 }  // namespace readygate

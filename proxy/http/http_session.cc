@@ -78,6 +78,7 @@ void HttpSession::start() {
   bufferevent_setcb(client_.get(), &HttpSession::onClientRead, &HttpSession::onClientWrite,
                     &HttpSession::onClientEvent, this);
   setNoDelay(client_.get());
+  setSingleTransfer(client_.get(), settings_->bufferHighWatermark);
   bufferevent_enable(client_.get(), EV_READ);
   armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
 }
@@ -320,7 +321,10 @@ void HttpSession::onUpstreamConnected() {
   ServiceTraffic::add(connector_->reused() ? traffic.upstreamReused : traffic.upstreamOpened);
   bufferevent_setcb(upstream_.get(), &HttpSession::onUpstreamRead, &HttpSession::onUpstreamWrite,
                     &HttpSession::onUpstreamEvent, this);
-  setNoDelay(upstream_.get());
+  if (!connector_->reused()) {  // a pooled one has these already
+    setNoDelay(upstream_.get());
+    setSingleTransfer(upstream_.get(), targetSettings_->bufferHighWatermark);
+  }
   bufferevent_enable(upstream_.get(), EV_READ);
   responseReader_ = std::make_unique<MessageReader>(
       MessageReader::Kind::Response, responseLimits(targetSettings_->http), responseEvents_);

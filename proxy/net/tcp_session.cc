@@ -38,6 +38,7 @@ void TcpSession::start() {
   bufferevent_setcb(client_.bev.get(), &TcpSession::onClientRead, &TcpSession::onClientWrite,
                     &TcpSession::onClientEvent, this);
   setNoDelay(client_.bev.get());
+  setSingleTransfer(client_.bev.get(), settings_->bufferHighWatermark);
   // Client reads wait for the upstream connection: until then its bytes stay in the
   // kernel's socket buffer instead of ours.
   idleTimer_.reset(evtimer_new(base_, &TcpSession::onIdleCheck, this));
@@ -62,6 +63,7 @@ void TcpSession::onUpstreamConnected() {
                     &TcpSession::onUpstreamEvent, this);
   upstreamConnected_ = true;
   setNoDelay(upstream_.bev.get());
+  setSingleTransfer(upstream_.bev.get(), settings_->bufferHighWatermark);
   touch();
   bufferevent_enable(client_.bev.get(), EV_READ);
   bufferevent_enable(upstream_.bev.get(), EV_READ);

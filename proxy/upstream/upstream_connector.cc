@@ -18,23 +18,25 @@ UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> 
       leases_(leases),
       drainTarget_(drainTarget),
       client_(client),
-      pool_(pool) {
-  timer_.reset(evtimer_new(base_, &UpstreamConnector::onTimeout, this));
-  deferredConnected_.reset(evtimer_new(
-      base_,
-      [](evutil_socket_t, short, void* self) {
-        static_cast<UpstreamConnector*>(self)->client_.onUpstreamConnected();
-      },
-      this));
-  deferredFailure_.reset(evtimer_new(base_, &UpstreamConnector::onDeferredFailure, this));
-  backoffTimer_.reset(evtimer_new(
-      base_,
-      [](evutil_socket_t, short, void* self) {
-        auto* connector = static_cast<UpstreamConnector*>(self);
-        connector->tried_.clear();  // every one refused: any of them may be back now
-        connector->tryNext();
-      },
-      this));
+      pool_(pool) {}
+
+event* UpstreamConnector::timer(EventPtr& slot, event_callback_fn callback) {
+  if (!slot) slot.reset(evtimer_new(base_, callback, this));
+  return slot.get();
+}
+
+void UpstreamConnector::disarm(EventPtr& slot) {
+  if (slot) evtimer_del(slot.get());
+}
+
+void UpstreamConnector::onDeferredConnected(evutil_socket_t, short, void* self) {
+  static_cast<UpstreamConnector*>(self)->client_.onUpstreamConnected();
+}
+
+void UpstreamConnector::onBackoff(evutil_socket_t, short, void* self) {
+  auto* connector = static_cast<UpstreamConnector*>(self);
+  connector->tried_.clear();  // every one refused: any of them may be back now
+  connector->tryNext();
 }
 
 UpstreamConnector::~UpstreamConnector() = default;
@@ -45,9 +47,9 @@ void UpstreamConnector::connect() {
 }
 
 void UpstreamConnector::release() {
-  evtimer_del(timer_.get());
-  evtimer_del(backoffTimer_.get());
-  evtimer_del(deferredConnected_.get());
+  disarm(timer_);
+  disarm(backoffTimer_);
+  disarm(deferredConnected_);
   connection_.reset();
   lease_.reset();
 }
@@ -67,7 +69,7 @@ void UpstreamConnector::tryNext() {
       if (elapsed + delay < settings_->connectTimeoutSeconds) {
         ++backoffs_;
         timeval wait = toTimeval(delay);
-        evtimer_add(backoffTimer_.get(), &wait);
+        evtimer_add(timer(backoffTimer_, &UpstreamConnector::onBackoff), &wait);
         return;
       }
     }
@@ -92,7 +94,8 @@ void UpstreamConnector::tryNext() {
       connection_ = std::move(idle);
       reused_ = true;
       timeval now{0, 0};
-      evtimer_add(deferredConnected_.get(), &now);  // never inside connect()
+      // Never inside connect().
+      evtimer_add(timer(deferredConnected_, &UpstreamConnector::onDeferredConnected), &now);
       return;
     }
   }
@@ -111,7 +114,7 @@ void UpstreamConnector::connectLeased() {
   }
   bufferevent_setcb(connection_.get(), nullptr, nullptr, &UpstreamConnector::onEvent, this);
   timeval timeout = toTimeval(settings_->connectTimeoutSeconds);
-  evtimer_add(timer_.get(), &timeout);
+  evtimer_add(timer(timer_, &UpstreamConnector::onTimeout), &timeout);
   event_base_gettimeofday_cached(base_, &connectStartedAt_);
   const SocketAddress& address = lease_->backend().address();
   if (bufferevent_socket_connect(connection_.get(), address.sockaddrPtr(),
@@ -121,7 +124,7 @@ void UpstreamConnector::connectLeased() {
 }
 
 void UpstreamConnector::onConnectFailed(std::string_view reason) {
-  evtimer_del(timer_.get());
+  disarm(timer_);
   lastRefused_ = reason == "connect_refused" || reason == "connect_error";
   lease_->backend().connectFailed();
   moveOn("upstream_connect_failed", reason, "connect_retries_exhausted");
@@ -168,7 +171,7 @@ void UpstreamConnector::fail(std::string_view reason) {
   // Reported from the next loop pass: the client may be inside connect() still.
   failure_ = reason;
   timeval now{0, 0};
-  evtimer_add(deferredFailure_.get(), &now);
+  evtimer_add(timer(deferredFailure_, &UpstreamConnector::onDeferredFailure), &now);
 }
 
 void UpstreamConnector::onDeferredFailure(evutil_socket_t, short, void* self) {
@@ -179,7 +182,7 @@ void UpstreamConnector::onDeferredFailure(evutil_socket_t, short, void* self) {
 void UpstreamConnector::onEvent(bufferevent* bev, short what, void* self) {
   auto* connector = static_cast<UpstreamConnector*>(self);
   if (what & BEV_EVENT_CONNECTED) {
-    evtimer_del(connector->timer_.get());
+    disarm(connector->timer_);
     connector->lease_->backend().connected();
     timeval now;
     evutil_gettimeofday(&now, nullptr);

@@ -71,6 +71,12 @@ class UpstreamConnector {
   /// The current backend failed: logs `event`, lets it go, tries another while the
   /// retry budget lasts, else fails with `exhausted`.
   void moveOn(std::string_view event, std::string_view reason, std::string_view exhausted);
+  /// The timer in `slot`, made on first use: a request served from the pool needs no
+  /// connect timeout, failure or backoff timer, so it allocates none of them.
+  event* timer(EventPtr& slot, event_callback_fn callback);
+  static void disarm(EventPtr& slot);
+  static void onDeferredConnected(evutil_socket_t, short, void* self);
+  static void onBackoff(evutil_socket_t, short, void* self);
   static void onEvent(bufferevent*, short what, void* self);
   static void onTimeout(evutil_socket_t, short, void* self);
   static void onDeferredFailure(evutil_socket_t, short, void* self);
