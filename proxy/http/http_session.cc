@@ -10,6 +10,7 @@
 #include "proxy/core/log.h"
 #include "proxy/http/request_checks.h"
 #include "proxy/net/socket_tuning.h"
+#include "proxy/net/speculative_write.h"
 
 namespace readygate {
 namespace {
@@ -65,6 +66,7 @@ SessionFactory HttpSession::factory() {
 }
 
 void HttpSession::start() {
+  FlushAtExit flush(this);
   if (!client_) {
     finish("bufferevent_failed");
     return;
@@ -79,6 +81,7 @@ void HttpSession::start() {
                     &HttpSession::onClientEvent, this);
   setNoDelay(client_.get());
   setSingleTransfer(client_.get(), settings_->bufferHighWatermark);
+  holdWrites(client_.get());
   bufferevent_enable(client_.get(), EV_READ);
   armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
 }
@@ -93,6 +96,7 @@ void HttpSession::processClientInput() {
     if (!upstream_) return;
     evbuffer* output = bufferevent_get_output(upstream_.get());
     evbuffer_add_buffer(output, input);
+    flushNow(upstream_.get());
     if (evbuffer_get_length(output) >= settings_->bufferHighWatermark) {
       // The backend reads slower than the client sends: wait for it to catch up.
       bufferevent_disable(client_.get(), EV_READ);
@@ -158,6 +162,7 @@ void HttpSession::processClientInput() {
   if (finished_ || !client_) return;
   // Bounded reading: while a request waits (for its backend, or for the response before
   // a pipelined one) or the backend reads slower than the client sends, stop reading.
+  if (upstream_) flushNow(upstream_.get());  // before judging how full it is
   bool upstreamFull = upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >=
                                        settings_->bufferHighWatermark;
   bool waiting =
@@ -315,12 +320,14 @@ void HttpSession::startForwarding() {
 // ---- upstream side ----
 
 void HttpSession::onUpstreamConnected() {
+  FlushAtExit flush(this);
   upstream_ = connector_->takeConnection();
   retiredConnector_.reset();
   ServiceTraffic& traffic = target_->traffic();
   ServiceTraffic::add(connector_->reused() ? traffic.upstreamReused : traffic.upstreamOpened);
   bufferevent_setcb(upstream_.get(), &HttpSession::onUpstreamRead, &HttpSession::onUpstreamWrite,
                     &HttpSession::onUpstreamEvent, this);
+  holdWrites(upstream_.get());  // a new one still has the connect's write event armed
   if (!connector_->reused()) {  // a pooled one has these already
     setNoDelay(upstream_.get());
     setSingleTransfer(upstream_.get(), targetSettings_->bufferHighWatermark);
@@ -347,6 +354,7 @@ void HttpSession::onUpstreamConnected() {
 }
 
 void HttpSession::onUpstreamFailed(std::string_view reason) {
+  FlushAtExit flush(this);
   keepClient_ = keepClient_ && requestComplete_;
   respondError(reason == "no_ready_backend" ? 503 : 502, reason);
 }
@@ -394,6 +402,7 @@ void HttpSession::processUpstreamInput() {
     if (consumed == 0 && !responseReader_->paused()) break;
   }
   if (finished_ || !client_ || !upstream_) return;
+  flushNow(client_.get());  // before judging how full it is
   if (evbuffer_get_length(bufferevent_get_output(client_.get())) >=
       settings_->bufferHighWatermark) {
     bufferevent_disable(upstream_.get(), EV_READ);
@@ -472,8 +481,10 @@ void HttpSession::finishExchange() {
   } else {
     logAccess(responseStatus_, "-");
   }
+  // Nothing unread from the backend and nothing of the request still unsent to it.
   bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
+                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0;
   releaseUpstream(reusable);
   if (!requestComplete_ || !keepClient_) {
     // Answered before the request was all read: the connection cannot carry another.
@@ -545,6 +556,21 @@ void HttpSession::startTunnel() {
   responseReader_.reset();
   bufferevent_enable(client_.get(), EV_READ);
   processClientInput();
+}
+
+void HttpSession::flushWrites() {
+  if (finished_) return;
+  bool clientDrained = !client_ || flushNow(client_.get());
+  bool upstreamDrained = !upstream_ || flushNow(upstream_.get());
+  // What the write callbacks would have done had libevent written these bytes.
+  if (clientDrained && phase_ == Phase::Closing) {
+    finish(closeReason_);
+    return;
+  }
+  if (phase_ == Phase::Tunnel &&
+      ((clientDrained && upstreamEof_) || (upstreamDrained && clientEof_))) {
+    passTunnelShutdowns();
+  }
 }
 
 void HttpSession::passTunnelShutdowns() {
@@ -670,11 +696,14 @@ void HttpSession::armTimer(TimerPurpose purpose, double seconds) {
 // ---- callbacks ----
 
 void HttpSession::onClientRead(bufferevent*, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   static_cast<HttpSession*>(self)->processClientInput();
 }
 
 void HttpSession::onClientWrite(bufferevent*, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
+  writesDrained(session->client_.get());
   session->touch();
   if (session->phase_ == Phase::Tunnel && session->upstreamEof_) {
     session->passTunnelShutdowns();
@@ -694,6 +723,7 @@ void HttpSession::onClientWrite(bufferevent*, void* self) {
 }
 
 void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
   if (what & BEV_EVENT_EOF) {
     session->clientEof_ = true;
@@ -721,11 +751,13 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
 }
 
 void HttpSession::onUpstreamRead(bufferevent*, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
   if (session->phase_ == Phase::Tunnel) {
     session->touch();
     evbuffer* output = bufferevent_get_output(session->client_.get());
     evbuffer_add_buffer(output, bufferevent_get_input(session->upstream_.get()));
+    flushNow(session->client_.get());
     if (evbuffer_get_length(output) >= session->settings_->bufferHighWatermark) {
       bufferevent_disable(session->upstream_.get(), EV_READ);
       bufferevent_setwatermark(session->client_.get(), EV_WRITE,
@@ -737,7 +769,9 @@ void HttpSession::onUpstreamRead(bufferevent*, void* self) {
 }
 
 void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
+  writesDrained(session->upstream_.get());
   session->touch();
   if (session->phase_ == Phase::Tunnel && session->clientEof_) {
     session->passTunnelShutdowns();
@@ -752,6 +786,7 @@ void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
 }
 
 void HttpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
   if ((what & BEV_EVENT_ERROR) && session->phase_ == Phase::Tunnel) {
     // A reset is no half-close: what came before it goes out, then the client is closed.
@@ -767,6 +802,7 @@ void HttpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
 }
 
 void HttpSession::onTimer(evutil_socket_t, short, void* self) {
+  FlushAtExit flush(static_cast<HttpSession*>(self));
   auto* session = static_cast<HttpSession*>(self);
   switch (session->timerPurpose_) {
     case TimerPurpose::KeepAlive:

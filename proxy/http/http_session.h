@@ -87,6 +87,16 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   /// One side of the tunnel sent FIN: pass it on once its bytes are written, as TCP
   /// mode does; the session ends when both directions are shut.
   void passTunnelShutdowns();
+  /// Writes what both sides' outputs hold now (speculative_write.h); every entry point
+  /// ends with it, so the bytes of one pass leave in one system call per socket.
+  void flushWrites();
+  struct FlushAtExit {
+    explicit FlushAtExit(HttpSession* owner) : session(owner) {}
+    ~FlushAtExit() { session->flushWrites(); }
+    FlushAtExit(const FlushAtExit&) = delete;
+    FlushAtExit& operator=(const FlushAtExit&) = delete;
+    HttpSession* session;  // not owned: sessions are deleted later (DeferredDelete)
+  };
   void writeClient(std::string_view data);
   // Endings.
   void respondError(int status, std::string_view reason);

@@ -8,6 +8,7 @@
 
 #include "proxy/core/log.h"
 #include "proxy/net/socket_tuning.h"
+#include "proxy/net/speculative_write.h"
 
 namespace readygate {
 
@@ -39,6 +40,7 @@ void TcpSession::start() {
                     &TcpSession::onClientEvent, this);
   setNoDelay(client_.bev.get());
   setSingleTransfer(client_.bev.get(), settings_->bufferHighWatermark);
+  holdWrites(client_.bev.get());
   // Client reads wait for the upstream connection: until then its bytes stay in the
   // kernel's socket buffer instead of ours.
   idleTimer_.reset(evtimer_new(base_, &TcpSession::onIdleCheck, this));
@@ -64,6 +66,7 @@ void TcpSession::onUpstreamConnected() {
   upstreamConnected_ = true;
   setNoDelay(upstream_.bev.get());
   setSingleTransfer(upstream_.bev.get(), settings_->bufferHighWatermark);
+  holdWrites(upstream_.bev.get());  // the connect left its write event armed
   touch();
   bufferevent_enable(client_.bev.get(), EV_READ);
   bufferevent_enable(upstream_.bev.get(), EV_READ);
@@ -74,6 +77,7 @@ void TcpSession::onUpstreamConnected() {
 void TcpSession::forward(Side& from, Side& to) {
   touch();
   evbuffer* output = moveInput(from, to);
+  flushNow(to.bev.get());  // at once; libevent's write event only for what is left
   if (evbuffer_get_length(output) >= settings_->bufferHighWatermark) {
     // The far end reads slower than this one sends: stop reading until it catches up.
     bufferevent_disable(from.bev.get(), EV_READ);
@@ -93,6 +97,7 @@ evbuffer* TcpSession::moveInput(Side& from, Side& to) {
 }
 
 void TcpSession::onDrained(Side& to, Side& from) {
+  writesDrained(to.bev.get());
   touch();
   size_t pending = evbuffer_get_length(bufferevent_get_output(to.bev.get()));
   if (from.pausedByPeer && pending <= settings_->bufferLowWatermark && !from.eof) {
@@ -106,6 +111,7 @@ void TcpSession::onEndOfStream(Side& from, Side& to) {
   from.eof = true;
   // Whatever arrived with the FIN still goes out before ours.
   moveInput(from, to);
+  flushNow(to.bev.get());
   passShutdownIfFlushed(from, to);
   finishIfBothClosed();
 }

@@ -132,7 +132,11 @@ void UpstreamConnector::onConnectFailed(std::string_view reason) {
 
 void UpstreamConnector::retry(std::string_view reason) {
   if (!lease_) return;
-  lastRefused_ = false;  // it answered the connect: not a restart
+  // A new connection that closed before answering may be a pod going down for a restart:
+  // once, it may be tried again after the backoff when no other backend is left. A
+  // backend that keeps doing it is not retried further.
+  lastRefused_ = !reused_ && !closeRetried_;
+  closeRetried_ = true;
   moveOn("upstream_retry", reason, "retries_exhausted");
 }
 

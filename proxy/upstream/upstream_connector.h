@@ -101,6 +101,7 @@ class UpstreamConnector {
   bool lastRefused_ = false;
   timeval firstAttemptAt_{};
   bool freshRetried_ = false;
+  bool closeRetried_ = false;  // retry() after a new connection closed: backoff once
   timeval connectStartedAt_{};
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it
   UpstreamPool* pool_;
