@@ -402,7 +402,7 @@ void HttpSession::processUpstreamInput() {
     if (consumed == 0 && !responseReader_->paused()) break;
   }
   if (finished_ || !client_ || !upstream_) return;
-  flushNow(client_.get());  // before judging how full it is
+  flushClient();  // before judging how full it is
   if (evbuffer_get_length(bufferevent_get_output(client_.get())) >=
       settings_->bufferHighWatermark) {
     bufferevent_disable(upstream_.get(), EV_READ);
@@ -558,9 +558,20 @@ void HttpSession::startTunnel() {
   processClientInput();
 }
 
+bool HttpSession::flushClient() {
+  if (phase_ == Phase::Forwarding && responseStarted_) {
+    // A body still streaming: libevent's write event batches what several reads of the
+    // backend bring into one write, where a write per read would cost more.
+    if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) return true;
+    bufferevent_enable(client_.get(), EV_WRITE);
+    return false;
+  }
+  return flushNow(client_.get());
+}
+
 void HttpSession::flushWrites() {
   if (finished_) return;
-  bool clientDrained = !client_ || flushNow(client_.get());
+  bool clientDrained = !client_ || flushClient();
   bool upstreamDrained = !upstream_ || flushNow(upstream_.get());
   // What the write callbacks would have done had libevent written these bytes.
   if (clientDrained && phase_ == Phase::Closing) {

@@ -90,6 +90,8 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   /// Writes what both sides' outputs hold now (speculative_write.h); every entry point
   /// ends with it, so the bytes of one pass leave in one system call per socket.
   void flushWrites();
+  /// The client side of flushWrites: at once, unless a response body is still streaming.
+  bool flushClient();
   struct FlushAtExit {
     explicit FlushAtExit(HttpSession* owner) : session(owner) {}
     ~FlushAtExit() { session->flushWrites(); }
