@@ -1,6 +1,7 @@
 // Monotonic time in seconds, injectable so state machines and schedulers can be tested.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 namespace readygate {
@@ -20,16 +21,17 @@ class SteadyClock : public Clock {
   }
 };
 
-/// A clock that moves only when told to; for tests.
+/// A clock that moves only when told to; for tests. Atomic, because a test may move it
+/// while a thread it drives (the log writer) reads it.
 class ManualClock : public Clock {
  public:
   explicit ManualClock(double start = 1000) : now_(start) {}
-  double now() const override { return now_; }
-  void advance(double seconds) { now_ += seconds; }
-  void set(double seconds) { now_ = seconds; }
+  double now() const override { return now_.load(std::memory_order_relaxed); }
+  void advance(double seconds) { set(now() + seconds); }
+  void set(double seconds) { now_.store(seconds, std::memory_order_relaxed); }
 
  private:
-  double now_;
+  std::atomic<double> now_;
 };
 
 }  // namespace readygate
