@@ -17,16 +17,10 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 bool hasToken(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (equalsIgnoreCase(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
+  bool found = false;
+  forEachToken(list,
+               [&](std::string_view item) { found = found || equalsIgnoreCase(item, token); });
+  return found;
 }
 
 bool isIdempotent(std::string_view method) {

@@ -39,6 +39,21 @@ struct MessageHead {
 
 /// Case-insensitive ASCII comparison for header names and tokens.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+/// Each comma-separated token of `list` (a header value), trimmed, empty ones skipped, to
+/// `visit`.
+template <typename Visit>
+void forEachToken(std::string_view list, Visit visit) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) visit(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 /// Whether `list` (a comma-separated header value) holds `token`, case-insensitively.
 bool hasToken(std::string_view list, std::string_view token);
 

@@ -13,20 +13,6 @@ bool isRegNameChar(char c) {
   return std::string_view("-._~!$&'()*+,;=%").find(c) != std::string_view::npos;
 }
 
-/// Each comma-separated token of `list`, trimmed, to `visit`.
-template <typename Visit>
-void forEachToken(std::string_view list, Visit visit) {
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (!item.empty()) visit(item);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-}
-
 /// "websocket" of "websocket/13": protocols are compared by name.
 std::string_view protocolName(std::string_view token) { return token.substr(0, token.find('/')); }
 

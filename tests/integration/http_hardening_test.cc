@@ -327,9 +327,7 @@ TEST(HttpHardening, AnOversizedRequestTrailerIsRefused) {
   harness.startReadygate(oneWorkerConfig(port, backend.address()));
   auto client = HttpTestClient::connect(port);
   ASSERT_TRUE(client);
-  std::string trailer;
-  for (int i = 0; trailer.size() < 100000; ++i)
-    trailer += "X-T" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  std::string trailer = headerLines(100000);
   client->send(
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
       trailer + "\r\n");
@@ -342,9 +340,7 @@ TEST(HttpHardening, AnOversizedRequestTrailerIsRefused) {
 // began) instead of arriving as a complete 200.
 TEST(HttpHardening, AnOversizedResponseTrailerCutsTheResponse) {
   ProxyHarness harness;
-  std::string trailer;
-  for (int i = 0; trailer.size() < 100000; ++i)
-    trailer += "X-T" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  std::string trailer = headerLines(100000);
   RawServer backend(
       serveEach("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
                 trailer + "\r\n"));

@@ -164,10 +164,7 @@ services:
                               {{"port", std::to_string(port)}, {"backend", backend.address()}}));
   int pid = harness.readygate().pid();
   long before = residentKib(pid);
-  std::string trailer;
-  for (int i = 0; trailer.size() < 1600000; ++i) {
-    trailer += "X-T" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
-  }
+  std::string trailer = headerLines(1600000);
   std::string request =
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
       trailer + "\r\n";

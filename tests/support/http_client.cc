@@ -23,6 +23,14 @@ std::string HttpReply::header(const std::string& name) const {
   return "";
 }
 
+std::string headerLines(size_t bytes) {
+  std::string lines;
+  for (int i = 0; lines.size() < bytes; ++i) {
+    lines += "X-T" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  }
+  return lines;
+}
+
 std::optional<HttpTestClient> HttpTestClient::connect(int port, const std::string& host) {
   auto client = TcpClient::connect(host, port);
   if (!client) return std::nullopt;

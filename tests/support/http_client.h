@@ -21,6 +21,10 @@ struct HttpReply {
   std::string header(const std::string& name) const;
 };
 
+/// Header lines ("X-T0: vvv...\r\n", ...) adding up to at least `bytes`: an oversized head
+/// or trailer section.
+std::string headerLines(size_t bytes);
+
 /// One client connection; requests are written as given (so tests can send anything,
 /// pipelined or malformed), responses are read and de-framed.
 class HttpTestClient {
