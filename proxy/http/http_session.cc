@@ -10,7 +10,6 @@
 #include "proxy/core/log.h"
 #include "proxy/http/request_checks.h"
 #include "proxy/net/socket_tuning.h"
-#include "proxy/net/speculative_write.h"
 
 namespace readygate {
 namespace {
@@ -49,12 +48,13 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
       draining_(context.draining),
       clientAddress_(peer.host()),
       peer_(peer),
+      client_(std::make_unique<StreamConnection>(base_, context.buffers, clientFd)),
+      connector_(base_, target_, targetSettings_, leases_, static_cast<DrainTarget&>(*this),
+                 static_cast<UpstreamConnector::Client&>(*this), context.buffers, &pool_),
       requestEvents_(this),
       responseEvents_(this),
-      requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_) {
-  client_.reset(bufferevent_socket_new(base_, clientFd, BEV_OPT_CLOSE_ON_FREE));
-  timer_.reset(evtimer_new(base_, &HttpSession::onTimer, this));
-}
+      requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_),
+      timer_(Timer::calling<&HttpSession::onTimer>(base_, this)) {}
 
 HttpSession::~HttpSession() = default;
 
@@ -67,22 +67,15 @@ SessionFactory HttpSession::factory() {
 
 void HttpSession::start() {
   FlushAtExit flush(this);
-  if (!client_) {
-    finish("bufferevent_failed");
-    return;
-  }
   ServiceTraffic& traffic = service_->traffic();
   ServiceTraffic::add(traffic.connectionsTotal);
   traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
   event_base_gettimeofday_cached(base_, &connectedAt_);
   requestStartedAt_ = connectedAt_;
-  bufferevent_setcb(client_.get(), &HttpSession::onClientRead, &HttpSession::onClientWrite,
-                    &HttpSession::onClientEvent, this);
-  setNoDelay(client_.get());
-  setSingleTransfer(client_.get(), settings_->bufferHighWatermark);
-  holdWrites(client_.get());
-  bufferevent_enable(client_.get(), EV_READ);
+  client_->setHandler(this);
+  client_->setNoDelay();
+  client_->resumeReading();
   armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
 }
 
@@ -91,21 +84,9 @@ void HttpSession::start() {
 void HttpSession::processClientInput() {
   if (finished_) return;
   touch();
-  evbuffer* input = bufferevent_get_input(client_.get());
-  if (phase_ == Phase::Tunnel) {
-    if (!upstream_) return;
-    evbuffer* output = bufferevent_get_output(upstream_.get());
-    evbuffer_add_buffer(output, input);
-    flushNow(upstream_.get());
-    if (evbuffer_get_length(output) >= settings_->bufferHighWatermark) {
-      // The backend reads slower than the client sends: wait for it to catch up.
-      bufferevent_disable(client_.get(), EV_READ);
-      bufferevent_setwatermark(upstream_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
-    }
-    return;
-  }
+  if (phase_ == Phase::Tunnel) return;  // the pump has the connection
   if (phase_ == Phase::Closing) {
-    evbuffer_drain(input, evbuffer_get_length(input));
+    client_->consume(client_->input().size());
     return;
   }
   bool resumeAfterHead = false;
@@ -114,21 +95,18 @@ void HttpSession::processClientInput() {
       resumeAfterHead = false;
       requestReader_.resume();
     }
-    size_t length = evbuffer_get_length(input);
-    if (length == 0) break;
+    std::string_view piece = client_->input();
+    if (piece.empty()) break;
     if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive) {
       // The first byte of a request: from now on its head must arrive in time (slowloris).
       armTimer(TimerPurpose::Header, settings_->http.headerTimeoutSeconds);
     }
-    evbuffer_iovec chunk;
-    evbuffer_peek(input, -1, nullptr, &chunk, 1);
-    std::string_view piece(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
     // A chunked body is checked before any of it is fed, so a bad chunk size stops the
     // bytes before it too from reaching the backend.
     bool checked = !(requestReader_.inBody() && request_.chunked) ||
                    requestReader_.validateAhead(std::span(&piece, 1));
     size_t consumed = checked ? requestReader_.feed(piece) : 0;
-    evbuffer_drain(input, consumed);
+    client_->consume(consumed);
     if (!requestReader_.failed() && headArrived_ && request_.chunked && phase_ != Phase::Closing) {
       validateBufferedRequest();  // before the head goes anywhere
     }
@@ -159,20 +137,16 @@ void HttpSession::processClientInput() {
     }
     if (consumed == 0 && !requestReader_.paused()) break;
   }
-  if (finished_ || !client_) return;
-  // Bounded reading: while a request waits (for its backend, or for the response before
-  // a pipelined one) or the backend reads slower than the client sends, stop reading.
-  if (upstream_) flushNow(upstream_.get());  // before judging how full it is
-  bool upstreamFull = upstream_ && evbuffer_get_length(bufferevent_get_output(upstream_.get())) >=
-                                       settings_->bufferHighWatermark;
-  bool waiting =
-      requestReader_.paused() && evbuffer_get_length(input) >= settings_->bufferLowWatermark;
-  if (upstreamFull || waiting) {
-    bufferevent_disable(client_.get(), EV_READ);
-    if (upstream_)
-      bufferevent_setwatermark(upstream_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
+  if (finished_ || !client_->open()) return;
+  // Bounded reading: while the backend reads slower than the client sends, stop reading.
+  // A request that waits (for its backend, or for the response before a pipelined one)
+  // leaves its bytes in the read block, and a full block stops reading by itself.
+  if (upstream_) upstream_->flush();  // before judging how full it is
+  if (upstream_ && upstream_->queued() >= settings_->bufferHighWatermark) {
+    client_->pauseReading();
+    upstream_->setDrainMark(settings_->bufferLowWatermark);
   } else if (!clientEof_) {
-    bufferevent_enable(client_.get(), EV_READ);
+    client_->resumeReading();
   }
 }
 
@@ -190,17 +164,8 @@ void HttpSession::requestFailed() {
 }
 
 void HttpSession::validateBufferedRequest() {
-  evbuffer* input = bufferevent_get_input(client_.get());
-  constexpr int kMaxPieces = 16;  // the bytes at hand: bounded by bufferBytes anyway
-  evbuffer_iovec chunks[kMaxPieces];
-  int count = evbuffer_peek(input, -1, nullptr, chunks, kMaxPieces);
-  std::string_view pieces[kMaxPieces];
-  size_t used = 0;
-  for (int i = 0; i < count && i < kMaxPieces; ++i) {
-    pieces[used++] =
-        std::string_view(static_cast<const char*>(chunks[i].iov_base), chunks[i].iov_len);
-  }
-  requestReader_.validateAhead(std::span(pieces, used));
+  std::string_view input = client_->input();  // the bytes at hand: one read block
+  requestReader_.validateAhead(std::span(&input, 1));
 }
 
 void HttpSession::onRequestHead(MessageHead& head) {
@@ -302,44 +267,31 @@ void HttpSession::writeUpstream(std::string_view data) {
       replay_.clear();
     }
   }
-  if (upstream_ && !data.empty()) {
-    bufferevent_write(upstream_.get(), data.data(), data.size());
-  }
+  if (upstream_ && !data.empty()) upstream_->append(data);  // sent as the pass ends
 }
 
 void HttpSession::startForwarding() {
   if (forwarding_ || finished_) return;
   forwarding_ = true;
-  if (connector_) retiredConnector_ = std::move(connector_);
-  connector_ = std::make_unique<UpstreamConnector>(
-      base_, target_, targetSettings_, leases_, static_cast<DrainTarget&>(*this),
-      static_cast<UpstreamConnector::Client&>(*this), &pool_);
-  connector_->connect();
+  connector_.retarget(target_, targetSettings_);
+  connector_.connect();
 }
 
 // ---- upstream side ----
 
 void HttpSession::onUpstreamConnected() {
   FlushAtExit flush(this);
-  upstream_ = connector_->takeConnection();
-  retiredConnector_.reset();
+  upstream_ = connector_.takeConnection();
   ServiceTraffic& traffic = target_->traffic();
-  ServiceTraffic::add(connector_->reused() ? traffic.upstreamReused : traffic.upstreamOpened);
-  bufferevent_setcb(upstream_.get(), &HttpSession::onUpstreamRead, &HttpSession::onUpstreamWrite,
-                    &HttpSession::onUpstreamEvent, this);
-  holdWrites(upstream_.get());  // a new one still has the connect's write event armed
-  if (!connector_->reused()) {  // a pooled one has these already
-    setNoDelay(upstream_.get());
-    setSingleTransfer(upstream_.get(), targetSettings_->bufferHighWatermark);
-  }
-  bufferevent_enable(upstream_.get(), EV_READ);
-  responseReader_ = std::make_unique<MessageReader>(
-      MessageReader::Kind::Response, responseLimits(targetSettings_->http), responseEvents_);
+  ServiceTraffic::add(connector_.reused() ? traffic.upstreamReused : traffic.upstreamOpened);
+  upstream_->setHandler(this);
+  if (!connector_.reused()) upstream_->setNoDelay();  // a pooled one has it already
+  upstream_->resumeReading();
+  responseReader_.emplace(MessageReader::Kind::Response, responseLimits(targetSettings_->http),
+                          responseEvents_);
   responseReader_->expectNoBody(request_.method == "HEAD");
   // What was sent before (the head, and on a retry the body so far) goes first.
-  if (!replay_.empty()) {
-    bufferevent_write(upstream_.get(), replay_.data(), replay_.size());
-  }
+  if (!replay_.empty()) upstream_->append(replay_);
   if (!replayable_) replay_.clear();
   event_base_gettimeofday_cached(base_, &sentAt_);
   // The response timeout counts from the end of the request; an upload under way is
@@ -379,14 +331,11 @@ void HttpSession::processUpstreamInput() {
       }
       responseReader_->resume();  // after a head: the body streams
     }
-    evbuffer* input = bufferevent_get_input(upstream_.get());
-    size_t length = evbuffer_get_length(input);
-    if (length == 0) break;
-    evbuffer_iovec chunk;
-    evbuffer_peek(input, -1, nullptr, &chunk, 1);
-    size_t consumed = responseReader_->feed(
-        std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len));
-    evbuffer_drain(input, consumed);
+    std::string_view input = upstream_->input();
+    if (input.empty()) break;
+    size_t consumed = responseReader_->feed(input);
+    if (!upstream_) return;  // the response ended the exchange and let the backend go
+    upstream_->consume(consumed);
     if (responseReader_->failed()) {
       // A copy: releasing the upstream frees the reader and its error with it.
       std::string reason = responseReader_->error().reason;
@@ -401,12 +350,11 @@ void HttpSession::processUpstreamInput() {
     }
     if (consumed == 0 && !responseReader_->paused()) break;
   }
-  if (finished_ || !client_ || !upstream_) return;
-  flushClient();  // before judging how full it is
-  if (evbuffer_get_length(bufferevent_get_output(client_.get())) >=
-      settings_->bufferHighWatermark) {
-    bufferevent_disable(upstream_.get(), EV_READ);
-    bufferevent_setwatermark(client_.get(), EV_WRITE, settings_->bufferLowWatermark, 0);
+  if (finished_ || !client_->open() || !upstream_) return;
+  if (client_->queued() >= settings_->bufferHighWatermark) {
+    // The client reads slower than the backend sends: wait for it to catch up.
+    upstream_->pauseReading();
+    client_->setDrainMark(settings_->bufferLowWatermark);
   }
 }
 
@@ -434,7 +382,7 @@ void HttpSession::onResponseHead(MessageHead& head) {
   upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
   target_->traffic().firstByte.Observe(secondsBetween(sentAt_, now));
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
-  if (std::shared_ptr<Backend> backend = connector_ ? connector_->backendPtr() : nullptr) {
+  if (std::shared_ptr<Backend> backend = connector_.backendPtr()) {
     backend->responded(head.status);  // what outlier detection and the metrics count
   }
   upstreamKeepAlive_ = head.keepAlive;
@@ -456,18 +404,23 @@ void HttpSession::onResponseHead(MessageHead& head) {
 
 void HttpSession::onResponseBody(std::string_view data) {
   responseBytes_ += static_cast<double>(data.size());
+  touch();
+  // Straight from the backend's read block to the client's socket, with the head before
+  // it when that still waits: one system call and no copy unless the client is slow.
   if (responseFraming_ == BodyFraming::Chunked) {
-    writeClient(chunkHeader(data.size()));
-    writeClient(data);
-    writeClient(kChunkEnd);
+    char header[24];
+    int length = snprintf(header, sizeof header, "%zx\r\n", data.size());
+    std::string_view parts[] = {std::string_view(header, static_cast<size_t>(length)), data,
+                                kChunkEnd};
+    client_->writeParts(parts);
   } else {
-    writeClient(data);
+    client_->write(data);
   }
 }
 
 void HttpSession::writeClient(std::string_view data) {
-  event_base_gettimeofday_cached(base_, &lastActivity_);
-  if (client_ && !data.empty()) bufferevent_write(client_.get(), data.data(), data.size());
+  touch();
+  if (!data.empty()) client_->append(data);  // sent as the pass ends
 }
 
 void HttpSession::finishExchange() {
@@ -476,15 +429,14 @@ void HttpSession::finishExchange() {
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
   traffic.requestDuration.Observe(secondsBetween(requestStartedAt_, now));
-  if (connector_ && connector_->backend() != nullptr) {
-    logAccess(responseStatus_, connector_->backend()->name());
+  if (connector_.backend() != nullptr) {
+    logAccess(responseStatus_, connector_.backend()->name());
   } else {
     logAccess(responseStatus_, "-");
   }
   // Nothing unread from the backend and nothing of the request still unsent to it.
   bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
-                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0;
+                  upstream_->input().empty() && upstream_->queued() == 0;
   releaseUpstream(reusable);
   if (!requestComplete_ || !keepClient_) {
     // Answered before the request was all read: the connection cannot carry another.
@@ -500,28 +452,20 @@ void HttpSession::finishExchange() {
 
 void HttpSession::releaseUpstream(bool reusable) {
   if (upstream_) {
-    bufferevent_setcb(upstream_.get(), nullptr, nullptr, nullptr, nullptr);
-    std::shared_ptr<Backend> backend = connector_ ? connector_->backendPtr() : nullptr;
+    std::shared_ptr<Backend> backend = connector_.backendPtr();
     if (reusable && backend) {
       pool_.release(std::move(backend), std::move(upstream_), targetSettings_->http.upstreamMaxIdle,
                     targetSettings_->http.upstreamIdleTimeoutSeconds);
     }
-    upstream_.reset();
+    upstream_.reset();  // closed unless pooled; allowed inside its own callback
   }
   responseReader_.reset();
-  if (connector_) connector_->release();
+  connector_.release();
 }
 
 void HttpSession::onUpstreamClosed() {
-  if (phase_ == Phase::Tunnel) {
-    evbuffer_add_buffer(bufferevent_get_output(client_.get()),
-                        bufferevent_get_input(upstream_.get()));
-    upstreamEof_ = true;
-    passTunnelShutdowns();
-    return;
-  }
   if (!responseStarted_) {
-    bool canRetry = replayable_ && requestComplete_ && connector_ != nullptr;
+    bool canRetry = replayable_ && requestComplete_;
     upstream_.reset();
     responseReader_.reset();
     if (canRetry) {
@@ -529,11 +473,11 @@ void HttpSession::onUpstreamClosed() {
       // on a new connection to the same backend when a pooled one went stale, else to
       // another backend.
       ServiceTraffic::add(target_->traffic().requestRetries);
-      if (!connector_->retryFresh()) connector_->retry("upstream_closed_before_response");
+      if (!connector_.retryFresh()) connector_.retry("upstream_closed_before_response");
       return;
     }
     keepClient_ = keepClient_ && requestComplete_;
-    if (connector_) connector_->release();
+    connector_.release();
     respondError(502, "upstream_closed_before_response");
     return;
   }
@@ -550,65 +494,38 @@ void HttpSession::onUpstreamClosed() {
 void HttpSession::startTunnel() {
   phase_ = Phase::Tunnel;
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
-  // Whatever followed the 101 on either side is the new protocol's.
-  evbuffer_add_buffer(bufferevent_get_output(client_.get()),
-                      bufferevent_get_input(upstream_.get()));
   responseReader_.reset();
-  bufferevent_enable(client_.get(), EV_READ);
-  processClientInput();
+  // Whatever followed the 101 on either side is the new protocol's: the pump forwards
+  // what waits in both inputs first, then bytes both ways as TCP mode does.
+  pump_.emplace(*client_, *upstream_,
+                BytePump::Watermarks{settings_->bufferHighWatermark, settings_->bufferLowWatermark},
+                static_cast<BytePump::Owner&>(*this));
+  pump_->start(clientEof_, false);
 }
 
-bool HttpSession::flushClient() {
-  if (phase_ == Phase::Forwarding && responseStarted_) {
-    // A body still streaming: libevent's write event batches what several reads of the
-    // backend bring into one write, where a write per read would cost more.
-    if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) return true;
-    bufferevent_enable(client_.get(), EV_WRITE);
-    return false;
+void HttpSession::onPumpFailed(bool clientSide, int) {
+  if (clientSide) {
+    finish("client_error");
+    return;
   }
-  return flushNow(client_.get());
+  // A reset is no half-close: what came before it went out; then the client is closed.
+  client_->setHandler(this);
+  closeAfterFlush("tunnel_upstream_error");
 }
 
 void HttpSession::flushWrites() {
   if (finished_) return;
-  bool clientDrained = !client_ || flushClient();
-  bool upstreamDrained = !upstream_ || flushNow(upstream_.get());
-  // What the write callbacks would have done had libevent written these bytes.
-  if (clientDrained && phase_ == Phase::Closing) {
-    finish(closeReason_);
-    return;
-  }
-  if (phase_ == Phase::Tunnel &&
-      ((clientDrained && upstreamEof_) || (upstreamDrained && clientEof_))) {
-    passTunnelShutdowns();
-  }
-}
-
-void HttpSession::passTunnelShutdowns() {
-  if (finished_) return;
-  if (clientEof_ && !upstreamShutdownSent_ && upstream_) {
-    if (evbuffer_get_length(bufferevent_get_output(upstream_.get())) > 0) {
-      bufferevent_setwatermark(upstream_.get(), EV_WRITE, 0, 0);  // called again when written
-    } else {
-      ::shutdown(bufferevent_getfd(upstream_.get()), SHUT_WR);
-      upstreamShutdownSent_ = true;
-    }
-  }
-  if (upstreamEof_ && !clientShutdownSent_) {
-    if (evbuffer_get_length(bufferevent_get_output(client_.get())) > 0) {
-      bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);
-    } else {
-      ::shutdown(bufferevent_getfd(client_.get()), SHUT_WR);
-      clientShutdownSent_ = true;
-    }
-  }
-  if (clientShutdownSent_ && upstreamShutdownSent_) finish("tunnel_closed");
+  bool clientDrained = client_->flush();
+  if (upstream_) upstream_->flush();
+  // What the drain callback would have done had the bytes waited for the socket.
+  if (clientDrained && phase_ == Phase::Closing) finish(closeReason_);
 }
 
 void HttpSession::logAccess(int status, std::string_view backend) {
   if (!settings_->http.accessLog) return;
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
+  size_t attempts = connector_.attempts();
   std::string_view path = request_.target;
   path = path.substr(0, std::min(path.size(), size_t{512}));  // a log line stays a line
   const std::string* requestId = request_.find("X-Request-Id");
@@ -622,7 +539,7 @@ void HttpSession::logAccess(int status, std::string_view backend) {
             {"duration_seconds", secondsBetween(requestStartedAt_, now)},
             {"backend", backend},
             {"upstream_seconds", upstreamSeconds_},
-            {"retries", connector_ && connector_->attempts() > 0 ? connector_->attempts() - 1 : 0},
+            {"retries", attempts > 0 ? attempts - 1 : 0},
             {"request_id", requestId ? *requestId : generatedRequestId_}});
 }
 
@@ -666,12 +583,12 @@ void HttpSession::closeAfterFlush(std::string_view reason) {
   closeReason_ = reason;
   releaseUpstream(false);
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
-  bufferevent_disable(client_.get(), EV_READ);
-  if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) {
+  client_->pauseReading();
+  if (client_->flush()) {
     finish(reason);
     return;
   }
-  bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);  // called once all is written
+  client_->setDrainMark(0);  // onDrained once all is written
 }
 
 void HttpSession::finish(std::string_view reason) {
@@ -682,11 +599,13 @@ void HttpSession::finish(std::string_view reason) {
     event_base_gettimeofday_cached(base_, &now);
     service_->traffic().connectionEnded(secondsBetween(connectedAt_, now));
   }
-  if (timer_) evtimer_del(timer_.get());
-  client_.reset();
-  upstream_.reset();
+  timer_.cancel();
+  // Both sockets close now, so peers see it at once; the objects stay until the session
+  // goes (this may run inside one of their callbacks).
+  client_->close();
+  if (upstream_) upstream_->close();
   responseReader_.reset();
-  if (connector_) connector_->release();
+  connector_.release();
   logEvent(LogLevel::Debug, "session_closed",
            {{"service", service_->name()}, {"mode", "http"}, {"reason", reason}});
   owner_.sessionFinished(this);
@@ -697,124 +616,71 @@ void HttpSession::armTimer(TimerPurpose purpose, double seconds) {
   timerSeconds_ = seconds;
   event_base_gettimeofday_cached(base_, &lastActivity_);
   if (purpose == TimerPurpose::None) {
-    evtimer_del(timer_.get());
+    timer_.cancel();
     return;
   }
-  timeval delay = toTimeval(seconds);
-  evtimer_add(timer_.get(), &delay);
+  timer_.arm(seconds);
 }
 
 // ---- callbacks ----
 
-void HttpSession::onClientRead(bufferevent*, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  static_cast<HttpSession*>(self)->processClientInput();
+void HttpSession::onInput(StreamConnection& connection) {
+  FlushAtExit flush(this);
+  if (&connection == client_.get()) {
+    processClientInput();
+  } else {
+    processUpstreamInput();
+  }
 }
 
-void HttpSession::onClientWrite(bufferevent*, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
-  writesDrained(session->client_.get());
-  session->touch();
-  if (session->phase_ == Phase::Tunnel && session->upstreamEof_) {
-    session->passTunnelShutdowns();
-    return;
-  }
-  if (session->phase_ == Phase::Closing) {
-    if (evbuffer_get_length(bufferevent_get_output(session->client_.get())) == 0) {
-      session->finish(session->closeReason_);
+void HttpSession::onDrained(StreamConnection& connection) {
+  FlushAtExit flush(this);
+  touch();
+  if (&connection == client_.get()) {
+    if (phase_ == Phase::Closing) {
+      if (client_->queued() == 0) finish(closeReason_);
+      return;
     }
-    return;
-  }
-  // The client caught up: read from the backend again.
-  if (session->upstream_) {
-    bufferevent_setwatermark(session->client_.get(), EV_WRITE, 0, 0);
-    bufferevent_enable(session->upstream_.get(), EV_READ);
-  }
-}
-
-void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
-  if (what & BEV_EVENT_EOF) {
-    session->clientEof_ = true;
-    bool betweenRequests =
-        session->phase_ == Phase::AwaitingRequest && !session->requestReader_.midMessage();
-    if (betweenRequests || session->phase_ == Phase::Closing) {
-      session->finish("client_closed");
-    } else if (session->phase_ == Phase::Tunnel) {
-      if (session->upstream_) {
-        evbuffer_add_buffer(bufferevent_get_output(session->upstream_.get()),
-                            bufferevent_get_input(session->client_.get()));
-      }
-      bufferevent_disable(session->client_.get(), EV_READ);
-      session->passTunnelShutdowns();
-    } else if (!session->requestComplete_) {
-      session->finish("client_closed_mid_request");
-    } else {
-      // Half-closed after a whole request: the response still goes out, then we close.
-      session->keepClient_ = false;
-      bufferevent_disable(session->client_.get(), EV_READ);
-    }
-    return;
-  }
-  if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) session->finish("client_error");
-}
-
-void HttpSession::onUpstreamRead(bufferevent*, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
-  if (session->phase_ == Phase::Tunnel) {
-    session->touch();
-    evbuffer* output = bufferevent_get_output(session->client_.get());
-    evbuffer_add_buffer(output, bufferevent_get_input(session->upstream_.get()));
-    flushNow(session->client_.get());
-    if (evbuffer_get_length(output) >= session->settings_->bufferHighWatermark) {
-      bufferevent_disable(session->upstream_.get(), EV_READ);
-      bufferevent_setwatermark(session->client_.get(), EV_WRITE,
-                               session->settings_->bufferLowWatermark, 0);
-    }
-    return;
-  }
-  session->processUpstreamInput();
-}
-
-void HttpSession::onUpstreamWrite(bufferevent*, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
-  writesDrained(session->upstream_.get());
-  session->touch();
-  if (session->phase_ == Phase::Tunnel && session->clientEof_) {
-    session->passTunnelShutdowns();
+    // The client caught up: read from the backend again.
+    client_->setDrainMark(0);
+    if (upstream_) upstream_->resumeReading();
     return;
   }
   // The backend caught up with the request body: read from the client again.
-  if (session->client_ && !session->clientEof_ && session->phase_ != Phase::Closing) {
-    bufferevent_setwatermark(session->upstream_.get(), EV_WRITE, 0, 0);
-    if (session->phase_ == Phase::Tunnel) bufferevent_enable(session->client_.get(), EV_READ);
-    session->processClientInput();
-  }
+  upstream_->setDrainMark(0);
+  if (!clientEof_ && phase_ != Phase::Closing) processClientInput();
 }
 
-void HttpSession::onUpstreamEvent(bufferevent*, short what, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
-  if ((what & BEV_EVENT_ERROR) && session->phase_ == Phase::Tunnel) {
-    // A reset is no half-close: what came before it goes out, then the client is closed.
-    evbuffer_add_buffer(bufferevent_get_output(session->client_.get()),
-                        bufferevent_get_input(session->upstream_.get()));
-    session->closeAfterFlush("tunnel_upstream_error");
+void HttpSession::onClosed(StreamConnection& connection, int error) {
+  FlushAtExit flush(this);
+  if (&connection == client_.get()) {
+    onClientClosed(error);
     return;
   }
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    if (what & BEV_EVENT_EOF) session->processUpstreamInput();  // bytes that came with the FIN
-    if (!session->finished_ && session->upstream_) session->onUpstreamClosed();
+  if (error == 0) processUpstreamInput();  // bytes that came before the FIN
+  if (!finished_ && upstream_) onUpstreamClosed();
+}
+
+void HttpSession::onClientClosed(int error) {
+  if (error != 0) {
+    finish("client_error");
+    return;
+  }
+  clientEof_ = true;
+  bool betweenRequests = phase_ == Phase::AwaitingRequest && !requestReader_.midMessage();
+  if (betweenRequests || phase_ == Phase::Closing) {
+    finish("client_closed");
+  } else if (!requestComplete_) {
+    finish("client_closed_mid_request");
+  } else {
+    // Half-closed after a whole request: the response still goes out, then we close.
+    keepClient_ = false;
   }
 }
 
-void HttpSession::onTimer(evutil_socket_t, short, void* self) {
-  FlushAtExit flush(static_cast<HttpSession*>(self));
-  auto* session = static_cast<HttpSession*>(self);
+void HttpSession::onTimer() {
+  FlushAtExit flush(this);
+  HttpSession* session = this;
   switch (session->timerPurpose_) {
     case TimerPurpose::KeepAlive:
       session->finish("keepalive_timeout");
@@ -834,8 +700,7 @@ void HttpSession::onTimer(evutil_socket_t, short, void* self) {
       event_base_gettimeofday_cached(session->base_, &now);
       double idleFor = secondsBetween(session->lastActivity_, now);
       if (idleFor < session->timerSeconds_) {
-        timeval rest = toTimeval(session->timerSeconds_ - idleFor);
-        evtimer_add(session->timer_.get(), &rest);
+        session->timer_.arm(session->timerSeconds_ - idleFor);
         break;
       }
       session->finish("idle_timeout");

@@ -6,9 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/core/libevent_handles.h"
+#include <optional>
+
+#include "proxy/core/timer.h"
 #include "proxy/http/message_reader.h"
 #include "proxy/http/message_writer.h"
+#include "proxy/net/byte_pump.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/upstream_connector.h"
 
@@ -19,12 +22,15 @@ namespace readygate {
 /// connections); bodies stream both ways and are re-framed, never buffered whole.
 /// Pipelined requests are read one after the other: the next one waits in the socket
 /// until the response before it is done. An Upgrade answered with 101 turns the
-/// session into a byte tunnel.
+/// session into a byte tunnel (BytePump, as TCP mode).
 ///
 /// A request is sent again, to another backend, when its connection fails before any
 /// response byte, it is idempotent and all of it (at most kReplayBytes) is still at
 /// hand; a POST whose bytes may have reached a backend never is.
-class HttpSession : public Session, private UpstreamConnector::Client {
+class HttpSession : public Session,
+                    private UpstreamConnector::Client,
+                    private StreamConnection::Handler,
+                    private BytePump::Owner {
  public:
   static constexpr size_t kReplayBytes = 64 * 1024;
 
@@ -84,14 +90,12 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   void onUpstreamClosed();
   void finishExchange();
   void startTunnel();
-  /// One side of the tunnel sent FIN: pass it on once its bytes are written, as TCP
-  /// mode does; the session ends when both directions are shut.
-  void passTunnelShutdowns();
-  /// Writes what both sides' outputs hold now (speculative_write.h); every entry point
-  /// ends with it, so the bytes of one pass leave in one system call per socket.
+  void onPumpActivity(bool, size_t) override { touch(); }
+  void onPumpClosed() override { finish("tunnel_closed"); }
+  void onPumpFailed(bool clientSide, int error) override;
+  /// Writes what both connections have queued; every entry point ends with it, so the
+  /// bytes of one pass leave in one system call per socket.
   void flushWrites();
-  /// The client side of flushWrites: at once, unless a response body is still streaming.
-  bool flushClient();
   struct FlushAtExit {
     explicit FlushAtExit(HttpSession* owner) : session(owner) {}
     ~FlushAtExit() { session->flushWrites(); }
@@ -111,13 +115,12 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   /// One access-log line for the request just answered (http.accessLog).
   void logAccess(int status, std::string_view backend);
 
-  static void onClientRead(bufferevent*, void* self);
-  static void onClientWrite(bufferevent*, void* self);
-  static void onClientEvent(bufferevent*, short what, void* self);
-  static void onUpstreamRead(bufferevent*, void* self);
-  static void onUpstreamWrite(bufferevent*, void* self);
-  static void onUpstreamEvent(bufferevent*, short what, void* self);
-  static void onTimer(evutil_socket_t, short, void* self);
+  // Both connections' callbacks (told apart by address) while no pump has them.
+  void onInput(StreamConnection& connection) override;
+  void onDrained(StreamConnection& connection) override;
+  void onClosed(StreamConnection& connection, int error) override;
+  void onClientClosed(int error);
+  void onTimer();
 
   event_base* base_;
   std::shared_ptr<Service> service_;
@@ -132,15 +135,15 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   std::string clientAddress_;
   SocketAddress peer_;
 
-  BufferEventPtr client_;
-  BufferEventPtr upstream_;
-  std::unique_ptr<UpstreamConnector> connector_;
-  std::unique_ptr<UpstreamConnector> retiredConnector_;  // replaced inside its own callback
+  std::unique_ptr<StreamConnection> client_;
+  std::unique_ptr<StreamConnection> upstream_;
+  UpstreamConnector connector_;  // one for the session, connect() per request
   RequestEvents requestEvents_;
   ResponseEvents responseEvents_;
   MessageReader requestReader_;
-  std::unique_ptr<MessageReader> responseReader_;
-  EventPtr timer_;
+  std::optional<MessageReader> responseReader_;  // made in place per response
+  std::optional<BytePump> pump_;                 // after a 101
+  Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
   double timerSeconds_ = 0;  // what the timer was armed for (idle: the window)
   timeval lastActivity_{};   // the last byte either way: the idle timer re-arms from it
@@ -170,9 +173,6 @@ class HttpSession : public Session, private UpstreamConnector::Client {
   bool upstreamKeepAlive_ = false;
   bool keepClient_ = true;
   bool clientEof_ = false;
-  bool upstreamEof_ = false;           // tunnel: the backend sent FIN
-  bool clientShutdownSent_ = false;    // tunnel: FIN passed on to the client
-  bool upstreamShutdownSent_ = false;  // tunnel: FIN passed on to the backend
   BodyFraming responseFraming_ = BodyFraming::None;
   std::string generatedRequestId_;  // when the request came without one
   int responseStatus_ = 0;

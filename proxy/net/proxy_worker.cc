@@ -21,7 +21,7 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit 
     : index_(index), processLimit_(std::move(processLimit)) {
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
-  pool_ = std::make_unique<UpstreamPool>(base, clock_);
+  pool_ = std::make_unique<UpstreamPool>(clock_);
   acceptBackoff_ =
       std::make_unique<AcceptBackoff>(base, "worker " + std::to_string(index), [this](bool paused) {
         for (auto& listener : listeners_) {
@@ -54,7 +54,8 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit 
 
 ProxyWorker::~ProxyWorker() {
   join();
-  // Sessions go before the loop: their bufferevents belong to its base.
+  // Sessions go before the loop (their events belong to its base) and before the buffer
+  // pool their connections give blocks back to.
   sessions_.clear();
   finished_.reset();
   pool_.reset();
@@ -145,6 +146,7 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
                          listener.service,
                          leases_,
                          *pool_,
+                         buffers_,
                          static_cast<SessionOwner&>(*this),
                          draining_};
   SocketAddress client = SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength));

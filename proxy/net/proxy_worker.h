@@ -84,6 +84,7 @@ class ProxyWorker : private SessionOwner {
   const int index_;
   EventLoopThread thread_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  BufferPool buffers_;    // I/O blocks of this worker's connections
   BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
   struct OpenSession {
     std::unique_ptr<Session> session;

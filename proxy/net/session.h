@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "proxy/core/socket_address.h"
+#include "proxy/transport/buffer_pool.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -45,6 +46,7 @@ struct SessionContext {
   std::shared_ptr<Service> service;
   BackendLeases& leases;
   UpstreamPool& pool;
+  BufferPool& buffers;  // the I/O blocks of the worker's connections
   SessionOwner& owner;
   /// Set once the process is shutting down: HTTP answers carry Connection: close.
   const std::atomic<bool>& draining;

@@ -3,7 +3,6 @@
 
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "proxy/upstream/backend.h"
 
@@ -18,20 +17,26 @@ class DrainTarget {
   virtual void closeForDrain() = 0;
 };
 
+class BackendLease;
+
 /// One worker's open leases, indexed by backend, so a drain deadline is checked per
 /// backend (a few hundred a worker) rather than per connection. Worker thread only.
+/// Each backend's leases form an intrusive list through the leases themselves, and a
+/// backend's entry stays while it has none (until the next closeExpired), so taking and
+/// letting go of a lease per request allocates nothing.
 class BackendLeases {
  public:
   /// Closes every target whose backend was retired and whose deadline is past `now`.
   void closeExpired(double now);
-  size_t backendCount() const { return byBackend_.size(); }
+  /// Backends with at least one lease.
+  size_t backendCount() const;
 
  private:
   friend class BackendLease;
-  void add(Backend* backend, DrainTarget* target) { byBackend_[backend].insert(target); }
-  void remove(Backend* backend, DrainTarget* target);
+  void add(BackendLease* lease);
+  void remove(BackendLease* lease);
 
-  std::unordered_map<Backend*, std::unordered_set<DrainTarget*>> byBackend_;
+  std::unordered_map<Backend*, BackendLease*> byBackend_;  // not owned: the list heads
 };
 
 /// Counts a connection to `backend` for as long as it lives (active connections for
@@ -47,9 +52,12 @@ class BackendLease {
   const std::shared_ptr<Backend>& backendPtr() const { return backend_; }
 
  private:
+  friend class BackendLeases;
   std::shared_ptr<Backend> backend_;
   BackendLeases& leases_;
   DrainTarget& target_;
+  BackendLease* previous_ = nullptr;  // not owned: the backend's list in leases_
+  BackendLease* next_ = nullptr;
 };
 
 }  // namespace readygate

@@ -11,45 +11,52 @@ namespace readygate {
 UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                                      std::shared_ptr<const ServiceSettings> settings,
                                      BackendLeases& leases, DrainTarget& drainTarget,
-                                     Client& client, UpstreamPool* pool)
+                                     Client& client, BufferPool& buffers, UpstreamPool* pool)
     : base_(base),
       service_(std::move(service)),
       settings_(std::move(settings)),
       leases_(leases),
       drainTarget_(drainTarget),
       client_(client),
-      pool_(pool) {}
+      buffers_(buffers),
+      timer_(Timer::calling<&UpstreamConnector::onTimeout>(base, this)),
+      deferredFailure_(Timer::calling<&UpstreamConnector::onDeferredFailure>(base, this)),
+      backoffTimer_(Timer::calling<&UpstreamConnector::onBackoff>(base, this)),
+      pool_(pool),
+      deferredConnected_(Timer::calling<&UpstreamConnector::onDeferredConnected>(base, this)) {}
 
-event* UpstreamConnector::timer(EventPtr& slot, event_callback_fn callback) {
-  if (!slot) slot.reset(evtimer_new(base_, callback, this));
-  return slot.get();
-}
+void UpstreamConnector::onDeferredConnected() { client_.onUpstreamConnected(); }
 
-void UpstreamConnector::disarm(EventPtr& slot) {
-  if (slot) evtimer_del(slot.get());
-}
-
-void UpstreamConnector::onDeferredConnected(evutil_socket_t, short, void* self) {
-  static_cast<UpstreamConnector*>(self)->client_.onUpstreamConnected();
-}
-
-void UpstreamConnector::onBackoff(evutil_socket_t, short, void* self) {
-  auto* connector = static_cast<UpstreamConnector*>(self);
-  connector->tried_.clear();  // every one refused: any of them may be back now
-  connector->tryNext();
+void UpstreamConnector::onBackoff() {
+  tried_.clear();  // every one refused: any of them may be back now
+  tryNext();
 }
 
 UpstreamConnector::~UpstreamConnector() = default;
 
+void UpstreamConnector::retarget(std::shared_ptr<Service> service,
+                                 std::shared_ptr<const ServiceSettings> settings) {
+  if (service_ != service) service_ = std::move(service);
+  if (settings_ != settings) settings_ = std::move(settings);
+}
+
 void UpstreamConnector::connect() {
+  release();
+  deferredFailure_.cancel();
+  tried_.clear();
+  backoffs_ = 0;
+  lastRefused_ = false;
+  freshRetried_ = false;
+  closeRetried_ = false;
+  reused_ = false;
   event_base_gettimeofday_cached(base_, &firstAttemptAt_);
   tryNext();
 }
 
 void UpstreamConnector::release() {
-  disarm(timer_);
-  disarm(backoffTimer_);
-  disarm(deferredConnected_);
+  timer_.cancel();
+  backoffTimer_.cancel();
+  deferredConnected_.cancel();
   connection_.reset();
   lease_.reset();
 }
@@ -68,8 +75,7 @@ void UpstreamConnector::tryNext() {
       double delay = std::min(0.025 * static_cast<double>(1 << backoffs_), 0.4);
       if (elapsed + delay < settings_->connectTimeoutSeconds) {
         ++backoffs_;
-        timeval wait = toTimeval(delay);
-        evtimer_add(timer(backoffTimer_, &UpstreamConnector::onBackoff), &wait);
+        backoffTimer_.arm(delay);
         return;
       }
     }
@@ -89,42 +95,33 @@ void UpstreamConnector::tryNext() {
   tried_.push_back(backend.get());
   reused_ = false;
   if (pool_ != nullptr) {
-    if (BufferEventPtr idle = pool_->take(*backend)) {
-      lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
+    if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend)) {
+      lease_.emplace(std::move(backend), leases_, drainTarget_);
       connection_ = std::move(idle);
+      connection_->setHandler(this);
       reused_ = true;
-      timeval now{0, 0};
-      // Never inside connect().
-      evtimer_add(timer(deferredConnected_, &UpstreamConnector::onDeferredConnected), &now);
+      deferredConnected_.armNow();  // never inside connect()
       return;
     }
   }
-  lease_ = std::make_unique<BackendLease>(std::move(backend), leases_, drainTarget_);
+  lease_.emplace(std::move(backend), leases_, drainTarget_);
   connectLeased();
 }
 
 void UpstreamConnector::connectLeased() {
-  const SocketAddress& target = lease_->backend().address();
-  evutil_socket_t fd = newStreamSocket(target.family());
-  connection_.reset(fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
+  int error = 0;
+  connection_ = StreamConnection::connectTo(base_, buffers_, lease_->backend().address(),
+                                            static_cast<StreamConnection::Handler&>(*this), error);
   if (!connection_) {
-    if (fd >= 0) evutil_closesocket(fd);
-    onConnectFailed("bufferevent_failed");
+    onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
   }
-  bufferevent_setcb(connection_.get(), nullptr, nullptr, &UpstreamConnector::onEvent, this);
-  timeval timeout = toTimeval(settings_->connectTimeoutSeconds);
-  evtimer_add(timer(timer_, &UpstreamConnector::onTimeout), &timeout);
+  timer_.arm(settings_->connectTimeoutSeconds);
   event_base_gettimeofday_cached(base_, &connectStartedAt_);
-  const SocketAddress& address = lease_->backend().address();
-  if (bufferevent_socket_connect(connection_.get(), address.sockaddrPtr(),
-                                 static_cast<int>(address.length())) != 0) {
-    onConnectFailed(errno == ECONNREFUSED ? "connect_refused" : "connect_error");
-  }
 }
 
 void UpstreamConnector::onConnectFailed(std::string_view reason) {
-  disarm(timer_);
+  timer_.cancel();
   lastRefused_ = reason == "connect_refused" || reason == "connect_error";
   lease_->backend().connectFailed();
   moveOn("upstream_connect_failed", reason, "connect_retries_exhausted");
@@ -151,6 +148,15 @@ bool UpstreamConnector::retryFresh() {
   return true;
 }
 
+void UpstreamConnector::pooledWentStale() {
+  // Between the pool and the client: the backend closed it (or spoke out of turn) before
+  // any request was written. As for a stale connection found after sending: once, a new
+  // connection to the same backend, else the next backend.
+  if (!connection_ || !reused_) return;
+  deferredConnected_.cancel();
+  if (!retryFresh()) moveOn("upstream_stale_connection", "closed_while_pooled", "retries_exhausted");
+}
+
 void UpstreamConnector::moveOn(std::string_view event, std::string_view reason,
                                std::string_view exhausted) {
   logEvent(LogLevel::Warn, event,
@@ -174,35 +180,26 @@ std::shared_ptr<Backend> UpstreamConnector::backendPtr() const {
 void UpstreamConnector::fail(std::string_view reason) {
   // Reported from the next loop pass: the client may be inside connect() still.
   failure_ = reason;
-  timeval now{0, 0};
-  evtimer_add(timer(deferredFailure_, &UpstreamConnector::onDeferredFailure), &now);
+  deferredFailure_.armNow();
 }
 
-void UpstreamConnector::onDeferredFailure(evutil_socket_t, short, void* self) {
-  auto* connector = static_cast<UpstreamConnector*>(self);
-  connector->client_.onUpstreamFailed(connector->failure_);
-}
+void UpstreamConnector::onDeferredFailure() { client_.onUpstreamFailed(failure_); }
 
-void UpstreamConnector::onEvent(bufferevent* bev, short what, void* self) {
-  auto* connector = static_cast<UpstreamConnector*>(self);
-  if (what & BEV_EVENT_CONNECTED) {
-    disarm(connector->timer_);
-    connector->lease_->backend().connected();
-    timeval now;
-    evutil_gettimeofday(&now, nullptr);
-    connector->service_->traffic().connectDuration.Observe(
-        static_cast<double>(now.tv_sec - connector->connectStartedAt_.tv_sec) +
-        static_cast<double>(now.tv_usec - connector->connectStartedAt_.tv_usec) / 1e6);
-    bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
-    connector->client_.onUpstreamConnected();
+void UpstreamConnector::onConnected(StreamConnection&, int error) {
+  if (error != 0) {
+    onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
   }
-  int error = EVUTIL_SOCKET_ERROR();
-  connector->onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
+  timer_.cancel();
+  lease_->backend().connected();
+  timeval now;
+  evutil_gettimeofday(&now, nullptr);
+  service_->traffic().connectDuration.Observe(
+      static_cast<double>(now.tv_sec - connectStartedAt_.tv_sec) +
+      static_cast<double>(now.tv_usec - connectStartedAt_.tv_usec) / 1e6);
+  client_.onUpstreamConnected();
 }
 
-void UpstreamConnector::onTimeout(evutil_socket_t, short, void* self) {
-  static_cast<UpstreamConnector*>(self)->onConnectFailed("connect_timeout");
-}
+void UpstreamConnector::onTimeout() { onConnectFailed("connect_timeout"); }
 
 }  // namespace readygate

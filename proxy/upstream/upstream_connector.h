@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "proxy/core/clock.h"
-#include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
+#include "proxy/transport/stream_connection.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -19,12 +20,15 @@ namespace readygate {
 /// service's connect timeout, and on a refused or timed-out connect tries another one,
 /// never the same backend twice for one client, up to retries. Holds the
 /// BackendLease (connection accounting, drain) for the backend it ends up on.
-class UpstreamConnector {
+///
+/// A session keeps one connector for its life and calls connect() per request: its
+/// timers, lease and list of tried backends are reused, so a request allocates nothing.
+class UpstreamConnector : private StreamConnection::Handler {
  public:
   class Client {
    public:
     virtual ~Client() = default;
-    /// Connected: take the bufferevent with takeConnection().
+    /// Connected: take the connection with takeConnection().
     virtual void onUpstreamConnected() = 0;
     /// No backend could be had: "no_ready_backend", "connect_retries_exhausted",
     /// "all_backends_failed". Never called inside connect().
@@ -34,15 +38,20 @@ class UpstreamConnector {
   /// With a `pool`, an idle connection to the picked backend is reused when there is one.
   UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                     std::shared_ptr<const ServiceSettings> settings, BackendLeases& leases,
-                    DrainTarget& drainTarget, Client& client, UpstreamPool* pool = nullptr);
+                    DrainTarget& drainTarget, Client& client, BufferPool& buffers,
+                    UpstreamPool* pool = nullptr);
   ~UpstreamConnector();
   UpstreamConnector(const UpstreamConnector&) = delete;
   UpstreamConnector& operator=(const UpstreamConnector&) = delete;
 
-  /// Starts with the first pick. The outcome arrives through `client`.
+  /// Starts with the first pick (a new request: whatever the last one did is let go).
+  /// The outcome arrives through `client`.
   void connect();
-  /// After onUpstreamConnected: the connected bufferevent, callbacks unset.
-  BufferEventPtr takeConnection() { return std::move(connection_); }
+  /// For a new request on the same session: `service` (a route's) and its settings.
+  void retarget(std::shared_ptr<Service> service, std::shared_ptr<const ServiceSettings> settings);
+  /// After onUpstreamConnected: the connected connection; its handler is still this
+  /// connector, so set another before reading.
+  std::unique_ptr<StreamConnection> takeConnection() { return std::move(connection_); }
   /// The backend connected or connecting to; null before, after failure and after release.
   const Backend* backend() const { return lease_ ? &lease_->backend() : nullptr; }
   /// Ends the connection's accounting (the session closed its upstream side).
@@ -71,15 +80,18 @@ class UpstreamConnector {
   /// The current backend failed: logs `event`, lets it go, tries another while the
   /// retry budget lasts, else fails with `exhausted`.
   void moveOn(std::string_view event, std::string_view reason, std::string_view exhausted);
-  /// The timer in `slot`, made on first use: a request served from the pool needs no
-  /// connect timeout, failure or backoff timer, so it allocates none of them.
-  event* timer(EventPtr& slot, event_callback_fn callback);
-  static void disarm(EventPtr& slot);
-  static void onDeferredConnected(evutil_socket_t, short, void* self);
-  static void onBackoff(evutil_socket_t, short, void* self);
-  static void onEvent(bufferevent*, short what, void* self);
-  static void onTimeout(evutil_socket_t, short, void* self);
-  static void onDeferredFailure(evutil_socket_t, short, void* self);
+  void onDeferredConnected();
+  void onBackoff();
+  void onTimeout();
+  void onDeferredFailure();
+  // Until the client takes the connection its callbacks come here: onConnected for a new
+  // one; for one from the pool (still reading, as idle ones do) a close or stray bytes
+  // before the handover, which make it stale.
+  void onConnected(StreamConnection& connection, int error) override;
+  void onInput(StreamConnection&) override { pooledWentStale(); }
+  void onDrained(StreamConnection&) override {}
+  void onClosed(StreamConnection&, int) override { pooledWentStale(); }
+  void pooledWentStale();
 
   event_base* base_;
   std::shared_ptr<Service> service_;
@@ -87,16 +99,19 @@ class UpstreamConnector {
   BackendLeases& leases_;
   DrainTarget& drainTarget_;
   Client& client_;
-  std::unique_ptr<BackendLease> lease_;
-  std::vector<const Backend*> tried_;
-  BufferEventPtr connection_;
-  EventPtr timer_;
-  EventPtr deferredFailure_;
+  BufferPool& buffers_;
+  std::optional<BackendLease> lease_;
+  std::vector<const Backend*> tried_;  // cleared per request, its capacity kept
+  std::unique_ptr<StreamConnection> connection_;
+  // Each made on first use: a request served from the pool needs no connect timeout,
+  // failure or backoff timer.
+  Timer timer_;
+  Timer deferredFailure_;
   std::string_view failure_;
   // Every backend refused (one pod restarting on its port, say): they are all tried
   // again after a short backoff, while the connect timeout since the first try lasts.
   static constexpr int kMaxBackoffs = 8;
-  EventPtr backoffTimer_;
+  Timer backoffTimer_;
   int backoffs_ = 0;
   bool lastRefused_ = false;
   timeval firstAttemptAt_{};
@@ -106,7 +121,7 @@ class UpstreamConnector {
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it
   UpstreamPool* pool_;
   bool reused_ = false;
-  EventPtr deferredConnected_;
+  Timer deferredConnected_;
 };
 
 }  // namespace readygate

@@ -2,86 +2,69 @@
 #include "proxy/upstream/upstream_pool.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace readygate {
 
-UpstreamPool::UpstreamPool(event_base*, const Clock& clock) : clock_(clock) {}
+UpstreamPool::UpstreamPool(const Clock& clock) : clock_(clock) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::release(std::shared_ptr<Backend> backend, BufferEventPtr connection, int maxIdle,
+void UpstreamPool::release(std::shared_ptr<Backend> backend,
+                           std::unique_ptr<StreamConnection> connection, int maxIdle,
                            double idleTimeoutSeconds) {
-  if (!connection || !backend->inRotation() || maxIdle <= 0 ||
+  if (!connection || !connection->open() || connection->peerClosed() || !backend->inRotation() ||
+      maxIdle <= 0 ||
       backend->retireDeadline() != std::numeric_limits<double>::infinity()) {
     return;  // closed as `connection` goes
   }
-  Entries& entries = idle_[backend.get()];
-  if (entries.size() >= static_cast<size_t>(maxIdle)) return;
-  auto entry = std::make_unique<Entry>(
-      Entry{this, std::move(backend), std::move(connection), clock_.now() + idleTimeoutSeconds});
-  bufferevent_setcb(entry->connection.get(), &UpstreamPool::onIdleRead, nullptr,
-                    &UpstreamPool::onIdleEvent, entry.get());
-  bufferevent_enable(entry->connection.get(), EV_READ);
-  entries.push_back(std::move(entry));
+  Idle& idle = idle_[backend.get()];
+  if (idle.entries.size() >= static_cast<size_t>(maxIdle)) return;
+  if (!idle.backend) idle.backend = std::move(backend);
+  connection->setHandler(this);
+  connection->setPeerTag(idle.backend.get());
+  connection->resumeReading();  // a close or stray bytes while idle must be seen
+  idle.entries.push_back(Entry{std::move(connection), clock_.now() + idleTimeoutSeconds});
   ++count_;
 }
 
-BufferEventPtr UpstreamPool::take(const Backend& backend) {
+std::unique_ptr<StreamConnection> UpstreamPool::take(const Backend& backend) {
   auto found = idle_.find(&backend);
   if (found == idle_.end()) return nullptr;
-  Entries& entries = found->second;
+  std::vector<Entry>& entries = found->second.entries;
   double now = clock_.now();
   while (!entries.empty()) {
-    std::unique_ptr<Entry> entry = std::move(entries.back());
+    Entry entry = std::move(entries.back());
     entries.pop_back();
     --count_;
-    if (entry->expiresAt <= now) continue;  // closed as it goes
-    // Reading stays enabled: the new owner reads anyway, and an epoll_ctl saved per
+    if (entry.expiresAt <= now) continue;  // closed as it goes
+    // Reading stays registered: the new owner reads anyway, and an epoll_ctl saved per
     // request counts at tens of thousands of requests a second.
-    bufferevent_setcb(entry->connection.get(), nullptr, nullptr, nullptr, nullptr);
-    BufferEventPtr connection = std::move(entry->connection);
-    if (entries.empty()) idle_.erase(found);
-    return connection;
+    return std::move(entry.connection);
   }
-  idle_.erase(found);
   return nullptr;
 }
 
-void UpstreamPool::drop(Entry* entry) {
-  auto found = idle_.find(entry->backend.get());
+void UpstreamPool::drop(StreamConnection& connection) {
+  auto found = idle_.find(static_cast<const Backend*>(connection.peerTag()));
   if (found == idle_.end()) return;
-  Entries& entries = found->second;
+  std::vector<Entry>& entries = found->second.entries;
   auto it = std::find_if(entries.begin(), entries.end(),
-                         [&](const std::unique_ptr<Entry>& each) { return each.get() == entry; });
+                         [&](const Entry& each) { return each.connection.get() == &connection; });
   if (it == entries.end()) return;
-  entries.erase(it);  // frees the bufferevent: libevent defers the free past this callback
+  entries.erase(it);  // closes it: StreamConnection allows that inside its own callback
   --count_;
-  if (entries.empty()) idle_.erase(found);
-}
-
-void UpstreamPool::onIdleEvent(bufferevent*, short, void* entry) {
-  // A close or an error on an idle connection: it must never be handed out.
-  auto* idle = static_cast<Entry*>(entry);
-  idle->pool->drop(idle);
-}
-
-void UpstreamPool::onIdleRead(bufferevent*, void* entry) {
-  // Bytes nobody asked for: the connection is out of step with HTTP; drop it.
-  auto* idle = static_cast<Entry*>(entry);
-  idle->pool->drop(idle);
 }
 
 void UpstreamPool::sweep() {
   double now = clock_.now();
   for (auto it = idle_.begin(); it != idle_.end();) {
-    Entries& entries = it->second;
-    const Backend& backend = *it->first;
+    std::vector<Entry>& entries = it->second.entries;
+    const Backend& backend = *it->second.backend;
     bool backendGone = !backend.inRotation() ||
                        backend.retireDeadline() != std::numeric_limits<double>::infinity();
     size_t before = entries.size();
-    std::erase_if(entries, [&](const std::unique_ptr<Entry>& entry) {
-      return backendGone || entry->expiresAt <= now;
-    });
+    std::erase_if(entries, [&](const Entry& entry) { return backendGone || entry.expiresAt <= now; });
     count_ -= before - entries.size();
     it = entries.empty() ? idle_.erase(it) : std::next(it);
   }

@@ -1,12 +1,12 @@
 // Idle keep-alive connections to backends, per worker: reused by HTTP requests, closed when stale.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "proxy/core/clock.h"
-#include "proxy/core/libevent_handles.h"
+#include "proxy/transport/stream_connection.h"
 #include "proxy/upstream/backend.h"
 
 namespace readygate {
@@ -17,38 +17,46 @@ namespace readygate {
 /// use), and at most `maxIdle` per backend. An idle connection on which the backend
 /// says anything (a close, stray bytes) is closed at once: it is never handed out.
 /// Idle connections hold no BackendLease: they are not traffic.
-class UpstreamPool {
+///
+/// A backend's list stays (empty) once made, until sweep(), so keeping and taking a
+/// connection per request allocates nothing.
+class UpstreamPool : private StreamConnection::Handler {
  public:
-  UpstreamPool(event_base* base, const Clock& clock);
-  ~UpstreamPool();
+  explicit UpstreamPool(const Clock& clock);
+  ~UpstreamPool() override;
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   /// Keeps `connection` (its last response fully read, nothing pending) for reuse, or
   /// closes it when the backend is out of rotation or already has `maxIdle` idle.
-  void release(std::shared_ptr<Backend> backend, BufferEventPtr connection, int maxIdle,
-               double idleTimeoutSeconds);
-  /// The most recently used idle connection to `backend` (callbacks unset), or null.
-  BufferEventPtr take(const Backend& backend);
+  void release(std::shared_ptr<Backend> backend, std::unique_ptr<StreamConnection> connection,
+               int maxIdle, double idleTimeoutSeconds);
+  /// The most recently used idle connection to `backend`, or null. Its read event is
+  /// still registered; the new owner sets its handler.
+  std::unique_ptr<StreamConnection> take(const Backend& backend);
   /// Closes idle connections past their time or whose backend left rotation.
   void sweep();
   size_t idleCount() const { return count_; }
 
  private:
   struct Entry {
-    UpstreamPool* pool;
-    std::shared_ptr<Backend> backend;
-    BufferEventPtr connection;
+    std::unique_ptr<StreamConnection> connection;
     double expiresAt;
   };
-  using Entries = std::list<std::unique_ptr<Entry>>;
+  struct Idle {
+    std::shared_ptr<Backend> backend;  // keeps the key alive while entries exist
+    std::vector<Entry> entries;
+  };
 
-  static void onIdleEvent(bufferevent*, short, void* entry);
-  static void onIdleRead(bufferevent*, void* entry);
-  void drop(Entry* entry);
+  // Any callback on an idle connection (bytes nobody asked for, a close, an error): it
+  // is out of step with HTTP or gone, and must never be handed out.
+  void onInput(StreamConnection& connection) override { drop(connection); }
+  void onDrained(StreamConnection&) override {}
+  void onClosed(StreamConnection& connection, int) override { drop(connection); }
+  void drop(StreamConnection& connection);
 
   const Clock& clock_;
-  std::unordered_map<const Backend*, Entries> idle_;
+  std::unordered_map<const Backend*, Idle> idle_;
   size_t count_ = 0;
 };
 

@@ -1,0 +1,58 @@
+// A one-shot libevent timer owned by its object: the one timer type sessions, connectors and the
+// pool use, made once and re-armed, never allocated per request.
+#pragma once
+
+#include "proxy/core/libevent_handles.h"
+
+namespace readygate {
+
+/// Calls `callback(owner)` once, `seconds` after arm(). The libevent event is made on the
+/// first arm() (a connector served from the pool never needs its connect timer, so it
+/// costs nothing) and kept until the Timer goes. Not thread-safe: the loop's thread only.
+class Timer {
+ public:
+  using Callback = void (*)(void* owner);
+
+  Timer(event_base* base, void* owner, Callback callback)
+      : base_(base), owner_(owner), callback_(callback) {}
+  /// A timer calling `(owner->*Method)()`.
+  template <auto Method, typename Owner>
+  static Timer calling(event_base* base, Owner* owner) {
+    return Timer(base, owner, [](void* self) { (static_cast<Owner*>(self)->*Method)(); });
+  }
+  // The event points at this object: a Timer never moves (calling() returns by
+  // guaranteed elision).
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  void arm(double seconds) {
+    timeval delay = toTimeval(seconds);
+    evtimer_add(event(), &delay);
+  }
+  /// Fires at the loop's next pass: for work that must not run inside the caller.
+  void armNow() {
+    timeval now{0, 0};
+    evtimer_add(event(), &now);
+  }
+  void cancel() {
+    if (event_) evtimer_del(event_.get());
+  }
+  bool armed() const { return event_ && evtimer_pending(event_.get(), nullptr); }
+
+ private:
+  struct event* event() {
+    if (!event_) event_.reset(evtimer_new(base_, &Timer::onFire, this));
+    return event_.get();
+  }
+  static void onFire(evutil_socket_t, short, void* self) {
+    auto* timer = static_cast<Timer*>(self);
+    timer->callback_(timer->owner_);
+  }
+
+  event_base* base_;
+  void* owner_;  // not owned: the object the timer belongs to
+  Callback callback_;
+  EventPtr event_;
+};
+
+}  // namespace readygate

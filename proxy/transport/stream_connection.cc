@@ -1,0 +1,208 @@
+// StreamConnection implementation.
+#include "proxy/transport/stream_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace readygate {
+namespace {
+
+/// iovecs per system call: a queue of a few blocks and the pieces of one response.
+constexpr int kMaxVectors = 16;
+
+}  // namespace
+
+StreamConnection::StreamConnection(event_base* base, BufferPool& pool, int fd)
+    : base_(base), fd_(fd), input_(pool), output_(pool) {
+  readEvent_.reset(event_new(base_, fd_, EV_READ | EV_PERSIST, &StreamConnection::onReadable, this));
+  writeEvent_.reset(
+      event_new(base_, fd_, EV_WRITE | EV_PERSIST, &StreamConnection::onWritable, this));
+}
+
+StreamConnection::~StreamConnection() { close(); }
+
+std::unique_ptr<StreamConnection> StreamConnection::connectTo(event_base* base, BufferPool& pool,
+                                                             const SocketAddress& address,
+                                                             Handler& handler, int& error) {
+  int fd = newStreamSocket(address.family());
+  if (fd < 0) {
+    error = errno;
+    return nullptr;
+  }
+  auto connection = std::make_unique<StreamConnection>(base, pool, fd);
+  connection->setHandler(&handler);
+  if (::connect(fd, address.sockaddrPtr(), address.length()) != 0 && errno != EINPROGRESS) {
+    error = errno;
+    return nullptr;  // closes fd
+  }
+  // Done or in progress, the result is read from the socket when it turns writable.
+  connection->connecting_ = true;
+  connection->armWriting();
+  return connection;
+}
+
+void StreamConnection::close() {
+  if (fd_ < 0) return;
+  readEvent_.reset();
+  writeEvent_.reset();
+  ::close(fd_);
+  fd_ = -1;
+  readRegistered_ = writeRegistered_ = false;
+  input_.consume(input_.size());
+  output_.clear();
+}
+
+void StreamConnection::consume(size_t bytes) {
+  bool wasFull = input_.full();
+  input_.consume(bytes);
+  if (wasFull) updateReading();
+}
+
+void StreamConnection::resumeReading() {
+  readWanted_ = true;
+  updateReading();
+}
+
+void StreamConnection::pauseReading() {
+  readWanted_ = false;
+  updateReading();
+}
+
+void StreamConnection::updateReading() {
+  bool want = fd_ >= 0 && readWanted_ && !peerClosed_ && !input_.full() && !connecting_;
+  if (want == readRegistered_) return;
+  readRegistered_ = want;
+  if (want) {
+    event_add(readEvent_.get(), nullptr);
+  } else {
+    event_del(readEvent_.get());
+  }
+}
+
+void StreamConnection::armWriting() {
+  if (writeRegistered_ || fd_ < 0) return;
+  writeRegistered_ = true;
+  event_add(writeEvent_.get(), nullptr);
+}
+
+void StreamConnection::failWrite(int error) {
+  // Reported from the write event, never inside the caller's write: the caller may be
+  // in the middle of a callback of the other connection.
+  writeError_ = error;
+  output_.clear();
+  armWriting();
+  event_active(writeEvent_.get(), EV_WRITE, 0);
+}
+
+bool StreamConnection::writeParts(std::span<const std::string_view> parts) {
+  if (fd_ < 0 || writeError_ != 0) return false;
+  size_t partBytes = 0;
+  for (std::string_view part : parts) partBytes += part.size();
+  if (writeRegistered_ || connecting_) {
+    // Waiting for the socket already: order is kept by queueing behind what waits.
+    for (std::string_view part : parts) output_.append(part);
+    return false;
+  }
+  if (output_.empty() && partBytes == 0) return true;
+  iovec vectors[kMaxVectors];
+  int count = output_.peek(vectors, kMaxVectors);
+  size_t firstPart = 0;
+  for (; firstPart < parts.size() && count < kMaxVectors; ++firstPart) {
+    if (parts[firstPart].empty()) continue;
+    vectors[count].iov_base = const_cast<char*>(parts[firstPart].data());
+    vectors[count].iov_len = parts[firstPart].size();
+    ++count;
+  }
+  IoResult result = transport_->write(fd_, vectors, count);
+  if (result.error != 0 && result.error != EAGAIN && result.error != EWOULDBLOCK &&
+      result.error != EINTR) {
+    failWrite(result.error);
+    return false;
+  }
+  size_t sent = static_cast<size_t>(std::max<ssize_t>(result.bytes, 0));
+  size_t fromQueue = std::min(sent, output_.size());
+  output_.consume(fromQueue);
+  sent -= fromQueue;
+  // What the kernel left of the parts is copied into the queue, in order.
+  for (std::string_view part : parts) {
+    size_t skip = std::min(sent, part.size());
+    sent -= skip;
+    if (skip < part.size()) output_.append(part.substr(skip));
+  }
+  if (output_.empty()) return true;
+  armWriting();
+  return false;
+}
+
+void StreamConnection::shutdownWrite() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+void StreamConnection::setNoDelay() {
+  int on = 1;
+  if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+void StreamConnection::onReadable(evutil_socket_t, short, void* self) {
+  auto* connection = static_cast<StreamConnection*>(self);
+  auto [into, room] = connection->input_.space();
+  if (room == 0) {
+    connection->updateReading();  // full: wait until the handler consumes
+    return;
+  }
+  IoResult result = connection->transport_->read(connection->fd_, into, room);
+  if (result.bytes > 0) {
+    connection->input_.commit(static_cast<size_t>(result.bytes));
+    if (connection->input_.full()) connection->updateReading();
+    connection->handler_->onInput(*connection);
+    return;
+  }
+  connection->input_.commit(0);  // gives an unused block back
+  if (result.error == EAGAIN || result.error == EWOULDBLOCK || result.error == EINTR) return;
+  connection->peerClosed_ = true;
+  connection->updateReading();
+  connection->handler_->onClosed(*connection, result.error);
+}
+
+void StreamConnection::onWritable(evutil_socket_t, short, void* self) {
+  auto* connection = static_cast<StreamConnection*>(self);
+  if (connection->connecting_) {
+    connection->connecting_ = false;
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(connection->fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    if (connection->output_.empty()) {
+      connection->writeRegistered_ = false;
+      event_del(connection->writeEvent_.get());
+    }
+    connection->updateReading();
+    connection->handler_->onConnected(*connection, error);
+    return;
+  }
+  if (connection->writeError_ != 0) {
+    connection->writeRegistered_ = false;
+    event_del(connection->writeEvent_.get());
+    connection->peerClosed_ = true;
+    connection->updateReading();
+    connection->handler_->onClosed(*connection, connection->writeError_);
+    return;
+  }
+  connection->writeRegistered_ = false;  // writeParts writes only while not waiting
+  bool drained = connection->flush();
+  if (drained) {
+    event_del(connection->writeEvent_.get());
+  } else if (connection->writeError_ != 0) {
+    return;  // failWrite re-armed the event: reported on the next pass
+  } else {
+    connection->writeRegistered_ = true;  // still armed (persistent)
+  }
+  if (connection->output_.size() <= connection->drainMark_) {
+    connection->handler_->onDrained(*connection);
+  }
+}
+
+}  // namespace readygate

@@ -1,0 +1,50 @@
+// How bytes cross a connection's socket: plain TCP here; TLS is the next implementation.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+namespace readygate {
+
+/// What one read or write did: `bytes` moved (>0), or the end of the stream (a read of 0
+/// with no error), or `error` (EAGAIN: try again when the socket is ready).
+/// A TLS transport also says which readiness it waits for: SSL_read may need the socket
+/// writable (and SSL_write readable) while a handshake or key update is under way.
+struct IoResult {
+  ssize_t bytes = 0;
+  int error = 0;
+  bool wantsWritable = false;  // retry the operation when the socket can be written
+};
+
+/// The byte layer under StreamConnection. StreamConnection owns the socket, its events
+/// and buffers; a Transport only moves bytes. TLS plugs in here (issue 19): a
+/// TlsTransport over the same fd runs the handshake inside its first read or write,
+/// maps SSL_ERROR_WANT_READ/WRITE to EAGAIN plus wantsWritable, and exposes the ALPN
+/// result, so sessions above see the same connection either way.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual IoResult read(int fd, char* into, size_t size) = 0;
+  virtual IoResult write(int fd, const iovec* vectors, int count) = 0;
+};
+
+/// Plain TCP: recv and sendmsg, nothing else (no FIONREAD, no SIGPIPE).
+class PlainTransport final : public Transport {
+ public:
+  IoResult read(int fd, char* into, size_t size) override {
+    ssize_t got = ::recv(fd, into, size, 0);
+    return got >= 0 ? IoResult{got, 0} : IoResult{0, errno};
+  }
+  IoResult write(int fd, const iovec* vectors, int count) override {
+    msghdr message{};
+    message.msg_iov = const_cast<iovec*>(vectors);
+    message.msg_iovlen = static_cast<size_t>(count);
+    ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    return sent >= 0 ? IoResult{sent, 0} : IoResult{0, errno};
+  }
+};
+
+}  // namespace readygate
