@@ -14,12 +14,12 @@
 namespace readygate {
 namespace {
 
-/// 16 random hex digits: a request id for requests that came without one.
-std::string newRequestId() {
+/// 16 random hex digits into `id` (its buffer reused): for requests that came without one.
+void newRequestId(std::string& id) {
   thread_local std::mt19937_64 random(std::random_device{}());
   char text[20];
   snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
-  return text;
+  id.assign(text, 16);
 }
 
 MessageReader::Limits requestLimits(const HttpSettings& http) {
@@ -54,6 +54,8 @@ HttpSession::HttpSession(const SessionContext& context, evutil_socket_t clientFd
       requestEvents_(this),
       responseEvents_(this),
       requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_),
+      responseReaderStorage_(MessageReader::Kind::Response, responseLimits(settings_->http),
+                             responseEvents_),
       timer_(Timer::calling<&HttpSession::onTimer>(base_, this)) {}
 
 HttpSession::~HttpSession() = default;
@@ -169,7 +171,7 @@ void HttpSession::validateBufferedRequest() {
 }
 
 void HttpSession::onRequestHead(MessageHead& head) {
-  request_ = std::move(head);
+  std::swap(request_, head);  // the reader reuses the last request's buffers
   // Each request sees the settings and routes of now: a reload applies to the next
   // request of a kept-alive connection, not only to new connections.
   settings_ = service_->settings();
@@ -199,12 +201,17 @@ void HttpSession::onRequestHead(MessageHead& head) {
   phase_ = Phase::Forwarding;
   if (!route()) return;
   armTimer(TimerPurpose::None, 0);
-  generatedRequestId_ = request_.find("X-Request-Id") ? "" : newRequestId();
+  if (request_.find("X-Request-Id")) {
+    generatedRequestId_.clear();
+  } else {
+    newRequestId(generatedRequestId_);
+  }
   bool trusted = false;
   for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(peer_);
   ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
                       trusted};
-  replay_ = requestHeadForUpstream(request_, requestFraming_, info);
+  replay_.clear();
+  appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
 }
 
@@ -287,8 +294,8 @@ void HttpSession::onUpstreamConnected() {
   upstream_->setHandler(this);
   if (!connector_.reused()) upstream_->setNoDelay();  // a pooled one has it already
   upstream_->resumeReading();
-  responseReader_.emplace(MessageReader::Kind::Response, responseLimits(targetSettings_->http),
-                          responseEvents_);
+  responseReaderStorage_.restart(responseLimits(targetSettings_->http));
+  responseReader_ = &responseReaderStorage_;
   responseReader_->expectNoBody(request_.method == "HEAD");
   // What was sent before (the head, and on a retry the body so far) goes first.
   if (!replay_.empty()) upstream_->append(replay_);
@@ -388,7 +395,9 @@ void HttpSession::onResponseHead(MessageHead& head) {
   upstreamKeepAlive_ = head.keepAlive;
   if (head.status == 101) {
     tunnelPending_ = true;
-    writeClient(responseHeadForClient(head, BodyFraming::None, true, settings_->http.via));
+    responseHead_.clear();
+    appendResponseHeadForClient(responseHead_, head, BodyFraming::None, true, settings_->http.via);
+    writeClient(responseHead_);
     return;
   }
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
@@ -398,8 +407,10 @@ void HttpSession::onResponseHead(MessageHead& head) {
       draining_.load(std::memory_order_relaxed)) {
     keepClient_ = false;  // shutting down: this is the client's last answer here
   }
-  writeClient(responseHeadForClient(head, responseFraming_, keepClient_, settings_->http.via,
-                                    request_.http10()));
+  responseHead_.clear();
+  appendResponseHeadForClient(responseHead_, head, responseFraming_, keepClient_,
+                              settings_->http.via, request_.http10());
+  writeClient(responseHead_);
 }
 
 void HttpSession::onResponseBody(std::string_view data) {
@@ -459,7 +470,7 @@ void HttpSession::releaseUpstream(bool reusable) {
     }
     upstream_.reset();  // closed unless pooled; allowed inside its own callback
   }
-  responseReader_.reset();
+  responseReader_ = nullptr;
   connector_.release();
 }
 
@@ -467,7 +478,7 @@ void HttpSession::onUpstreamClosed() {
   if (!responseStarted_) {
     bool canRetry = replayable_ && requestComplete_;
     upstream_.reset();
-    responseReader_.reset();
+    responseReader_ = nullptr;
     if (canRetry) {
       // Nothing of a response came: an idempotent request kept whole goes again, first
       // on a new connection to the same backend when a pooled one went stale, else to
@@ -494,7 +505,7 @@ void HttpSession::onUpstreamClosed() {
 void HttpSession::startTunnel() {
   phase_ = Phase::Tunnel;
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
-  responseReader_.reset();
+  responseReader_ = nullptr;
   // Whatever followed the 101 on either side is the new protocol's: the pump forwards
   // what waits in both inputs first, then bytes both ways as TCP mode does.
   pump_.emplace(*client_, *upstream_,
@@ -604,7 +615,7 @@ void HttpSession::finish(std::string_view reason) {
   // goes (this may run inside one of their callbacks).
   client_->close();
   if (upstream_) upstream_->close();
-  responseReader_.reset();
+  responseReader_ = nullptr;
   connector_.release();
   logEvent(LogLevel::Debug, "session_closed",
            {{"service", service_->name()}, {"mode", "http"}, {"reason", reason}});

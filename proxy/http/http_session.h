@@ -141,7 +141,8 @@ class HttpSession : public Session,
   RequestEvents requestEvents_;
   ResponseEvents responseEvents_;
   MessageReader requestReader_;
-  std::optional<MessageReader> responseReader_;  // made in place per response
+  MessageReader responseReaderStorage_;  // restarted per response: its buffers are kept
+  MessageReader* responseReader_ = nullptr;  // &responseReaderStorage_ while a response is read
   std::optional<BytePump> pump_;                 // after a 101
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
@@ -163,6 +164,7 @@ class HttpSession : public Session,
   BodyFraming requestFraming_ = BodyFraming::None;
   double requestBodyBytes_ = 0;
   std::string replay_;  // the request as sent upstream, while it is small and idempotent
+  std::string responseHead_;  // the response head for the client, its buffer reused
   bool replayable_ = false;
   timeval requestStartedAt_{};
   // Its response.

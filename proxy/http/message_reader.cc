@@ -22,6 +22,58 @@ MessageReader::MessageReader(Kind kind, Limits limits, Events& events)
   http_parser_init(&parser_, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE);
   parser_.data = this;
   http_parser_settings_init(&settings_);
+  setCallbacks();
+}
+
+void MessageReader::restart(Limits limits) {
+  limits_ = limits;
+  http_parser_init(&parser_, kind_ == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE);
+  parser_.data = this;
+  inHead_ = true;
+  midMessage_ = false;
+  paused_ = false;
+  noBody_ = false;
+  lastWasValue_ = false;
+  error_ = Error{};
+  headBytes_ = 0;
+  previous_ = 0;
+  lineStart_ = true;
+  firstLine_ = true;
+  sawColon_ = false;
+  sawSpaceInName_ = false;
+  trailerBytes_ = 0;
+}
+
+void MessageReader::recycleHead() {
+  // Strings that are not too long go to spare_ with their buffers, for the next head's
+  // fields: a keep-alive connection parses its heads without allocating.
+  constexpr size_t kMaxSpareCapacity = 256;
+  constexpr size_t kMaxSpareFields = 32;
+  for (HeaderField& field : head_.headers) {
+    if (spare_.size() < kMaxSpareFields && field.name.capacity() <= kMaxSpareCapacity &&
+        field.value.capacity() <= kMaxSpareCapacity) {
+      spare_.push_back(std::move(field));
+    }
+  }
+  head_.headers.clear();
+  if (head_.headers.capacity() < kExpectedHeaderFields) {
+    // One allocation instead of a growing vector's five; kept from head to head.
+    head_.headers.reserve(kExpectedHeaderFields);
+  }
+  head_.method.clear();
+  head_.target.clear();
+  head_.reason.clear();
+  head_.status = 0;
+  head_.versionMajor = 1;
+  head_.versionMinor = 1;
+  head_.keepAlive = true;
+  head_.chunked = false;
+  head_.contentLength.reset();
+  head_.upgrade = false;
+  head_.expectContinue = false;
+}
+
+void MessageReader::setCallbacks() {
   settings_.on_message_begin = &MessageReader::onMessageBegin;
   settings_.on_url = &MessageReader::onUrl;
   settings_.on_status = &MessageReader::onStatus;
@@ -173,9 +225,7 @@ bool MessageReader::finish() {
 
 int MessageReader::onMessageBegin(http_parser* parser) {
   MessageReader* reader = self(parser);
-  reader->head_ = MessageHead{};
-  // Most heads have fewer fields than this: one allocation instead of a growing vector's five.
-  reader->head_.headers.reserve(kExpectedHeaderFields);
+  reader->recycleHead();
   reader->midMessage_ = true;
   reader->lastWasValue_ = false;
   return 0;
@@ -200,7 +250,14 @@ int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t len
   MessageReader* reader = self(parser);
   if (!reader->inHead_) return reader->countTrailer(length);
   if (reader->lastWasValue_ || reader->head_.headers.empty()) {
-    reader->head_.headers.push_back(HeaderField{});
+    if (reader->spare_.empty()) {
+      reader->head_.headers.push_back(HeaderField{});
+    } else {
+      HeaderField& field = reader->head_.headers.emplace_back(std::move(reader->spare_.back()));
+      reader->spare_.pop_back();
+      field.name.clear();
+      field.value.clear();
+    }
   }
   reader->head_.headers.back().name.append(at, length);
   reader->lastWasValue_ = false;

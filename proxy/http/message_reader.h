@@ -41,6 +41,8 @@ class MessageReader {
   class Events {
    public:
     virtual ~Events() = default;
+    /// The owner may keep the head by swapping it with one of its own (whose buffers the
+    /// reader then reuses).
     virtual void onHead(MessageHead& head) = 0;
     virtual void onBody(std::string_view data) = 0;
     virtual void onMessageEnd() = 0;
@@ -61,6 +63,10 @@ class MessageReader {
   MessageReader(Kind kind, Limits limits, Events& events);
   MessageReader(const MessageReader&) = delete;
   MessageReader& operator=(const MessageReader&) = delete;
+
+  /// As new, with `limits`, for the next connection's or exchange's messages; the buffers
+  /// of the heads read before are kept for reuse.
+  void restart(Limits limits);
 
   /// Parses what it can of `data`; returns the bytes consumed. Stops early when paused
   /// (after a head or a message end) or on an error.
@@ -103,6 +109,10 @@ class MessageReader {
   /// its blank line), or all of `data` when the head goes on. Sets error_ on a problem.
   size_t scanHead(std::string_view data);
   void fail(int status, std::string reason);
+  void setCallbacks();
+  /// Empties head_ for the next message, keeping its buffers (and those of a head the
+  /// owner swapped in) for the next fields.
+  void recycleHead();
   /// Fails with http-parser's error as the reason ("malformed_invalid_chunk_size").
   void failParser(int error);
   void pause();
@@ -110,11 +120,12 @@ class MessageReader {
   int countTrailer(size_t length);
 
   const Kind kind_;
-  const Limits limits_;
+  Limits limits_;
   Events& events_;
   http_parser parser_;
   http_parser_settings settings_;
   MessageHead head_;
+  std::vector<HeaderField> spare_;  // emptied fields whose buffers the next head reuses
   bool inHead_ = true;
   bool midMessage_ = false;
   bool paused_ = false;

@@ -8,14 +8,31 @@
 namespace readygate {
 namespace {
 
-bool isHopByHop(const MessageHead& head, std::string_view name, bool keepUpgrade) {
+/// Whether a Connection field of `head` names anything besides the usual keep-alive,
+/// close and upgrade: only then must every field be checked against it.
+bool connectionNamesFields(const MessageHead& head) {
+  bool names = false;
+  for (const HeaderField& field : head.headers) {
+    if (!equalsIgnoreCase(field.name, "Connection")) continue;
+    forEachToken(field.value, [&](std::string_view token) {
+      if (!equalsIgnoreCase(token, "keep-alive") && !equalsIgnoreCase(token, "close") &&
+          !equalsIgnoreCase(token, "upgrade")) {
+        names = true;
+      }
+    });
+  }
+  return names;
+}
+
+bool isHopByHop(const MessageHead& head, std::string_view name, bool keepUpgrade,
+                bool checkConnection) {
   for (std::string_view hop : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
                                "Transfer-Encoding", "Content-Length", "HTTP2-Settings"}) {
     if (equalsIgnoreCase(name, hop)) return true;
   }
   if (equalsIgnoreCase(name, "Upgrade")) return !keepUpgrade;
-  if (equalsIgnoreCase(name, "Host")) return false;  // whatever Connection names
-  // Headers the Connection header names are for this hop only.
+  if (equalsIgnoreCase(name, "Host") || !checkConnection) return false;
+  // Headers the Connection header names are for this hop only (Host whatever it says).
   for (const HeaderField& field : head.headers) {
     if (equalsIgnoreCase(field.name, "Connection") && hasToken(field.value, name)) return true;
   }
@@ -45,12 +62,18 @@ BodyFraming framingFor(const MessageHead& head, bool hasBody, bool toHttp10) {
 std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
                                    const ForwardingInfo& info) {
   std::string out;
-  out.reserve(512);
+  appendRequestHeadForUpstream(out, request, framing, info);
+  return out;
+}
+
+void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
+                                  BodyFraming framing, const ForwardingInfo& info) {
+  bool checkConnection = connectionNamesFields(request);
   out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
   const std::string* forwardedFor = nullptr;
   bool hasRequestId = false;
   for (const HeaderField& field : request.headers) {
-    if (isHopByHop(request, field.name, request.upgrade)) continue;
+    if (isHopByHop(request, field.name, request.upgrade, checkConnection)) continue;
     if (info.forwardedHeaders && equalsIgnoreCase(field.name, "X-Forwarded-For")) {
       // Appended to below, from a trusted proxy only: anyone else could claim any address.
       if (info.trustIncomingForwardedFor) forwardedFor = &field.value;
@@ -66,8 +89,12 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
   if (request.upgrade) appendHeader(out, "Connection", "upgrade");
   appendFraming(out, request, framing);
   if (info.forwardedHeaders) {
-    appendHeader(out, "X-Forwarded-For",
-                 forwardedFor ? *forwardedFor + ", " + info.clientAddress : info.clientAddress);
+    if (forwardedFor != nullptr) {
+      out.append("X-Forwarded-For: ").append(*forwardedFor).append(", ");
+      out.append(info.clientAddress).append("\r\n");
+    } else {
+      appendHeader(out, "X-Forwarded-For", info.clientAddress);
+    }
     appendHeader(out, "X-Forwarded-Proto", "http");
     if (const std::string* host = request.find("Host")) {
       appendHeader(out, "X-Forwarded-Host", *host);
@@ -78,18 +105,23 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
     appendHeader(out, "Via", request.http10() ? "1.0 readygate" : "1.1 readygate");
   }
   out.append("\r\n");
-  return out;
 }
 
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
                                   bool via, bool toHttp10) {
   std::string out;
-  out.reserve(512);
+  appendResponseHeadForClient(out, response, framing, keepAlive, via, toHttp10);
+  return out;
+}
+
+void appendResponseHeadForClient(std::string& out, const MessageHead& response,
+                                 BodyFraming framing, bool keepAlive, bool via, bool toHttp10) {
+  bool checkConnection = connectionNamesFields(response);
   char status[16];
   snprintf(status, sizeof status, "%d", response.status);
   out.append("HTTP/1.1 ").append(status).append(" ").append(response.reason).append("\r\n");
   for (const HeaderField& field : response.headers) {
-    if (isHopByHop(response, field.name, response.upgrade)) continue;
+    if (isHopByHop(response, field.name, response.upgrade, checkConnection)) continue;
     appendHeader(out, field.name, field.value);
   }
   if (response.upgrade) {
@@ -108,7 +140,6 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
   }
   if (via) appendHeader(out, "Via", "1.1 readygate");
   out.append("\r\n");
-  return out;
 }
 
 std::string errorResponse(int status, std::string_view reason, bool keepAlive) {

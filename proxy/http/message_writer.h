@@ -16,10 +16,10 @@ enum class BodyFraming {
   UntilClose,     // an HTTP/1.0 client: the body ends when the proxy closes
 };
 
-/// What the proxy adds to a request it forwards.
+/// What the proxy adds to a request it forwards (views of the caller's strings).
 struct ForwardingInfo {
-  std::string clientAddress;  // for X-Forwarded-For (the peer's IP, no port)
-  std::string requestId;      // X-Request-Id to add when the request has none
+  std::string_view clientAddress;  // for X-Forwarded-For (the peer's IP, no port)
+  std::string_view requestId;      // X-Request-Id to add when the request has none
   bool forwardedHeaders = true;
   bool via = false;
   /// The client is a trusted proxy: its X-Forwarded-For is kept and appended to;
@@ -31,12 +31,18 @@ struct ForwardingInfo {
 /// headers dropped (Connection, the headers it names but Host, Keep-Alive, Proxy-Connection,
 /// TE, Trailer, Transfer-Encoding, HTTP2-Settings, Upgrade unless upgrading), framing
 /// re-stated, and the X-Forwarded-* / X-Request-Id / Via headers added.
+/// Appends it to `out`: a session reuses one string's capacity for every request.
+void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
+                                  BodyFraming framing, const ForwardingInfo& info);
 std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
                                    const ForwardingInfo& info);
 
 /// The response head sent to the client; `keepAlive` says whether the proxy keeps the
 /// client connection after this response (announced to an HTTP/1.0 client, `toHttp10`,
 /// with `Connection: keep-alive`, since HTTP/1.0 closes by default).
+void appendResponseHeadForClient(std::string& out, const MessageHead& response,
+                                 BodyFraming framing, bool keepAlive, bool via,
+                                 bool toHttp10 = false);
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
                                   bool via, bool toHttp10 = false);
 

@@ -91,21 +91,31 @@ std::optional<std::string> prepareRequest(MessageHead& request) {
   }
   // The fields Connection names are this hop's (RFC 9110 §7.6.1); Host stays whatever it
   // names, and Upgrade stays on a request that upgrades.
-  std::vector<std::string> named;
-  for (const HeaderField& field : request.headers) {
-    if (!equalsIgnoreCase(field.name, "Connection")) continue;
-    forEachToken(field.value, [&](std::string_view token) { named.emplace_back(token); });
-  }
-  if (!named.empty()) {
-    std::erase_if(request.headers, [&](const HeaderField& field) {
+  // Compared in place against the Connection values, no token copied: first the fields
+  // to drop lose their names (the check reads only Connection fields, which stay), then
+  // the nameless go (http-parser accepts no empty field name, so none was nameless).
+  bool anyConnection = std::any_of(
+      request.headers.begin(), request.headers.end(),
+      [](const HeaderField& field) { return equalsIgnoreCase(field.name, "Connection"); });
+  if (anyConnection) {
+    bool dropped = false;
+    for (HeaderField& field : request.headers) {
       if (equalsIgnoreCase(field.name, "Host") || equalsIgnoreCase(field.name, "Connection")) {
-        return false;
+        continue;
       }
-      if (request.upgrade && equalsIgnoreCase(field.name, "Upgrade")) return false;
-      return std::any_of(named.begin(), named.end(), [&](const std::string& name) {
-        return equalsIgnoreCase(field.name, name);
-      });
-    });
+      if (request.upgrade && equalsIgnoreCase(field.name, "Upgrade")) continue;
+      for (const HeaderField& connection : request.headers) {
+        if (equalsIgnoreCase(connection.name, "Connection") &&
+            hasToken(connection.value, field.name)) {
+          field.name.clear();
+          dropped = true;
+          break;
+        }
+      }
+    }
+    if (dropped) {
+      std::erase_if(request.headers, [](const HeaderField& field) { return field.name.empty(); });
+    }
   }
   return std::nullopt;
 }
