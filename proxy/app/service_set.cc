@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "proxy/health/health_check_session.h"
-#include "proxy/http/http_session.h"
+#include "proxy/http/http1_connection.h"
 #include "proxy/net/tcp_session.h"
 
 namespace readygate {
@@ -69,7 +69,7 @@ void ServiceSet::dropFinished() {
 }
 
 SessionFactory ServiceSet::sessionFactory(ProxyMode mode) {
-  return mode == ProxyMode::Http ? HttpSession::factory() : TcpSession::factory();
+  return mode == ProxyMode::Http ? Http1Connection::factory() : TcpSession::factory();
 }
 
 std::variant<std::vector<ListeningSocket>, std::string> ServiceSet::bind(

@@ -31,6 +31,9 @@ struct MessageHead {
   std::optional<uint64_t> contentLength;  // Content-Length, when given
   bool upgrade = false;         // Connection: upgrade + Upgrade (requests), 101 (responses)
   bool expectContinue = false;  // Expect: 100-continue
+  /// Emptied fields kept with their buffers for the next head parsed into this one
+  /// (MessageReader); never part of the message.
+  std::vector<HeaderField> spareFields;
 
   /// The first header of that name (case-insensitive), if any.
   const std::string* find(std::string_view name) const;

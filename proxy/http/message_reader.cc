@@ -45,32 +45,34 @@ void MessageReader::restart(Limits limits) {
 }
 
 void MessageReader::recycleHead() {
-  // Strings that are not too long go to spare_ with their buffers, for the next head's
-  // fields: a keep-alive connection parses its heads without allocating.
+  // Fields whose strings are not too long keep their buffers in spareFields, for the next
+  // head's fields: heads are parsed without allocating once the head object is warm.
   constexpr size_t kMaxSpareCapacity = 256;
   constexpr size_t kMaxSpareFields = 32;
-  for (HeaderField& field : head_.headers) {
-    if (spare_.size() < kMaxSpareFields && field.name.capacity() <= kMaxSpareCapacity &&
+  MessageHead& head = *head_;
+  for (HeaderField& field : head.headers) {
+    if (head.spareFields.size() < kMaxSpareFields &&
+        field.name.capacity() <= kMaxSpareCapacity &&
         field.value.capacity() <= kMaxSpareCapacity) {
-      spare_.push_back(std::move(field));
+      head.spareFields.push_back(std::move(field));
     }
   }
-  head_.headers.clear();
-  if (head_.headers.capacity() < kExpectedHeaderFields) {
+  head.headers.clear();
+  if (head.headers.capacity() < kExpectedHeaderFields) {
     // One allocation instead of a growing vector's five; kept from head to head.
-    head_.headers.reserve(kExpectedHeaderFields);
+    head.headers.reserve(kExpectedHeaderFields);
   }
-  head_.method.clear();
-  head_.target.clear();
-  head_.reason.clear();
-  head_.status = 0;
-  head_.versionMajor = 1;
-  head_.versionMinor = 1;
-  head_.keepAlive = true;
-  head_.chunked = false;
-  head_.contentLength.reset();
-  head_.upgrade = false;
-  head_.expectContinue = false;
+  head.method.clear();
+  head.target.clear();
+  head.reason.clear();
+  head.status = 0;
+  head.versionMajor = 1;
+  head.versionMinor = 1;
+  head.keepAlive = true;
+  head.chunked = false;
+  head.contentLength.reset();
+  head.upgrade = false;
+  head.expectContinue = false;
 }
 
 void MessageReader::setCallbacks() {
@@ -225,6 +227,8 @@ bool MessageReader::finish() {
 
 int MessageReader::onMessageBegin(http_parser* parser) {
   MessageReader* reader = self(parser);
+  MessageHead* owners = reader->events_.headForNextMessage();
+  reader->head_ = owners != nullptr ? owners : &reader->ownHead_;
   reader->recycleHead();
   reader->midMessage_ = true;
   reader->lastWasValue_ = false;
@@ -233,8 +237,8 @@ int MessageReader::onMessageBegin(http_parser* parser) {
 
 int MessageReader::onUrl(http_parser* parser, const char* at, size_t length) {
   MessageReader* reader = self(parser);
-  reader->head_.target.append(at, length);
-  if (reader->head_.target.size() > reader->limits_.maxUrlBytes) {
+  reader->head_->target.append(at, length);
+  if (reader->head_->target.size() > reader->limits_.maxUrlBytes) {
     reader->fail(414, "uri_too_long");
     return -1;
   }
@@ -242,24 +246,25 @@ int MessageReader::onUrl(http_parser* parser, const char* at, size_t length) {
 }
 
 int MessageReader::onStatus(http_parser* parser, const char* at, size_t length) {
-  self(parser)->head_.reason.append(at, length);
+  self(parser)->head_->reason.append(at, length);
   return 0;
 }
 
 int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t length) {
   MessageReader* reader = self(parser);
   if (!reader->inHead_) return reader->countTrailer(length);
-  if (reader->lastWasValue_ || reader->head_.headers.empty()) {
-    if (reader->spare_.empty()) {
-      reader->head_.headers.push_back(HeaderField{});
+  if (reader->lastWasValue_ || reader->head_->headers.empty()) {
+    std::vector<HeaderField>& spare = reader->head_->spareFields;
+    if (spare.empty()) {
+      reader->head_->headers.push_back(HeaderField{});
     } else {
-      HeaderField& field = reader->head_.headers.emplace_back(std::move(reader->spare_.back()));
-      reader->spare_.pop_back();
+      HeaderField& field = reader->head_->headers.emplace_back(std::move(spare.back()));
+      spare.pop_back();
       field.name.clear();
       field.value.clear();
     }
   }
-  reader->head_.headers.back().name.append(at, length);
+  reader->head_->headers.back().name.append(at, length);
   reader->lastWasValue_ = false;
   return 0;
 }
@@ -267,14 +272,14 @@ int MessageReader::onHeaderField(http_parser* parser, const char* at, size_t len
 int MessageReader::onHeaderValue(http_parser* parser, const char* at, size_t length) {
   MessageReader* reader = self(parser);
   if (!reader->inHead_) return reader->countTrailer(length);
-  reader->head_.headers.back().value.append(at, length);
+  reader->head_->headers.back().value.append(at, length);
   reader->lastWasValue_ = true;
   return 0;
 }
 
 int MessageReader::onHeadersComplete(http_parser* parser) {
   MessageReader* reader = self(parser);
-  MessageHead& head = reader->head_;
+  MessageHead& head = *reader->head_;
   head.versionMajor = parser->http_major;
   head.versionMinor = parser->http_minor;
   head.keepAlive = http_should_keep_alive(parser) != 0;

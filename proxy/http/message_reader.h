@@ -41,8 +41,10 @@ class MessageReader {
   class Events {
    public:
     virtual ~Events() = default;
-    /// The owner may keep the head by swapping it with one of its own (whose buffers the
-    /// reader then reuses).
+    /// Where the next message's head is parsed (asked at its first byte): the owner's,
+    /// which keeps it and its buffers (an exchange's, pooled per worker), or null for the
+    /// reader's own.
+    virtual MessageHead* headForNextMessage() { return nullptr; }
     virtual void onHead(MessageHead& head) = 0;
     virtual void onBody(std::string_view data) = 0;
     virtual void onMessageEnd() = 0;
@@ -110,8 +112,7 @@ class MessageReader {
   size_t scanHead(std::string_view data);
   void fail(int status, std::string reason);
   void setCallbacks();
-  /// Empties head_ for the next message, keeping its buffers (and those of a head the
-  /// owner swapped in) for the next fields.
+  /// Empties head_ for the next message, keeping its buffers for the next fields.
   void recycleHead();
   /// Fails with http-parser's error as the reason ("malformed_invalid_chunk_size").
   void failParser(int error);
@@ -124,8 +125,8 @@ class MessageReader {
   Events& events_;
   http_parser parser_;
   http_parser_settings settings_;
-  MessageHead head_;
-  std::vector<HeaderField> spare_;  // emptied fields whose buffers the next head reuses
+  MessageHead ownHead_;
+  MessageHead* head_ = &ownHead_;  // not owned when the events gave one (an exchange's)
   bool inHead_ = true;
   bool midMessage_ = false;
   bool paused_ = false;

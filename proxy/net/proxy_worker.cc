@@ -58,6 +58,7 @@ ProxyWorker::~ProxyWorker() {
   // pool their connections give blocks back to.
   sessions_.clear();
   finished_.reset();
+  perWorker_.reset();
   pool_.reset();
   listeners_.clear();
 }
@@ -147,6 +148,7 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
                          leases_,
                          *pool_,
                          buffers_,
+                         perWorker_,
                          static_cast<SessionOwner&>(*this),
                          draining_};
   SocketAddress client = SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength));
@@ -212,6 +214,7 @@ void ProxyWorker::stopIfDrained() {
 void ProxyWorker::closeRetiredSessions() {
   leases_.closeExpired(clock_.now());
   pool_->sweep();
+  if (perWorker_) perWorker_->sweep();
 }
 
 void ProxyWorker::closeAllSessions() {

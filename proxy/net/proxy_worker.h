@@ -85,6 +85,7 @@ class ProxyWorker : private SessionOwner {
   EventLoopThread thread_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   BufferPool buffers_;    // I/O blocks of this worker's connections
+  std::unique_ptr<WorkerLocal> perWorker_;  // the HTTP sessions' (their idle exchanges)
   BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
   struct OpenSession {
     std::unique_ptr<Session> session;

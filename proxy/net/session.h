@@ -40,6 +40,16 @@ class Session : public DrainTarget {
   void closeForDrain() override { abort("drain_timeout"); }
 };
 
+/// What a session kind above this layer keeps per worker (HTTP: its idle exchanges), made
+/// by that kind on first use and destroyed with the worker, after its sessions and
+/// before its event loop. Worker thread only.
+class WorkerLocal {
+ public:
+  virtual ~WorkerLocal() = default;
+  /// Every 100 ms from the worker's sweep: let go of what is no longer needed.
+  virtual void sweep() {}
+};
+
 /// What a worker lends a session it creates.
 struct SessionContext {
   event_base* base;
@@ -47,6 +57,8 @@ struct SessionContext {
   BackendLeases& leases;
   UpstreamPool& pool;
   BufferPool& buffers;  // the I/O blocks of the worker's connections
+  /// The slot for the HTTP sessions' per-worker state (see WorkerLocal).
+  std::unique_ptr<WorkerLocal>& perWorker;
   SessionOwner& owner;
   /// Set once the process is shutting down: HTTP answers carry Connection: close.
   const std::atomic<bool>& draining;

@@ -12,7 +12,7 @@ TcpSession::TcpSession(const SessionContext& context, evutil_socket_t clientFd)
       settings_(service_->settings()),
       owner_(context.owner),
       client_(std::make_unique<StreamConnection>(base_, context.buffers, clientFd)),
-      connector_(base_, service_, settings_, context.leases, static_cast<DrainTarget&>(*this),
+      connector_(base_, service_, settings_, context.leases, static_cast<DrainTarget*>(this),
                  static_cast<UpstreamConnector::Client&>(*this), context.buffers),
       idleTimer_(Timer::calling<&TcpSession::onIdleCheck>(base_, this)) {}
 

@@ -10,7 +10,7 @@ namespace readygate {
 
 UpstreamConnector::UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                                      std::shared_ptr<const ServiceSettings> settings,
-                                     BackendLeases& leases, DrainTarget& drainTarget,
+                                     BackendLeases& leases, DrainTarget* drainTarget,
                                      Client& client, BufferPool& buffers, UpstreamPool* pool)
     : base_(base),
       service_(std::move(service)),
@@ -35,14 +35,15 @@ void UpstreamConnector::onBackoff() {
 UpstreamConnector::~UpstreamConnector() = default;
 
 void UpstreamConnector::retarget(std::shared_ptr<Service> service,
-                                 std::shared_ptr<const ServiceSettings> settings) {
+                                 std::shared_ptr<const ServiceSettings> settings,
+                                 DrainTarget& drainTarget) {
+  drainTarget_ = &drainTarget;
   if (service_ != service) service_ = std::move(service);
   if (settings_ != settings) settings_ = std::move(settings);
 }
 
 void UpstreamConnector::connect() {
   release();
-  deferredFailure_.cancel();
   tried_.clear();
   backoffs_ = 0;
   lastRefused_ = false;
@@ -57,6 +58,7 @@ void UpstreamConnector::release() {
   timer_.cancel();
   backoffTimer_.cancel();
   deferredConnected_.cancel();
+  deferredFailure_.cancel();  // whoever let go wants no outcome any more
   connection_.reset();
   lease_.reset();
 }
@@ -96,7 +98,7 @@ void UpstreamConnector::tryNext() {
   reused_ = false;
   if (pool_ != nullptr) {
     if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend)) {
-      lease_.emplace(std::move(backend), leases_, drainTarget_);
+      lease_.emplace(std::move(backend), leases_, *drainTarget_);
       connection_ = std::move(idle);
       connection_->setHandler(this);
       reused_ = true;
@@ -104,7 +106,7 @@ void UpstreamConnector::tryNext() {
       return;
     }
   }
-  lease_.emplace(std::move(backend), leases_, drainTarget_);
+  lease_.emplace(std::move(backend), leases_, *drainTarget_);
   connectLeased();
 }
 

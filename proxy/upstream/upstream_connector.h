@@ -38,7 +38,7 @@ class UpstreamConnector : private StreamConnection::Handler {
   /// With a `pool`, an idle connection to the picked backend is reused when there is one.
   UpstreamConnector(event_base* base, std::shared_ptr<Service> service,
                     std::shared_ptr<const ServiceSettings> settings, BackendLeases& leases,
-                    DrainTarget& drainTarget, Client& client, BufferPool& buffers,
+                    DrainTarget* drainTarget, Client& client, BufferPool& buffers,
                     UpstreamPool* pool = nullptr);
   ~UpstreamConnector();
   UpstreamConnector(const UpstreamConnector&) = delete;
@@ -47,14 +47,17 @@ class UpstreamConnector : private StreamConnection::Handler {
   /// Starts with the first pick (a new request: whatever the last one did is let go).
   /// The outcome arrives through `client`.
   void connect();
-  /// For a new request on the same session: `service` (a route's) and its settings.
-  void retarget(std::shared_ptr<Service> service, std::shared_ptr<const ServiceSettings> settings);
+  /// For a new request: `service` (a route's), its settings, and who a drain deadline of
+  /// the backend closes.
+  void retarget(std::shared_ptr<Service> service, std::shared_ptr<const ServiceSettings> settings,
+                DrainTarget& drainTarget);
   /// After onUpstreamConnected: the connected connection; its handler is still this
   /// connector, so set another before reading.
   std::unique_ptr<StreamConnection> takeConnection() { return std::move(connection_); }
   /// The backend connected or connecting to; null before, after failure and after release.
   const Backend* backend() const { return lease_ ? &lease_->backend() : nullptr; }
-  /// Ends the connection's accounting (the session closed its upstream side).
+  /// Ends the connection's accounting (the session closed its upstream side); nothing
+  /// more is reported to the client.
   void release();
   /// The connection failed after it was handed over, before any answer: move on to
   /// another backend as after a failed connect (same budget, never the same backend).
@@ -97,7 +100,7 @@ class UpstreamConnector : private StreamConnection::Handler {
   std::shared_ptr<Service> service_;
   std::shared_ptr<const ServiceSettings> settings_;
   BackendLeases& leases_;
-  DrainTarget& drainTarget_;
+  DrainTarget* drainTarget_;  // not owned: the session the connection serves
   Client& client_;
   BufferPool& buffers_;
   std::optional<BackendLease> lease_;

@@ -1,4 +1,4 @@
 // Layering check (must NOT build): net/ knows sessions, never the HTTP layer above it.
-#include "proxy/http/http_session.h"
+#include "proxy/http/http1_connection.h"
 
 int layeringWrongWayHttp() { return 0; }

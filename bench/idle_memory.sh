@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Memory per idle keep-alive client connection: readygate (one worker, HTTP mode) in front of
+# nginx; COUNT clients each send one request (a browser-like head), read the answer and stay
+# connected; readygate's RSS (VmRSS from /proc) after, minus before, over COUNT.
+#
+# usage: bench/idle_memory.sh BUILD_DIR [COUNT]
+set -euo pipefail
+build=${1:-build}
+count=${2:-10000}
+top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../scripts/background.sh
+source "$top/scripts/background.sh"
+readygate_bin="$top/$build/proxy/readygate"
+base=${BENCH_FIRST_PORT:-23200}
+backend=$base rg_http=$((base + 1)) rg_admin=$((base + 2))
+need=$((count + 200))
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$need" ] ||
+  { echo "idle_memory: needs $need descriptors (ulimit -Hn is $(ulimit -Hn))" >&2; exit 1; }
+ulimit -n "$need"
+
+chmod 755 "$work"
+cat >"$work/backend.conf" <<CFG
+worker_processes 1;
+daemon off;
+pid $work/backend.pid;
+error_log $work/backend-error.log;
+events { worker_connections 4000; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$backend; location = / { return 200 "ok\n"; } } }
+CFG
+nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
+pids+=("$!")
+cat >"$work/readygate.yaml" <<CFG
+admin: {listen: "127.0.0.1:$rg_admin"}
+workers: 1
+maxConnections: $need
+services:
+  - {name: http, listen: "127.0.0.1:$rg_http", mode: http, maxConnections: $need,
+     http: {keepAliveTimeoutSeconds: 300}, endpoints: {static: ["127.0.0.1:$backend"]}}
+CFG
+"$readygate_bin" -c "$work/readygate.yaml" --log-level warn >"$work/readygate.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$rg_http/" && break
+  sleep 0.1
+done
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+before=$(rss "$pid")
+python3 - "$rg_http" "$count" "$pid" "$work/after" <<'PY'
+import socket, sys, time
+port, count, pid, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+head = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) "
+        b"Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml\r\n"
+        b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
+clients = []
+deadline = time.monotonic() + 120  # bounded whatever happens
+for _ in range(count):
+    if time.monotonic() > deadline:
+        sys.exit("idle_memory: too slow")
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(head)
+    answer = b""
+    while b"\r\n\r\nok\n" not in answer:
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("idle_memory: closed before answering")
+        answer += chunk
+    clients.append(s)
+time.sleep(1)  # let the worker settle (timers, pool sweep)
+with open(f"/proc/{pid}/status") as status:
+    rss = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+with open(out, "w") as f:
+    f.write(rss)
+for s in clients:
+    s.close()
+PY
+after=$(cat "$work/after")
+awk -v before="$before" -v after="$after" -v count="$count" 'BEGIN {
+  printf "memory per idle keep-alive client connection (%d held, RSS %d -> %d KiB): %.2f KiB\n",
+    count, before, after, (after - before) / count }'

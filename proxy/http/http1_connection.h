@@ -1,0 +1,145 @@
+// One client connection in mode http, HTTP/1.x: the codec that reads requests one at a time and
+// frames their responses, with keep-alive, pipelining, limits and the header timeout.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/core/timer.h"
+#include "proxy/http/http_exchange.h"
+#include "proxy/http/message_reader.h"
+#include "proxy/net/byte_pump.h"
+#include "proxy/net/session.h"
+
+namespace readygate {
+
+/// Each request is an HttpExchange from the worker's pool (route, backend, retries, the
+/// response's reading, its log line); this connection owns only the client's socket and
+/// its HTTP/1 framing. Bodies stream both ways and are re-framed, never buffered whole.
+/// Pipelined requests are read one after the other: the next one waits in the socket
+/// until the response before it is done. An Upgrade answered with 101 turns the
+/// connection into a byte tunnel (BytePump, as TCP mode).
+class Http1Connection : public Session,
+                        private ExchangeClient,
+                        private StreamConnection::Handler,
+                        private BytePump::Owner {
+ public:
+  Http1Connection(const SessionContext& context, evutil_socket_t clientFd,
+                  const SocketAddress& peer);
+  ~Http1Connection() override;
+  Http1Connection(const Http1Connection&) = delete;
+  Http1Connection& operator=(const Http1Connection&) = delete;
+
+  static SessionFactory factory();
+
+  void start() override;
+  void abort(std::string_view reason) override { finish(reason); }
+  void closeIfIdle() override;
+
+ private:
+  enum class Phase {
+    AwaitingRequest,  // between requests (or reading a head)
+    Forwarding,       // a request is on its way to a backend, or its response back
+    Tunnel,           // after 101 Switching Protocols: bytes both ways
+    Closing,          // writing the last bytes, then closing
+  };
+  enum class TimerPurpose { None, KeepAlive, Header, Closing };
+
+  struct RequestEvents : MessageReader::Events {
+    explicit RequestEvents(Http1Connection* owner) : connection(owner) {}
+    Http1Connection* connection;
+    MessageHead* headForNextMessage() override { return &connection->beginExchange(); }
+    void onHead(MessageHead& head) override { connection->onRequestHead(head); }
+    void onBody(std::string_view data) override { connection->onRequestBody(data); }
+    void onMessageEnd() override { connection->requestEnded_ = true; }
+  };
+  struct FlushAtExit {
+    explicit FlushAtExit(Http1Connection* owner) : connection(owner) {}
+    ~FlushAtExit() { connection->flushWrites(); }
+    FlushAtExit(const FlushAtExit&) = delete;
+    FlushAtExit& operator=(const FlushAtExit&) = delete;
+    Http1Connection* connection;  // not owned: sessions are deleted later (DeferredDelete)
+  };
+
+  // Requests.
+  /// The exchange the next request is parsed into (a new one from the pool).
+  MessageHead& beginExchange();
+  void processClientInput();
+  /// The request reader failed: an error response, or the cut when one is under way.
+  void requestFailed();
+  /// Runs the request's reader over every byte at hand without consuming them.
+  void validateBufferedRequest();
+  void onRequestHead(MessageHead& head);
+  void onRequestBody(std::string_view data);
+  void releaseExchange();
+
+  // ExchangeClient: the response side.
+  void onResponseHead(const MessageHead& response, bool hasBody) override;
+  void onResponseBody(std::string_view data) override;
+  void onResponseEnd() override;
+  void onLocalResponse(int status, std::string_view reason, bool keepClient) override;
+  void onExchangeCut(std::string_view reason) override { finish(reason); }
+  void onUpgraded(StreamConnection& upstream) override;
+  void onRequestBodyWanted() override;
+  size_t clientQueued() const override { return client_->queued(); }
+  void wantClientDrained(size_t bytes) override { client_->setDrainMark(bytes); }
+  /// Writes what both connections have queued; every entry point ends with it, so the
+  /// bytes of one pass leave in one system call per socket.
+  void flushWrites() override;
+
+  // The client's connection.
+  void onInput(StreamConnection& connection) override;
+  void onDrained(StreamConnection& connection) override;
+  void onClosed(StreamConnection& connection, int error) override;
+  // The tunnel.
+  void onPumpActivity(bool, size_t) override { touch(); }
+  void onPumpClosed() override { finish("tunnel_closed"); }
+  void onPumpFailed(bool clientSide, int error) override;
+
+  void writeClient(std::string_view data);
+  // Endings.
+  void respondError(int status, std::string_view reason);
+  void closeAfterFlush(std::string_view reason);
+  void finish(std::string_view reason);
+  void armTimer(TimerPurpose purpose, double seconds);
+  void onTimer();
+  /// Bytes moved: the idle timers measure from here.
+  void touch();
+
+  event_base* base_;
+  std::shared_ptr<Service> service_;
+  std::shared_ptr<const ServiceSettings> settings_;  // as they were when the request came
+  SessionOwner& owner_;
+  const std::atomic<bool>& draining_;
+  std::string clientAddress_;
+  SocketAddress peer_;
+  std::unique_ptr<StreamConnection> client_;
+  ExchangePool& exchanges_;  // the worker's
+  std::unique_ptr<HttpExchange> exchange_;  // the request in flight, if any
+  RequestEvents requestEvents_;
+  MessageReader requestReader_;
+  std::optional<BytePump> pump_;  // after a 101
+  Timer timer_;
+  TimerPurpose timerPurpose_ = TimerPurpose::None;
+  double timerSeconds_ = 0;
+  timeval lastActivity_{};  // the last byte either way: the closing timer re-arms from it
+  timeval connectedAt_{};   // the client connection's start, for its duration
+
+  Phase phase_ = Phase::AwaitingRequest;
+  bool finished_ = false;
+  bool counted_ = false;
+  std::string closeReason_;
+  // The request in flight, as the client sent it.
+  bool headArrived_ = false;
+  bool requestEnded_ = false;
+  bool requestComplete_ = false;
+  bool requestHasBody_ = false;
+  double requestBodyBytes_ = 0;
+  bool keepClient_ = true;
+  bool clientEof_ = false;
+  BodyFraming responseFraming_ = BodyFraming::None;  // as written to the client
+};
+
+}  // namespace readygate

@@ -1,0 +1,448 @@
+// HttpExchange and ExchangePool implementation.
+#include "proxy/http/http_exchange.h"
+
+#include <cstdio>
+#include <random>
+
+#include "config/route_match.h"
+#include "proxy/core/log.h"
+#include "proxy/http/request_checks.h"
+#include "proxy/net/socket_tuning.h"
+
+namespace readygate {
+namespace {
+
+/// 16 random hex digits into `id` (its buffer reused): for requests that came without one.
+void newRequestId(std::string& id) {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  char text[20];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
+  id.assign(text, 16);
+}
+
+/// A backend's head may be larger than a client's (cookies, CSP), its trailers may not.
+MessageReader::Limits responseLimits(const HttpSettings& http) {
+  return MessageReader::Limits{256 * 1024, 1 << 20, static_cast<size_t>(http.maxHeaderBytes)};
+}
+
+}  // namespace
+
+HttpExchange::HttpExchange(const Context& context)
+    : base_(context.base),
+      pool_(context.pool),
+      connector_(context.base, nullptr, nullptr, context.leases, nullptr,
+                 static_cast<UpstreamConnector::Client&>(*this), context.buffers, &context.pool),
+      responseEvents_(this),
+      responseReader_(MessageReader::Kind::Response, MessageReader::Limits{}, responseEvents_),
+      timer_(Timer::calling<&HttpExchange::onTimer>(context.base, this)) {}
+
+HttpExchange::~HttpExchange() = default;
+
+void HttpExchange::begin(const Origin& origin) {
+  client_ = origin.client;
+  drainTarget_ = origin.drainTarget;
+  service_ = origin.service;
+  settings_ = origin.settings;
+  peer_ = origin.peer;
+  clientAddress_ = origin.clientAddress;
+  target_ = service_;
+  targetSettings_ = settings_;
+  reading_ = false;
+  timerPurpose_ = TimerPurpose::None;
+  forwarding_ = false;
+  requestComplete_ = false;
+  requestFraming_ = BodyFraming::None;
+  replay_.clear();
+  replayable_ = false;
+  generatedRequestId_.clear();
+  responseStarted_ = false;
+  responseEnded_ = false;
+  interim_ = false;
+  tunnelPending_ = false;
+  upstreamKeepAlive_ = false;
+  responseStatus_ = 0;
+  responseBytes_ = 0;
+  upstreamSeconds_ = 0;
+  event_base_gettimeofday_cached(base_, &requestStartedAt_);
+  lastActivity_ = requestStartedAt_;
+}
+
+std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
+  event_base_gettimeofday_cached(base_, &requestStartedAt_);
+  requestFraming_ = framingFor(request_, hasBody, false);
+  if (!settings_->routes.empty()) {
+    // prepareRequest put an absolute-form target's authority in Host.
+    std::string_view host;
+    std::string_view path = request_.target;
+    if (const std::string* header = request_.find("Host")) host = *header;
+    int index = settings_->http.normalizedPathMatching
+                    ? matchRoute(settings_->routes, host, normalizePathForMatching(path))
+                    : matchRoute(settings_->routes, host, path);
+    if (index >= 0) {
+      std::shared_ptr<Service> target = settings_->routeTargets[static_cast<size_t>(index)].lock();
+      if (!target) return Refusal{503, "route_target_gone"};
+      target_ = std::move(target);
+      targetSettings_ = target_->settings();
+    } else if (!settings_->ownBackends) {
+      return Refusal{404, "no_route"};
+    }
+  }
+  const HttpSettings& http = settings_->http;
+  if (!request_.find("X-Request-Id")) newRequestId(generatedRequestId_);
+  bool trusted = false;
+  for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(*peer_);
+  ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
+                      trusted};
+  appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
+  replayable_ = isIdempotent(request_.method) && !request_.upgrade;
+  return std::nullopt;
+}
+
+void HttpExchange::forward() {
+  if (forwarding_) return;
+  forwarding_ = true;
+  connector_.retarget(target_, targetSettings_, *drainTarget_);
+  connector_.connect();
+}
+
+void HttpExchange::requestBody(std::string_view data) {
+  if (requestFraming_ == BodyFraming::Chunked) {
+    char header[24];
+    int length = snprintf(header, sizeof header, "%zx\r\n", data.size());
+    writeUpstream(std::string_view(header, static_cast<size_t>(length)));
+    writeUpstream(data);
+    writeUpstream(kChunkEnd);
+  } else {
+    writeUpstream(data);
+  }
+}
+
+void HttpExchange::requestEnd() {
+  requestComplete_ = true;
+  if (requestFraming_ == BodyFraming::Chunked) writeUpstream(kLastChunk);
+  if (upstream_ && !responseStarted_) {
+    // All of it is sent: from now on only the backend's answer is waited for.
+    event_base_gettimeofday_cached(base_, &sentAt_);
+    armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+  }
+}
+
+void HttpExchange::writeUpstream(std::string_view data) {
+  if (replayable_) {
+    if (replay_.size() + data.size() <= kReplayBytes) {
+      replay_.append(data);
+    } else {
+      replayable_ = false;  // too big to keep: this request is not sent twice
+      replay_.clear();
+    }
+  }
+  if (upstream_ && !data.empty()) upstream_->append(data);  // sent as the pass ends
+}
+
+bool HttpExchange::upstreamFull() {
+  if (!upstream_) return false;
+  upstream_->flush();  // before judging how full it is
+  if (upstream_->queued() < settings_->bufferHighWatermark) return false;
+  upstream_->setDrainMark(settings_->bufferLowWatermark);  // onRequestBodyWanted then
+  return true;
+}
+
+void HttpExchange::onClientDrained() {
+  if (upstream_) upstream_->resumeReading();
+}
+
+// ---- upstream side ----
+
+void HttpExchange::onUpstreamConnected() {
+  FlushAtExit flush(client_);
+  upstream_ = connector_.takeConnection();
+  ServiceTraffic& traffic = target_->traffic();
+  ServiceTraffic::add(connector_.reused() ? traffic.upstreamReused : traffic.upstreamOpened);
+  upstream_->setHandler(this);
+  if (!connector_.reused()) upstream_->setNoDelay();  // a pooled one has it already
+  upstream_->resumeReading();
+  responseReader_.restart(responseLimits(targetSettings_->http));
+  responseReader_.expectNoBody(request_.method == "HEAD");
+  reading_ = true;
+  // What was sent before (the head, and on a retry the body so far) goes first.
+  if (!replay_.empty()) upstream_->append(replay_);
+  if (!replayable_) replay_.clear();
+  event_base_gettimeofday_cached(base_, &sentAt_);
+  // The response timeout counts from the end of the request; an upload under way is
+  // watched by the idle timeout (a slow client is not a slow backend).
+  if (requestComplete_) {
+    armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+    return;
+  }
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  client_->onRequestBodyWanted();
+}
+
+void HttpExchange::onUpstreamFailed(std::string_view reason) {
+  FlushAtExit flush(client_);
+  client_->onLocalResponse(reason == "no_ready_backend" ? 503 : 502, reason, requestComplete_);
+}
+
+void HttpExchange::onInput(StreamConnection&) {
+  FlushAtExit flush(client_);
+  processUpstreamInput();
+}
+
+void HttpExchange::onDrained(StreamConnection&) {
+  FlushAtExit flush(client_);
+  touch();
+  // The backend caught up with the request body: read from the client again.
+  upstream_->setDrainMark(0);
+  client_->onRequestBodyWanted();
+}
+
+void HttpExchange::onClosed(StreamConnection&, int error) {
+  FlushAtExit flush(client_);
+  if (error == 0) processUpstreamInput();  // bytes that came before the FIN
+  if (upstream_) onUpstreamClosed();  // still this exchange's: nothing above ended it
+}
+
+void HttpExchange::processUpstreamInput() {
+  touch();
+  while (upstream_ && reading_) {
+    if (responseReader_.paused()) {
+      if (responseEnded_) {
+        responseEnded_ = false;
+        if (tunnelPending_) {
+          reading_ = false;
+          armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+          client_->onUpgraded(*upstream_);
+          return;
+        }
+        if (interim_) {
+          interim_ = false;
+          responseReader_.resume();
+          continue;
+        }
+        finishExchange();
+        return;
+      }
+      responseReader_.resume();  // after a head: the body streams
+    }
+    std::string_view input = upstream_->input();
+    if (input.empty()) break;
+    size_t consumed = responseReader_.feed(input);
+    upstream_->consume(consumed);
+    if (responseReader_.failed()) {
+      // A copy: the reader is restarted by the next exchange the client may begin.
+      std::string reason = responseReader_.error().reason;
+      failResponse(reason);
+      return;
+    }
+    if (consumed == 0 && !responseReader_.paused()) break;
+  }
+  if (!upstream_) return;
+  if (client_->clientQueued() >= settings_->bufferHighWatermark) {
+    // The client reads slower than the backend sends: wait for it to catch up.
+    upstream_->pauseReading();
+    client_->wantClientDrained(settings_->bufferLowWatermark);
+  }
+}
+
+void HttpExchange::failResponse(std::string_view reason) {
+  if (!responseStarted_) {
+    client_->onLocalResponse(502, reason, false);
+    return;
+  }
+  std::string cut = "upstream_" + std::string(reason);
+  client_->onExchangeCut(cut);
+}
+
+void HttpExchange::onResponseHead(MessageHead& head) {
+  if (head.status == 101 && !upgradeAccepted(request_, head)) {
+    // Only an answer to a request that asked to upgrade, naming what it offered: anything
+    // else leaves the connection in a state nobody knows (RFC 9110 §15.2.2).
+    responseReader_.reject(502, "unexpected_101");
+    return;
+  }
+  if (head.status >= 100 && head.status < 200 && head.status != 101) {
+    // 100 Continue and friends: passed on to a client that can take them.
+    interim_ = true;
+    client_->onResponseHead(head, false);
+    return;
+  }
+  responseStarted_ = true;
+  responseStatus_ = head.status;
+  responseBytes_ = 0;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
+  target_->traffic().firstByte.Observe(secondsBetween(sentAt_, now));
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  if (std::shared_ptr<Backend> backend = connector_.backendPtr()) {
+    backend->responded(head.status);  // what outlier detection and the metrics count
+  }
+  upstreamKeepAlive_ = head.keepAlive;
+  if (head.status == 101) {
+    tunnelPending_ = true;
+    client_->onResponseHead(head, false);
+    return;
+  }
+  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
+                (head.contentLength && *head.contentLength == 0 && !head.chunked);
+  client_->onResponseHead(head, !noBody);
+}
+
+void HttpExchange::onResponseBody(std::string_view data) {
+  responseBytes_ += static_cast<double>(data.size());
+  touch();
+  client_->onResponseBody(data);
+}
+
+void HttpExchange::finishExchange() {
+  ServiceTraffic& traffic = target_->traffic();
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  traffic.requestDuration.Observe(secondsBetween(requestStartedAt_, now));
+  if (connector_.backend() != nullptr) {
+    logAccess(responseStatus_, connector_.backend()->name());
+  } else {
+    logAccess(responseStatus_, "-");
+  }
+  // Nothing unread from the backend and nothing of the request still unsent to it.
+  bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
+                  upstream_->input().empty() && upstream_->queued() == 0;
+  releaseUpstream(reusable);
+  client_->onResponseEnd();
+}
+
+void HttpExchange::releaseUpstream(bool reusable) {
+  timer_.cancel();
+  timerPurpose_ = TimerPurpose::None;
+  reading_ = false;
+  if (upstream_) {
+    std::shared_ptr<Backend> backend = connector_.backendPtr();
+    if (reusable && backend) {
+      pool_.release(std::move(backend), std::move(upstream_), targetSettings_->http.upstreamMaxIdle,
+                    targetSettings_->http.upstreamIdleTimeoutSeconds);
+    }
+    upstream_.reset();  // closed unless pooled; allowed inside its own callback
+  }
+  connector_.release();
+}
+
+void HttpExchange::onUpstreamClosed() {
+  if (!responseStarted_) {
+    bool canRetry = replayable_ && requestComplete_;
+    upstream_.reset();
+    reading_ = false;
+    if (canRetry) {
+      // Nothing of a response came: an idempotent request kept whole goes again, first
+      // on a new connection to the same backend when a pooled one went stale, else to
+      // another backend.
+      ServiceTraffic::add(target_->traffic().requestRetries);
+      if (!connector_.retryFresh()) connector_.retry("upstream_closed_before_response");
+      return;
+    }
+    connector_.release();
+    client_->onLocalResponse(502, "upstream_closed_before_response", requestComplete_);
+    return;
+  }
+  if (reading_ && responseReader_.finish()) {
+    // A body that ends at the close: that was its end.
+    responseEnded_ = true;
+    upstreamKeepAlive_ = false;
+    processUpstreamInput();
+    return;
+  }
+  client_->onExchangeCut("upstream_closed_mid_response");
+}
+
+void HttpExchange::endLocally(int status) {
+  if (status != 0) {
+    ServiceTraffic::add(target_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
+    responseBytes_ = 0;
+    upstreamSeconds_ = 0;
+    logAccess(status, "-");
+  }
+  releaseUpstream(false);
+}
+
+void HttpExchange::logAccess(int status, std::string_view backend) {
+  if (!settings_->http.accessLog) return;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  size_t attempts = connector_.attempts();
+  std::string_view path = request_.target;
+  path = path.substr(0, std::min(path.size(), size_t{512}));  // a log line stays a line
+  const std::string* requestId = request_.find("X-Request-Id");
+  logEvent(LogLevel::Info, "access",
+           {{"service", target_->name()},
+            {"client", clientAddress_},
+            {"method", request_.method.empty() ? std::string_view("-") : request_.method},
+            {"path", path.empty() ? std::string_view("-") : path},
+            {"status", status},
+            {"bytes", static_cast<uint64_t>(responseBytes_)},
+            {"duration_seconds", secondsBetween(requestStartedAt_, now)},
+            {"backend", backend},
+            {"upstream_seconds", upstreamSeconds_},
+            {"retries", attempts > 0 ? attempts - 1 : 0},
+            {"request_id", requestId ? std::string_view(*requestId) : generatedRequestId_}});
+}
+
+void HttpExchange::armTimer(TimerPurpose purpose, double seconds) {
+  timerPurpose_ = purpose;
+  timerSeconds_ = seconds;
+  touch();
+  if (purpose == TimerPurpose::None) {
+    timer_.cancel();
+    return;
+  }
+  timer_.arm(seconds);
+}
+
+void HttpExchange::onTimer() {
+  FlushAtExit flush(client_);
+  switch (timerPurpose_) {
+    case TimerPurpose::Response:
+      client_->onLocalResponse(504, "response_timeout", false);
+      break;
+    case TimerPurpose::Idle: {
+      // Idle means no byte either way: re-armed for the rest of the window rather than
+      // moved on every read, which would cost a timer operation per read.
+      timeval now;
+      event_base_gettimeofday_cached(base_, &now);
+      double idleFor = secondsBetween(lastActivity_, now);
+      if (idleFor < timerSeconds_) {
+        timer_.arm(timerSeconds_ - idleFor);
+        break;
+      }
+      client_->onExchangeCut("idle_timeout");
+      break;
+    }
+    case TimerPurpose::None:
+      break;
+  }
+}
+
+// ---- the pool ----
+
+std::unique_ptr<HttpExchange> ExchangePool::acquire() {
+  if (free_.empty()) return std::make_unique<HttpExchange>(context_);
+  std::unique_ptr<HttpExchange> exchange = std::move(free_.back());
+  free_.pop_back();
+  return exchange;
+}
+
+void ExchangePool::release(std::unique_ptr<HttpExchange> exchange) {
+  if (exchange) free_.push_back(std::move(exchange));
+}
+
+void ExchangePool::sweep() {
+  // Spare exchanges beyond a few go: a burst of concurrent requests leaves no lasting
+  // memory. Never inside a callback of theirs: idle ones run none.
+  if (free_.size() > kKeptAfterSweep) free_.resize(kKeptAfterSweep);
+}
+
+ExchangePool& ExchangePool::of(std::unique_ptr<WorkerLocal>& slot,
+                               const HttpExchange::Context& context) {
+  if (!slot) slot = std::make_unique<ExchangePool>(context);
+  return static_cast<ExchangePool&>(*slot);  // the slot is the HTTP sessions' alone
+}
+
+}  // namespace readygate

@@ -1,0 +1,214 @@
+// One request and its response, whichever codec carries the client side: route, backend choice
+// and retries, the replay buffer, reading and checking the response, its timers, the access log
+// line and the metrics.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/core/timer.h"
+#include "proxy/http/message_reader.h"
+#include "proxy/http/message_writer.h"
+#include "proxy/net/session.h"
+#include "proxy/upstream/upstream_connector.h"
+
+namespace readygate {
+
+/// The client side of an exchange: the HTTP/1 connection today, an HTTP/2 stream next.
+/// It owns the client's framing (chunks, HTTP/1.0, Connection) and its socket; the
+/// exchange never sees either. The exchange calls these last in whatever it is doing, so
+/// the client may end the exchange (and reuse the object) from inside any of them.
+class ExchangeClient {
+ public:
+  virtual ~ExchangeClient() = default;
+  /// A head from the backend: an interim 1xx, a 101 accepted for the upgrade, or the
+  /// response; `hasBody` says whether a body follows (not for HEAD, 204, 304, length 0).
+  virtual void onResponseHead(const MessageHead& response, bool hasBody) = 0;
+  virtual void onResponseBody(std::string_view data) = 0;
+  /// The response is complete; the exchange has logged it and let its backend go.
+  virtual void onResponseEnd() = 0;
+  /// No answer will come from a backend: the client side answers `status` itself (502,
+  /// 503, 504). `keepClient` false: the connection cannot carry another request.
+  virtual void onLocalResponse(int status, std::string_view reason, bool keepClient) = 0;
+  /// A response under way cannot be finished: the client is cut.
+  virtual void onExchangeCut(std::string_view reason) = 0;
+  /// The 101 and everything before it went to the client: `upstream` carries the new
+  /// protocol from here. The exchange keeps owning it (and its lease) until let go.
+  virtual void onUpgraded(StreamConnection& upstream) = 0;
+  /// The backend can take (more of) the request body now.
+  virtual void onRequestBodyWanted() = 0;
+  /// Bytes waiting for the client; past bufferBytes the backend is no longer read.
+  virtual size_t clientQueued() const = 0;
+  /// onClientDrained (to the exchange) is wanted once the client's queue is this low.
+  virtual void wantClientDrained(size_t bytes) = 0;
+  /// Sends what both sides have queued (the end of every entry point).
+  virtual void flushWrites() = 0;
+};
+
+/// An exchange lives as long as its request and is then given back to the worker's
+/// ExchangePool with its buffers (request head, response reader, replay buffer), so a
+/// keep-alive connection between requests holds none of them and a request allocates
+/// nothing.
+///
+/// A request is sent again, to another backend, when its connection fails before any
+/// response byte, it is idempotent and all of it (at most kReplayBytes) is still at
+/// hand; a POST whose bytes may have reached a backend never is.
+class HttpExchange : private UpstreamConnector::Client, private StreamConnection::Handler {
+ public:
+  static constexpr size_t kReplayBytes = 64 * 1024;
+
+  struct Context {
+    event_base* base;
+    BackendLeases& leases;
+    UpstreamPool& pool;
+    BufferPool& buffers;
+  };
+  /// What the client side knows of the request's connection.
+  struct Origin {
+    ExchangeClient* client;     // not owned
+    DrainTarget* drainTarget;   // not owned: closed when the backend's drain time is up
+    std::shared_ptr<Service> service;  // the listener's
+    std::shared_ptr<const ServiceSettings> settings;  // as they are for this request
+    const SocketAddress* peer;         // not owned: the client's, for trusted proxies
+    std::string_view clientAddress;    // its host, for X-Forwarded-For and the log
+  };
+  /// A route or a limit refused the request before any backend saw it.
+  struct Refusal {
+    int status;
+    std::string_view reason;
+  };
+
+  explicit HttpExchange(const Context& context);
+  ~HttpExchange() override;
+  HttpExchange(const HttpExchange&) = delete;
+  HttpExchange& operator=(const HttpExchange&) = delete;
+
+  /// A new request from `origin`, its head about to be parsed into request().
+  void begin(const Origin& origin);
+  MessageHead& request() { return request_; }
+  const MessageHead& request() const { return request_; }
+
+  /// The head is complete and checked: picks the service whose backends take it and
+  /// makes the head sent upstream. A refusal (404, 503) is for the client to answer.
+  std::optional<Refusal> prepare(bool hasBody);
+  /// Connects (from the pool or anew) and sends what there is of the request.
+  void forward();
+  bool forwarding() const { return forwarding_; }
+  void requestBody(std::string_view data);
+  void requestEnd();
+  /// Bytes of the request are waiting for the backend beyond bufferBytes: the client
+  /// side stops reading (onRequestBodyWanted follows once it has caught up).
+  bool upstreamFull();
+  /// The client took what waited for it: the backend is read again.
+  void onClientDrained();
+  /// Bytes moved on the client side: the idle timer measures from here.
+  void touch() { event_base_gettimeofday_cached(base_, &lastActivity_); }
+  bool responseStarted() const { return responseStarted_; }
+  StreamConnection* upstream() { return upstream_.get(); }
+  /// The service whose metrics count the request (the route's, or the listener's).
+  Service& target() { return *target_; }
+
+  /// The client side answered the request itself (`status`), or went away: the backend
+  /// connection is closed (never pooled) and the exchange is over. Logged when `status`.
+  void endLocally(int status);
+  /// One access-log line (http.accessLog) for `status`, as the exchange stands.
+  void logAccess(int status, std::string_view backend);
+
+ private:
+  enum class TimerPurpose { None, Response, Idle };
+
+  struct ResponseEvents : MessageReader::Events {
+    explicit ResponseEvents(HttpExchange* owner) : exchange(owner) {}
+    HttpExchange* exchange;
+    void onHead(MessageHead& head) override { exchange->onResponseHead(head); }
+    void onBody(std::string_view data) override { exchange->onResponseBody(data); }
+    void onMessageEnd() override { exchange->responseEnded_ = true; }
+  };
+  /// Every entry point from the loop ends with the client's flush, so the bytes of one
+  /// pass leave in one system call per socket.
+  struct FlushAtExit {
+    explicit FlushAtExit(ExchangeClient* owner) : client(owner) {}
+    ~FlushAtExit() { client->flushWrites(); }
+    FlushAtExit(const FlushAtExit&) = delete;
+    FlushAtExit& operator=(const FlushAtExit&) = delete;
+    ExchangeClient* client;  // not owned: sessions are deleted later (DeferredDelete)
+  };
+
+  void writeUpstream(std::string_view data);
+  // Upstream side.
+  void onUpstreamConnected() override;
+  void onUpstreamFailed(std::string_view reason) override;
+  void onInput(StreamConnection& connection) override;
+  void onDrained(StreamConnection& connection) override;
+  void onClosed(StreamConnection& connection, int error) override;
+  void processUpstreamInput();
+  void onResponseHead(MessageHead& head);
+  void onResponseBody(std::string_view data);
+  void onUpstreamClosed();
+  void finishExchange();
+  void releaseUpstream(bool reusable);
+  /// A response that cannot go on: closed upstream, then the client answers or is cut.
+  void failResponse(std::string_view reason);
+  void armTimer(TimerPurpose purpose, double seconds);
+  void onTimer();
+
+  event_base* base_;
+  UpstreamPool& pool_;
+  ExchangeClient* client_ = nullptr;  // not owned: set by begin()
+  DrainTarget* drainTarget_ = nullptr;
+  std::shared_ptr<Service> service_;
+  std::shared_ptr<const ServiceSettings> settings_;
+  const SocketAddress* peer_ = nullptr;
+  std::string_view clientAddress_;
+  // The service whose backends take the request: the listener's, or a route's.
+  std::shared_ptr<Service> target_;
+  std::shared_ptr<const ServiceSettings> targetSettings_;
+  UpstreamConnector connector_;
+  std::unique_ptr<StreamConnection> upstream_;
+  ResponseEvents responseEvents_;
+  MessageReader responseReader_;  // restarted per response: its buffers are kept
+  bool reading_ = false;          // responseReader_ is reading this exchange's response
+  Timer timer_;
+  TimerPurpose timerPurpose_ = TimerPurpose::None;
+  double timerSeconds_ = 0;  // what the timer was armed for (idle: the window)
+  timeval lastActivity_{};   // the last byte either way: the idle timer re-arms from it
+
+  MessageHead request_;
+  bool forwarding_ = false;
+  bool requestComplete_ = false;
+  BodyFraming requestFraming_ = BodyFraming::None;
+  std::string replay_;  // the request as sent upstream, while it is small and idempotent
+  bool replayable_ = false;
+  std::string generatedRequestId_;  // when the request came without one
+  timeval requestStartedAt_{};
+  bool responseStarted_ = false;
+  bool responseEnded_ = false;
+  bool interim_ = false;  // a 1xx before the real response
+  bool tunnelPending_ = false;
+  bool upstreamKeepAlive_ = false;
+  int responseStatus_ = 0;
+  double responseBytes_ = 0;
+  double upstreamSeconds_ = 0;  // request head read -> response head
+  timeval sentAt_{};            // the request head went upstream
+};
+
+/// A worker's idle exchanges, handed out per request and given back at its end (never
+/// freed inside a callback: only sweep() lets spare ones go).
+class ExchangePool : public WorkerLocal {
+ public:
+  explicit ExchangePool(const HttpExchange::Context& context) : context_(context) {}
+  std::unique_ptr<HttpExchange> acquire();
+  void release(std::unique_ptr<HttpExchange> exchange);
+  void sweep() override;
+  /// The pool in `slot` (a worker's), made there on first use.
+  static ExchangePool& of(std::unique_ptr<WorkerLocal>& slot, const HttpExchange::Context& context);
+
+ private:
+  static constexpr size_t kKeptAfterSweep = 64;
+  HttpExchange::Context context_;
+  std::vector<std::unique_ptr<HttpExchange>> free_;
+};
+
+}  // namespace readygate
