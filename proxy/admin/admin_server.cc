@@ -12,6 +12,7 @@
 #include "proxy/core/http_status.h"
 #include "proxy/core/json_writer.h"
 #include "proxy/core/log.h"
+#include "proxy/core/timer.h"
 
 namespace readygate {
 namespace {
@@ -32,14 +33,10 @@ class AdminConnection {
  public:
   /// `reserved`: accepted past maxConnections, for /healthz and /readyz only.
   AdminConnection(AdminServer& server, evutil_socket_t fd, bool reserved)
-      : server_(server), reserved_(reserved) {
+      : server_(server),
+        timer_(Timer::calling<&AdminConnection::onDeadline>(server.base_, this)),
+        reserved_(reserved) {
     bev_.reset(bufferevent_socket_new(server.base_, fd, BEV_OPT_CLOSE_ON_FREE));
-    timer_.reset(evtimer_new(
-        server.base_,
-        [](evutil_socket_t, short, void* self) {
-          static_cast<AdminConnection*>(self)->onDeadline();
-        },
-        this));
     http_parser_init(&parser_, HTTP_REQUEST);
     parser_.data = this;
     http_parser_settings_init(&settings_);
@@ -265,22 +262,19 @@ class AdminConnection {
     }
   }
 
-  void arm(double seconds) {
-    timeval timeout = toTimeval(seconds);
-    evtimer_add(timer_.get(), &timeout);
-  }
+  void arm(double seconds) { timer_.arm(seconds); }
 
   void close() {
     if (closed_) return;
     closed_ = true;
-    evtimer_del(timer_.get());
+    timer_.cancel();
     bev_.reset();
     server_.connectionClosed(this);
   }
 
   AdminServer& server_;
   BufferEventPtr bev_;
-  EventPtr timer_;
+  Timer timer_;
   http_parser parser_;
   http_parser_settings settings_;
   AdminRequest request_;

@@ -90,14 +90,7 @@ int Server::run() {
     evsignal_add(event.get(), nullptr);
     signalEvents_.push_back(std::move(event));
   }
-  housekeeping_.reset(event_new(
-      control_.base(), -1, EV_PERSIST,
-      [](evutil_socket_t, short, void* self) {
-        static_cast<Server*>(self)->services_.dropFinished();
-      },
-      this));
-  timeval second = toTimeval(1);
-  event_add(housekeeping_.get(), &second);
+  housekeeping_.armEvery(1);
 
   ProxyWorker::ProcessLimit processLimit;
   processLimit.maxConnections = config_.maxConnections;
@@ -123,7 +116,7 @@ int Server::run() {
   for (auto& worker : workers_) worker->join();
   // Probes hold sockets and children on the control loop: stop them before it goes.
   admin_.reset();
-  housekeeping_.reset();
+  housekeeping_.cancel();
   services_.clear();
   logEvent(LogLevel::Info, "stopped");
   return 0;
@@ -182,8 +175,8 @@ void Server::beginShutdown(const char* signalName) {
   if (shuttingDown_) {
     // A second signal means "now": open connections are closed without waiting.
     logEvent(LogLevel::Warn, "shutdown_forced", {{"signal", signalName}});
-    if (shutdownDelay_) {
-      evtimer_del(shutdownDelay_.get());
+    if (shutdownDelay_.armed()) {
+      shutdownDelay_.cancel();
       closeListenersAndDrain();
     }
     for (auto& worker : workers_) worker->closeAllNow();
@@ -200,14 +193,7 @@ void Server::beginShutdown(const char* signalName) {
     return;
   }
   // Keep accepting while whatever balances in front notices /readyz and stops sending.
-  shutdownDelay_.reset(evtimer_new(
-      control_.base(),
-      [](evutil_socket_t, short, void* self) {
-        static_cast<Server*>(self)->closeListenersAndDrain();
-      },
-      this));
-  timeval wait = toTimeval(delay);
-  evtimer_add(shutdownDelay_.get(), &wait);
+  shutdownDelay_.arm(delay);
 }
 
 void Server::closeListenersAndDrain() {

@@ -13,6 +13,7 @@
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/timer.h"
 #include "proxy/metrics/metrics_report.h"
 #include "proxy/net/proxy_worker.h"
 
@@ -52,9 +53,12 @@ class Server {
   std::unique_ptr<AdminServer> admin_;
   std::string adminToken_;
   std::vector<EventPtr> signalEvents_;
-  EventPtr housekeeping_;   // frees removed services once drained
-  EventPtr shutdownDelay_;  // SIGTERM -> listeners close after shutdownDelaySeconds
+  void dropFinishedServices() { services_.dropFinished(); }
   void closeListenersAndDrain();
+  // Frees removed services once drained.
+  Timer housekeeping_{Timer::calling<&Server::dropFinishedServices>(control_.base(), this)};
+  // SIGTERM -> listeners close after shutdownDelaySeconds.
+  Timer shutdownDelay_{Timer::calling<&Server::closeListenersAndDrain>(control_.base(), this)};
   bool shuttingDown_ = false;
   size_t stoppedWorkers_ = 0;
 };

@@ -25,11 +25,10 @@ int openReserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 AcceptBackoff::AcceptBackoff(event_base* base, std::string owner,
                              std::function<void(bool)> setPaused)
-    : owner_(std::move(owner)), setPaused_(std::move(setPaused)), reserveFd_(openReserve()) {
-  resumeTimer_.reset(evtimer_new(
-      base, [](evutil_socket_t, short, void* self) { static_cast<AcceptBackoff*>(self)->resume(); },
-      this));
-}
+    : owner_(std::move(owner)),
+      setPaused_(std::move(setPaused)),
+      resumeTimer_(Timer::calling<&AcceptBackoff::resume>(base, this)),
+      reserveFd_(openReserve()) {}
 
 AcceptBackoff::~AcceptBackoff() {
   if (reserveFd_ >= 0) ::close(reserveFd_);
@@ -59,8 +58,7 @@ void AcceptBackoff::onAcceptError(int listenFd, int error, std::string_view refu
   refusedSinceLog_ = 0;
   paused_ = true;
   setPaused_(true);
-  timeval pause = toTimeval(kPauseSeconds);
-  evtimer_add(resumeTimer_.get(), &pause);
+  resumeTimer_.arm(kPauseSeconds);
 }
 
 void AcceptBackoff::refuseQueued(int listenFd, std::string_view refusal) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
 
 namespace readygate {
 
@@ -34,7 +35,7 @@ class AcceptBackoff {
 
   std::string owner_;
   std::function<void(bool)> setPaused_;
-  EventPtr resumeTimer_;
+  Timer resumeTimer_;
   int reserveFd_ = -1;  // held open so that one accept can still succeed when none are left
   bool paused_ = false;
   uint64_t errorsSinceLog_ = 0;

@@ -6,9 +6,10 @@
 
 namespace readygate {
 
-/// Calls `callback(owner)` once, `seconds` after arm(). The libevent event is made on the
-/// first arm() (a connector served from the pool never needs its connect timer, so it
-/// costs nothing) and kept until the Timer goes. Not thread-safe: the loop's thread only.
+/// Calls `callback(owner)` once, `seconds` after arm(), or every `seconds` after
+/// armEvery(). The libevent event is made on the first arm (a connector served from the
+/// pool never needs its connect timer, so it costs nothing) and kept until the Timer
+/// goes. Not thread-safe: the loop's thread only.
 class Timer {
  public:
   using Callback = void (*)(void* owner);
@@ -26,8 +27,13 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   void arm(double seconds) {
-    timeval delay = toTimeval(seconds);
-    evtimer_add(event(), &delay);
+    period_ = 0;
+    add(seconds);
+  }
+  /// Every `seconds` from now until cancel() (re-armed before each call).
+  void armEvery(double seconds) {
+    period_ = seconds;
+    add(seconds);
   }
   /// Fires at the loop's next pass: for work that must not run inside the caller.
   void armNow() {
@@ -35,6 +41,7 @@ class Timer {
     evtimer_add(event(), &now);
   }
   void cancel() {
+    period_ = 0;
     if (event_) evtimer_del(event_.get());
   }
   bool armed() const { return event_ && evtimer_pending(event_.get(), nullptr); }
@@ -44,14 +51,20 @@ class Timer {
     if (!event_) event_.reset(evtimer_new(base_, &Timer::onFire, this));
     return event_.get();
   }
+  void add(double seconds) {
+    timeval delay = toTimeval(seconds);
+    evtimer_add(event(), &delay);
+  }
   static void onFire(evutil_socket_t, short, void* self) {
     auto* timer = static_cast<Timer*>(self);
-    timer->callback_(timer->owner_);
+    if (timer->period_ > 0) timer->add(timer->period_);
+    timer->callback_(timer->owner_);  // last: the owner may destroy the timer
   }
 
   event_base* base_;
   void* owner_;  // not owned: the object the timer belongs to
   Callback callback_;
+  double period_ = 0;  // armEvery's, 0 for one shot
   EventPtr event_;
 };
 

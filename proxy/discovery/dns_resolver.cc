@@ -36,7 +36,6 @@ DnsResolver::DnsResolver(event_base* base, const std::vector<std::string>& serve
     status = ares_set_servers_ports_csv(channel_, csv.c_str());
     if (status != ARES_SUCCESS) error_ = "resolvers: " + std::string(ares_strerror(status));
   }
-  timer_.reset(evtimer_new(base_, &DnsResolver::onTimer, this));
 }
 
 DnsResolver::~DnsResolver() {
@@ -125,17 +124,18 @@ void DnsResolver::onSocketEvent(evutil_socket_t fd, short what, void* self) {
   resolver->armTimer();
 }
 
-void DnsResolver::onTimer(evutil_socket_t, short, void* self) {
-  auto* resolver = static_cast<DnsResolver*>(self);
-  resolver->retired_.clear();
-  ares_process_fd(resolver->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
-  resolver->armTimer();
+void DnsResolver::onTimer() {
+  retired_.clear();
+  ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+  armTimer();
 }
 
 void DnsResolver::armTimer() {
   timeval longest{1, 0};
   timeval next{};
-  if (timeval* wait = ares_timeout(channel_, &longest, &next)) evtimer_add(timer_.get(), wait);
+  if (timeval* wait = ares_timeout(channel_, &longest, &next)) {
+    timer_.arm(static_cast<double>(wait->tv_sec) + static_cast<double>(wait->tv_usec) / 1e6);
+  }
 }
 
 }  // namespace readygate

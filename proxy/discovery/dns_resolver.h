@@ -12,6 +12,7 @@
 
 #include "proxy/core/libevent_handles.h"
 #include "proxy/core/socket_address.h"
+#include "proxy/core/timer.h"
 
 namespace readygate {
 
@@ -47,7 +48,7 @@ class DnsResolver {
   static void onSocketState(void* self, ares_socket_t fd, int readable, int writable);
   static int onSocketCreated(ares_socket_t fd, int type, void* self);
   static void onSocketEvent(evutil_socket_t fd, short what, void* self);
-  static void onTimer(evutil_socket_t, short, void* self);
+  void onTimer();
   static void onResult(void* lookup, int status, int timeouts, ares_addrinfo* result);
   void armTimer();
 
@@ -56,7 +57,7 @@ class DnsResolver {
   std::string error_;
   std::map<ares_socket_t, EventPtr> sockets_;
   std::vector<EventPtr> retired_;  // replaced inside their own callback: freed at the next one
-  EventPtr timer_;
+  Timer timer_{Timer::calling<&DnsResolver::onTimer>(base_, this)};
   bool destroying_ = false;
 };
 

@@ -32,13 +32,12 @@ ServiceMembers::ServiceMembers(event_base* base, const Clock& clock, HealthCheck
       service_(std::move(service)),
       config_(std::move(config)),
       graveyard_(base),
-      stoppedChecks_(base) {
+      stoppedChecks_(base),
+      sweep_(Timer::calling<&ServiceMembers::onSweep>(base, this)) {
   for (ProbeKind kind : kAllProbeKinds) {
     specs_[static_cast<size_t>(kind)] = specPtr(probeOf(*config_, kind));
   }
-  sweep_.reset(event_new(base, -1, EV_PERSIST, &ServiceMembers::onSweep, this));
-  timeval every = toTimeval(kSweepSeconds);
-  event_add(sweep_.get(), &every);
+  sweep_.armEvery(kSweepSeconds);
 }
 
 ServiceMembers::~ServiceMembers() {
@@ -376,10 +375,9 @@ void ServiceMembers::sweepRemoved() {
   if (any) std::erase(members_, nullptr);
 }
 
-void ServiceMembers::onSweep(evutil_socket_t, short, void* self) {
-  auto* members = static_cast<ServiceMembers*>(self);
-  members->sweepRemoved();
-  members->checkOutliers();
+void ServiceMembers::onSweep() {
+  sweepRemoved();
+  checkOutliers();
 }
 
 const ServiceMembers::Member* ServiceMembers::find(const SocketAddress& address) const {

@@ -14,6 +14,7 @@
 #include "proxy/core/clock.h"
 #include "proxy/core/deferred_delete.h"
 #include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
 #include "proxy/health/backend_state.h"
 #include "proxy/health/health_check_session.h"
 #include "proxy/health/readiness_tracker.h"
@@ -128,7 +129,7 @@ class ServiceMembers {
   void onRemoved(Member& member);
   /// Frees removed backends whose last connection is gone (their series vanish).
   void sweepRemoved();
-  static void onSweep(evutil_socket_t, short, void* self);
+  void onSweep();
 
   const Clock& clock_;
   HealthCheckFactory makeChecks_;
@@ -143,7 +144,7 @@ class ServiceMembers {
   bool retired_ = false;
   DeferredDelete<Member> graveyard_;  // may be freed inside their own probe callback
   DeferredDelete<HealthChecks> stoppedChecks_;
-  EventPtr sweep_;
+  Timer sweep_;
 };
 
 }  // namespace readygate

@@ -18,7 +18,12 @@ constexpr double kRetiredSweepSeconds = 0.1;
 }  // namespace
 
 ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit processLimit)
-    : index_(index), processLimit_(std::move(processLimit)) {
+    : index_(index),
+      processLimit_(std::move(processLimit)),
+      shutdownDeadline_(
+          Timer::calling<&ProxyWorker::onShutdownDeadline>(thread_.loop().base(), this)),
+      retiredSweep_(
+          Timer::calling<&ProxyWorker::closeRetiredSessions>(thread_.loop().base(), this)) {
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
   pool_ = std::make_unique<UpstreamPool>(clock_);
@@ -32,23 +37,7 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit 
           }
         }
       });
-  shutdownDeadline_.reset(evtimer_new(
-      base,
-      [](evutil_socket_t, short, void* self) {
-        auto* worker = static_cast<ProxyWorker*>(self);
-        logEvent(LogLevel::Warn, "shutdown_deadline",
-                 {{"worker", worker->index_}, {"closing_sessions", worker->sessions_.size()}});
-        worker->closeAllSessions();
-      },
-      this));
-  retiredSweep_.reset(event_new(
-      base, -1, EV_PERSIST,
-      [](evutil_socket_t, short, void* self) {
-        static_cast<ProxyWorker*>(self)->closeRetiredSessions();
-      },
-      this));
-  timeval every = toTimeval(kRetiredSweepSeconds);
-  event_add(retiredSweep_.get(), &every);
+  retiredSweep_.armEvery(kRetiredSweepSeconds);
   for (Binding& binding : bindings) setUpListener(std::move(binding));
 }
 
@@ -129,8 +118,7 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
     for (Session* session : open) session->closeIfIdle();
     logEvent(LogLevel::Info, "worker_draining",
              {{"worker", index_}, {"sessions", sessions_.size()}});
-    timeval grace = toTimeval(graceSeconds);
-    evtimer_add(shutdownDeadline_.get(), &grace);
+    shutdownDeadline_.arm(graceSeconds);
     stopIfDrained();
   });
 }
@@ -206,9 +194,15 @@ void ProxyWorker::sessionFinished(Session* session) {
 
 void ProxyWorker::stopIfDrained() {
   if (shuttingDown_ && sessions_.empty()) {
-    evtimer_del(shutdownDeadline_.get());
+    shutdownDeadline_.cancel();
     thread_.loop().stop();
   }
+}
+
+void ProxyWorker::onShutdownDeadline() {
+  logEvent(LogLevel::Warn, "shutdown_deadline",
+           {{"worker", index_}, {"closing_sessions", sessions_.size()}});
+  closeAllSessions();
 }
 
 void ProxyWorker::closeRetiredSessions() {

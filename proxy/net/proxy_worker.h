@@ -10,6 +10,7 @@
 #include "proxy/core/clock.h"
 #include "proxy/core/deferred_delete.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/timer.h"
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/backend_lease.h"
@@ -77,6 +78,7 @@ class ProxyWorker : private SessionOwner {
   void closeAllSessions();
   /// Closes upstream connections whose backend was removed and whose drain time is up.
   void closeRetiredSessions();
+  void onShutdownDeadline();
 
   static void onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
   static void onAcceptError(evconnlistener*, void* self);
@@ -95,8 +97,8 @@ class ProxyWorker : private SessionOwner {
   ProcessLimit processLimit_;
   std::unique_ptr<DeferredDelete<Session>> finished_;  // freed after the pass that finished them
   std::unique_ptr<AcceptBackoff> acceptBackoff_;       // out of descriptors: pause, refuse, resume
-  EventPtr shutdownDeadline_;
-  EventPtr retiredSweep_;  // periodic: drain timeouts of removed backends
+  Timer shutdownDeadline_;  // on thread_'s loop, declared after it: gone before it
+  Timer retiredSweep_;      // periodic: drain timeouts of removed backends
   SteadyClock clock_;
   std::unique_ptr<UpstreamPool> pool_;  // idle keep-alive connections (HTTP)
   bool shuttingDown_ = false;

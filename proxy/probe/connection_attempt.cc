@@ -12,27 +12,21 @@
 namespace readygate {
 
 ConnectionAttempt::ConnectionAttempt(event_base* base, ProbeDone done)
-    : base_(base), done_(std::move(done)) {
-  deliver_.reset(evtimer_new(
-      base_,
-      [](evutil_socket_t, short, void* self) {
-        auto* attempt = static_cast<ConnectionAttempt*>(self);
-        // Last thing this object does: the owner may drop it from here on.
-        ProbeDone done = std::move(attempt->done_);
-        done(std::move(attempt->result_));
-      },
-      this));
-  timeout_.reset(evtimer_new(
-      base_,
-      [](evutil_socket_t, short, void* self) {
-        static_cast<ConnectionAttempt*>(self)->finish(ProbeResult::failed("timeout"));
-      },
-      this));
+    : base_(base),
+      done_(std::move(done)),
+      timeout_(Timer::calling<&ConnectionAttempt::onTimeout>(base, this)),
+      deliver_(Timer::calling<&ConnectionAttempt::deliver>(base, this)) {}
+
+void ConnectionAttempt::deliver() {
+  // Last thing this object does: the owner may drop it from here on.
+  ProbeDone done = std::move(done_);
+  done(std::move(result_));
 }
 
+void ConnectionAttempt::onTimeout() { finish(ProbeResult::failed("timeout")); }
+
 void ConnectionAttempt::begin(const SocketAddress& address, double timeoutSeconds) {
-  timeval timeout = toTimeval(timeoutSeconds);
-  evtimer_add(timeout_.get(), &timeout);
+  timeout_.arm(timeoutSeconds);
   evutil_socket_t fd = newStreamSocket(address.family());
   if (fd < 0 && isLocalResourceError(errno)) {
     finish(ProbeResult::localResource(std::string("socket: ") + strerror(errno)));
@@ -106,15 +100,14 @@ void ConnectionAttempt::finish(ProbeResult result) {
   if (finished_) return;
   finished_ = true;
   result_ = std::move(result);
-  evtimer_del(timeout_.get());
+  timeout_.cancel();
   if (resetOnClose_ && connection_) {
     evutil_socket_t fd = bufferevent_getfd(connection_.get());
     linger abort{1, 0};
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
   }
   connection_.reset();  // close now: the probe's socket must not outlive its answer
-  timeval now{0, 0};
-  evtimer_add(deliver_.get(), &now);
+  deliver_.armNow();
 }
 
 void ConnectionAttempt::onConnectError(int error) {

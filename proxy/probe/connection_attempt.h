@@ -6,6 +6,7 @@
 
 #include "proxy/core/libevent_handles.h"
 #include "proxy/core/socket_address.h"
+#include "proxy/core/timer.h"
 #include "proxy/probe/prober.h"
 #include "proxy/probe/tls_client_context.h"
 
@@ -53,12 +54,14 @@ class ConnectionAttempt : public ProbeAttempt {
   /// Puts a TLS filter over the connected socket; its events count as connecting again.
   void startTls();
   void onTlsFailed();
+  void onTimeout();
+  void deliver();
 
   event_base* base_;
   ProbeDone done_;
   BufferEventPtr connection_;
-  EventPtr timeout_;
-  EventPtr deliver_;
+  Timer timeout_;
+  Timer deliver_;
   ProbeResult result_;
   const TlsClientContext* tls_ = nullptr;
   std::string serverName_;

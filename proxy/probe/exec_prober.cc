@@ -12,6 +12,7 @@
 
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
 
 extern char** environ;
 
@@ -23,17 +24,11 @@ constexpr size_t kMaxOutputBytes = 4096;
 class ExecAttempt : public ProbeAttempt {
  public:
   ExecAttempt(event_base* base, ChildReaper& reaper, ProbeDone done)
-      : base_(base), reaper_(reaper), done_(std::move(done)) {
-    deliver_.reset(evtimer_new(
-        base_,
-        [](evutil_socket_t, short, void* self) {
-          auto* attempt = static_cast<ExecAttempt*>(self);
-          ProbeDone done = std::move(attempt->done_);
-          done(std::move(attempt->result_));
-        },
-        this));
-    timeout_.reset(evtimer_new(base_, &ExecAttempt::onTimeout, this));
-  }
+      : base_(base),
+        reaper_(reaper),
+        done_(std::move(done)),
+        deliver_(Timer::calling<&ExecAttempt::deliver>(base, this)),
+        timeout_(Timer::calling<&ExecAttempt::onTimeout>(base, this)) {}
 
   ~ExecAttempt() override {
     closeOutput();
@@ -98,8 +93,7 @@ class ExecAttempt : public ProbeAttempt {
     outputEvent_.reset(
         event_new(base_, outputFd_, EV_READ | EV_PERSIST, &ExecAttempt::onOutput, this));
     event_add(outputEvent_.get(), nullptr);
-    timeval timeout = toTimeval(timeoutSeconds);
-    evtimer_add(timeout_.get(), &timeout);
+    timeout_.arm(timeoutSeconds);
     reaper_.watch(pid_, [this](int status) { onExit(status); });
   }
 
@@ -108,10 +102,15 @@ class ExecAttempt : public ProbeAttempt {
     static_cast<ExecAttempt*>(self)->readOutput();
   }
 
-  static void onTimeout(evutil_socket_t, short, void* self) {
-    auto* attempt = static_cast<ExecAttempt*>(self);
-    attempt->timedOut_ = true;
-    kill(-attempt->pid_, SIGKILL);  // the reaper reports the exit, and we finish then
+  void onTimeout() {
+    timedOut_ = true;
+    kill(-pid_, SIGKILL);  // the reaper reports the exit, and we finish then
+  }
+
+  void deliver() {
+    // Last thing this object does: the owner may drop it from here on.
+    ProbeDone done = std::move(done_);
+    done(std::move(result_));
   }
 
   void readOutput() {
@@ -155,7 +154,7 @@ class ExecAttempt : public ProbeAttempt {
     // exec probes do; the kernel keeps the group id from being reused while any member lives.
     kill(-pid_, SIGKILL);
     pid_ = -1;
-    evtimer_del(timeout_.get());
+    timeout_.cancel();
     // Whatever it wrote before exiting is in the pipe; a grandchild holding the pipe
     // open must not hold up the result, so read what is there and stop.
     readOutput();
@@ -175,16 +174,15 @@ class ExecAttempt : public ProbeAttempt {
 
   void finish(ProbeResult result) {
     result_ = std::move(result);
-    timeval now{0, 0};
-    evtimer_add(deliver_.get(), &now);
+    deliver_.armNow();
   }
 
   event_base* base_;
   ChildReaper& reaper_;
   ProbeDone done_;
   ProbeResult result_;
-  EventPtr deliver_;
-  EventPtr timeout_;
+  Timer deliver_;
+  Timer timeout_;
   EventPtr outputEvent_;
   int outputFd_ = -1;
   int discard_ = -1;

@@ -13,21 +13,14 @@ ProbeScheduler::ProbeScheduler(event_base* base, const Clock& clock, std::unique
       period_(periodSeconds),
       stats_(stats),
       shouldRun_(std::move(shouldRun)),
-      onResult_(std::move(onResult)) {
-  timer_.reset(evtimer_new(base, &ProbeScheduler::onTimer, this));
+      onResult_(std::move(onResult)),
+      timer_(Timer::calling<&ProbeScheduler::tick>(base, this)) {
   double now = clock_.now();
   nextDue_ = now + firstDelaySeconds;
   arm(now);
 }
 
-void ProbeScheduler::onTimer(evutil_socket_t, short, void* self) {
-  static_cast<ProbeScheduler*>(self)->tick();
-}
-
-void ProbeScheduler::arm(double now) {
-  timeval delay = toTimeval(nextDue_ - now);
-  evtimer_add(timer_.get(), &delay);
-}
+void ProbeScheduler::arm(double now) { timer_.arm(nextDue_ - now); }
 
 void ProbeScheduler::tick() {
   double now = clock_.now();

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "proxy/core/clock.h"
-#include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
 #include "proxy/probe/prober.h"
 
 namespace readygate {
@@ -38,7 +38,6 @@ class ProbeScheduler {
   bool inFlight() const { return inFlight_; }
 
  private:
-  static void onTimer(evutil_socket_t, short, void* self);
   void tick();
   void arm(double now);
   void onDone(ProbeResult result);
@@ -50,7 +49,7 @@ class ProbeScheduler {
   ProbeTimingStats& stats_;
   ShouldRun shouldRun_;
   OnResult onResult_;
-  EventPtr timer_;
+  Timer timer_;
   double nextDue_;
   double startedAt_ = 0;
   bool inFlight_ = false;
