@@ -15,9 +15,10 @@ namespace {
 /// 16 random hex digits into `id` (its buffer reused): for requests that came without one.
 void newRequestId(std::string& id) {
   thread_local std::mt19937_64 random(std::random_device{}());
-  char text[20];
-  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
-  id.assign(text, 16);
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t bits = random();
+  id.resize(16);
+  for (int i = 15; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHex[bits & 0xf];
 }
 
 /// A backend's head may be larger than a client's (cookies, CSP), its trailers may not.

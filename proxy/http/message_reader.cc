@@ -112,7 +112,40 @@ void MessageReader::resume() {
 
 size_t MessageReader::scanHead(std::string_view data) {
   int badStatus = kind_ == Kind::Request ? 400 : 502;
-  for (size_t i = 0; i < data.size(); ++i) {
+  size_t i = 0;
+  // Whole lines at a time while each is clean (the usual head): a CRLF-ended line with no
+  // other CR, not folded, no blank before its colon. A line cut off by the end of the
+  // data, or one with anything wrong, goes through the byte loop below, which says
+  // exactly what is wrong.
+  while (lineStart_ && previous_ != '\r' && i < data.size()) {
+    const char* start = data.data() + i;
+    const void* found = std::memchr(start, '\n', data.size() - i);
+    if (found == nullptr) break;
+    size_t length = static_cast<size_t>(static_cast<const char*>(found) - start) + 1;
+    if (headBytes_ + length > limits_.maxHeaderBytes || length < 2 || start[length - 2] != '\r') {
+      break;
+    }
+    if (length == 2) {  // the blank line: the head is complete
+      headBytes_ += 2;
+      previous_ = '\n';
+      return i + 2;
+    }
+    std::string_view line(start, length - 2);
+    if (line.find('\r') != std::string_view::npos) break;
+    if (!firstLine_) {
+      if (line.front() == ' ' || line.front() == '\t') break;
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos) break;
+      if (line.substr(0, colon).find_first_of(" \t") != std::string_view::npos) break;
+    }
+    headBytes_ += length;
+    previous_ = '\n';
+    firstLine_ = false;
+    sawColon_ = false;
+    sawSpaceInName_ = false;
+    i += length;
+  }
+  for (; i < data.size(); ++i) {
     char c = data[i];
     ++headBytes_;
     if (headBytes_ > limits_.maxHeaderBytes) {

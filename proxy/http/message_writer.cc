@@ -1,6 +1,7 @@
 // Heads and framing the proxy writes.
 #include "proxy/http/message_writer.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include "proxy/core/http_status.h"
@@ -118,8 +119,9 @@ void appendResponseHeadForClient(std::string& out, const MessageHead& response,
                                  BodyFraming framing, bool keepAlive, bool via, bool toHttp10) {
   bool checkConnection = connectionNamesFields(response);
   char status[16];
-  snprintf(status, sizeof status, "%d", response.status);
-  out.append("HTTP/1.1 ").append(status).append(" ").append(response.reason).append("\r\n");
+  char* statusEnd = std::to_chars(status, status + sizeof status, response.status).ptr;
+  out.append("HTTP/1.1 ").append(status, statusEnd).append(" ").append(response.reason);
+  out.append("\r\n");
   for (const HeaderField& field : response.headers) {
     if (isHopByHop(response, field.name, response.upgrade, checkConnection)) continue;
     appendHeader(out, field.name, field.value);
