@@ -36,9 +36,10 @@ class Timer {
     add(seconds);
   }
   /// Fires at the loop's next pass: for work that must not run inside the caller.
+  /// Activated directly, not through the timer heap (a pooled upstream per request).
   void armNow() {
-    timeval now{0, 0};
-    evtimer_add(event(), &now);
+    period_ = 0;
+    event_active(event(), EV_TIMEOUT, 1);
   }
   void cancel() {
     period_ = 0;
