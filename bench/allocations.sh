@@ -16,25 +16,10 @@ readygate_bin="$top/$build/proxy/readygate"
 base=${BENCH_FIRST_PORT:-23100}
 backend=$base rg_http=$((base + 1)) rg_admin=$((base + 2))
 
-chmod 755 "$work"
-cat >"$work/backend.conf" <<CFG
-worker_processes 1;
-daemon off;
-pid $work/backend.pid;
-error_log $work/backend-error.log;
-events { worker_connections 4000; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$backend; location = / { return 200 "ok\n"; } } }
-CFG
-nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
-pids+=("$!")
-cat >"$work/readygate.yaml" <<CFG
-admin: {listen: "127.0.0.1:$rg_admin"}
-workers: 1
-services:
-  - {name: http, listen: "127.0.0.1:$rg_http", mode: http, http: {forwardedHeaders: false},
-     endpoints: {static: ["127.0.0.1:$backend"]}}
-CFG
+# shellcheck source=fast_backend.sh
+source "$top/bench/fast_backend.sh"
+start_fast_backend "$backend"
+readygate_one_service "$work/readygate.yaml" "$rg_admin" "$rg_http" "$backend"
 
 allocations_for() {  # requests: prints heaptrack's count of allocation calls for the run
   local out="$work/heap-$1"
@@ -54,7 +39,6 @@ allocations_for() {  # requests: prints heaptrack's count of allocation calls fo
   heaptrack_print -f "$out.zst" 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}'
 }
 
-for _ in $(seq 1 50); do curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$backend/" && break; sleep 0.1; done
 low=$(allocations_for "$small")
 high=$(allocations_for "$large")
 awk -v low="$low" -v high="$high" -v small="$small" -v large="$large" 'BEGIN {

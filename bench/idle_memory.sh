@@ -18,26 +18,11 @@ need=$((count + 200))
   { echo "idle_memory: needs $need descriptors (ulimit -Hn is $(ulimit -Hn))" >&2; exit 1; }
 ulimit -n "$need"
 
-chmod 755 "$work"
-cat >"$work/backend.conf" <<CFG
-worker_processes 1;
-daemon off;
-pid $work/backend.pid;
-error_log $work/backend-error.log;
-events { worker_connections 4000; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$backend; location = / { return 200 "ok\n"; } } }
-CFG
-nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
-pids+=("$!")
-cat >"$work/readygate.yaml" <<CFG
-admin: {listen: "127.0.0.1:$rg_admin"}
-workers: 1
-maxConnections: $need
-services:
-  - {name: http, listen: "127.0.0.1:$rg_http", mode: http, maxConnections: $need,
-     http: {keepAliveTimeoutSeconds: 300}, endpoints: {static: ["127.0.0.1:$backend"]}}
-CFG
+# shellcheck source=fast_backend.sh
+source "$top/bench/fast_backend.sh"
+start_fast_backend "$backend"
+max_connections=$need readygate_one_service "$work/readygate.yaml" "$rg_admin" "$rg_http" \
+  "$backend" "keepAliveTimeoutSeconds: 300"
 "$readygate_bin" -c "$work/readygate.yaml" --log-level warn >"$work/readygate.log" 2>&1 &
 pid=$!
 pids+=("$pid")

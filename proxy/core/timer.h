@@ -1,5 +1,5 @@
-// A one-shot libevent timer owned by its object: the one timer type sessions, connectors and the
-// pool use, made once and re-armed, never allocated per request.
+// A libevent timer owned by its object: the one timer type sessions, connectors, probes and the
+// control loop use, made once and re-armed, never allocated per request; and the idle window.
 #pragma once
 
 #include "proxy/core/libevent_handles.h"
@@ -67,6 +67,41 @@ class Timer {
   Callback callback_;
   double period_ = 0;  // armEvery's, 0 for one shot
   EventPtr event_;
+};
+
+/// Seconds from `from` to `to` (the loop's cached times).
+inline double secondsBetween(const timeval& from, const timeval& to) {
+  return static_cast<double>(to.tv_sec - from.tv_sec) +
+         static_cast<double>(to.tv_usec - from.tv_usec) / 1e6;
+}
+
+/// An idle timeout that moves with traffic without a timer operation per byte: activity
+/// is noted with touch(); when the timer fires, expired() says whether the whole window
+/// has passed since, and if not re-arms the timer for the rest of it.
+class IdleWindow {
+ public:
+  explicit IdleWindow(event_base* base) : base_(base) {}
+  /// Arms `timer` for `seconds` of idleness from now.
+  void start(Timer& timer, double seconds) {
+    window_ = seconds;
+    touch();
+    timer.arm(seconds);
+  }
+  void touch() { event_base_gettimeofday_cached(base_, &last_); }
+  /// From `timer`'s callback.
+  bool expired(Timer& timer) {
+    timeval now;
+    event_base_gettimeofday_cached(base_, &now);
+    double idleFor = secondsBetween(last_, now);
+    if (idleFor >= window_) return true;
+    timer.arm(window_ - idleFor);
+    return false;
+  }
+
+ private:
+  event_base* base_;
+  double window_ = 0;
+  timeval last_{};
 };
 
 }  // namespace readygate

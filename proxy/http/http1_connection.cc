@@ -6,7 +6,6 @@
 #include "proxy/core/log.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/http/request_checks.h"
-#include "proxy/net/socket_tuning.h"
 
 namespace readygate {
 namespace {
@@ -43,7 +42,8 @@ Http1Connection::Http1Connection(const SessionContext& context, evutil_socket_t 
                                                                           context.buffers})),
       requestEvents_(this),
       requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_),
-      timer_(Timer::calling<&Http1Connection::onTimer>(base_, this)) {}
+      timer_(Timer::calling<&Http1Connection::onTimer>(base_, this)),
+      idle_(base_) {}
 
 Http1Connection::~Http1Connection() { releaseExchange(); }
 
@@ -68,7 +68,7 @@ void Http1Connection::start() {
 }
 
 void Http1Connection::touch() {
-  event_base_gettimeofday_cached(base_, &lastActivity_);
+  idle_.touch();
   if (exchange_) exchange_->touch();
 }
 
@@ -430,13 +430,13 @@ void Http1Connection::finish(std::string_view reason) {
 
 void Http1Connection::armTimer(TimerPurpose purpose, double seconds) {
   timerPurpose_ = purpose;
-  timerSeconds_ = seconds;
-  event_base_gettimeofday_cached(base_, &lastActivity_);
   if (purpose == TimerPurpose::None) {
     timer_.cancel();
-    return;
+  } else if (purpose == TimerPurpose::Closing) {
+    idle_.start(timer_, seconds);
+  } else {
+    timer_.arm(seconds);
   }
-  timer_.arm(seconds);
 }
 
 void Http1Connection::onTimer() {
@@ -449,19 +449,10 @@ void Http1Connection::onTimer() {
       keepClient_ = false;
       respondError(408, "header_timeout");
       break;
-    case TimerPurpose::Closing: {
-      // The last bytes are not taken: re-armed for the rest of the window while they
-      // move, as an idle timer that moves with traffic.
-      timeval now;
-      event_base_gettimeofday_cached(base_, &now);
-      double idleFor = secondsBetween(lastActivity_, now);
-      if (idleFor < timerSeconds_) {
-        timer_.arm(timerSeconds_ - idleFor);
-        break;
-      }
-      finish("idle_timeout");
+    case TimerPurpose::Closing:
+      // The last bytes are not taken: idle while they do not move.
+      if (idle_.expired(timer_)) finish("idle_timeout");
       break;
-    }
     case TimerPurpose::None:
       break;
   }

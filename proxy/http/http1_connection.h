@@ -123,8 +123,7 @@ class Http1Connection : public Session,
   std::optional<BytePump> pump_;  // after a 101
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
-  double timerSeconds_ = 0;
-  timeval lastActivity_{};  // the last byte either way: the closing timer re-arms from it
+  IdleWindow idle_;  // while closing: from the last byte that moved
   timeval connectedAt_{};   // the client connection's start, for its duration
 
   Phase phase_ = Phase::AwaitingRequest;

@@ -7,7 +7,6 @@
 #include "config/route_match.h"
 #include "proxy/core/log.h"
 #include "proxy/http/request_checks.h"
-#include "proxy/net/socket_tuning.h"
 
 namespace readygate {
 namespace {
@@ -35,7 +34,8 @@ HttpExchange::HttpExchange(const Context& context)
                  static_cast<UpstreamConnector::Client&>(*this), context.buffers, &context.pool),
       responseEvents_(this),
       responseReader_(MessageReader::Kind::Response, MessageReader::Limits{}, responseEvents_),
-      timer_(Timer::calling<&HttpExchange::onTimer>(context.base, this)) {}
+      timer_(Timer::calling<&HttpExchange::onTimer>(context.base, this)),
+      idle_(context.base) {}
 
 HttpExchange::~HttpExchange() = default;
 
@@ -65,7 +65,7 @@ void HttpExchange::begin(const Origin& origin) {
   responseBytes_ = 0;
   upstreamSeconds_ = 0;
   event_base_gettimeofday_cached(base_, &requestStartedAt_);
-  lastActivity_ = requestStartedAt_;
+  idle_.touch();
 }
 
 std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
@@ -388,13 +388,11 @@ void HttpExchange::logAccess(int status, std::string_view backend) {
 
 void HttpExchange::armTimer(TimerPurpose purpose, double seconds) {
   timerPurpose_ = purpose;
-  timerSeconds_ = seconds;
-  touch();
-  if (purpose == TimerPurpose::None) {
-    timer_.cancel();
-    return;
+  if (purpose == TimerPurpose::Idle) {
+    idle_.start(timer_, seconds);
+  } else {
+    timer_.arm(seconds);
   }
-  timer_.arm(seconds);
 }
 
 void HttpExchange::onTimer() {
@@ -403,19 +401,10 @@ void HttpExchange::onTimer() {
     case TimerPurpose::Response:
       client_->onLocalResponse(504, "response_timeout", false);
       break;
-    case TimerPurpose::Idle: {
-      // Idle means no byte either way: re-armed for the rest of the window rather than
-      // moved on every read, which would cost a timer operation per read.
-      timeval now;
-      event_base_gettimeofday_cached(base_, &now);
-      double idleFor = secondsBetween(lastActivity_, now);
-      if (idleFor < timerSeconds_) {
-        timer_.arm(timerSeconds_ - idleFor);
-        break;
-      }
-      client_->onExchangeCut("idle_timeout");
+    case TimerPurpose::Idle:
+      // Idle means no byte either way, on either side (the client's touch this too).
+      if (idle_.expired(timer_)) client_->onExchangeCut("idle_timeout");
       break;
-    }
     case TimerPurpose::None:
       break;
   }

@@ -104,7 +104,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   /// The client took what waited for it: the backend is read again.
   void onClientDrained();
   /// Bytes moved on the client side: the idle timer measures from here.
-  void touch() { event_base_gettimeofday_cached(base_, &lastActivity_); }
+  void touch() { idle_.touch(); }
   bool responseStarted() const { return responseStarted_; }
   StreamConnection* upstream() { return upstream_.get(); }
   /// The service whose metrics count the request (the route's, or the listener's).
@@ -172,8 +172,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   bool reading_ = false;          // responseReader_ is reading this exchange's response
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
-  double timerSeconds_ = 0;  // what the timer was armed for (idle: the window)
-  timeval lastActivity_{};   // the last byte either way: the idle timer re-arms from it
+  IdleWindow idle_;  // from the last byte either way
 
   MessageHead request_;
   bool forwarding_ = false;

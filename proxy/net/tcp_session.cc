@@ -2,7 +2,6 @@
 #include "proxy/net/tcp_session.h"
 
 #include "proxy/core/log.h"
-#include "proxy/net/socket_tuning.h"
 
 namespace readygate {
 
@@ -14,7 +13,8 @@ TcpSession::TcpSession(const SessionContext& context, evutil_socket_t clientFd)
       client_(std::make_unique<StreamConnection>(base_, context.buffers, clientFd)),
       connector_(base_, service_, settings_, context.leases, static_cast<DrainTarget*>(this),
                  static_cast<UpstreamConnector::Client&>(*this), context.buffers),
-      idleTimer_(Timer::calling<&TcpSession::onIdleCheck>(base_, this)) {}
+      idleTimer_(Timer::calling<&TcpSession::onIdleCheck>(base_, this)),
+      idle_(base_) {}
 
 TcpSession::~TcpSession() = default;
 
@@ -29,13 +29,12 @@ void TcpSession::start() {
   client_->setNoDelay();
   // Client reads wait for the upstream connection: until then its bytes stay in the
   // kernel's socket buffer instead of ours.
-  touch();
-  startedAt_ = lastActivity_;
+  event_base_gettimeofday_cached(base_, &startedAt_);
   ServiceTraffic& traffic = service_->traffic();
   ServiceTraffic::add(traffic.connectionsTotal);
   traffic.connectionsActive.fetch_add(1, std::memory_order_relaxed);
   counted_ = true;
-  idleTimer_.arm(settings_->idleTimeoutSeconds);
+  idle_.start(idleTimer_, settings_->idleTimeoutSeconds);
   connector_.connect();
 }
 
@@ -84,20 +83,8 @@ void TcpSession::finish(std::string_view reason) {
   owner_.sessionFinished(this);
 }
 
-void TcpSession::touch() { event_base_gettimeofday_cached(base_, &lastActivity_); }
-
 void TcpSession::onIdleCheck() {
-  timeval now;
-  event_base_gettimeofday_cached(base_, &now);
-  double idleFor = secondsBetween(lastActivity_, now);
-  double limit = settings_->idleTimeoutSeconds;
-  if (idleFor >= limit) {
-    finish("idle_timeout");
-    return;
-  }
-  // Re-armed for the rest of the window rather than on every byte: touching a timer
-  // per read would cost more than the bytes.
-  idleTimer_.arm(limit - idleFor);
+  if (idle_.expired(idleTimer_)) finish("idle_timeout");
 }
 
 }  // namespace readygate

@@ -35,7 +35,7 @@ class TcpSession : public Session, private UpstreamConnector::Client, private By
   void onPumpClosed() override { finish("closed"); }
   void onPumpFailed(bool clientSide, int error) override;
   void finish(std::string_view reason);
-  void touch();
+  void touch() { idle_.touch(); }
   void onIdleCheck();
 
   event_base* base_;
@@ -49,7 +49,7 @@ class TcpSession : public Session, private UpstreamConnector::Client, private By
   std::string backendName_ = "-";  // for the close line, after the connector let go
   UpstreamConnector connector_;
   Timer idleTimer_;
-  timeval lastActivity_{};
+  IdleWindow idle_;  // measured from the last byte either way
   timeval startedAt_{};
   bool counted_ = false;  // counted in the service's traffic, to be uncounted once
 };

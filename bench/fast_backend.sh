@@ -1,0 +1,35 @@
+# Sourced by benchmarks (after scripts/background.sh): start_fast_backend PORT starts nginx
+# with one worker answering "ok\n" on 127.0.0.1:PORT, a backend faster than any proxy in
+# front of it, and readygate_one_service FILE ADMIN LISTEN BACKEND [HTTP-SETTINGS]
+# writes a one-worker readygate config with one HTTP service in front of it.
+start_fast_backend() {
+  chmod 755 "$work"  # nginx's workers may run as nobody
+  cat >"$work/backend.conf" <<CFG
+worker_processes 1;
+daemon off;
+pid $work/backend.pid;
+error_log $work/backend-error.log;
+events { worker_connections 4000; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$1; location = / { return 200 "ok\n"; } } }
+CFG
+  nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 50); do
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  echo "the backend on port $1 does not answer" >&2
+  return 1
+}
+
+readygate_one_service() {
+  cat >"$1" <<CFG
+admin: {listen: "127.0.0.1:$2"}
+workers: 1
+maxConnections: ${max_connections:-10000}
+services:
+  - {name: http, listen: "127.0.0.1:$3", mode: http, maxConnections: ${max_connections:-10000},
+     http: {${5:-forwardedHeaders: false}}, endpoints: {static: ["127.0.0.1:$4"]}}
+CFG
+}
