@@ -107,10 +107,6 @@ void Http1Connection::processClientInput() {
     }
     std::string_view piece = client_->input();
     if (piece.empty()) break;
-    if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive) {
-      // The first byte of a request: from now on its head must arrive in time (slowloris).
-      armTimer(TimerPurpose::Header, settings_->http.headerTimeoutSeconds);
-    }
     // A chunked body is checked before any of it is fed, so a bad chunk size stops the
     // bytes before it too from reaching the backend.
     bool chunked = exchange_ && exchange_->request().chunked;
@@ -118,6 +114,13 @@ void Http1Connection::processClientInput() {
                    requestReader_.validateAhead(std::span(&piece, 1));
     size_t consumed = checked ? requestReader_.feed(piece) : 0;
     client_->consume(consumed);
+    if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive &&
+        requestReader_.midMessage()) {
+      // A request has begun and its head is not all here: from its first byte (this
+      // pass) the head must arrive in time (slowloris). A head that came whole in one
+      // read never needs the timer.
+      armTimer(TimerPurpose::Header, settings_->http.headerTimeoutSeconds);
+    }
     if (!requestReader_.failed() && headArrived_ && exchange_ && exchange_->request().chunked &&
         phase_ != Phase::Closing) {
       validateBufferedRequest();  // before the head goes anywhere

@@ -58,6 +58,7 @@ void HttpExchange::begin(const Origin& origin) {
   generatedRequestId_.clear();
   responseStarted_ = false;
   responseEnded_ = false;
+  idleAfterHead_ = false;
   interim_ = false;
   tunnelPending_ = false;
   upstreamKeepAlive_ = false;
@@ -238,6 +239,12 @@ void HttpExchange::processUpstreamInput() {
     if (consumed == 0 && !responseReader_.paused()) break;
   }
   if (!upstream_) return;
+  if (idleAfterHead_) {
+    // The body goes on after this pass: from now on the idle timeout watches it. A
+    // response that came whole in one read never needed the timer moved.
+    idleAfterHead_ = false;
+    armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  }
   if (client_->clientQueued() >= settings_->bufferHighWatermark) {
     // The client reads slower than the backend sends: wait for it to catch up.
     upstream_->pauseReading();
@@ -274,7 +281,7 @@ void HttpExchange::onResponseHead(MessageHead& head) {
   event_base_gettimeofday_cached(base_, &now);
   upstreamSeconds_ = secondsBetween(requestStartedAt_, now);
   target_->traffic().firstByte.Observe(secondsBetween(sentAt_, now));
-  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  idleAfterHead_ = true;  // the idle timer, once this pass ends with the response unfinished
   if (std::shared_ptr<Backend> backend = connector_.backendPtr()) {
     backend->responded(head.status);  // what outlier detection and the metrics count
   }

@@ -184,6 +184,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   timeval requestStartedAt_{};
   bool responseStarted_ = false;
   bool responseEnded_ = false;
+  bool idleAfterHead_ = false;  // a head came: the idle timer takes over at the pass's end
   bool interim_ = false;  // a 1xx before the real response
   bool tunnelPending_ = false;
   bool upstreamKeepAlive_ = false;

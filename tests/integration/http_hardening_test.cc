@@ -402,6 +402,28 @@ TEST(HttpHardening, TheResponseTimeoutStartsWhenTheRequestHasBeenSent) {
   EXPECT_EQ(reply->body, "12345678");
 }
 
+// The response timeout ends with the response head: a body that pauses longer than it
+// (but not longer than the idle timeout) still arrives whole.
+TEST(HttpHardening, TheResponseTimeoutEndsWhenTheHeadArrives) {
+  ProxyHarness harness;
+  RawServer backend([](RawConnection& connection, int) {
+    if (connection.readHead().empty()) return;
+    connection.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst");
+    std::this_thread::sleep_for(1800ms);  // past responseTimeoutSeconds, inside idle
+    connection.send("-last");
+    connection.waitForEof(2s);
+  });
+  int port = freePort();
+  harness.startReadygate(oneWorkerConfig(
+      port, backend.address(), "    idleTimeoutSeconds: 5\n    http: {responseTimeoutSeconds: 1}\n"));
+  auto client = HttpTestClient::connect(port);
+  ASSERT_TRUE(client);
+  auto reply = client->get("/slow-body");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "first-last");
+}
+
 /// A backend that accepts any upgrade, then answers what arrives on the tunnel.
 RawServer::Play upgradeThen(std::function<void(RawConnection&)> tunnel) {
   return [tunnel](RawConnection& connection, int) {
