@@ -31,7 +31,7 @@ class Transport {
   virtual IoResult write(int fd, const iovec* vectors, int count) = 0;
 };
 
-/// Plain TCP: recv and sendmsg, nothing else (no FIONREAD, no SIGPIPE).
+/// Plain TCP: recv, and send or sendmsg, nothing else (no FIONREAD, no SIGPIPE).
 class PlainTransport final : public Transport {
  public:
   IoResult read(int fd, char* into, size_t size) override {
@@ -39,6 +39,10 @@ class PlainTransport final : public Transport {
     return got >= 0 ? IoResult{got, 0} : IoResult{0, errno};
   }
   IoResult write(int fd, const iovec* vectors, int count) override {
+    if (count == 1) {  // the kernel's shorter path: no msghdr or iovec array to import
+      ssize_t sent = ::send(fd, vectors[0].iov_base, vectors[0].iov_len, MSG_NOSIGNAL);
+      return sent >= 0 ? IoResult{sent, 0} : IoResult{0, errno};
+    }
     msghdr message{};
     message.msg_iov = const_cast<iovec*>(vectors);
     message.msg_iovlen = static_cast<size_t>(count);
