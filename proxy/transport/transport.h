@@ -11,19 +11,17 @@ namespace readygate {
 
 /// What one read or write did: `bytes` moved (>0), or the end of the stream (a read of 0
 /// with no error), or `error` (EAGAIN: try again when the socket is ready).
-/// A TLS transport also says which readiness it waits for: SSL_read may need the socket
-/// writable (and SSL_write readable) while a handshake or key update is under way.
 struct IoResult {
   ssize_t bytes = 0;
   int error = 0;
-  bool wantsWritable = false;  // retry the operation when the socket can be written
 };
 
 /// The byte layer under StreamConnection. StreamConnection owns the socket, its events
 /// and buffers; a Transport only moves bytes. TLS plugs in here (issue 19): a
 /// TlsTransport over the same fd runs the handshake inside its first read or write,
-/// maps SSL_ERROR_WANT_READ/WRITE to EAGAIN plus wantsWritable, and exposes the ALPN
-/// result, so sessions above see the same connection either way.
+/// maps SSL_ERROR_WANT_READ/WRITE to EAGAIN and adds to IoResult which readiness it
+/// waits for (SSL_read may need the socket writable during a handshake or key update),
+/// and exposes the ALPN result, so sessions above see the same connection either way.
 class Transport {
  public:
   virtual ~Transport() = default;
