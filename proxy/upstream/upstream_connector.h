@@ -15,7 +15,7 @@
 
 namespace readygate {
 
-/// Shared by every session kind (TCP now, HTTP next); knows nothing of the session's
+/// Shared by TCP sessions and HTTP exchanges; knows nothing of its client's
 /// type. Picks a backend from the current rotation snapshot, connects with the
 /// service's connect timeout, and on a refused or timed-out connect tries another one,
 /// never the same backend twice for one client, up to retries. Holds the
