@@ -10,7 +10,9 @@ namespace readygate {
 
 FileWatch::FileWatch(event_base* base, std::string path, double pollSeconds,
                      std::function<void()> onChange)
-    : path_(std::move(path)), onChange_(std::move(onChange)) {
+    : path_(std::move(path)),
+      onChange_(std::move(onChange)),
+      poll_(Timer::calling<&FileWatch::onPoll>(base, this)) {
   size_t slash = path_.rfind('/');
   std::string directory = ".";
   name_ = path_;
@@ -33,14 +35,12 @@ FileWatch::FileWatch(event_base* base, std::string path, double pollSeconds,
     event_add(inotifyEvent_.get(), nullptr);
   }
   statChanged();  // remember how it looks now
-  pollEvent_.reset(event_new(base, -1, EV_PERSIST, &FileWatch::onPoll, this));
-  timeval every = toTimeval(pollSeconds);
-  event_add(pollEvent_.get(), &every);
+  poll_.armEvery(pollSeconds);
 }
 
 FileWatch::~FileWatch() {
   inotifyEvent_.reset();
-  pollEvent_.reset();
+  poll_.cancel();
   if (inotifyFd_ >= 0) close(inotifyFd_);
 }
 
@@ -76,9 +76,8 @@ void FileWatch::onInotify(evutil_socket_t fd, short, void* self) {
   }
 }
 
-void FileWatch::onPoll(evutil_socket_t, short, void* self) {
-  auto* watch = static_cast<FileWatch*>(self);
-  if (watch->statChanged()) watch->onChange_();
+void FileWatch::onPoll() {
+  if (statChanged()) onChange_();
 }
 
 }  // namespace readygate

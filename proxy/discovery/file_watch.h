@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/core/libevent_handles.h"
+#include "proxy/core/timer.h"
 
 namespace readygate {
 
@@ -27,7 +28,7 @@ class FileWatch {
 
  private:
   static void onInotify(evutil_socket_t fd, short, void* self);
-  static void onPoll(evutil_socket_t, short, void* self);
+  void onPoll();
   /// True when the file's identity or size/time differ from the last look.
   bool statChanged();
 
@@ -36,7 +37,7 @@ class FileWatch {
   std::function<void()> onChange_;
   int inotifyFd_ = -1;
   EventPtr inotifyEvent_;
-  EventPtr pollEvent_;
+  Timer poll_;  // the periodic check, whether inotify works or not
   struct stat last_ {};
   bool existed_ = false;
 };

@@ -19,14 +19,16 @@ double unixNow() {
 }  // namespace
 
 ServiceDiscovery::ServiceDiscovery(event_base* base, ServiceMembers& members)
-    : base_(base), members_(members) {}
+    : base_(base),
+      members_(members),
+      dnsTimer_(Timer::calling<&ServiceDiscovery::lookUp>(base, this)) {}
 
 void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySettings& settings) {
   const std::vector<std::string>& resolvers = settings.resolvers;
   maxFileBytes_ = settings.maxFileBytes;
   static_ = config.staticEndpoints;
   if (config.endpointsDns != dns_ || (dns_ && resolvers != resolvers_)) {
-    dnsTimer_.reset();
+    dnsTimer_.cancel();
     resolver_.reset();  // a lookup in flight is dropped with it
     lookingUp_ = false;
     dnsEndpoints_.clear();
@@ -37,14 +39,7 @@ void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySetting
       // Each try waits at most half a refresh (0.2 to 2 s): a lookup ends before the next is due.
       resolver_ = std::make_unique<DnsResolver>(base_, resolvers_,
                                                 std::clamp(dns_->refreshSeconds / 2, 0.2, 2.0));
-      dnsTimer_.reset(event_new(
-          base_, -1, EV_PERSIST,
-          [](evutil_socket_t, short, void* self) {
-            static_cast<ServiceDiscovery*>(self)->lookUp();
-          },
-          this));
-      timeval every = toTimeval(dns_->refreshSeconds);
-      event_add(dnsTimer_.get(), &every);
+      dnsTimer_.armEvery(dns_->refreshSeconds);
       lookUp();
     }
   }

@@ -7,6 +7,7 @@
 
 #include "config/config_types.h"
 #include "proxy/core/file_reader.h"
+#include "proxy/core/timer.h"
 #include "proxy/discovery/dns_resolver.h"
 #include "proxy/discovery/file_watch.h"
 #include "proxy/health/service_members.h"
@@ -55,7 +56,7 @@ class ServiceDiscovery {
   std::optional<DnsEndpoints> dns_;
   std::vector<std::string> resolvers_;
   std::unique_ptr<DnsResolver> resolver_;
-  EventPtr dnsTimer_;
+  Timer dnsTimer_;  // every refreshSeconds while DNS is a source
   bool lookingUp_ = false;
   std::vector<SocketAddress> dnsEndpoints_;  // the last good answer
   ServiceMembers::SourceStatus dnsStatus_;
