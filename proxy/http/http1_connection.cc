@@ -259,10 +259,8 @@ void Http1Connection::onResponseBody(std::string_view data) {
   // Straight from the backend's read block to the client's socket, with the head before
   // it when that still waits: one system call and no copy unless the client is slow.
   if (responseFraming_ == BodyFraming::Chunked) {
-    char header[24];
-    int length = snprintf(header, sizeof header, "%zx\r\n", data.size());
-    std::string_view parts[] = {std::string_view(header, static_cast<size_t>(length)), data,
-                                kChunkEnd};
+    ChunkHeader header(data.size());
+    std::string_view parts[] = {header.view(), data, kChunkEnd};
     client_->writeParts(parts);
   } else {
     client_->write(data);

@@ -1,7 +1,6 @@
 // HttpExchange and ExchangePool implementation.
 #include "proxy/http/http_exchange.h"
 
-#include <cstdio>
 #include <random>
 
 #include "config/route_match.h"
@@ -109,9 +108,7 @@ void HttpExchange::forward() {
 
 void HttpExchange::requestBody(std::string_view data) {
   if (requestFraming_ == BodyFraming::Chunked) {
-    char header[24];
-    int length = snprintf(header, sizeof header, "%zx\r\n", data.size());
-    writeUpstream(std::string_view(header, static_cast<size_t>(length)));
+    writeUpstream(ChunkHeader(data.size()).view());
     writeUpstream(data);
     writeUpstream(kChunkEnd);
   } else {

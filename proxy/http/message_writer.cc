@@ -2,7 +2,6 @@
 #include "proxy/http/message_writer.h"
 
 #include <charconv>
-#include <cstdio>
 
 #include "proxy/core/http_status.h"
 
@@ -157,10 +156,11 @@ std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
   return out;
 }
 
-std::string chunkHeader(size_t size) {
-  char text[24];
-  snprintf(text, sizeof text, "%zx\r\n", size);
-  return text;
+ChunkHeader::ChunkHeader(size_t size) {
+  char* end = std::to_chars(text_, text_ + sizeof text_ - 2, size, 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  length_ = static_cast<size_t>(end - text_);
 }
 
 }  // namespace readygate

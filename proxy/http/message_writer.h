@@ -50,8 +50,18 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
 /// 503 gets `Retry-After: 1`.
 std::string errorResponse(int status, std::string_view reason, bool keepAlive);
 
-/// One chunk of a re-chunked body, and the last one.
-std::string chunkHeader(size_t size);
+/// The size line of one chunk of a re-chunked body ("1a\r\n"), formatted in place: no
+/// allocation per chunk.
+class ChunkHeader {
+ public:
+  explicit ChunkHeader(size_t size);
+  std::string_view view() const { return {text_, length_}; }
+
+ private:
+  char text_[24];
+  size_t length_;
+};
+/// The last chunk, and what ends each chunk's data.
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 inline constexpr std::string_view kChunkEnd = "\r\n";
 
