@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "config/listener_parser.h"
 #include "config/probe_parser.h"
 #include "proxy/core/file_reader.h"
 
@@ -460,6 +461,7 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
       service.whenNoneReady = *policy;
     }
   }
+  parseListenerOptions(map, errors, service);
   if (errors.size() == errorsBefore && service.staticEndpoints.empty() &&
       service.endpointsFile.empty() && !service.endpointsDns && service.routes.empty()) {
     // Valid (a reload or discovery may fill it) but worth saying: /readyz says ready

@@ -161,6 +161,52 @@ struct RouteConfig {
   bool operator==(const RouteConfig&) const = default;
 };
 
+/// One `tls.certificates` entry: PEM files (the certificate may carry its chain after it).
+struct CertificateFiles {
+  std::string cert;
+  std::string key;
+
+  bool operator==(const CertificateFiles&) const = default;
+};
+
+/// `tls:` on a service: the listener terminates TLS.
+struct ListenerTls {
+  std::vector<CertificateFiles> certificates;  // the first is the default (no SNI match)
+  bool tls13Only = false;                      // minVersion "1.3"; default "1.2"
+  bool strictSni = false;                      // refuse a name no certificate has
+  double handshakeTimeoutSeconds = 10;
+
+  bool operator==(const ListenerTls&) const = default;
+};
+
+enum class ProxyProtocolVersion { V1, V2, Any };
+
+/// `proxyProtocol:` on a listener: every connection starts with a PROXY header, taken
+/// only from `from`.
+struct ProxyProtocolAccept {
+  ProxyProtocolVersion accept = ProxyProtocolVersion::Any;
+  std::vector<Cidr> from;  // required, non-empty
+
+  bool operator==(const ProxyProtocolAccept&) const = default;
+};
+
+/// `redirectToHttps:` on a plaintext http service: every request is sent to HTTPS.
+struct HttpsRedirect {
+  int port = 443;  // 443 is left out of Location
+  int status = 301;
+
+  bool operator==(const HttpsRedirect&) const = default;
+};
+
+/// `hsts:` on a TLS http service: Strict-Transport-Security on every response.
+struct HstsPolicy {
+  double maxAgeSeconds = 31536000;  // a year, what preload lists ask for
+  bool includeSubDomains = false;
+  bool preload = false;
+
+  bool operator==(const HstsPolicy&) const = default;
+};
+
 struct ServiceConfig {
   std::string name;
   SocketAddress listen;
@@ -191,6 +237,11 @@ struct ServiceConfig {
   std::vector<RouteConfig> routes;  // mode http: other services' backends by Host and path
   std::optional<OutlierDetection> outlierDetection;  // off unless configured
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;
+  std::optional<ListenerTls> tls;                     // TLS terminated at the listener
+  std::optional<ProxyProtocolAccept> proxyProtocol;   // clients come through a balancer
+  std::optional<ProxyProtocolVersion> sendProxyProtocol;  // to backends (V1 or V2)
+  std::optional<HttpsRedirect> redirectToHttps;       // mode http, no tls
+  std::optional<HstsPolicy> hsts;                     // mode http with tls
 
   bool operator==(const ServiceConfig&) const = default;
 };

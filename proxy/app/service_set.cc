@@ -33,6 +33,22 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
   return members;
 }
 
+std::optional<std::string> ServiceSet::prepare(const Config& config) {
+  if (auto error = tls_.prepare(config)) return error;
+  preparedTls_.clear();
+  for (const ServiceConfig& service : config.services) {
+    if (!service.tls) continue;
+    auto made = ListenerCertificates::create(base_, *service.tls, service.mode,
+                                             config.maxFileBytes, tickets_);
+    if (auto* error = std::get_if<std::string>(&made)) {
+      preparedTls_.clear();
+      return "service " + service.name + ": tls: " + *error;
+    }
+    preparedTls_[service.name] = std::move(std::get<std::unique_ptr<ListenerCertificates>>(made));
+  }
+  return std::nullopt;
+}
+
 ServiceMembers* ServiceSet::find(const std::string& name) const {
   for (const auto& members : services_) {
     if (!members->retired() && members->service().name() == name) return members.get();
@@ -41,16 +57,29 @@ ServiceMembers* ServiceSet::find(const std::string& name) const {
 }
 
 void ServiceSet::publishSettings() {
+  // What prepare() read for this configuration replaces what ran before, whole.
+  for (auto& [name, prepared] : preparedTls_) listenerTls_[name] = std::move(prepared);
+  preparedTls_.clear();
+  std::erase_if(listenerTls_, [this](const auto& entry) {
+    ServiceMembers* members = find(entry.first);
+    return members == nullptr || !members->config().tls;
+  });
   for (const auto& members : services_) {
     if (members->retired()) continue;
     const ServiceConfig& config = members->config();
+    std::shared_ptr<TlsServerContext> tls;
+    if (auto found = listenerTls_.find(config.name); found != listenerTls_.end()) {
+      found->second->attach(members->servicePtr());
+      tls = found->second->context();
+    }
     std::vector<std::weak_ptr<Service>> targets;
     for (const RouteConfig& route : config.routes) {
       ServiceMembers* target = find(route.service);
       targets.push_back(target ? target->servicePtr() : nullptr);
     }
     members->servicePtr()->publishSettings(
-        ServiceSettings::from(config, members->service().settings().get(), std::move(targets)));
+        ServiceSettings::from(config, members->service().settings().get(), std::move(targets),
+                              std::move(tls)));
   }
 }
 

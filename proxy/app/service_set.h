@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "proxy/app/listener_certificates.h"
 #include "proxy/core/child_reaper.h"
 #include "proxy/core/clock.h"
 #include "proxy/discovery/service_discovery.h"
@@ -26,8 +27,10 @@ class ServiceSet {
  public:
   ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper, ProbeTimingStats& stats);
 
-  /// Makes the TLS contexts `config`'s HTTPS probes need; the first error, if any.
-  std::optional<std::string> prepare(const Config& config) { return tls_.prepare(config); }
+  /// Makes the TLS contexts `config`'s HTTPS probes and TLS listeners need, reading every
+  /// listener certificate again; the first error, if any (the configuration is refused).
+  /// The listeners' contexts are used from the next publishSettings().
+  std::optional<std::string> prepare(const Config& config);
   /// The DNS servers discovery asks and its file size cap; before add/applyEndpoints.
   void setDiscovery(DiscoverySettings settings) { discoverySettings_ = std::move(settings); }
   /// Creates a service and starts probing its endpoints (first rotation published).
@@ -66,6 +69,13 @@ class ServiceSet {
   ChildReaper& reaper_;
   ProbeTimingStats& stats_;
   ProbeTlsContexts tls_;
+  /// Session ticket keys of every TLS listener: one ring, so a ticket resumes on any
+  /// worker and across reloads. Rotated hourly; a ticket is good for three hours.
+  std::shared_ptr<TicketKeyRing> tickets_ = std::make_shared<TicketKeyRing>(3600, 3);
+  /// TLS listeners by service name: those running, and those prepare() made for the
+  /// configuration about to be published.
+  std::unordered_map<std::string, std::unique_ptr<ListenerCertificates>> listenerTls_;
+  std::unordered_map<std::string, std::unique_ptr<ListenerCertificates>> preparedTls_;
   DiscoverySettings discoverySettings_;
   std::vector<std::unique_ptr<ServiceMembers>> services_;
   std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;

@@ -26,16 +26,18 @@ std::string& headScratch() {
 
 }  // namespace
 
-Http1Connection::Http1Connection(const SessionContext& context, evutil_socket_t clientFd,
-                                 const SocketAddress& peer)
+Http1Connection::Http1Connection(const SessionContext& context, ClientConnection client)
     : base_(context.base),
       service_(context.service),
       settings_(service_->settings()),
       owner_(context.owner),
       draining_(context.draining),
-      clientAddress_(peer.host()),
-      peer_(peer),
-      client_(std::make_unique<StreamConnection>(base_, context.buffers, clientFd)),
+      clientAddress_(client.peer.host()),
+      peer_(client.peer),
+      local_(client.local),
+      serverName_(std::move(client.serverName)),
+      secure_(client.secure),
+      client_(std::move(client.connection)),
       exchanges_(ExchangePool::of(context.perWorker, HttpExchange::Context{context.base,
                                                                           context.leases,
                                                                           context.pool,
@@ -48,8 +50,8 @@ Http1Connection::Http1Connection(const SessionContext& context, evutil_socket_t 
 Http1Connection::~Http1Connection() { releaseExchange(); }
 
 SessionFactory Http1Connection::factory() {
-  return {[](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress& peer) {
-            return std::make_unique<Http1Connection>(context, clientFd, peer);
+  return {[](const SessionContext& context, ClientConnection client) {
+            return std::make_unique<Http1Connection>(context, std::move(client));
           },
           errorResponse(503, "overloaded", false)};
 }
@@ -81,7 +83,8 @@ MessageHead& Http1Connection::beginExchange() {
   if (!exchange_) exchange_ = exchanges_.acquire();
   exchange_->begin(HttpExchange::Origin{static_cast<ExchangeClient*>(this),
                                         static_cast<DrainTarget*>(this), service_, settings_,
-                                        &peer_, clientAddress_});
+                                        &peer_, clientAddress_, &local_, secure_,
+                                        serverName_});
   return exchange_->request();
 }
 
@@ -203,7 +206,7 @@ void Http1Connection::onRequestHead(MessageHead& request) {
   phase_ = Phase::Forwarding;
   if (std::optional<HttpExchange::Refusal> refusal = exchange_->prepare(requestHasBody_)) {
     keepClient_ = keepClient_ && !requestHasBody_;
-    respondError(refusal->status, refusal->reason);
+    respondError(refusal->status, refusal->reason, refusal->location);
     return;
   }
   armTimer(TimerPurpose::None, 0);
@@ -250,7 +253,8 @@ void Http1Connection::onResponseHead(const MessageHead& response, bool hasBody) 
     keepClient_ = false;  // shutting down: this is the client's last answer here
   }
   appendResponseHeadForClient(head, response, responseFraming_, keepClient_, settings_->http.via,
-                              request.http10());
+                              request.http10(),
+                              secure_ ? std::string_view(settings_->hstsHeader) : std::string_view());
   writeClient(head);
 }
 
@@ -369,7 +373,8 @@ void Http1Connection::closeIfIdle() {
   if (phase_ == Phase::AwaitingRequest && !requestReader_.midMessage()) finish("shutdown_idle");
 }
 
-void Http1Connection::respondError(int status, std::string_view reason) {
+void Http1Connection::respondError(int status, std::string_view reason,
+                                   std::string_view location) {
   if (finished_) return;
   if (logEnabled(LogLevel::Debug)) {
     logEvent(LogLevel::Debug, "http_error",
@@ -385,7 +390,12 @@ void Http1Connection::respondError(int status, std::string_view reason) {
   releaseExchange();
   bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing &&
               !draining_.load(std::memory_order_relaxed);
-  writeClient(errorResponse(status, reason, keep));
+  std::string extra;
+  if (!location.empty()) extra.append("Location: ").append(location).append("\r\n");
+  if (secure_ && !settings_->hstsHeader.empty()) {
+    extra.append("Strict-Transport-Security: ").append(settings_->hstsHeader).append("\r\n");
+  }
+  writeClient(errorResponse(status, reason, keep, extra));
   if (!keep) {
     closeAfterFlush(reason);
     return;

@@ -26,8 +26,7 @@ class Http1Connection : public Session,
                         private StreamConnection::Handler,
                         private BytePump::Owner {
  public:
-  Http1Connection(const SessionContext& context, evutil_socket_t clientFd,
-                  const SocketAddress& peer);
+  Http1Connection(const SessionContext& context, ClientConnection client);
   ~Http1Connection() override;
   Http1Connection(const Http1Connection&) = delete;
   Http1Connection& operator=(const Http1Connection&) = delete;
@@ -100,7 +99,8 @@ class Http1Connection : public Session,
 
   void writeClient(std::string_view data);
   // Endings.
-  void respondError(int status, std::string_view reason);
+  /// A local answer; `location` for a redirect.
+  void respondError(int status, std::string_view reason, std::string_view location = {});
   void closeAfterFlush(std::string_view reason);
   void finish(std::string_view reason);
   void armTimer(TimerPurpose purpose, double seconds);
@@ -115,6 +115,9 @@ class Http1Connection : public Session,
   const std::atomic<bool>& draining_;
   std::string clientAddress_;
   SocketAddress peer_;
+  SocketAddress local_;     // for sendProxyProtocol
+  std::string serverName_;  // SNI, for the 421 rule
+  bool secure_;             // TLS: X-Forwarded-Proto https, HSTS
   std::unique_ptr<StreamConnection> client_;
   ExchangePool& exchanges_;  // the worker's
   std::unique_ptr<HttpExchange> exchange_;  // the request in flight, if any

@@ -45,6 +45,9 @@ void HttpExchange::begin(const Origin& origin) {
   settings_ = origin.settings;
   peer_ = origin.peer;
   clientAddress_ = origin.clientAddress;
+  secure_ = origin.secure;
+  serverName_ = origin.serverName;
+  connector_.setClientAddresses(origin.peer, origin.local);
   target_ = service_;
   targetSettings_ = settings_;
   reading_ = false;
@@ -68,9 +71,43 @@ void HttpExchange::begin(const Origin& origin) {
   idle_.touch();
 }
 
+std::optional<HttpExchange::Refusal> HttpExchange::listenerRefusal() const {
+  const std::string* host = request_.find("Host");
+  if (settings_->redirectToHttps) {
+    if (host == nullptr || host->empty()) return Refusal{400, "no_host_to_redirect_to"};
+    const HttpsRedirect& redirect = *settings_->redirectToHttps;
+    std::string location = "https://" + routeHost(*host);
+    if (redirect.port != 443) location += ":" + std::to_string(redirect.port);
+    // The target as the client sent it, path and query (an absolute form's is its path).
+    std::string_view target = request_.target;
+    if (!target.starts_with("/")) {
+      size_t scheme = target.find("://");
+      size_t path = scheme == std::string_view::npos ? std::string_view::npos
+                                                     : target.find('/', scheme + 3);
+      target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+    location += target;
+    return Refusal{redirect.status, "redirect_to_https", std::move(location)};
+  }
+  // 421 (RFC 9110 15.5.20): the connection's certificate was chosen for another name than
+  // the one asked for now; a client reusing a connection across names must open one
+  // for this name. Without SNI there was no choice to contradict.
+  if (secure_ && !serverName_.empty() && host != nullptr && settings_->tls) {
+    std::shared_ptr<const ServerCertificates> certificates = settings_->tls->certificates();
+    if (certificates->choose(routeHost(*host)).certificate !=
+        certificates->choose(serverName_).certificate) {
+      return Refusal{421, "misdirected_request"};
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
   event_base_gettimeofday_cached(base_, &requestStartedAt_);
   requestFraming_ = framingFor(request_, hasBody, false);
+  if (settings_->redirectToHttps || secure_) {
+    if (std::optional<Refusal> refusal = listenerRefusal()) return refusal;
+  }
   if (!settings_->routes.empty()) {
     // prepareRequest put an absolute-form target's authority in Host.
     std::string_view host;
@@ -93,7 +130,7 @@ std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
   bool trusted = false;
   for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(*peer_);
   ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
-                      trusted};
+                      trusted, secure_};
   appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
   return std::nullopt;
@@ -322,7 +359,8 @@ void HttpExchange::releaseUpstream(bool reusable) {
   reading_ = false;
   if (upstream_) {
     std::shared_ptr<Backend> backend = connector_.backendPtr();
-    if (reusable && backend) {
+    // A connection that began with a PROXY header speaks for one client only.
+    if (reusable && backend && !targetSettings_->sendProxyProtocol) {
       pool_.release(std::move(backend), std::move(upstream_), targetSettings_->http.upstreamMaxIdle,
                     targetSettings_->http.upstreamIdleTimeoutSeconds);
     }

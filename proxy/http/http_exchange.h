@@ -73,11 +73,16 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
     std::shared_ptr<const ServiceSettings> settings;  // as they are for this request
     const SocketAddress* peer;         // not owned: the client's, for trusted proxies
     std::string_view clientAddress;    // its host, for X-Forwarded-For and the log
+    const SocketAddress* local = nullptr;  // not owned: where it connected (PROXY header out)
+    bool secure = false;               // the client came over TLS
+    std::string_view serverName;       // the name its TLS handshake asked for ("" none)
   };
-  /// A route or a limit refused the request before any backend saw it.
+  /// A route, a limit or the listener's rules answered the request before any backend saw
+  /// it (404, 421, 503, or a redirect to `location`).
   struct Refusal {
     int status;
     std::string_view reason;
+    std::string location = {};
   };
 
   explicit HttpExchange(const Context& context);
@@ -117,6 +122,9 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   void logAccess(int status, std::string_view backend);
 
  private:
+  /// The listener's own answers: the HTTPS redirect, 421 for a name its TLS certificate
+  /// was not chosen for.
+  std::optional<Refusal> listenerRefusal() const;
   enum class TimerPurpose { None, Response, Idle };
 
   struct ResponseEvents : MessageReader::Events {
@@ -162,6 +170,8 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   std::shared_ptr<const ServiceSettings> settings_;
   const SocketAddress* peer_ = nullptr;
   std::string_view clientAddress_;
+  bool secure_ = false;
+  std::string_view serverName_;  // the client connection's SNI
   // The service whose backends take the request: the listener's, or a route's.
   std::shared_ptr<Service> target_;
   std::shared_ptr<const ServiceSettings> targetSettings_;

@@ -95,7 +95,7 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
     } else {
       appendHeader(out, "X-Forwarded-For", info.clientAddress);
     }
-    appendHeader(out, "X-Forwarded-Proto", "http");
+    appendHeader(out, "X-Forwarded-Proto", info.secure ? "https" : "http");
     if (const std::string* host = request.find("Host")) {
       appendHeader(out, "X-Forwarded-Host", *host);
     }
@@ -115,7 +115,8 @@ std::string responseHeadForClient(const MessageHead& response, BodyFraming frami
 }
 
 void appendResponseHeadForClient(std::string& out, const MessageHead& response,
-                                 BodyFraming framing, bool keepAlive, bool via, bool toHttp10) {
+                                 BodyFraming framing, bool keepAlive, bool via, bool toHttp10,
+                                 std::string_view hsts) {
   bool checkConnection = connectionNamesFields(response);
   char status[16];
   char* statusEnd = std::to_chars(status, status + sizeof status, response.status).ptr;
@@ -140,10 +141,14 @@ void appendResponseHeadForClient(std::string& out, const MessageHead& response,
     appendFraming(out, response, framing);
   }
   if (via) appendHeader(out, "Via", "1.1 readygate");
+  if (!hsts.empty() && !response.find("Strict-Transport-Security")) {
+    appendHeader(out, "Strict-Transport-Security", hsts);
+  }
   out.append("\r\n");
 }
 
-std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
+std::string errorResponse(int status, std::string_view reason, bool keepAlive,
+                          std::string_view extraHeaders) {
   std::string body =
       std::to_string(status) + " " + httpStatusText(status) + " (" + std::string(reason) + ")\n";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + httpStatusText(status) + "\r\n";
@@ -152,6 +157,7 @@ std::string errorResponse(int status, std::string_view reason, bool keepAlive) {
   if (status == 503) appendHeader(out, "Retry-After", "1");
   appendHeader(out, "Connection", keepAlive ? "keep-alive" : "close");
   appendHeader(out, "Server", "readygate");
+  out.append(extraHeaders);
   out.append("\r\n").append(body);
   return out;
 }

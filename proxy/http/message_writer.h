@@ -25,6 +25,7 @@ struct ForwardingInfo {
   /// The client is a trusted proxy: its X-Forwarded-For is kept and appended to;
   /// otherwise whatever it claims is replaced by its own address.
   bool trustIncomingForwardedFor = false;
+  bool secure = false;  // the client came over TLS: X-Forwarded-Proto https
 };
 
 /// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop
@@ -40,15 +41,17 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
 /// The response head sent to the client; `keepAlive` says whether the proxy keeps the
 /// client connection after this response (announced to an HTTP/1.0 client, `toHttp10`,
 /// with `Connection: keep-alive`, since HTTP/1.0 closes by default).
+/// `hsts`: a Strict-Transport-Security value to add unless the backend sent its own.
 void appendResponseHeadForClient(std::string& out, const MessageHead& response,
                                  BodyFraming framing, bool keepAlive, bool via,
-                                 bool toHttp10 = false);
+                                 bool toHttp10 = false, std::string_view hsts = {});
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
                                   bool via, bool toHttp10 = false);
 
 /// A response readygate makes itself: small, `Connection: close` unless `keepAlive`.
-/// 503 gets `Retry-After: 1`.
-std::string errorResponse(int status, std::string_view reason, bool keepAlive);
+/// 503 gets `Retry-After: 1`. `extraHeaders`: whole header lines (Location, HSTS).
+std::string errorResponse(int status, std::string_view reason, bool keepAlive,
+                          std::string_view extraHeaders = {});
 
 /// The size line of one chunk of a re-chunked body ("1a\r\n"), formatted in place: no
 /// allocation per chunk.

@@ -138,6 +138,26 @@ inline constexpr MetricInfo kHttpRetries{
     "HTTP requests sent again to another backend after their connection failed before any "
     "response byte (label service)."};
 
+// TLS listeners and the PROXY protocol (label service).
+inline constexpr MetricInfo kTlsHandshakes{
+    "readygate_tls_handshakes_total", MetricType::Counter,
+    "TLS handshakes on the service's listener by result (ok, timeout, no_shared_cipher, "
+    "unknown_sni, protocol_version, other) and version (TLSv1.2, TLSv1.3; unknown for a failure)."};
+inline constexpr MetricInfo kTlsHandshakeDuration{
+    "readygate_tls_handshake_duration_seconds", MetricType::Histogram,
+    "From accept to the end of the TLS handshake (with the PROXY header before it), any result."};
+inline constexpr MetricInfo kTlsCertificateExpiry{
+    "readygate_tls_certificate_expiry_timestamp_seconds", MetricType::Gauge,
+    "Unix time the certificate served now stops being valid (label name: its first DNS name)."};
+inline constexpr MetricInfo kTlsCertificateReloads{
+    "readygate_tls_certificate_reloads_total", MetricType::Counter,
+    "Certificate swaps after their files changed, by result: success (served from the next "
+    "handshake), failure (a bad file or a pair that does not match; the old ones stay)."};
+inline constexpr MetricInfo kProxyProtocolRefused{
+    "readygate_proxy_protocol_refused_total", MetricType::Counter,
+    "Connections closed for their PROXY header: missing, malformed, too slow, or from a "
+    "source outside proxyProtocol.from."};
+
 // Process.
 inline constexpr MetricInfo kConfigReloads{
     "readygate_config_reloads_total", MetricType::Counter,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "proxy/core/log.h"
 #include "proxy/core/process_events.h"
@@ -166,6 +167,37 @@ void addService(FamilySet& set, const ServiceMembers& members) {
               load(traffic.upstreamOpened));
     set.value(m::kHttpRetries, labels, load(traffic.requestRetries));
   }
+  std::shared_ptr<const ServiceSettings> settings = service.settings();
+  if (settings->tls) {
+    for (size_t r = 0; r < std::size(ServiceTraffic::kHandshakeResults); ++r) {
+      for (size_t v = 0; v < std::size(ServiceTraffic::kHandshakeVersions); ++v) {
+        bool unknownVersion = v + 1 == std::size(ServiceTraffic::kHandshakeVersions);
+        if ((r == 0) == unknownVersion) continue;  // ok has a version, failures do not
+        set.value(m::kTlsHandshakes,
+                  {{"service", service.name()},
+                   {"result", ServiceTraffic::kHandshakeResults[r]},
+                   {"version", ServiceTraffic::kHandshakeVersions[v]}},
+                  load(traffic.tlsHandshakes[r][v]));
+      }
+    }
+    set.histogram(m::kTlsHandshakeDuration, labels, traffic.tlsHandshakeDuration);
+    std::set<std::string> names;  // two certificates for one name: one series each
+    for (const auto& certificate : settings->tls->certificates()->all()) {
+      std::string name = certificate->label;
+      for (int n = 2; !names.insert(name).second; ++n) {
+        name = certificate->label + " (" + std::to_string(n) + ")";
+      }
+      set.value(m::kTlsCertificateExpiry, plus(labels, "name", name),
+                static_cast<double>(certificate->notAfter));
+    }
+    set.value(m::kTlsCertificateReloads, plus(labels, "result", "success"),
+              load(traffic.certificateReloadsOk));
+    set.value(m::kTlsCertificateReloads, plus(labels, "result", "failure"),
+              load(traffic.certificateReloadsFailed));
+  }
+  if (settings->proxyProtocol) {
+    set.value(m::kProxyProtocolRefused, labels, load(traffic.proxyHeaderRefused));
+  }
 }
 
 /// A removed service whose connections still drain is left out while a service of the
@@ -220,6 +252,11 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kHttpRequestDuration,
                                  &m::kUpstreamRequests,
                                  &m::kHttpRetries,
+                                 &m::kTlsHandshakes,
+                                 &m::kTlsHandshakeDuration,
+                                 &m::kTlsCertificateExpiry,
+                                 &m::kTlsCertificateReloads,
+                                 &m::kProxyProtocolRefused,
                                  &m::kUpstreamConnectDuration,
                                  &m::kUpstreamFirstByte}) {
     set.declare(*info);

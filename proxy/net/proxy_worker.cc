@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/core/cidr.h"
 #include "proxy/core/log.h"
 
 namespace readygate {
@@ -26,6 +27,7 @@ ProxyWorker::ProxyWorker(int index, std::vector<Binding> bindings, ProcessLimit 
           Timer::calling<&ProxyWorker::closeRetiredSessions>(thread_.loop().base(), this)) {
   event_base* base = thread_.loop().base();
   finished_ = std::make_unique<DeferredDelete<Session>>(base);
+  finishedPreambles_ = std::make_unique<DeferredDelete<ClientPreamble>>(base);
   pool_ = std::make_unique<UpstreamPool>(clock_);
   acceptBackoff_ =
       std::make_unique<AcceptBackoff>(base, "worker " + std::to_string(index), [this](bool paused) {
@@ -47,6 +49,8 @@ ProxyWorker::~ProxyWorker() {
   // pool their connections give blocks back to.
   sessions_.clear();
   finished_.reset();
+  preambles_.clear();
+  finishedPreambles_.reset();
   perWorker_.reset();
   pool_.reset();
   listeners_.clear();
@@ -92,7 +96,12 @@ void ProxyWorker::closeListeners(std::shared_ptr<Service> service,
   thread_.loop().post([this, service = std::move(service), address] {
     std::erase_if(listeners_, [&](const std::unique_ptr<Listener>& listener) {
       bool closing = listener->service == service && (!address || listener->address == *address);
-      if (closing) drainAcceptQueue(*listener);
+      if (closing) {
+        drainAcceptQueue(*listener);
+        for (auto& [raw, open] : preambles_) {
+          if (open.listener == listener.get()) open.listener = nullptr;
+        }
+      }
       return closing;
     });
   });
@@ -113,6 +122,12 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
     draining_.store(true, std::memory_order_relaxed);
     for (auto& listener : listeners_) drainAcceptQueue(*listener);
     listeners_.clear();  // closes the sockets: the kernel stops queueing connections here
+    // Clients still in a handshake have sent no request: like idle ones, they go now.
+    for (auto& [raw, open] : preambles_) {
+      open.preamble->abort();
+      finishedPreambles_->later(std::move(open.preamble));
+    }
+    preambles_.clear();
     std::vector<Session*> open;
     for (auto& [raw, session] : sessions_) open.push_back(raw);
     for (Session* session : open) session->closeIfIdle();
@@ -131,28 +146,99 @@ void ProxyWorker::onAcceptCallback(evconnlistener*, evutil_socket_t fd, sockaddr
 
 void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer,
                            int peerLength) {
+  SocketAddress client = SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength));
+  std::shared_ptr<const ServiceSettings> settings = listener.service->settings();
+  std::optional<AdmissionTicket> admission;
+  if (settings->proxyProtocol) {
+    // Only the listed balancers may say who the client is; the limits wait for its word.
+    bool trusted = false;
+    for (const Cidr& network : settings->proxyProtocol->from) {
+      trusted = trusted || network.contains(client);
+    }
+    if (!trusted) {
+      ServiceTraffic::add(listener.service->traffic().proxyHeaderRefused);
+      logEvent(LogLevel::Warn, "proxy_header_untrusted",
+               {{"service", listener.service->name()}, {"client", client.host()}});
+      refuseConnection(fd, "");
+      return;
+    }
+  } else {
+    admission = admit(*listener.service, client);
+    if (!admission) {
+      refuseConnection(fd, refusalFor(listener));
+      return;
+    }
+  }
+  if (settings->proxyProtocol || settings->tls) {
+    auto preamble = std::make_unique<ClientPreamble>(thread_.loop().base(), buffers_, fd, client,
+                                                     listener.service,
+                                                     static_cast<ClientPreamble::Owner&>(*this));
+    ClientPreamble* raw = preamble.get();
+    preambles_.emplace(raw, OpenPreamble{std::move(preamble), std::move(admission), &listener});
+    raw->start();  // reports on a later pass, never inside start()
+    return;
+  }
+  ClientConnection ready;
+  ready.connection = std::make_unique<StreamConnection>(thread_.loop().base(), buffers_, fd);
+  ready.peer = client;
+  if (settings->sendProxyProtocol) {
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+      ready.local = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&local), length);
+    }
+  }
+  startSession(listener.service, listener.makeSession, std::move(ready), std::move(*admission));
+}
+
+void ProxyWorker::startSession(const std::shared_ptr<Service>& service,
+                               const SessionFactory& factory, ClientConnection client,
+                               AdmissionTicket admission) {
   SessionContext context{thread_.loop().base(),
-                         listener.service,
+                         service,
                          leases_,
                          *pool_,
                          buffers_,
                          perWorker_,
                          static_cast<SessionOwner&>(*this),
                          draining_};
-  SocketAddress client = SocketAddress::fromSockaddr(peer, static_cast<socklen_t>(peerLength));
-  std::optional<AdmissionTicket> admission = admit(listener, client);
-  if (!admission) {
-    refuseConnection(fd, listener.makeSession.refusal);
-    return;
-  }
-  std::unique_ptr<Session> session = listener.makeSession.make(context, fd, client);
+  std::unique_ptr<Session> session = factory.make(context, std::move(client));
   Session* raw = session.get();
-  sessions_.emplace(raw, OpenSession{std::move(session), std::move(*admission)});
+  sessions_.emplace(raw, OpenSession{std::move(session), std::move(admission)});
   raw->start();
 }
 
-std::optional<AdmissionTicket> ProxyWorker::admit(Listener& listener, const SocketAddress& peer) {
-  Service& service = *listener.service;
+void ProxyWorker::onPreambleDone(ClientPreamble& preamble, ClientConnection client) {
+  auto found = preambles_.find(&preamble);
+  if (found == preambles_.end()) return;
+  OpenPreamble open = std::move(found->second);
+  preambles_.erase(found);
+  finishedPreambles_->later(std::move(open.preamble));
+  if (open.listener == nullptr || shuttingDown_) return;  // its listener is gone: so is it
+  if (!open.admission) {
+    open.admission = admit(*open.listener->service, client.peer);
+    if (!open.admission) {
+      // Behind a PROXY header on a plaintext listener the refusal can still be said.
+      if (!client.secure) client.connection->write(refusalFor(*open.listener));
+      return;  // the connection closes with the preamble
+    }
+  }
+  startSession(open.listener->service, open.listener->makeSession, std::move(client),
+               std::move(*open.admission));
+}
+
+void ProxyWorker::onPreambleFailed(ClientPreamble& preamble) {
+  auto found = preambles_.find(&preamble);
+  if (found == preambles_.end()) return;
+  finishedPreambles_->later(std::move(found->second.preamble));
+  preambles_.erase(found);
+}
+
+std::string_view ProxyWorker::refusalFor(const Listener& listener) {
+  return listener.service->settings()->tls ? std::string_view() : listener.makeSession.refusal;
+}
+
+std::optional<AdmissionTicket> ProxyWorker::admit(Service& service, const SocketAddress& peer) {
   auto settings = service.settings();
   auto refuse = [&](AdmissionRefusal reason) -> std::optional<AdmissionTicket> {
     ServiceTraffic::add(service.traffic().refused[static_cast<size_t>(reason) - 1]);
@@ -181,7 +267,7 @@ void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
   auto* listener = static_cast<Listener*>(context);
   int error = EVUTIL_SOCKET_ERROR();
   listener->worker->acceptBackoff_->onAcceptError(evconnlistener_get_fd(listener->listener.get()),
-                                                  error, listener->makeSession.refusal);
+                                                  error, refusalFor(*listener));
 }
 
 void ProxyWorker::sessionFinished(Session* session) {
@@ -212,6 +298,11 @@ void ProxyWorker::closeRetiredSessions() {
 }
 
 void ProxyWorker::closeAllSessions() {
+  for (auto& [raw, open] : preambles_) {
+    open.preamble->abort();
+    finishedPreambles_->later(std::move(open.preamble));
+  }
+  preambles_.clear();
   std::vector<Session*> open;
   for (auto& [raw, session] : sessions_) open.push_back(raw);
   for (Session* session : open) session->abort("shutdown_deadline");

@@ -11,6 +11,7 @@
 #include "proxy/core/deferred_delete.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/core/timer.h"
+#include "proxy/net/client_preamble.h"
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/backend_lease.h"
@@ -21,7 +22,7 @@ namespace readygate {
 
 /// Accepts and forwards connections for every service on one thread. Owns its
 /// listeners and sessions; shares only Services (read via snapshots) with others.
-class ProxyWorker : private SessionOwner {
+class ProxyWorker : private SessionOwner, private ClientPreamble::Owner {
  public:
   struct Binding {
     std::shared_ptr<Service> service;
@@ -72,7 +73,14 @@ class ProxyWorker : private SessionOwner {
   void onAccept(Listener& listener, evutil_socket_t fd, const sockaddr* peer, int peerLength);
   /// Takes the client's places in the process's and the service's limits, or refuses it
   /// (counted by reason) and returns nullopt.
-  std::optional<AdmissionTicket> admit(Listener& listener, const SocketAddress& peer);
+  std::optional<AdmissionTicket> admit(Service& service, const SocketAddress& peer);
+  /// What a refused client is sent: nothing on a TLS listener.
+  static std::string_view refusalFor(const Listener& listener);
+  /// Makes and starts the session of a client that is ready for one.
+  void startSession(const std::shared_ptr<Service>& service, const SessionFactory& factory,
+                    ClientConnection client, AdmissionTicket admission);
+  void onPreambleDone(ClientPreamble& preamble, ClientConnection client) override;
+  void onPreambleFailed(ClientPreamble& preamble) override;
   void sessionFinished(Session* session) override;
   void stopIfDrained();
   void closeAllSessions();
@@ -94,6 +102,15 @@ class ProxyWorker : private SessionOwner {
     AdmissionTicket admission;  // its places in the connection limits
   };
   std::unordered_map<Session*, OpenSession> sessions_;
+  /// Clients still in their PROXY header or TLS handshake; the admission is taken at
+  /// accept, or (behind a PROXY header) once the real client is known.
+  struct OpenPreamble {
+    std::unique_ptr<ClientPreamble> preamble;
+    std::optional<AdmissionTicket> admission;
+    Listener* listener;  // not owned; cleared when the listener closes first
+  };
+  std::unordered_map<ClientPreamble*, OpenPreamble> preambles_;
+  std::unique_ptr<DeferredDelete<ClientPreamble>> finishedPreambles_;
   ProcessLimit processLimit_;
   std::unique_ptr<DeferredDelete<Session>> finished_;  // freed after the pass that finished them
   std::unique_ptr<AcceptBackoff> acceptBackoff_;       // out of descriptors: pause, refuse, resume

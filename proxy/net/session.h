@@ -8,6 +8,7 @@
 
 #include "proxy/core/socket_address.h"
 #include "proxy/transport/buffer_pool.h"
+#include "proxy/transport/stream_connection.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -64,12 +65,22 @@ struct SessionContext {
   const std::atomic<bool>& draining;
 };
 
+/// An accepted client, ready for its session: the PROXY header (if any) read and the TLS
+/// handshake (if any) done.
+struct ClientConnection {
+  std::unique_ptr<StreamConnection> connection;
+  SocketAddress peer;   // the client: the socket's peer, or what a trusted PROXY header said
+  SocketAddress local;  // where it connected to (for sendProxyProtocol); else unset
+  bool secure = false;  // TLS
+  std::string serverName;  // the name the client asked for with SNI ("" none)
+};
+
 /// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client, and
-/// says what a client turned away before any session (a limit, no descriptors) is sent:
-/// an HTTP 503, or nothing for TCP (just the close).
+/// says what a client turned away before any session (a limit, no descriptors) is sent
+/// on a plaintext listener: an HTTP 503, or nothing for TCP (just the close). A TLS
+/// listener sends nothing: plaintext on a TLS connection is a protocol error.
 struct SessionFactory {
-  std::function<std::unique_ptr<Session>(const SessionContext& context, evutil_socket_t clientFd,
-                                         const SocketAddress& peer)>
+  std::function<std::unique_ptr<Session>(const SessionContext& context, ClientConnection client)>
       make;
   std::string refusal;
 };

@@ -5,22 +5,26 @@
 
 namespace readygate {
 
-TcpSession::TcpSession(const SessionContext& context, evutil_socket_t clientFd)
+TcpSession::TcpSession(const SessionContext& context, ClientConnection client)
     : base_(context.base),
       service_(context.service),
       settings_(service_->settings()),
       owner_(context.owner),
-      client_(std::make_unique<StreamConnection>(base_, context.buffers, clientFd)),
+      client_(std::move(client.connection)),
       connector_(base_, service_, settings_, context.leases, static_cast<DrainTarget*>(this),
                  static_cast<UpstreamConnector::Client&>(*this), context.buffers),
       idleTimer_(Timer::calling<&TcpSession::onIdleCheck>(base_, this)),
-      idle_(base_) {}
+      idle_(base_) {
+  peer_ = client.peer;
+  local_ = client.local;
+  connector_.setClientAddresses(&peer_, &local_);
+}
 
 TcpSession::~TcpSession() = default;
 
 SessionFactory TcpSession::factory() {
-  return {[](const SessionContext& context, evutil_socket_t clientFd, const SocketAddress&) {
-            return std::make_unique<TcpSession>(context, clientFd);
+  return {[](const SessionContext& context, ClientConnection client) {
+            return std::make_unique<TcpSession>(context, std::move(client));
           },
           ""};
 }

@@ -18,7 +18,7 @@ namespace readygate {
 /// that worker.
 class TcpSession : public Session, private UpstreamConnector::Client, private BytePump::Owner {
  public:
-  TcpSession(const SessionContext& context, evutil_socket_t clientFd);
+  TcpSession(const SessionContext& context, ClientConnection client);
   ~TcpSession() override;
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;
@@ -42,6 +42,8 @@ class TcpSession : public Session, private UpstreamConnector::Client, private By
   std::shared_ptr<Service> service_;
   std::shared_ptr<const ServiceSettings> settings_;  // as they were when the client came
   SessionOwner& owner_;
+  SocketAddress peer_;   // the client (after a PROXY header), for sendProxyProtocol
+  SocketAddress local_;  // where it connected to
   std::unique_ptr<StreamConnection> client_;
   std::unique_ptr<StreamConnection> upstream_;
   std::optional<BytePump> pump_;

@@ -7,7 +7,7 @@
 
 #include "proxy/core/socket_address.h"
 #include "proxy/probe/prober.h"
-#include "proxy/probe/tls_client_context.h"
+#include "proxy/transport/tls_client_context.h"
 
 struct event_base;
 

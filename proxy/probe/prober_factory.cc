@@ -1,12 +1,21 @@
 // makeProber implementation.
 #include "proxy/probe/prober_factory.h"
 
+#include "proxy/core/file_reader.h"
+
 #include "proxy/probe/exec_prober.h"
 #include "proxy/probe/grpc_prober.h"
 #include "proxy/probe/http_prober.h"
 #include "proxy/probe/tcp_prober.h"
 
 namespace readygate {
+namespace {
+
+TlsClientOptions clientOptions(const ProbeTlsOptions& probe, size_t maxFileBytes) {
+  return {probe.verify, probe.caFile, probe.serverName, maxFileBytes};
+}
+
+}  // namespace
 
 std::optional<std::string> ProbeTlsContexts::prepare(const Config& config) {
   for (const ServiceConfig& service : config.services) {
@@ -17,7 +26,7 @@ std::optional<std::string> ProbeTlsContexts::prepare(const Config& config) {
       bool known = false;
       for (const auto& [options, context] : contexts_) known = known || options == *tls;
       if (known) continue;
-      auto created = TlsClientContext::create(*tls);
+      auto created = TlsClientContext::create(clientOptions(*tls, config.maxFileBytes));
       if (auto* error = std::get_if<std::string>(&created)) {
         return "service " + service.name + ": " + toString(kind) + " probe TLS: " + *error;
       }
@@ -31,7 +40,7 @@ std::shared_ptr<const TlsClientContext> ProbeTlsContexts::get(const ProbeTlsOpti
   for (const auto& [known, context] : contexts_) {
     if (known == options) return context;
   }
-  auto created = TlsClientContext::create(options);
+  auto created = TlsClientContext::create(clientOptions(options, kDefaultMaxFileBytes));
   if (auto* context = std::get_if<std::shared_ptr<TlsClientContext>>(&created)) {
     contexts_.emplace_back(options, *context);
     return *context;

@@ -47,6 +47,7 @@ std::unique_ptr<StreamConnection> StreamConnection::connectTo(event_base* base, 
 
 void StreamConnection::close() {
   if (fd_ < 0) return;
+  if (!handshaking_ && !connecting_ && writeError_ == 0) transport_->sayGoodbye(fd_);
   readEvent_.reset();
   writeEvent_.reset();
   ::close(fd_);
@@ -72,7 +73,39 @@ void StreamConnection::pauseReading() {
   updateReading();
 }
 
+void StreamConnection::startHandshake() {
+  handshaking_ = true;
+  readRegistered_ = true;  // the first step waits for the peer's hello
+  event_add(readEvent_.get(), nullptr);
+}
+
+void StreamConnection::stepHandshake() {
+  IoResult step = transport_->handshake(fd_);
+  if (step.error == EAGAIN) {
+    // Wait for the one readiness the transport asks for.
+    if (step.wantWrite) {
+      armWriting();
+    } else {
+      disarmWriting();
+    }
+    if (!readRegistered_ && !step.wantWrite) {
+      readRegistered_ = true;
+      event_add(readEvent_.get(), nullptr);
+    } else if (readRegistered_ && step.wantWrite) {
+      readRegistered_ = false;
+      event_del(readEvent_.get());
+    }
+    return;
+  }
+  handshaking_ = false;
+  disarmWriting();
+  if (!output_.empty()) armWriting();
+  updateReading();
+  handler_->onHandshake(*this, step.error);
+}
+
 void StreamConnection::updateReading() {
+  if (handshaking_) return;  // stepHandshake decides
   bool want = fd_ >= 0 && readWanted_ && !peerClosed_ && !input_.full() && !connecting_;
   if (want == readRegistered_) return;
   readRegistered_ = want;
@@ -89,6 +122,12 @@ void StreamConnection::armWriting() {
   event_add(writeEvent_.get(), nullptr);
 }
 
+void StreamConnection::disarmWriting() {
+  if (!writeRegistered_ || fd_ < 0) return;
+  writeRegistered_ = false;
+  event_del(writeEvent_.get());
+}
+
 void StreamConnection::failWrite(int error) {
   // Reported from the write event, never inside the caller's write: the caller may be
   // in the middle of a callback of the other connection.
@@ -102,7 +141,7 @@ bool StreamConnection::writeParts(std::span<const std::string_view> parts) {
   if (fd_ < 0 || writeError_ != 0) return false;
   size_t partBytes = 0;
   for (std::string_view part : parts) partBytes += part.size();
-  if (writeRegistered_ || connecting_) {
+  if (writeRegistered_ || connecting_ || handshaking_) {
     // Waiting for the socket already: order is kept by queueing behind what waits.
     for (std::string_view part : parts) output_.append(part);
     return false;
@@ -139,7 +178,9 @@ bool StreamConnection::writeParts(std::span<const std::string_view> parts) {
 }
 
 void StreamConnection::shutdownWrite() {
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  if (fd_ < 0) return;
+  transport_->sayGoodbye(fd_);
+  ::shutdown(fd_, SHUT_WR);
 }
 
 void StreamConnection::setNoDelay() {
@@ -149,27 +190,59 @@ void StreamConnection::setNoDelay() {
 
 void StreamConnection::onReadable(evutil_socket_t, short, void* self) {
   auto* connection = static_cast<StreamConnection*>(self);
-  auto [into, room] = connection->input_.space();
-  if (room == 0) {
-    connection->updateReading();  // full: wait until the handler consumes
+  if (connection->handshaking_) {
+    connection->stepHandshake();
     return;
   }
-  IoResult result = connection->transport_->read(connection->fd_, into, room);
-  if (result.bytes > 0) {
-    connection->input_.commit(static_cast<size_t>(result.bytes));
-    if (connection->input_.full()) connection->updateReading();
-    connection->handler_->onInput(*connection);
+  connection->readNow();
+}
+
+void StreamConnection::readNow() {
+  size_t got = 0;
+  IoResult result;
+  // One read per readiness, except that bytes a TLS transport already holds must be
+  // asked for: the socket will not signal them again.
+  do {
+    auto [into, room] = input_.space();
+    if (room == 0) break;
+    result = transport_->read(fd_, into, room);
+    input_.commit(static_cast<size_t>(std::max<ssize_t>(result.bytes, 0)));
+    if (result.bytes <= 0) break;
+    got += static_cast<size_t>(result.bytes);
+  } while (transport_->hasBuffered());
+  if (result.error == EAGAIN && result.wantWrite != readWaitsForWritable_) {
+    readWaitsForWritable_ = result.wantWrite;
+    if (readWaitsForWritable_) armWriting();
+  }
+  if (got > 0) {
+    if (input_.full()) updateReading();  // full: wait until the handler consumes
+    handler_->onInput(*this);
     return;
   }
-  connection->input_.commit(0);  // gives an unused block back
+  if (input_.full()) {
+    updateReading();
+    return;
+  }
   if (result.error == EAGAIN || result.error == EWOULDBLOCK || result.error == EINTR) return;
-  connection->peerClosed_ = true;
-  connection->updateReading();
-  connection->handler_->onClosed(*connection, result.error);
+  peerClosed_ = true;
+  updateReading();
+  handler_->onClosed(*this, result.error);
 }
 
 void StreamConnection::onWritable(evutil_socket_t, short, void* self) {
   auto* connection = static_cast<StreamConnection*>(self);
+  if (connection->handshaking_) {
+    connection->stepHandshake();
+    return;
+  }
+  if (connection->readWaitsForWritable_) {
+    // The transport's read had to send first (TLS key update): read again now, and
+    // flush what waits on the next pass if reading leaves the event armed.
+    connection->readWaitsForWritable_ = false;
+    if (connection->output_.empty()) connection->disarmWriting();
+    connection->readNow();
+    return;
+  }
   if (connection->connecting_) {
     connection->connecting_ = false;
     int error = 0;

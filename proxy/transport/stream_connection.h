@@ -37,6 +37,9 @@ class StreamConnection {
     virtual void onClosed(StreamConnection& connection, int error) = 0;
     /// connect() finished: error 0, or why it failed.
     virtual void onConnected(StreamConnection&, int) {}
+    /// startHandshake() finished: error 0, or why it failed (EPROTO: the transport
+    /// refused the peer; it knows the details).
+    virtual void onHandshake(StreamConnection&, int) {}
   };
 
   /// Takes ownership of `fd` (non-blocking, close-on-exec).
@@ -50,6 +53,16 @@ class StreamConnection {
   static std::unique_ptr<StreamConnection> connectTo(event_base* base, BufferPool& pool,
                                                      const SocketAddress& address,
                                                      Handler& handler, int& error);
+
+  /// Replaces plain TCP (TLS); before anything is read or written.
+  void useTransport(std::unique_ptr<Transport> transport) {
+    ownedTransport_ = std::move(transport);
+    transport_ = ownedTransport_.get();
+  }
+  Transport& transport() const { return *transport_; }
+  /// Runs the transport's handshake as the socket allows; onHandshake tells the end.
+  /// Reading and writing wait until then.
+  void startHandshake();
 
   /// Not owned. Every callback goes to the handler set last.
   void setHandler(Handler* handler) { handler_ = handler; }
@@ -89,6 +102,10 @@ class StreamConnection {
  private:
   void updateReading();
   void armWriting();
+  void disarmWriting();
+  void stepHandshake();
+  /// One readiness worth of reading, then onInput or onClosed (the last act).
+  void readNow();
   void failWrite(int error);
   static void onReadable(evutil_socket_t, short, void* self);
   static void onWritable(evutil_socket_t, short, void* self);
@@ -96,7 +113,8 @@ class StreamConnection {
   event_base* base_;
   int fd_;
   PlainTransport plain_;
-  Transport* transport_ = &plain_;  // not owned: plain_, or a TLS transport next
+  std::unique_ptr<Transport> ownedTransport_;  // TLS, when useTransport() was called
+  Transport* transport_ = &plain_;             // not owned: plain_ or ownedTransport_
   Handler* handler_ = nullptr;      // not owned
   InputBuffer input_;
   OutputQueue output_;
@@ -109,6 +127,8 @@ class StreamConnection {
   bool readRegistered_ = false;
   bool writeRegistered_ = false;
   bool connecting_ = false;
+  bool handshaking_ = false;
+  bool readWaitsForWritable_ = false;  // the transport's read must send first (TLS)
   bool peerClosed_ = false;
 };
 

@@ -1,4 +1,4 @@
-// How bytes cross a connection's socket: plain TCP here; TLS is the next implementation.
+// How bytes cross a connection's socket: the interface, and plain TCP (TLS: tls_transport.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -14,19 +14,28 @@ namespace readygate {
 struct IoResult {
   ssize_t bytes = 0;
   int error = 0;
+  /// With EAGAIN: the transport waits for the socket to turn writable, not readable (a
+  /// TLS read that must send first, or a handshake step).
+  bool wantWrite = false;
 };
 
 /// The byte layer under StreamConnection. StreamConnection owns the socket, its events
-/// and buffers; a Transport only moves bytes. TLS plugs in here (issue 19): a
-/// TlsTransport over the same fd runs the handshake inside its first read or write,
-/// maps SSL_ERROR_WANT_READ/WRITE to EAGAIN and adds to IoResult which readiness it
-/// waits for (SSL_read may need the socket writable during a handshake or key update),
-/// and exposes the ALPN result, so sessions above see the same connection either way.
+/// and buffers; a Transport only moves bytes (and, for TLS, runs a handshake first), so
+/// sessions above see the same connection either way.
 class Transport {
  public:
   virtual ~Transport() = default;
   virtual IoResult read(int fd, char* into, size_t size) = 0;
   virtual IoResult write(int fd, const iovec* vectors, int count) = 0;
+  /// One step of the handshake: bytes 1 when it is done, EAGAIN (with wantWrite) while it
+  /// waits for the socket, or an error. Plain TCP has none.
+  virtual IoResult handshake(int) { return {1, 0}; }
+  /// Bytes already read from the socket and not yet returned by read(): the socket will
+  /// not turn readable for them, so the reader must ask again.
+  virtual bool hasBuffered() const { return false; }
+  /// The stream's orderly end in the transport's own terms (TLS close_notify), before
+  /// shutdown(SHUT_WR) or close(). Never blocks.
+  virtual void sayGoodbye(int) {}
 };
 
 /// Plain TCP: recv, and send or sendmsg, nothing else (no FIONREAD, no SIGPIPE).

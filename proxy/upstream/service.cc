@@ -5,7 +5,7 @@ namespace readygate {
 
 std::shared_ptr<const ServiceSettings> ServiceSettings::from(
     const ServiceConfig& config, const ServiceSettings* previous,
-    std::vector<std::weak_ptr<Service>> routeTargets) {
+    std::vector<std::weak_ptr<Service>> routeTargets, std::shared_ptr<TlsServerContext> tls) {
   auto settings = std::make_shared<ServiceSettings>();
   settings->mode = config.mode;
   settings->balance = config.balance;
@@ -25,6 +25,17 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->routes = config.routes;
   settings->routeTargets = std::move(routeTargets);
   settings->routeTargets.resize(settings->routes.size());  // a missing target: 503
+  settings->tls = std::move(tls);
+  if (config.tls) settings->handshakeTimeoutSeconds = config.tls->handshakeTimeoutSeconds;
+  settings->proxyProtocol = config.proxyProtocol;
+  settings->sendProxyProtocol = config.sendProxyProtocol;
+  settings->redirectToHttps = config.redirectToHttps;
+  if (config.hsts) {
+    settings->hstsHeader =
+        "max-age=" + std::to_string(static_cast<long long>(config.hsts->maxAgeSeconds));
+    if (config.hsts->includeSubDomains) settings->hstsHeader += "; includeSubDomains";
+    if (config.hsts->preload) settings->hstsHeader += "; preload";
+  }
   return settings;
 }
 

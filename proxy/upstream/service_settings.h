@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/config_types.h"
+#include "proxy/transport/tls_server_context.h"
 #include "proxy/upstream/balancer.h"
 
 namespace readygate {
@@ -36,12 +37,24 @@ struct ServiceSettings {
   std::vector<std::weak_ptr<Service>> routeTargets;  // aligned with routes
   bool ownBackends = true;                           // false: what no route takes is a 404
 
+  // The listener's side (issue 19).
+  /// The listener terminates TLS with this context (null: plaintext). Shared by every
+  /// version of the settings until a reload makes a new one; certificates swap inside it.
+  std::shared_ptr<TlsServerContext> tls;
+  double handshakeTimeoutSeconds = 10;
+  /// Clients come through a balancer that sends a PROXY header (null: they do not).
+  std::optional<ProxyProtocolAccept> proxyProtocol;
+  std::optional<ProxyProtocolVersion> sendProxyProtocol;  // to backends; never pooled then
+  std::optional<HttpsRedirect> redirectToHttps;
+  std::string hstsHeader;  // the Strict-Transport-Security value; "" when none
+
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the
   /// same, with the route targets resolved by the caller (aligned with config.routes):
   /// settings are always published whole, never with routes still to be filled in.
   static std::shared_ptr<const ServiceSettings> from(
       const ServiceConfig& config, const ServiceSettings* previous,
-      std::vector<std::weak_ptr<Service>> routeTargets);
+      std::vector<std::weak_ptr<Service>> routeTargets,
+      std::shared_ptr<TlsServerContext> tls = nullptr);
 };
 
 }  // namespace readygate

@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
+#include <string_view>
 
 namespace readygate {
 
@@ -35,6 +37,27 @@ struct ServiceTraffic {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
   prometheus::Histogram connectionDuration{prometheus::Histogram::BucketBoundaries{
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}};
+
+  // TLS listeners.
+  static constexpr const char* kHandshakeResults[] = {
+      "ok", "timeout", "no_shared_cipher", "unknown_sni", "protocol_version", "other"};
+  static constexpr const char* kHandshakeVersions[] = {"TLSv1.2", "TLSv1.3", "unknown"};
+  std::array<std::array<std::atomic<uint64_t>, 3>, 6> tlsHandshakes{};  // [result][version]
+  prometheus::Histogram tlsHandshakeDuration{prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
+  std::atomic<uint64_t> certificateReloadsOk{0};
+  std::atomic<uint64_t> certificateReloadsFailed{0};
+  std::atomic<uint64_t> proxyHeaderRefused{0};  // no, bad or untrusted PROXY header
+
+  /// One handshake's end, by the labels above (an unknown text counts as the last).
+  void handshakeEnded(std::string_view result, std::string_view version, double seconds) {
+    size_t r = 0;
+    while (r + 1 < std::size(kHandshakeResults) && result != kHandshakeResults[r]) ++r;
+    size_t v = 0;
+    while (v + 1 < std::size(kHandshakeVersions) && version != kHandshakeVersions[v]) ++v;
+    add(tlsHandshakes[r][v]);
+    tlsHandshakeDuration.Observe(seconds);
+  }
 
   /// A client connection closed after `seconds`: one place for both session kinds.
   void connectionEnded(double seconds) {

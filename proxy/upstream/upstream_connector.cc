@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "proxy/core/log.h"
+#include "proxy/transport/proxy_protocol.h"
 
 namespace readygate {
 
@@ -96,7 +97,7 @@ void UpstreamConnector::tryNext() {
   if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
   tried_.push_back(backend.get());
   reused_ = false;
-  if (pool_ != nullptr) {
+  if (pool_ != nullptr && !settings_->sendProxyProtocol) {
     if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend)) {
       lease_.emplace(std::move(backend), leases_, *drainTarget_);
       connection_ = std::move(idle);
@@ -117,6 +118,12 @@ void UpstreamConnector::connectLeased() {
   if (!connection_) {
     onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
+  }
+  if (settings_->sendProxyProtocol && clientAddress_ && localAddress_) {
+    // Sent as soon as the connection is up, before anything of the client's.
+    connection_->append(*settings_->sendProxyProtocol == ProxyProtocolVersion::V1
+                            ? proxyHeaderV1(*clientAddress_, *localAddress_)
+                            : proxyHeaderV2(*clientAddress_, *localAddress_));
   }
   timer_.arm(settings_->connectTimeoutSeconds);
   event_base_gettimeofday_cached(base_, &connectStartedAt_);

@@ -44,6 +44,14 @@ class UpstreamConnector : private StreamConnection::Handler {
   UpstreamConnector(const UpstreamConnector&) = delete;
   UpstreamConnector& operator=(const UpstreamConnector&) = delete;
 
+  /// The client's addresses, for the PROXY header a service with sendProxyProtocol puts
+  /// before every new upstream connection (such connections are never pooled: each
+  /// speaks for one client).
+  /// Not owned: the session's, which outlive every connect().
+  void setClientAddresses(const SocketAddress* client, const SocketAddress* local) {
+    clientAddress_ = client;
+    localAddress_ = local;
+  }
   /// Starts with the first pick (a new request: whatever the last one did is let go).
   /// The outcome arrives through `client`.
   void connect();
@@ -123,6 +131,8 @@ class UpstreamConnector : private StreamConnection::Handler {
   timeval connectStartedAt_{};
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it
   UpstreamPool* pool_;
+  const SocketAddress* clientAddress_ = nullptr;  // not owned (see setClientAddresses)
+  const SocketAddress* localAddress_ = nullptr;   // not owned
   bool reused_ = false;
   Timer deferredConnected_;
 };

@@ -1,0 +1,56 @@
+// TLS under a StreamConnection: OpenSSL on the connection's own socket, never blocking.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/transport/transport.h"
+
+namespace readygate {
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+
+/// Owns one SSL object bound to the connection's fd. Reads and writes map OpenSSL's
+/// WANT_READ/WANT_WRITE onto EAGAIN (with IoResult::wantWrite). Small pieces of one
+/// write are gathered into one record, as one send; a record OpenSSL could not send
+/// whole is offered again with at least the same bytes, as OpenSSL requires.
+class TlsTransport final : public Transport {
+ public:
+  enum class Role { Server, Client };
+  TlsTransport(SslPtr ssl, int fd, Role role);
+
+  IoResult read(int fd, char* into, size_t size) override;
+  IoResult write(int fd, const iovec* vectors, int count) override;
+  IoResult handshake(int fd) override;
+  bool hasBuffered() const override { return SSL_has_pending(ssl_.get()) == 1; }
+  void sayGoodbye(int fd) override;
+
+  SSL* ssl() const { return ssl_.get(); }
+  /// After the handshake: "TLSv1.3", "TLSv1.2".
+  std::string_view version() const { return SSL_get_version(ssl_.get()); }
+  /// The protocol ALPN chose ("" when none).
+  std::string_view alpn() const;
+  /// The name the client asked for with SNI ("" when none).
+  std::string_view serverName() const;
+  /// Why the handshake failed, in OpenSSL's words (after handshake() returned an error).
+  const std::string& failure() const { return failure_; }
+  /// The reason code of that failure (SSL_R_...), 0 when it was not a TLS protocol error.
+  int failureReason() const { return failureReason_; }
+
+ private:
+  /// Maps an SSL_* call's result to an IoResult; `bytes` when it did something.
+  IoResult outcome(int returned, bool forHandshake);
+
+  SslPtr ssl_;
+  std::string failure_;
+  int failureReason_ = 0;
+  size_t retryBytes_ = 0;  // a record OpenSSL holds half-sent: the next write offers these again
+  bool failed_ = false;    // a fatal error: no close_notify, no further calls
+  bool goodbyeSaid_ = false;
+};
+
+}  // namespace readygate
