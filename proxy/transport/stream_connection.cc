@@ -111,6 +111,9 @@ void StreamConnection::updateReading() {
   readRegistered_ = want;
   if (want) {
     event_add(readEvent_.get(), nullptr);
+    // Bytes the transport already holds (TLS records read with the handshake, or past a
+    // full block) make the socket no more readable: read them on the next pass.
+    if (transport_->hasBuffered()) event_active(readEvent_.get(), EV_READ, 0);
   } else {
     event_del(readEvent_.get());
   }

@@ -32,7 +32,11 @@ wait_for() {  # seconds command...: run until it succeeds, at most that long
 }
 
 ready_pod=$(free_port); unready_pod=$(free_port); listen=$(free_port); admin=$(free_port); prom=$(free_port)
-http_listen=$(free_port)
+http_listen=$(free_port); tls_listen=$(free_port)
+# A TLS listener, so the certificate series (and the expiry alert's query) have data.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
+  -out "$work/tls.crt" -days 30 -subj /CN=web.example.com \
+  -addext subjectAltName=DNS:web.example.com >"$work/openssl.log" 2>&1 || fail "openssl req failed"
 "$fakepod" --name ready --port "$ready_pod" >"$work/pod-ready.log" 2>&1 & pids+=($!)
 # Unready, so probe failures (reason http_503) exist for the failure panels.
 "$fakepod" --name unready --port "$unready_pod" --start-unready >"$work/pod-unready.log" 2>&1 & pids+=($!)
@@ -55,6 +59,12 @@ services:
     mode: http
     endpoints: {static: ["127.0.0.1:$ready_pod"]}
     outlierDetection: {}
+  - name: secure
+    listen: "127.0.0.1:$tls_listen"
+    mode: http
+    endpoints: {static: ["127.0.0.1:$ready_pod"]}
+    tls:
+      certificates: [{cert: "$work/tls.crt", key: "$work/tls.key"}]
 YAML
 "$readygate" -c "$work/readygate.yaml" 2>"$work/readygate.log" & pids+=($!)
 wait_for 10 curl -fs "http://127.0.0.1:$admin/readyz" || fail "readygate did not start"

@@ -1,0 +1,617 @@
+// TLS listeners, the PROXY protocol and HTTPS redirects through a real readygate, with
+// certificates made at test time and real clients (curl, openssl s_client, sslscan).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/proxy_harness.h"
+#include "tests/support/raw_server.h"
+#include "tests/support/tls_client.h"
+
+namespace {
+
+using namespace testing_support;
+
+/// Runs `command` with /bin/sh (bounded); its exit status and what it printed.
+std::pair<int, std::string> shell(ProxyHarness& harness, const std::string& command,
+                                  std::chrono::milliseconds timeout = 20s) {
+  static int runs = 0;
+  std::string log = harness.dir() + "/shell-" + std::to_string(++runs) + ".log";
+  ChildProcess process({"/bin/sh", "-c", command}, log);
+  std::optional<int> status = process.waitExit(timeout);
+  return {status.value_or(-1), process.output()};
+}
+
+/// A P-256 certificate for `names` (the first is the CN) and its key, as dir/stem.crt and
+/// dir/stem.key; `cn` overrides the subject, so two certificates for one name differ.
+std::pair<std::string, std::string> makeCertificate(ProxyHarness& harness, const std::string& dir,
+                                                    const std::string& stem,
+                                                    const std::vector<std::string>& names,
+                                                    const std::string& cn = "") {
+  std::filesystem::create_directories(dir);
+  std::string sans;
+  for (const std::string& name : names) sans += (sans.empty() ? "DNS:" : ",DNS:") + name;
+  std::string cert = dir + "/" + stem + ".crt";
+  std::string key = dir + "/" + stem + ".key";
+  auto [status, output] = shell(
+      harness, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '" +
+                   key + "' -out '" + cert + "' -days 30 -subj '/CN=" +
+                   (cn.empty() ? names.front() : cn) + "' -addext 'subjectAltName=" + sans + "'");
+  EXPECT_EQ(status, 0) << output;
+  return {cert, key};
+}
+
+std::string tlsService(int port, const std::string& endpoint, const std::string& mode,
+                       const std::string& certificates, const std::string& extra = "") {
+  return fill(R"(workers: 2
+services:
+  - name: web
+    listen: 127.0.0.1:${port}
+    mode: ${mode}
+    endpoints: {static: ["${endpoint}"]}
+    tls:
+      certificates:
+${certificates}${extra}
+)",
+              {{"port", std::to_string(port)},
+               {"mode", mode},
+               {"endpoint", endpoint},
+               {"certificates", certificates},
+               {"extra", extra}});
+}
+
+std::string certificateEntry(const std::pair<std::string, std::string>& pair) {
+  return "        - {cert: " + pair.first + ", key: " + pair.second + "}\n";
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string get(const std::string& host) {
+  return "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+}
+
+TEST(TlsListener, CurlAndOpensslThroughBothModes) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int httpPort = freePort();
+  int tcpPort = freePort();
+  std::string yaml = tlsService(httpPort, pod.address(), "http", certificateEntry(pair));
+  yaml += fill(R"(  - name: raw
+    listen: 127.0.0.1:${port}
+    mode: tcp
+    endpoints: {static: ["${endpoint}"]}
+    tls:
+      certificates:
+        - {cert: ${cert}, key: ${key}}
+)",
+               {{"port", std::to_string(tcpPort)},
+                {"endpoint", pod.address()},
+                {"cert", pair.first},
+                {"key", pair.second}});
+  harness.startReadygate(yaml);
+  std::string resolve = " --resolve web.example.com:" + std::to_string(httpPort) + ":127.0.0.1";
+  // HTTP mode: the backend sees X-Forwarded-Proto https.
+  auto [status, body] = shell(harness, "curl -sS --max-time 5 --cacert " + pair.first + resolve +
+                                           " https://web.example.com:" +
+                                           std::to_string(httpPort) + "/headers");
+  EXPECT_EQ(status, 0) << body;
+  EXPECT_NE(body.find("X-Forwarded-Proto: https"), std::string::npos) << body;
+  // s_client in both modes: the pod's answer comes back through TLS.
+  for (int port : {httpPort, tcpPort}) {
+    auto [code, output] = shell(
+        harness, "printf 'GET / HTTP/1.0\\r\\nHost: web.example.com\\r\\n\\r\\n' | "
+                 "timeout 10 openssl s_client -ign_eof -connect 127.0.0.1:" +
+                     std::to_string(port) + " -servername web.example.com 2>&1");
+    EXPECT_NE(output.find("hello from pod-a"), std::string::npos) << port << ": " << output;
+    EXPECT_NE(output.find("subject=CN = web.example.com"), std::string::npos) << output;
+  }
+  EXPECT_GE(harness.metric(R"(readygate_tls_handshakes_total{service="raw",result="ok",version="TLSv1.3"})")
+                .value_or(0),
+            1);
+}
+
+TEST(TlsListener, SniPicksExactThenWildcardThenDefaultAndStrictRefusesUnknownNames) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  std::string dir = harness.dir() + "/certs";
+  auto fallback = makeCertificate(harness, dir, "default", {"default.example.com"});
+  auto wildcard = makeCertificate(harness, dir, "wild", {"*.apps.example.com"});
+  auto exact = makeCertificate(harness, dir, "exact", {"shop.apps.example.com"});
+  int port = freePort();
+  int strictPort = freePort();
+  std::string entries = certificateEntry(fallback) + certificateEntry(wildcard) +
+                        certificateEntry(exact);
+  std::string yaml = tlsService(port, pod.address(), "http", entries);
+  yaml += fill(R"(  - name: strict
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${endpoint}"]}
+    tls:
+      strictSni: true
+      certificates:
+${entries})",
+               {{"port", std::to_string(strictPort)}, {"endpoint", pod.address()}, {"entries", entries}});
+  harness.startReadygate(yaml);
+
+  EXPECT_EQ(tlsExchange(port, "shop.apps.example.com").subject, "shop.apps.example.com")
+      << "the exact name wins over the wildcard that covers it too";
+  EXPECT_EQ(tlsExchange(port, "cart.apps.example.com").subject, "*.apps.example.com");
+  EXPECT_EQ(tlsExchange(port, "a.b.apps.example.com").subject, "default.example.com")
+      << "a wildcard covers one label only";
+  EXPECT_EQ(tlsExchange(port, "other.example.org").subject, "default.example.com");
+  EXPECT_EQ(tlsExchange(port, "").subject, "default.example.com") << "no SNI: the default";
+  EXPECT_EQ(tlsExchange(port, "SHOP.Apps.Example.COM").subject, "shop.apps.example.com");
+
+  EXPECT_TRUE(tlsExchange(strictPort, "cart.apps.example.com").handshook);
+  TlsAnswer refused = tlsExchange(strictPort, "other.example.org");
+  EXPECT_FALSE(refused.handshook);
+  EXPECT_NE(refused.error.find("unrecognized name"), std::string::npos) << refused.error;
+  EXPECT_EQ(harness.metric(R"(readygate_tls_handshakes_total{service="strict",result="unknown_sni",version="unknown"})"),
+            1);
+}
+
+TEST(TlsListener, Tls11IsRefusedWhereOpensslItselfWouldSpeakIt) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  const std::string client =
+      "timeout 10 openssl s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' -connect 127.0.0.1:";
+  // First the control: the same client command does connect to a server that allows it,
+  // so a refusal below is readygate's, not this machine's OpenSSL's.
+  int controlPort = freePort();
+  // -quiet: it serves on when its stdin is empty, as here.
+  ChildProcess control({"/usr/bin/openssl", "s_server", "-quiet", "-accept",
+                        std::to_string(controlPort), "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0",
+                        "-cert", pair.first, "-key", pair.second},
+                       harness.dir() + "/s_server.log");
+  ASSERT_TRUE(waitUntil([&] { return canConnect("127.0.0.1", controlPort); }, 10s));
+  auto [controlStatus, controlOutput] =
+      shell(harness, "echo | " + client + std::to_string(controlPort) + " 2>&1");
+  ASSERT_NE(controlOutput.find("Protocol  : TLSv1.1"), std::string::npos) << controlOutput;
+  ASSERT_EQ(controlOutput.find("Cipher is (NONE)"), std::string::npos)
+      << controlOutput << "\ns_server: " << control.output();
+
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));
+  auto [status, output] = shell(harness, "echo | " + client + std::to_string(port) + " 2>&1");
+  EXPECT_NE(status, 0);
+  EXPECT_NE(output.find("alert protocol version"), std::string::npos) << output;
+  EXPECT_EQ(harness.metric(R"(readygate_tls_handshakes_total{service="web",result="protocol_version",version="unknown"})"),
+            1);
+}
+
+TEST(TlsListener, AlpnIsHttp11InHttpModeAndNoneInTcpMode) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));
+  auto [status, output] = shell(harness, "echo | timeout 10 openssl s_client -alpn h2,http/1.1 "
+                                         "-connect 127.0.0.1:" + std::to_string(port) + " 2>&1");
+  EXPECT_NE(output.find("ALPN protocol: http/1.1"), std::string::npos) << output;
+  EXPECT_EQ(tlsExchange(port, "web.example.com", "", "h2").alpn, "")
+      << "h2 is not spoken yet: not agreed to";
+}
+
+TEST(TlsListener, TicketsResumeOnEitherWorker) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));  // workers: 2
+  std::string session = harness.dir() + "/session.pem";
+  // An HTTP/1.0 request makes the server answer and close, so s_client reads the ticket
+  // (TLS 1.3 sends it after the handshake) before it exits.
+  std::string client = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof "
+                       "-servername web.example.com -connect 127.0.0.1:" +
+                       std::to_string(port);
+  auto [firstStatus, first] = shell(harness, client + " -sess_out " + session + " 2>&1");
+  ASSERT_NE(first.find("New, TLSv1.3"), std::string::npos) << first;
+  int reused = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto [status, output] = shell(harness, client + " -sess_in " + session + " 2>&1");
+    if (output.find("Reused, TLSv1.3") != std::string::npos) ++reused;
+  }
+  EXPECT_EQ(reused, 20);
+  // Both workers took part: the kernel spreads new connections over their sockets, and a
+  // ticket only one worker could open would not have resumed 20 times of 20.
+}
+
+TEST(TlsListener, AStalledHandshakeIsCutAtTheTimeoutAndCounted) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair),
+                                    "      handshakeTimeoutSeconds: 0.5\n"));
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  client->sendAll(std::string("\x16\x03\x01", 3));  // the start of a record, then nothing
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client->waitForEof(5s));
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(waited, 0.4);
+  EXPECT_LT(waited, 3.0);
+  EXPECT_EQ(harness.metric(R"(readygate_tls_handshakes_total{service="web",result="timeout",version="unknown"})"),
+            1);
+}
+
+/// A Secret volume as the kubelet writes it: the files are symlinks through `..data`,
+/// which is swapped to a new timestamped directory in one rename.
+struct SecretVolume {
+  std::string dir;
+  int generation = 0;
+  void publish(const std::string& cert, const std::string& key) {
+    std::string stamp = "..2026_12_02_" + std::to_string(++generation);
+    std::filesystem::create_directories(dir + "/" + stamp);
+    std::filesystem::copy_file(cert, dir + "/" + stamp + "/tls.crt");
+    std::filesystem::copy_file(key, dir + "/" + stamp + "/tls.key");
+    std::filesystem::create_directory_symlink(stamp, dir + "/..data_tmp");
+    std::filesystem::rename(dir + "/..data_tmp", dir + "/..data");
+    for (const char* name : {"tls.crt", "tls.key"}) {
+      if (!std::filesystem::is_symlink(dir + "/" + name)) {
+        std::filesystem::create_symlink(std::string("..data/") + name, dir + "/" + name);
+      }
+    }
+  }
+};
+
+TEST(TlsListener, CertificatesFollowTheirFilesUnderLoadWithoutAFailedHandshake) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  std::string made = harness.dir() + "/made";
+  auto first = makeCertificate(harness, made, "first", {"swap.example.com"}, "first");
+  auto second = makeCertificate(harness, made, "second", {"swap.example.com"}, "second");
+  auto third = makeCertificate(harness, made, "third", {"swap.example.com"}, "third");
+  auto other = makeCertificate(harness, made, "other", {"swap.example.com"}, "other");
+  SecretVolume volume{harness.dir() + "/secret"};
+  volume.publish(first.first, first.second);
+  int port = freePort();
+  harness.startReadygate(tlsService(
+      port, pod.address(), "tcp",
+      certificateEntry({volume.dir + "/tls.crt", volume.dir + "/tls.key"})));
+
+  // A bounded loop of new TLS connections, recording who served each and any failure.
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<int> handshakes{0};
+  std::mutex mutex;
+  std::string lastSubject;
+  std::string firstError;
+  std::thread load([&] {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!stop && std::chrono::steady_clock::now() < deadline) {
+      TlsAnswer answer = tlsExchange(port, "swap.example.com");
+      std::lock_guard lock(mutex);
+      if (!answer.handshook) {
+        ++failures;
+        if (firstError.empty()) firstError = answer.error;
+      } else {
+        ++handshakes;
+        lastSubject = answer.subject;
+      }
+    }
+  });
+  auto served = [&](const std::string& subject) {
+    std::lock_guard lock(mutex);
+    return lastSubject == subject;
+  };
+  ASSERT_TRUE(waitUntil([&] { return served("first"); }, 5s));
+
+  // 1. The `..data` symlink swap, as the kubelet updates a Secret.
+  auto swapped = std::chrono::steady_clock::now();
+  volume.publish(second.first, second.second);
+  EXPECT_TRUE(waitUntil([&] { return served("second"); }, 5s));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - swapped).count();
+  EXPECT_LT(seconds, 1.0) << "a new handshake sees the new certificate within a second";
+
+  // 2. A rename over the files (cert-manager, a script's write-then-rename).
+  replaceFile(volume.dir + "/tls.key", readText(third.second));
+  replaceFile(volume.dir + "/tls.crt", readText(third.first));
+  swapped = std::chrono::steady_clock::now();
+  EXPECT_TRUE(waitUntil([&] { return served("third"); }, 5s));
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - swapped).count();
+  EXPECT_LT(seconds, 1.0);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return harness.metric(R"(readygate_tls_certificate_reloads_total{service="web",result="success"})")
+                   .value_or(0) >= 2;
+      },
+      5s));
+
+  // 3. A broken pair (the certificate of one, the key of another) changes nothing.
+  double failedBefore =
+      harness.metric(R"(readygate_tls_certificate_reloads_total{service="web",result="failure"})")
+          .value_or(-1);
+  replaceFile(volume.dir + "/tls.key", readText(other.second));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return harness.metric(R"(readygate_tls_certificate_reloads_total{service="web",result="failure"})")
+                   .value_or(0) > failedBefore;
+      },
+      5s));
+  int before = handshakes.load();
+  ASSERT_TRUE(waitUntil([&] { return handshakes.load() > before + 20; }, 10s));
+  EXPECT_TRUE(served("third")) << "the previous certificate keeps serving";
+  stop = true;
+  load.join();
+  EXPECT_EQ(failures.load(), 0) << firstError;
+  EXPECT_GT(handshakes.load(), 50);
+  EXPECT_NE(harness.readygateLog().find("tls_certificate_reload_failed"), std::string::npos);
+}
+
+TEST(TlsListener, MisdirectedRequestsGet421ButClientsWithoutSniDoNot) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  std::string dir = harness.dir() + "/certs";
+  auto exact = makeCertificate(harness, dir, "exact", {"shop.example.com"});
+  auto wildcard = makeCertificate(harness, dir, "wild", {"*.apps.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http",
+                                    certificateEntry(exact) + certificateEntry(wildcard)));
+  auto status = [&](const std::string& sni, const std::string& host) {
+    TlsAnswer answer = tlsExchange(port, sni, get(host));
+    return answer.response.substr(0, 12);
+  };
+  EXPECT_EQ(status("shop.example.com", "shop.example.com"), "HTTP/1.1 200");
+  EXPECT_EQ(status("shop.example.com", "shop.example.com:443"), "HTTP/1.1 200");
+  EXPECT_EQ(status("shop.example.com", "cart.apps.example.com"), "HTTP/1.1 421")
+      << "the exact certificate was chosen; this name would get the wildcard";
+  EXPECT_EQ(status("cart.apps.example.com", "shop.example.com"), "HTTP/1.1 421");
+  EXPECT_EQ(status("cart.apps.example.com", "blog.apps.example.com"), "HTTP/1.1 200")
+      << "one wildcard certificate covers both names";
+  EXPECT_EQ(status("", "cart.apps.example.com"), "HTTP/1.1 200") << "no SNI, no 421";
+  EXPECT_EQ(status("", "shop.example.com"), "HTTP/1.1 200");
+}
+
+/// The requests of an HTTP service reach a RawServer that answers with what it saw.
+struct HeaderEcho {
+  std::mutex mutex;
+  std::vector<std::string> heads;
+  RawServer server{[this](RawConnection& connection, int) {
+    while (true) {
+      std::string head = connection.readHead();
+      if (head.empty()) return;
+      {
+        std::lock_guard lock(mutex);
+        heads.push_back(head);
+      }
+      connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  }};
+  std::string last() {
+    std::lock_guard lock(mutex);
+    return heads.empty() ? "" : heads.back();
+  }
+};
+
+TEST(ProxyProtocol, V1AndV2HeadersFromATrustedSourceNameTheClient) {
+  ProxyHarness harness;
+  HeaderEcho backend;
+  int port = freePort();
+  harness.startReadygate(serviceConfig(port, {backend.server.address()}, R"(    mode: http
+    proxyProtocol: {accept: any, from: [127.0.0.0/8]}
+    http: {accessLog: true}
+)"));
+  auto client = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  client->sendAll("PROXY TCP4 203.0.113.7 127.0.0.1 41000 443\r\nGET /v1 HTTP/1.1\r\nHost: x\r\n"
+                  "Connection: close\r\n\r\n");
+  EXPECT_NE(client->receive(1000).find("200 OK"), std::string::npos);
+  EXPECT_NE(backend.last().find("X-Forwarded-For: 203.0.113.7\r\n"), std::string::npos)
+      << backend.last();
+
+  // v2, IPv6 source, with a TLV after the addresses (AWS and Azure send some).
+  std::string v2("\r\n\r\n\0\r\nQUIT\n", 12);
+  v2 += '\x21';  // version 2, PROXY
+  v2 += '\x21';  // TCP over IPv6
+  std::string body;
+  unsigned char source[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42};
+  unsigned char destination[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  body.append(reinterpret_cast<char*>(source), 16);
+  body.append(reinterpret_cast<char*>(destination), 16);
+  body += std::string("\xa0\x28\x01\xbb", 4);  // ports 41000, 443
+  body += std::string("\x04\x00\x03" "abc", 6);  // a NOOP TLV
+  v2 += static_cast<char>(body.size() >> 8);
+  v2 += static_cast<char>(body.size() & 0xff);
+  v2 += body;
+  auto second = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(second);
+  second->sendAll(v2 + "GET /v2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(second->receive(1000).find("200 OK"), std::string::npos);
+  EXPECT_NE(backend.last().find("X-Forwarded-For: 2001:db8::42\r\n"), std::string::npos)
+      << backend.last();
+  EXPECT_TRUE(waitUntil(
+      [&] { return harness.readygateLog().find("client=2001:db8::42") != std::string::npos; }, 5s))
+      << "the access log names the real client";
+  EXPECT_NE(harness.readygateLog().find("client=203.0.113.7"), std::string::npos);
+}
+
+TEST(ProxyProtocol, UntrustedSourcesAndMissingHeadersAreRefused) {
+  ProxyHarness harness;
+  HeaderEcho backend;
+  int trustingNobody = freePort();
+  int requiring = freePort();
+  harness.startReadygate(fill(R"(workers: 2
+services:
+  - name: elsewhere
+    listen: 127.0.0.1:${a}
+    mode: http
+    endpoints: {static: ["${backend}"]}
+    proxyProtocol: {from: [10.0.0.0/8]}
+  - name: web
+    listen: 127.0.0.1:${b}
+    mode: http
+    endpoints: {static: ["${backend}"]}
+    proxyProtocol: {accept: v2, from: [127.0.0.1/32]}
+)",
+                              {{"a", std::to_string(trustingNobody)},
+                               {"b", std::to_string(requiring)},
+                               {"backend", backend.server.address()}}));
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto untrusted = TcpClient::connect("127.0.0.1", trustingNobody);
+  ASSERT_TRUE(untrusted);
+  untrusted->sendAll("PROXY TCP4 203.0.113.7 127.0.0.1 41000 443\r\n" + request);
+  EXPECT_EQ(untrusted->receive(100, 3s), "") << "closed without an answer";
+  auto missing = TcpClient::connect("127.0.0.1", requiring);
+  ASSERT_TRUE(missing);
+  missing->sendAll(request);
+  EXPECT_EQ(missing->receive(100, 3s), "");
+  auto wrongVersion = TcpClient::connect("127.0.0.1", requiring);
+  ASSERT_TRUE(wrongVersion);
+  wrongVersion->sendAll("PROXY TCP4 203.0.113.7 127.0.0.1 41000 443\r\n" + request);
+  EXPECT_EQ(wrongVersion->receive(100, 3s), "") << "v1 where only v2 is accepted";
+  EXPECT_EQ(backend.server.connections(), 0);
+  EXPECT_EQ(harness.metric(R"(readygate_proxy_protocol_refused_total{service="elsewhere"})"), 1);
+  EXPECT_EQ(harness.metric(R"(readygate_proxy_protocol_refused_total{service="web"})"), 2);
+}
+
+TEST(ProxyProtocol, SendProxyProtocolReachesABackendThatReadsIt) {
+  ProxyHarness harness;
+  std::mutex mutex;
+  std::vector<std::string> firstBytes;
+  RawServer backend([&](RawConnection& connection, int) {
+    std::string head = connection.readBytes(16, 3s);  // a v2 header's fixed part, or v1's start
+    std::lock_guard lock(mutex);
+    firstBytes.push_back(head + connection.pending());
+  });
+  int v1Port = freePort();
+  int v2Port = freePort();
+  harness.startReadygate(fill(R"(workers: 1
+services:
+  - name: one
+    listen: 127.0.0.1:${a}
+    endpoints: {static: ["${backend}"]}
+    sendProxyProtocol: v1
+  - name: two
+    listen: 127.0.0.1:${b}
+    endpoints: {static: ["${backend}"]}
+    sendProxyProtocol: v2
+)",
+                              {{"a", std::to_string(v1Port)},
+                               {"b", std::to_string(v2Port)},
+                               {"backend", backend.address()}}));
+  auto first = TcpClient::connect("127.0.0.1", v1Port);
+  ASSERT_TRUE(first);
+  first->sendAll("hello");
+  ASSERT_TRUE(waitUntil([&] { std::lock_guard l(mutex); return firstBytes.size() == 1; }, 5s));
+  auto second = TcpClient::connect("127.0.0.1", v2Port);
+  ASSERT_TRUE(second);
+  second->sendAll("hello");
+  ASSERT_TRUE(waitUntil([&] { std::lock_guard l(mutex); return firstBytes.size() == 2; }, 5s));
+  std::lock_guard lock(mutex);
+  EXPECT_TRUE(std::regex_search(firstBytes[0],
+                                std::regex("^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 [0-9]+ " +
+                                           std::to_string(v1Port) + "\r\n")))
+      << firstBytes[0];
+  ASSERT_GE(firstBytes[1].size(), 16u);
+  EXPECT_EQ(firstBytes[1].substr(0, 12), std::string("\r\n\r\n\0\r\nQUIT\n", 12));
+  EXPECT_EQ(firstBytes[1][12], '\x21');
+  EXPECT_EQ(firstBytes[1][13], '\x11') << "TCP over IPv4";
+}
+
+TEST(HttpsRedirect, KeepsHostPathAndQueryAndHstsIsOnTlsResponsesOnly) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int tlsPort = freePort();
+  int plainPort = freePort();
+  int plainNoRedirect = freePort();
+  std::string yaml = tlsService(tlsPort, pod.address(), "http", certificateEntry(pair),
+                                "    hsts: {maxAgeSeconds: 31536000, includeSubDomains: true}\n");
+  yaml += fill(R"(  - name: plain
+    listen: 127.0.0.1:${plain}
+    mode: http
+    endpoints: {static: ["${endpoint}"]}
+    redirectToHttps: {port: ${tls}, status: 308}
+  - name: open
+    listen: 127.0.0.1:${open}
+    mode: http
+    endpoints: {static: ["${endpoint}"]}
+)",
+               {{"plain", std::to_string(plainPort)},
+                {"tls", std::to_string(tlsPort)},
+                {"open", std::to_string(plainNoRedirect)},
+                {"endpoint", pod.address()}});
+  harness.startReadygate(yaml);
+  auto [status, redirect] =
+      shell(harness, "curl -sS -D - -o /dev/null --max-time 5 -H 'Host: web.example.com:" +
+                         std::to_string(plainPort) + "' 'http://127.0.0.1:" +
+                         std::to_string(plainPort) + "/shop/cart?item=42&q=a%20b'");
+  EXPECT_NE(redirect.find("HTTP/1.1 308"), std::string::npos) << redirect;
+  EXPECT_NE(redirect.find("Location: https://web.example.com:" + std::to_string(tlsPort) +
+                          "/shop/cart?item=42&q=a%20b\r\n"),
+            std::string::npos)
+      << redirect;
+  // curl follows it to the TLS listener; the answer there carries HSTS.
+  auto [followed, answer] = shell(
+      harness, "curl -sS -L -D - --max-time 5 --cacert " + pair.first + " --resolve web.example.com:" +
+                   std::to_string(plainPort) + ":127.0.0.1 --resolve web.example.com:" +
+                   std::to_string(tlsPort) + ":127.0.0.1 http://web.example.com:" +
+                   std::to_string(plainPort) + "/");
+  EXPECT_EQ(followed, 0) << answer;
+  EXPECT_NE(answer.find("Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"),
+            std::string::npos)
+      << answer;
+  EXPECT_NE(answer.find("hello from pod-a"), std::string::npos);
+  std::string plain = httpGet("127.0.0.1", plainNoRedirect, "/");
+  EXPECT_NE(plain.find("hello from pod-a"), std::string::npos);
+  EXPECT_EQ(plain.find("Strict-Transport-Security"), std::string::npos) << plain;
+}
+
+TEST(TlsListener, SslscanFindsNoOldProtocolAndNoCipherWithoutForwardSecrecy) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  // One RSA and one ECDSA certificate: the ciphers of both key types are offered.
+  std::string dir = harness.dir() + "/certs";
+  auto ecdsa = makeCertificate(harness, dir, "ec", {"web.example.com"});
+  std::string rsaKey = dir + "/rsa.key";
+  std::string rsaCert = dir + "/rsa.crt";
+  auto [made, madeOutput] = shell(
+      harness, "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + rsaKey + " -out " + rsaCert +
+                   " -days 30 -subj /CN=rsa.example.com -addext subjectAltName=DNS:rsa.example.com");
+  ASSERT_EQ(made, 0) << madeOutput;
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http",
+                                    certificateEntry({rsaCert, rsaKey}) + certificateEntry(ecdsa)));
+  for (const char* name : {"rsa.example.com", "web.example.com"}) {
+    auto [status, output] = shell(harness, std::string("sslscan --no-colour --no-heartbleed --sni-name=") +
+                                               name + " 127.0.0.1:" + std::to_string(port),
+                                  60s);
+    ASSERT_EQ(status, 0) << output;
+    for (const char* old : {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"}) {
+      EXPECT_TRUE(std::regex_search(output, std::regex(std::string(old) + " +disabled")))
+          << old << "\n" << output;
+    }
+    EXPECT_TRUE(std::regex_search(output, std::regex("TLSv1.2 +enabled"))) << output;
+    EXPECT_TRUE(std::regex_search(output, std::regex("TLSv1.3 +enabled"))) << output;
+    std::istringstream lines(output);
+    int accepted = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("Accepted", 0) != 0 && line.rfind("Preferred", 0) != 0) continue;
+      ++accepted;
+      bool tls13 = line.find("TLSv1.3") != std::string::npos;
+      EXPECT_TRUE(tls13 || line.find("ECDHE-") != std::string::npos)
+          << "a TLS 1.2 cipher without ECDHE: " << line;
+      EXPECT_EQ(line.find("CBC"), std::string::npos) << line;
+    }
+    EXPECT_GE(accepted, 4) << output;
+  }
+}
+
+}  // namespace
