@@ -75,8 +75,11 @@ void StreamConnection::pauseReading() {
 
 void StreamConnection::startHandshake() {
   handshaking_ = true;
-  readRegistered_ = true;  // the first step waits for the peer's hello
+  readRegistered_ = true;
   event_add(readEvent_.get(), nullptr);
+  // The first step runs on the next pass, whatever the socket says: a client must send
+  // its hello first, and a server's peer has often sent its hello already.
+  event_active(readEvent_.get(), EV_READ, 0);
 }
 
 void StreamConnection::stepHandshake() {

@@ -615,3 +615,82 @@ TEST(TlsListener, SslscanFindsNoOldProtocolAndNoCipherWithoutForwardSecrecy) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TlsListener, ARefusalAtALimitIsNeverPlaintextOnTls) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int tlsPort = freePort();
+  int plainPort = freePort();
+  std::string yaml = tlsService(tlsPort, pod.address(), "http", certificateEntry(pair),
+                                "    maxConnections: 1\n");
+  yaml += fill(R"(  - name: plain
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${endpoint}"]}
+    maxConnections: 1
+)",
+               {{"port", std::to_string(plainPort)}, {"endpoint", pod.address()}});
+  harness.startReadygate(yaml);
+  for (int port : {plainPort, tlsPort}) {
+    // A client that takes the one place: connected (TLS: handshake done) with its request
+    // head unfinished, so its session stays open.
+    std::optional<TcpClient> holder;
+    std::thread tlsHolder;
+    if (port == plainPort) {
+      holder = TcpClient::connect("127.0.0.1", port);
+      ASSERT_TRUE(holder);
+      holder->sendAll("GET / HTTP/1.1\r\n");
+    } else {
+      tlsHolder = std::thread([port] { tlsExchange(port, "web.example.com", "GET / HTTP/1.1\r\n", "", 4s); });
+    }
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          std::string name = port == tlsPort ? "web" : "plain";
+          return harness.metric("readygate_connections_active{service=\"" + name + "\"}").value_or(0) ==
+                 1;
+        },
+        5s));
+    auto refused = TcpClient::connect("127.0.0.1", port);
+    ASSERT_TRUE(refused);
+    std::string said = refused->receive(200, 3s);
+    if (port == plainPort) {
+      EXPECT_NE(said.find("HTTP/1.1 503"), std::string::npos) << "plaintext: a 503 is said";
+    } else {
+      EXPECT_EQ(said, "") << "TLS: a plaintext 503 would be garbage to a TLS client";
+      EXPECT_TRUE(refused->waitForEof(100ms)) << "closed, not left waiting for a hello";
+    }
+    if (tlsHolder.joinable()) tlsHolder.join();
+  }
+  EXPECT_EQ(harness.metric(R"(readygate_connections_refused_total{service="web",reason="service_limit"})"),
+            1);
+}
+
+TEST(TlsListener, AReloadReadsTheCertificatesAgainAndABadOneIsRefused) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  std::string dir = harness.dir() + "/certs";
+  auto first = makeCertificate(harness, dir, "first", {"web.example.com"}, "first");
+  auto second = makeCertificate(harness, dir, "second", {"web.example.com"}, "second");
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(first)));
+  std::string admin = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
+  EXPECT_EQ(tlsExchange(port, "web.example.com").subject, "first");
+
+  harness.writeFile("readygate.yaml",
+                    admin + tlsService(port, pod.address(), "http", certificateEntry(second)));
+  EXPECT_NE(harness.adminPost("/reload").find("200 OK"), std::string::npos);
+  EXPECT_EQ(tlsExchange(port, "web.example.com").subject, "second");
+
+  harness.writeFile("readygate.yaml",
+                    admin + tlsService(port, pod.address(), "http",
+                                       certificateEntry({second.first, first.second})));
+  std::string reply = harness.adminPost("/reload");
+  EXPECT_EQ(reply.find("200 OK"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("do not match"), std::string::npos) << reply;
+  EXPECT_EQ(tlsExchange(port, "web.example.com").subject, "second") << "the running set stays";
+}
+
+}  // namespace

@@ -519,3 +519,84 @@ TEST(ConfigLoader, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace readygate
+
+namespace readygate {
+namespace {
+
+TEST(ConfigLoader, ListenerTlsProxyProtocolRedirectAndHsts) {
+  ConfigLoadResult good = loadConfigText(R"(
+services:
+  - name: web
+    listen: 127.0.0.1:8443
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls:
+      certificates: [{cert: /etc/tls/a.crt, key: /etc/tls/a.key}, {cert: b.crt, key: b.key}]
+      minVersion: "1.3"
+      strictSni: true
+      handshakeTimeoutSeconds: 3
+    proxyProtocol: {accept: v2, from: [10.0.0.0/8, "::1/128"]}
+    sendProxyProtocol: v1
+    hsts: {maxAgeSeconds: 600, includeSubDomains: true, preload: true}
+  - name: plain
+    listen: 127.0.0.1:8080
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    redirectToHttps: {port: 8443, status: 308}
+)");
+  ASSERT_TRUE(good.config) << ::testing::PrintToString(errorTexts(good));
+  const ServiceConfig& web = good.config->services[0];
+  ASSERT_TRUE(web.tls);
+  EXPECT_EQ(web.tls->certificates.size(), 2u);
+  EXPECT_EQ(web.tls->certificates[1].key, "b.key");
+  EXPECT_TRUE(web.tls->tls13Only);
+  EXPECT_TRUE(web.tls->strictSni);
+  EXPECT_EQ(web.tls->handshakeTimeoutSeconds, 3);
+  ASSERT_TRUE(web.proxyProtocol);
+  EXPECT_EQ(web.proxyProtocol->accept, ProxyProtocolVersion::V2);
+  EXPECT_EQ(web.proxyProtocol->from.size(), 2u);
+  EXPECT_EQ(web.sendProxyProtocol, ProxyProtocolVersion::V1);
+  ASSERT_TRUE(web.hsts);
+  EXPECT_TRUE(web.hsts->preload);
+  ASSERT_TRUE(good.config->services[1].redirectToHttps);
+  EXPECT_EQ(good.config->services[1].redirectToHttps->status, 308);
+
+  ConfigLoadResult bad = loadConfigText(R"(
+services:
+  - name: a
+    listen: 127.0.0.1:8443
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls: {certificates: [], minVersion: "1.1", handshakeTimeoutSeconds: 1000}
+    proxyProtocol: {accept: v3}
+    sendProxyProtocol: any
+    hsts: {}
+  - name: b
+    listen: 127.0.0.1:8444
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls: {certificates: [{cert: ""}]}
+    redirectToHttps: {status: 302}
+  - name: c
+    listen: 127.0.0.1:8445
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    hsts: {maxAgeSeconds: 60}
+)");
+  EXPECT_THAT(errorTexts(bad),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[0].tls.certificates: needs at least one certificate"),
+                  HasSubstr("services[0].tls.minVersion"),
+                  HasSubstr("services[0].tls.handshakeTimeoutSeconds"),
+                  HasSubstr("services[0].proxyProtocol.accept"),
+                  HasSubstr("services[0].proxyProtocol.from: required"),
+                  HasSubstr("services[0].sendProxyProtocol"),
+                  HasSubstr("services[0].hsts: needs mode: http"),
+                  HasSubstr("services[1].tls.certificates[0].cert"),
+                  HasSubstr("services[1].tls.certificates[0].key: required"),
+                  HasSubstr("services[1].redirectToHttps.status"),
+                  HasSubstr("services[1].redirectToHttps: is for a plaintext listener"),
+                  HasSubstr("services[2].hsts: needs tls")));
+}
+
+}  // namespace
+}  // namespace readygate
