@@ -161,8 +161,9 @@ ${entries})",
   TlsAnswer refused = tlsExchange(strictPort, "other.example.org");
   EXPECT_FALSE(refused.handshook);
   EXPECT_NE(refused.error.find("unrecognized name"), std::string::npos) << refused.error;
+  EXPECT_FALSE(tlsExchange(strictPort, "").handshook) << "no name matches no certificate either";
   EXPECT_EQ(harness.metric(R"(readygate_tls_handshakes_total{service="strict",result="unknown_sni",version="unknown"})"),
-            1);
+            2);
 }
 
 TEST(TlsListener, Tls11IsRefusedWhereOpensslItselfWouldSpeakIt) {
