@@ -24,6 +24,16 @@ MessageReader::Limits responseLimits(const HttpSettings& http) {
   return MessageReader::Limits{256 * 1024, 1 << 20, static_cast<size_t>(http.maxHeaderBytes)};
 }
 
+/// A Host header's name without its port ("[::1]:8443" -> "[::1]"), without copying.
+std::string_view hostWithoutPort(std::string_view host) {
+  if (host.starts_with("[")) {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
 }  // namespace
 
 HttpExchange::HttpExchange(const Context& context)
@@ -92,7 +102,9 @@ std::optional<HttpExchange::Refusal> HttpExchange::listenerRefusal() const {
   // 421 (RFC 9110 15.5.20): the connection's certificate was chosen for another name than
   // the one asked for now; a client reusing a connection across names must open one
   // for this name. Without SNI there was no choice to contradict.
-  if (secure_ && !serverName_.empty() && host != nullptr && settings_->tls) {
+  if (secure_ && !serverName_.empty() && host != nullptr && settings_->tls &&
+      !equalsIgnoreCase(hostWithoutPort(*host), serverName_)) {
+    // Only a Host other than the SNI name can choose another certificate.
     std::shared_ptr<const ServerCertificates> certificates = settings_->tls->certificates();
     if (certificates->choose(routeHost(*host)).certificate !=
         certificates->choose(serverName_).certificate) {

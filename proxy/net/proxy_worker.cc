@@ -174,7 +174,8 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
                                                      listener.service,
                                                      static_cast<ClientPreamble::Owner&>(*this));
     ClientPreamble* raw = preamble.get();
-    preambles_.emplace(raw, OpenPreamble{std::move(preamble), std::move(admission), &listener});
+    preambles_.emplace(raw, OpenPreamble{std::move(preamble), std::move(admission), &listener,
+                                         listener.service, {listener.makeSession.make, ""}});
     raw->start();  // reports on a later pass, never inside start()
     return;
   }
@@ -214,17 +215,16 @@ void ProxyWorker::onPreambleDone(ClientPreamble& preamble, ClientConnection clie
   OpenPreamble open = std::move(found->second);
   preambles_.erase(found);
   finishedPreambles_->later(std::move(open.preamble));
-  if (open.listener == nullptr || shuttingDown_) return;  // its listener is gone: so is it
+  if (shuttingDown_) return;
   if (!open.admission) {
-    open.admission = admit(*open.listener->service, client.peer);
+    open.admission = admit(*open.service, client.peer);
     if (!open.admission) {
       // Behind a PROXY header on a plaintext listener the refusal can still be said.
-      if (!client.secure) client.connection->write(refusalFor(*open.listener));
-      return;  // the connection closes with the preamble
+      if (!client.secure && open.listener) client.connection->write(refusalFor(*open.listener));
+      return;  // `client` goes: its connection closes
     }
   }
-  startSession(open.listener->service, open.listener->makeSession, std::move(client),
-               std::move(*open.admission));
+  startSession(open.service, open.factory, std::move(client), std::move(*open.admission));
 }
 
 void ProxyWorker::onPreambleFailed(ClientPreamble& preamble) {

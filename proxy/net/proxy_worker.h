@@ -107,7 +107,11 @@ class ProxyWorker : private SessionOwner, private ClientPreamble::Owner {
   struct OpenPreamble {
     std::unique_ptr<ClientPreamble> preamble;
     std::optional<AdmissionTicket> admission;
-    Listener* listener;  // not owned; cleared when the listener closes first
+    Listener* listener;  // not owned; cleared when the listener closes first (a reload)
+    // The session to make, kept here too: a client mid-handshake when its listener
+    // closes still gets its session, as sessions of a closed listener carry on.
+    std::shared_ptr<Service> service;
+    SessionFactory factory;
   };
   std::unordered_map<ClientPreamble*, OpenPreamble> preambles_;
   std::unique_ptr<DeferredDelete<ClientPreamble>> finishedPreambles_;

@@ -695,3 +695,26 @@ TEST(TlsListener, AReloadReadsTheCertificatesAgainAndABadOneIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TlsListener, AClientMidHandshakeWhenAReloadMovesItsListenerStillGetsItsAnswer) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  int moved = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));
+  auto client = TcpClient::connect("127.0.0.1", port);  // accepted; no hello yet
+  ASSERT_TRUE(client);
+  std::string admin = "admin: {listen: \"127.0.0.1:" + std::to_string(harness.adminPort()) + "\"}\n";
+  harness.writeFile("readygate.yaml",
+                    admin + tlsService(moved, pod.address(), "http", certificateEntry(pair)));
+  ASSERT_NE(harness.adminPost("/reload").find("200 OK"), std::string::npos);
+  ASSERT_TRUE(waitUntil([&] { return !canConnect("127.0.0.1", port); }, 5s)) << "old listener closed";
+  TlsAnswer answer = tlsExchangeOn(client->fd(), "web.example.com", get("web.example.com"));
+  EXPECT_TRUE(answer.handshook) << answer.error;
+  EXPECT_NE(answer.response.find("hello from pod-a"), std::string::npos) << answer.response;
+}
+
+}  // namespace

@@ -14,21 +14,27 @@ namespace testing_support {
 
 TlsAnswer tlsExchange(int port, const std::string& serverName, const std::string& request,
                       const std::string& alpn, std::chrono::milliseconds timeout) {
-  TlsAnswer answer;
   auto client = TcpClient::connect("127.0.0.1", port);
   if (!client) {
+    TlsAnswer answer;
     answer.error = "connect failed";
     return answer;
   }
+  return tlsExchangeOn(client->fd(), serverName, request, alpn, timeout);
+}
+
+TlsAnswer tlsExchangeOn(int fd, const std::string& serverName, const std::string& request,
+                        const std::string& alpn, std::chrono::milliseconds timeout) {
+  TlsAnswer answer;
   timeval limit{static_cast<time_t>(timeout.count() / 1000),
                 static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  setsockopt(client->fd(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  setsockopt(client->fd(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()),
                                                             SSL_CTX_free);
   SSL_CTX_set_verify(context.get(), SSL_VERIFY_NONE, nullptr);
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(context.get()), SSL_free);
-  SSL_set_fd(ssl.get(), client->fd());
+  SSL_set_fd(ssl.get(), fd);
   if (!serverName.empty()) SSL_set_tlsext_host_name(ssl.get(), serverName.c_str());
   if (!alpn.empty()) {
     std::string wire = static_cast<char>(alpn.size()) + alpn;

@@ -22,4 +22,9 @@ TlsAnswer tlsExchange(int port, const std::string& serverName, const std::string
                       const std::string& alpn = "",
                       std::chrono::milliseconds timeout = std::chrono::seconds(3));
 
+/// The same on a connection the caller already opened (it stays the caller's).
+TlsAnswer tlsExchangeOn(int fd, const std::string& serverName, const std::string& request = "",
+                        const std::string& alpn = "",
+                        std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
 }  // namespace testing_support
