@@ -89,6 +89,19 @@ std::string ChildProcess::output() const {
   return text.str();
 }
 
+/// A /proc file of a process that may exit while it is read: "" then, never a throw
+/// (libstdc++'s filebuf throws when read() fails with ESRCH half way).
+static std::string readProcFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string text;
+  char buffer[4096];
+  ssize_t got;
+  while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(got));
+  ::close(fd);
+  return got < 0 ? "" : text;
+}
+
 std::vector<pid_t> processesRunning(const std::vector<std::string>& argv) {
   std::string wanted;
   for (const std::string& arg : argv) wanted += arg + '\0';
@@ -96,8 +109,7 @@ std::vector<pid_t> processesRunning(const std::vector<std::string>& argv) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream file(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string cmdline = readProcFile(entry.path() / "cmdline");
     if (cmdline == wanted) found.push_back(std::stoi(name));
   }
   return found;
@@ -109,8 +121,7 @@ std::vector<std::pair<pid_t, char>> childrenOf(pid_t pid) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     // /proc/N/stat: "N (comm) S PPID ..."; comm may hold spaces, so read after the last ')'.
-    std::ifstream file(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string stat = readProcFile(entry.path() / "stat");
     size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 1));
