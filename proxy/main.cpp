@@ -12,6 +12,7 @@
 
 #include "config/config_loader.h"
 #include "proxy/admin/admin_client.h"
+#include "proxy/app/listener_certificates.h"
 #include "proxy/app/server.h"
 #include "proxy/core/file_reader.h"
 #include "proxy/core/log.h"
@@ -219,6 +220,23 @@ int main(int argc, char** argv) {
     std::cerr << options.configPath << ": warning: " << warning.toString() << "\n";
   }
   if (options.check) {
+    // Certificates are checked as a start would read them (nginx -t, haproxy -c do too):
+    // a file that is missing or a pair that does not match fails the check.
+    int badCertificates = 0;
+    for (const ServiceConfig& service : loaded.config->services) {
+      if (!service.tls) continue;
+      auto certificates = ListenerCertificates::load(service.tls->certificates,
+                                                     loaded.config->maxFileBytes, nullptr);
+      if (auto* error = std::get_if<std::string>(&certificates)) {
+        std::cerr << options.configPath << ": service " << service.name << ": tls: " << *error
+                  << "\n";
+        ++badCertificates;
+      }
+    }
+    if (badCertificates > 0) {
+      std::cerr << options.configPath << ": configuration rejected (certificates)\n";
+      return 1;
+    }
     std::cout << options.configPath << ": configuration is valid ("
               << loaded.config->services.size() << " service"
               << (loaded.config->services.size() == 1 ? "" : "s") << ")\n";

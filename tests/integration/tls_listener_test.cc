@@ -718,3 +718,27 @@ TEST(TlsListener, AClientMidHandshakeWhenAReloadMovesItsListenerStillGetsItsAnsw
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TlsListener, CheckReadsTheCertificatesAsAStartWould) {
+  ProxyHarness harness;
+  std::string dir = harness.dir() + "/certs";
+  auto one = makeCertificate(harness, dir, "one", {"one.example.com"});
+  auto two = makeCertificate(harness, dir, "two", {"two.example.com"});
+  std::string good = harness.writeFile(
+      "good.yaml", tlsService(freePort(), "127.0.0.1:1", "tcp", certificateEntry(one)));
+  std::string bad = harness.writeFile(
+      "bad.yaml", tlsService(freePort(), "127.0.0.1:1", "tcp",
+                             certificateEntry({one.first, two.second})));
+  auto [goodStatus, goodOutput] =
+      shell(harness, readygateBinary() + " --check -c " + good + " 2>&1");
+  EXPECT_EQ(goodStatus, 0) << goodOutput;
+  auto [badStatus, badOutput] = shell(harness, readygateBinary() + " --check -c " + bad + " 2>&1");
+  EXPECT_EQ(badStatus, 1);
+  EXPECT_NE(badOutput.find("service web: tls: " + one.first + ": certificate and key do not match"),
+            std::string::npos)
+      << badOutput;
+}
+
+}  // namespace
