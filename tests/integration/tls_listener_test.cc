@@ -742,3 +742,32 @@ TEST(TlsListener, CheckReadsTheCertificatesAsAStartWould) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ProxyProtocol, PerClientLimitsCountTheRealClientNotTheBalancer) {
+  ProxyHarness harness;
+  HeaderEcho backend;
+  int port = freePort();
+  harness.startReadygate(serviceConfig(port, {backend.server.address()}, R"(    mode: http
+    maxConnectionsPerClient: 1
+    proxyProtocol: {accept: v1, from: [127.0.0.1/32]}
+)"));
+  // Two clients behind one balancer (one source address): each has its one place.
+  auto first = TcpClient::connect("127.0.0.1", port);
+  auto second = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(first && second);
+  first->sendAll("PROXY TCP4 203.0.113.1 127.0.0.1 1000 80\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  second->sendAll("PROXY TCP4 203.0.113.2 127.0.0.1 1000 80\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(first->receive(40).find("200 OK"), std::string::npos);
+  EXPECT_NE(second->receive(40).find("200 OK"), std::string::npos);
+  // A second connection of the first real client is over its limit.
+  auto third = TcpClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(third);
+  third->sendAll("PROXY TCP4 203.0.113.1 127.0.0.1 1001 80\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(third->receive(200).find("503"), std::string::npos);
+  EXPECT_EQ(harness.metric(R"(readygate_connections_refused_total{service="web",reason="client_limit"})"),
+            1);
+}
+
+}  // namespace
