@@ -69,6 +69,17 @@ ${certificates}${extra}
                {"extra", extra}});
 }
 
+/// One more plaintext http service, to append to a tlsService().
+std::string plainHttpService(const std::string& name, int port, const std::string& endpoint,
+                             const std::string& extra = "") {
+  return fill(R"(  - name: ${name}
+    listen: 127.0.0.1:${port}
+    mode: http
+    endpoints: {static: ["${endpoint}"]}
+${extra})",
+              {{"name", name}, {"port", std::to_string(port)}, {"endpoint", endpoint}, {"extra", extra}});
+}
+
 std::string certificateEntry(const std::pair<std::string, std::string>& pair) {
   return "        - {cert: " + pair.first + ", key: " + pair.second + "}\n";
 }
@@ -535,20 +546,10 @@ TEST(HttpsRedirect, KeepsHostPathAndQueryAndHstsIsOnTlsResponsesOnly) {
   int plainNoRedirect = freePort();
   std::string yaml = tlsService(tlsPort, pod.address(), "http", certificateEntry(pair),
                                 "    hsts: {maxAgeSeconds: 31536000, includeSubDomains: true}\n");
-  yaml += fill(R"(  - name: plain
-    listen: 127.0.0.1:${plain}
-    mode: http
-    endpoints: {static: ["${endpoint}"]}
-    redirectToHttps: {port: ${tls}, status: 308}
-  - name: open
-    listen: 127.0.0.1:${open}
-    mode: http
-    endpoints: {static: ["${endpoint}"]}
-)",
-               {{"plain", std::to_string(plainPort)},
-                {"tls", std::to_string(tlsPort)},
-                {"open", std::to_string(plainNoRedirect)},
-                {"endpoint", pod.address()}});
+  yaml += plainHttpService("plain", plainPort, pod.address(),
+                           "    redirectToHttps: {port: " + std::to_string(tlsPort) +
+                               ", status: 308}\n");
+  yaml += plainHttpService("open", plainNoRedirect, pod.address());
   harness.startReadygate(yaml);
   auto [status, redirect] =
       shell(harness, "curl -sS -D - -o /dev/null --max-time 5 -H 'Host: web.example.com:" +
@@ -615,9 +616,6 @@ TEST(TlsListener, SslscanFindsNoOldProtocolAndNoCipherWithoutForwardSecrecy) {
   }
 }
 
-}  // namespace
-
-namespace {
 
 TEST(TlsListener, ARefusalAtALimitIsNeverPlaintextOnTls) {
   ProxyHarness harness;
@@ -627,13 +625,7 @@ TEST(TlsListener, ARefusalAtALimitIsNeverPlaintextOnTls) {
   int plainPort = freePort();
   std::string yaml = tlsService(tlsPort, pod.address(), "http", certificateEntry(pair),
                                 "    maxConnections: 1\n");
-  yaml += fill(R"(  - name: plain
-    listen: 127.0.0.1:${port}
-    mode: http
-    endpoints: {static: ["${endpoint}"]}
-    maxConnections: 1
-)",
-               {{"port", std::to_string(plainPort)}, {"endpoint", pod.address()}});
+  yaml += plainHttpService("plain", plainPort, pod.address(), "    maxConnections: 1\n");
   harness.startReadygate(yaml);
   for (int port : {plainPort, tlsPort}) {
     // A client that takes the one place: connected (TLS: handshake done) with its request
@@ -694,9 +686,6 @@ TEST(TlsListener, AReloadReadsTheCertificatesAgainAndABadOneIsRefused) {
   EXPECT_EQ(tlsExchange(port, "web.example.com").subject, "second") << "the running set stays";
 }
 
-}  // namespace
-
-namespace {
 
 TEST(TlsListener, AClientMidHandshakeWhenAReloadMovesItsListenerStillGetsItsAnswer) {
   ProxyHarness harness;
@@ -717,9 +706,6 @@ TEST(TlsListener, AClientMidHandshakeWhenAReloadMovesItsListenerStillGetsItsAnsw
   EXPECT_NE(answer.response.find("hello from pod-a"), std::string::npos) << answer.response;
 }
 
-}  // namespace
-
-namespace {
 
 TEST(TlsListener, CheckReadsTheCertificatesAsAStartWould) {
   ProxyHarness harness;
@@ -741,9 +727,6 @@ TEST(TlsListener, CheckReadsTheCertificatesAsAStartWould) {
       << badOutput;
 }
 
-}  // namespace
-
-namespace {
 
 TEST(ProxyProtocol, PerClientLimitsCountTheRealClientNotTheBalancer) {
   ProxyHarness harness;
