@@ -20,7 +20,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/scripts/background.sh"
 readygate_bin="$top/$build/proxy/readygate"
 [ "$(nproc)" -ge 2 ] || { echo "data_path: needs two cores" >&2; exit 1; }
-ticks=$(getconf CLK_TCK)
 
 base=${BENCH_FIRST_PORT:-23000}
 backend=$base
@@ -129,54 +128,8 @@ for port in $backend $rg_http $rg_tcp $ha_http $ha_tcp $ng_http ${baseline:+$bl_
   curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/" || { echo "port $port does not answer" >&2; tail -n 5 "$work"/*.log >&2; exit 1; }
 done
 
-# CPU seconds (utime + stime) of a process and all its children: nginx works in its workers.
-cpu_of() {
-  local total=0 pid
-  [ "$1" != none ] || { echo 0; return; }
-  for pid in $1 $(pgrep -P "$1" || true); do
-    [ -r "/proc/$pid/stat" ] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
-
-one() {  # pid port connections path extra-wrk-args... -> "rps cpu_us_per_request p99_ms"
-  local pid=$1 port=$2 connections=$3 path=$4
-  shift 4
-  local before after
-  before=$(cpu_of "$pid")
-  taskset -c 0 wrk -t1 -c"$connections" -d"${seconds}s" --latency "$@" "http://127.0.0.1:$port$path" \
-    >"$work/wrk.out" 2>&1
-  after=$(cpu_of "$pid")
-  awk -v cpu=$((after - before)) -v ticks="$ticks" '
-    /requests in/ {requests = $1}
-    /Non-2xx/ {bad = $NF}
-    $1 == "99%" {v = $2; if (v ~ /us$/) ms = v / 1000; else if (v ~ /ms$/) ms = v + 0; else ms = v * 1000}
-    END {
-      if (bad > 0) printf "(%s answers were not 2xx) ", bad > "/dev/stderr"
-      printf "%s %.2f %.3f\n", requests / '"$seconds"', requests ? cpu / ticks * 1e6 / requests : 0, ms
-    }' "$work/wrk.out"
-}
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-
-row() {  # label pid port connections path wrk-args...
-  local label=$1
-  shift
-  : >"$work/runs"
-  for ((i = 0; i < runs; i++)); do one "$@" >>"$work/runs"; done
-  local rps cpu p99
-  rps=$(cut -d' ' -f1 "$work/runs" | median)
-  cpu=$(cut -d' ' -f2 "$work/runs" | median)
-  p99=$(cut -d' ' -f3 "$work/runs" | median)
-  printf '| %-24s | %9.0f | %8s | %7.2f ms |\n' "$label" "$rps" \
-    "$([ "$1" = none ] && echo - || echo "$cpu")" "$p99"
-}
-table() {  # title
-  echo
-  echo "$1"
-  echo '| proxy | req/s | CPU µs/req | p99 |'
-  echo '|---|---:|---:|---:|'
-}
+# shellcheck source=measure.sh
+source "$top/bench/measure.sh"
 
 echo "data_path: $(date -u +%FT%TZ), commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
   "wrk -t1 -d${seconds}s, median of $runs runs; wrk and the backend (nginx, 1 worker) on cpu 0,"\
