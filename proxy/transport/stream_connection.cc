@@ -222,6 +222,11 @@ void StreamConnection::readNow() {
   }
   if (got > 0) {
     if (input_.full()) updateReading();  // full: wait until the handler consumes
+    // The stream ended right behind the bytes (a TLS close_notify in the same read):
+    // the end is read again and told on the next pass, after the bytes.
+    bool ended = result.bytes <= 0 && result.error != EAGAIN && result.error != EWOULDBLOCK &&
+                 result.error != EINTR;
+    if (ended) event_active(readEvent_.get(), EV_READ, 0);
     handler_->onInput(*this);
     return;
   }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 
 #include "proxy/core/event_loop.h"
@@ -108,6 +109,9 @@ struct TlsPeer : StreamConnection::Handler {
 class TlsConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // As the daemon does (main.cpp): OpenSSL writes with write(2), and a close_notify to a
+    // peer that is gone must be an error, not the end of the process.
+    std::signal(SIGPIPE, SIG_IGN);
     int fds[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     // Small socket buffers: writes stop half way and OpenSSL must retry its records.
@@ -184,6 +188,21 @@ TEST_F(TlsConnectionTest, AMebibyteCrossesIntactThroughHalfSentRecords) {
   ASSERT_TRUE(runUntil([&] { return clientPeer_.closed >= 0; }));
   EXPECT_EQ(clientPeer_.input, "pong");
   EXPECT_EQ(clientPeer_.closed, 0) << "close_notify ends the stream cleanly";
+}
+
+TEST_F(TlsConnectionTest, AnEndRightBehindTheLastBytesIsToldAfterThem) {
+  server_->startHandshake();
+  client_->startHandshake();
+  ASSERT_TRUE(runUntil([&] { return serverPeer_.handshake == 0 && clientPeer_.handshake == 0; }));
+  // Bytes and close_notify leave together and the socket stays open (no FIN): the server
+  // (read-ahead on, as listeners have it) reads both records in one recv, so nothing but
+  // OpenSSL's buffer says the stream ended.
+  client_->write("last words");
+  static_cast<TlsTransport*>(&client_->transport())->sayGoodbye(client_->fd());
+  server_->resumeReading();
+  ASSERT_TRUE(runUntil([&] { return serverPeer_.closed >= 0; }));
+  EXPECT_EQ(serverPeer_.input, "last words");
+  EXPECT_EQ(serverPeer_.closed, 0);
 }
 
 TEST_F(TlsConnectionTest, APlaintextClientFailsTheHandshakeWithAReason) {
