@@ -173,9 +173,7 @@ int countSleeps(const std::string& duration) {
   int count = 0;
   const std::string wanted = std::string("sleep") + '\0' + duration + '\0';
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::ifstream file(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (cmdline == wanted) ++count;
+    if (readProcFile(entry.path() / "cmdline") == wanted) ++count;
   }
   return count;
 }

@@ -89,9 +89,7 @@ std::string ChildProcess::output() const {
   return text.str();
 }
 
-/// A /proc file of a process that may exit while it is read: "" then, never a throw
-/// (libstdc++'s filebuf throws when read() fails with ESRCH half way).
-static std::string readProcFile(const std::filesystem::path& path) {
+std::string readProcFile(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   std::string text;

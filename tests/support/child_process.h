@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class ChildProcess {
   std::string logFile_;
 };
 
+/// A /proc file of a process that may exit while it is read: "" then, never a throw
+/// (libstdc++'s filebuf throws when read() fails with ESRCH half way).
+std::string readProcFile(const std::filesystem::path& path);
 /// Processes (from /proc) whose command line is exactly `argv`.
 std::vector<pid_t> processesRunning(const std::vector<std::string>& argv);
 /// `pid`'s children and their state letter from /proc ('Z' for a zombie).

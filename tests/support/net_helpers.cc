@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/child_process.h"
+
 namespace testing_support {
 namespace {
 
@@ -210,8 +212,7 @@ long residentKib(int pid) {
 }
 
 double cpuSeconds(int pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string stat = readProcFile("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');
   if (close == std::string::npos) return -1;
   // After "(comm)": state is field 3; utime and stime are fields 14 and 15.
