@@ -92,28 +92,57 @@ std::variant<std::shared_ptr<const ServerCertificate>, std::string> ServerCertif
   made->names = namesOf(made->certificate.get());
   made->notAfter = expiryOf(made->certificate.get());
   made->label = made->names.empty() ? std::string("(unnamed)") : made->names.front();
+  switch (EVP_PKEY_get_base_id(made->key.get())) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+      made->kind = KeyKind::Rsa;
+      break;
+    case EVP_PKEY_EC:
+      made->kind = KeyKind::Ecdsa;
+      break;
+    default:
+      made->kind = KeyKind::Other;
+  }
   return std::shared_ptr<const ServerCertificate>(std::move(made));
 }
 
-ServerCertificates::Choice ServerCertificates::choose(std::string_view name) const {
+ServerCertificates::Choice ServerCertificates::choose(std::string_view name,
+                                                      bool takesEcdsa) const {
   if (certificates_.empty()) return {};
   std::string wanted = lowercase(name);
   if (!wanted.empty() && wanted.back() == '.') wanted.pop_back();
-  if (!wanted.empty()) {
+  KeyKind preferred = takesEcdsa ? KeyKind::Ecdsa : KeyKind::Rsa;
+  // The first certificate that fits, unless one of the kind the client prefers fits too.
+  auto pick = [&](auto&& fits) -> const ServerCertificate* {
+    const ServerCertificate* first = nullptr;
     for (const auto& certificate : certificates_) {
-      for (const std::string& own : certificate->names) {
-        if (own == wanted) return {certificate.get(), true};
-      }
+      if (!fits(*certificate)) continue;
+      if (certificate->kind == preferred) return certificate.get();
+      if (first == nullptr) first = certificate.get();
     }
-    for (const auto& certificate : certificates_) {
-      for (const std::string& own : certificate->names) {
-        if (own.starts_with("*.") && serverNameMatches(own, wanted)) {
-          return {certificate.get(), true};
-        }
-      }
+    return first;
+  };
+  if (!wanted.empty()) {
+    if (const ServerCertificate* exact = pick([&](const ServerCertificate& certificate) {
+          return std::find(certificate.names.begin(), certificate.names.end(), wanted) !=
+                 certificate.names.end();
+        })) {
+      return {exact, true};
+    }
+    if (const ServerCertificate* wildcard = pick([&](const ServerCertificate& certificate) {
+          return std::any_of(certificate.names.begin(), certificate.names.end(),
+                             [&](const std::string& own) {
+                               return own.starts_with("*.") && serverNameMatches(own, wanted);
+                             });
+        })) {
+      return {wildcard, true};
     }
   }
-  return {certificates_.front().get(), false};
+  const std::vector<std::string>& defaultNames = certificates_.front()->names;
+  return {pick([&](const ServerCertificate& certificate) {
+            return certificate.names == defaultNames;
+          }),
+          false};
 }
 
 }  // namespace readygate

@@ -25,6 +25,9 @@ using ChainPtr = std::unique_ptr<STACK_OF(X509), ChainFree>;
 /// is the whole leftmost label and matches one label, never several, never none).
 bool serverNameMatches(std::string_view pattern, std::string_view name);
 
+/// What signs a handshake: clients that cannot verify ECDSA get an RSA certificate.
+enum class KeyKind { Rsa, Ecdsa, Other };
+
 /// One certificate with its chain and key: immutable once made, shared by handshakes.
 struct ServerCertificate {
   X509Ptr certificate{nullptr, X509_free};
@@ -32,6 +35,7 @@ struct ServerCertificate {
   PkeyPtr key{nullptr, EVP_PKEY_free};
   std::vector<std::string> names;  // lowercase DNS names (SAN, else the subject's CN)
   std::time_t notAfter = 0;        // expiry, Unix time
+  KeyKind kind = KeyKind::Other;
   std::string label;               // the first name, or the file, for metrics and logs
 
   /// The certificate (plus chain) and key in `certificatePem` and `keyPem`, checked to be
@@ -50,9 +54,11 @@ class ServerCertificates {
     const ServerCertificate* certificate = nullptr;  // never null when there is one at all
     bool matched = false;                             // false: the default, for want of a name
   };
-  /// SNI's rule: an exact name, then a wildcard, else the default. `name` as the client
-  /// sent it (case does not matter; one trailing dot is ignored).
-  Choice choose(std::string_view name) const;
+  /// SNI's rule: an exact name, then a wildcard, else the default (the first, or a
+  /// certificate for the same names as the first). `name` as the client sent it (case
+  /// does not matter; one trailing dot is ignored). Where certificates of both kinds fit,
+  /// ECDSA goes to a client that takes it (`takesEcdsa`), RSA to one that does not.
+  Choice choose(std::string_view name, bool takesEcdsa = true) const;
 
   const std::vector<std::shared_ptr<const ServerCertificate>>& all() const { return certificates_; }
 

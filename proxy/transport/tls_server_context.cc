@@ -21,6 +21,18 @@ int unknownNameIndex() {
   return index;
 }
 
+/// Whether the client's signature_algorithms offer ECDSA. A client that sends none (TLS 1.2
+/// allows it) is taken to want RSA, as RFC 5246 7.4.1.4.1 says.
+bool takesEcdsa(SSL* ssl) {
+  int offered = SSL_get_sigalgs(ssl, -1, nullptr, nullptr, nullptr, nullptr, nullptr);
+  for (int i = 0; i < offered; ++i) {
+    int sign = 0;
+    SSL_get_sigalgs(ssl, i, &sign, nullptr, nullptr, nullptr, nullptr);
+    if (sign == EVP_PKEY_EC) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TlsServerContext::TlsServerContext(SslCtxPtr context, const TlsServerOptions& options)
@@ -88,7 +100,8 @@ int TlsServerContext::onCertificateWanted(SSL* ssl, void* self) {
   auto* context = static_cast<TlsServerContext*>(self);
   std::shared_ptr<const ServerCertificates> certificates = context->certificates();
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  const ServerCertificate* chosen = certificates->choose(name ? name : "").certificate;
+  const ServerCertificate* chosen =
+      certificates->choose(name ? name : "", takesEcdsa(ssl)).certificate;
   if (chosen == nullptr) return 0;
   // The SSL takes its own references: the set may be swapped out under the connection.
   return SSL_use_cert_and_key(ssl, chosen->certificate.get(), chosen->key.get(),

@@ -754,3 +754,37 @@ TEST(ProxyProtocol, PerClientLimitsCountTheRealClientNotTheBalancer) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TlsListener, RsaAndEcdsaForOneNameEachClientGetsTheKindItTakes) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  std::string dir = harness.dir() + "/certs";
+  std::string rsaKey = dir + "/rsa.key";
+  std::string rsaCert = dir + "/rsa.crt";
+  auto ecdsa = makeCertificate(harness, dir, "ecdsa", {"web.example.com"}, "ecdsa");
+  auto [made, madeOutput] = shell(
+      harness, "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + rsaKey + " -out " + rsaCert +
+                   " -days 30 -subj /CN=rsa -addext subjectAltName=DNS:web.example.com");
+  ASSERT_EQ(made, 0) << madeOutput;
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http",
+                                    certificateEntry({rsaCert, rsaKey}) + certificateEntry(ecdsa)));
+  auto served = [&](const std::string& sigalgs, const std::string& serverName) {
+    auto [status, output] =
+        shell(harness, "echo | timeout 10 openssl s_client -connect 127.0.0.1:" +
+                           std::to_string(port) + " -sigalgs '" + sigalgs + "'" +
+                           (serverName.empty() ? "" : " -servername " + serverName) + " 2>&1");
+    std::smatch subject;
+    return std::regex_search(output, subject, std::regex("subject=CN = ([a-z]+)")) ? subject[1].str()
+                                                                                 : output;
+  };
+  for (const char* name : {"web.example.com", ""}) {  // by name, and as the default
+    EXPECT_EQ(served("ECDSA+SHA256", name), "ecdsa") << name;
+    EXPECT_EQ(served("RSA-PSS+SHA256:RSA+SHA256", name), "rsa") << name;
+    EXPECT_EQ(served("ECDSA+SHA256:RSA-PSS+SHA256", name), "ecdsa") << name;
+  }
+}
+
+}  // namespace

@@ -19,8 +19,9 @@ std::string bioText(BIO* bio) {
 
 }  // namespace
 
-PemPair makePemCertificate(const std::vector<std::string>& names, int days) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+PemPair makePemCertificate(const std::vector<std::string>& names, int days, bool rsa) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"),
+                                                          EVP_PKEY_free);
   std::unique_ptr<X509, decltype(&X509_free)> certificate(X509_new(), X509_free);
   X509_set_version(certificate.get(), 2);
   static long serial = 1;

@@ -11,8 +11,9 @@ struct PemPair {
   std::string key;
 };
 
-/// A self-signed P-256 certificate for `names` (DNS SANs; the first is also the CN),
-/// valid for `days` from now, as PEM.
-PemPair makePemCertificate(const std::vector<std::string>& names, int days = 30);
+/// A self-signed certificate for `names` (DNS SANs; the first is also the CN), valid for
+/// `days` from now, as PEM: a P-256 key, or RSA-2048 with `rsa`.
+PemPair makePemCertificate(const std::vector<std::string>& names, int days = 30,
+                           bool rsa = false);
 
 }  // namespace testing_support

@@ -22,8 +22,9 @@ namespace {
 
 using testing_support::makePemCertificate;
 
-std::shared_ptr<const ServerCertificate> certificateFor(const std::vector<std::string>& names) {
-  auto pem = makePemCertificate(names);
+std::shared_ptr<const ServerCertificate> certificateFor(const std::vector<std::string>& names,
+                                                        bool rsa = false) {
+  auto pem = makePemCertificate(names, 30, rsa);
   auto made = ServerCertificate::fromPem(pem.certificate, pem.key);
   EXPECT_EQ(made.index(), 0u) << std::get<1>(made);
   return std::get<0>(made);
@@ -53,6 +54,24 @@ TEST(ServerCertificates, ExactBeforeWildcardBeforeTheDefault) {
   EXPECT_FALSE(set.choose("").matched);
   EXPECT_TRUE(set.choose("default.example.com").matched);
   EXPECT_EQ(ServerCertificates({}).choose("x").certificate, nullptr);
+}
+
+TEST(ServerCertificates, EachClientGetsTheKindItTakesWhereBothFit) {
+  auto rsaDefault = certificateFor({"default.example.com"}, true);
+  auto ecdsaDefault = certificateFor({"default.example.com"});
+  auto rsaShop = certificateFor({"shop.example.com"}, true);
+  auto ecdsaShop = certificateFor({"shop.example.com"});
+  auto rsaOnly = certificateFor({"old.example.com"}, true);
+  EXPECT_EQ(rsaShop->kind, KeyKind::Rsa);
+  EXPECT_EQ(ecdsaShop->kind, KeyKind::Ecdsa);
+  ServerCertificates set({rsaDefault, rsaShop, ecdsaShop, rsaOnly, ecdsaDefault});
+  EXPECT_EQ(set.choose("shop.example.com", true).certificate, ecdsaShop.get());
+  EXPECT_EQ(set.choose("shop.example.com", false).certificate, rsaShop.get());
+  EXPECT_EQ(set.choose("old.example.com", true).certificate, rsaOnly.get())
+      << "an ECDSA client still gets the only certificate its name has";
+  EXPECT_EQ(set.choose("nobody.example.org", true).certificate, ecdsaDefault.get())
+      << "the default's ECDSA sibling (same names as the first)";
+  EXPECT_EQ(set.choose("nobody.example.org", false).certificate, rsaDefault.get());
 }
 
 TEST(ServerCertificate, APairThatDoesNotMatchIsRefused) {
