@@ -169,9 +169,20 @@ struct CertificateFiles {
   bool operator==(const CertificateFiles&) const = default;
 };
 
+/// `tls.clientAuth`: clients show a certificate from `ca` (mTLS).
+struct ClientAuth {
+  bool required = true;  // mode: required (refused at the handshake) | optional (marked)
+  std::string ca;        // PEM bundle of the CAs client certificates must chain to
+  std::string crl;       // PEM CRLs of those CAs; "" = none checked
+
+  bool operator==(const ClientAuth&) const = default;
+};
+
 /// `tls:` on a service: the listener terminates TLS.
 struct ListenerTls {
   std::vector<CertificateFiles> certificates;  // the first is the default (no SNI match)
+  std::optional<ClientAuth> clientAuth;
+  std::string clientSubjectHeader;  // mode http: the verified client's subject to backends
   bool tls13Only = false;                      // minVersion "1.3"; default "1.2"
   bool strictSni = false;                      // refuse a name no certificate has
   double handshakeTimeoutSeconds = 10;

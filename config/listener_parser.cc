@@ -1,6 +1,7 @@
 // parseListenerOptions implementation.
 #include "config/listener_parser.h"
 
+#include <regex>
 #include <set>
 
 namespace readygate {
@@ -33,6 +34,40 @@ void parseTls(const YAML::Node& node, const std::string& path, ConfigErrors& err
                 });
     if (value->IsSequence() && value->size() == 0) {
       errors.add(listPath, value->Mark(), "needs at least one certificate");
+    }
+  }
+  if (auto value = map.get("clientAuth")) {
+    MapReader auth(*value, map.childPath("clientAuth"), errors);
+    if (auth.valid()) {
+      ClientAuth clientAuth;
+      if (auto mode = auth.get("mode")) {
+        if (auto required = readEnum<bool>(*mode, auth.childPath("mode"), errors,
+                                           {{"required", true}, {"optional", false}})) {
+          clientAuth.required = *required;
+        }
+      }
+      if (auto ca = auth.require("ca")) {
+        auto text = readString(*ca, auth.childPath("ca"), errors);
+        if (text && text->empty()) {
+          errors.addValue(auth.childPath("ca"), *ca, "must name a PEM file of CA certificates");
+        } else if (text) {
+          clientAuth.ca = *text;
+        }
+      }
+      if (auto crl = auth.get("crl")) {
+        if (auto text = readString(*crl, auth.childPath("crl"), errors)) clientAuth.crl = *text;
+      }
+      auth.finish();
+      tls.clientAuth = clientAuth;
+    }
+  }
+  if (auto value = map.get("clientSubjectHeader")) {
+    static const std::regex kToken("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
+    auto text = readString(*value, map.childPath("clientSubjectHeader"), errors);
+    if (text && !std::regex_match(*text, kToken)) {
+      errors.addValue(map.childPath("clientSubjectHeader"), *value, "must be a header name");
+    } else if (text) {
+      tls.clientSubjectHeader = *text;
     }
   }
   if (auto value = map.get("minVersion")) {
@@ -94,6 +129,13 @@ void parseListenerOptions(MapReader& map, ConfigErrors& errors, ServiceConfig& s
     ListenerTls tls;
     parseTls(*value, map.childPath("tls"), errors, tls);
     service.tls = tls;
+    if (!tls.clientSubjectHeader.empty() && !http) {
+      errors.add(map.childPath("tls") + ".clientSubjectHeader", value->Mark(), "needs mode: http");
+    }
+    if (!tls.clientSubjectHeader.empty() && !tls.clientAuth) {
+      errors.add(map.childPath("tls") + ".clientSubjectHeader", value->Mark(),
+                 "needs clientAuth (there is no verified subject without it)");
+    }
     if (!service.listens) {
       errors.add(map.childPath("tls"), value->Mark(), "needs listen (TLS is a listener's)");
     }

@@ -5,6 +5,7 @@
 
 #include "proxy/core/file_reader.h"
 #include "proxy/core/log.h"
+#include "proxy/transport/client_trust.h"
 
 namespace readygate {
 namespace {
@@ -21,6 +22,10 @@ TlsServerOptions optionsOf(const ListenerTls& config, ProxyMode mode) {
   options.strictSni = config.strictSni;
   // TCP mode does not know what its clients speak: it agrees to no protocol by ALPN.
   if (mode != ProxyMode::Http) options.alpn.clear();
+  if (config.clientAuth) {
+    options.clientAuth = config.clientAuth->required ? TlsServerOptions::ClientAuth::Required
+                                                     : TlsServerOptions::ClientAuth::Optional;
+  }
   return options;
 }
 
@@ -42,16 +47,41 @@ std::variant<std::shared_ptr<const ServerCertificates>, std::string> ListenerCer
   return std::make_shared<const ServerCertificates>(std::move(certificates));
 }
 
+std::variant<std::shared_ptr<X509_STORE>, std::string> ListenerCertificates::loadTrust(
+    const ClientAuth& auth, size_t maxFileBytes, std::string* contents) {
+  auto ca = readRegularFile(auth.ca, maxFileBytes);
+  if (!fileContent(ca)) return auth.ca + ": " + fileError(ca);
+  std::string crl;
+  if (!auth.crl.empty()) {
+    auto read = readRegularFile(auth.crl, maxFileBytes);
+    if (!fileContent(read)) return auth.crl + ": " + fileError(read);
+    crl = *fileContent(read);
+  }
+  auto trust = clientTrustFromPem(*fileContent(ca), crl);
+  if (auto* error = std::get_if<std::string>(&trust)) {
+    return (auth.crl.empty() ? auth.ca : auth.ca + " / " + auth.crl) + ": " + *error;
+  }
+  if (contents) contents->append(*fileContent(ca)).append(crl);
+  return std::get<std::shared_ptr<X509_STORE>>(trust);
+}
+
 std::variant<std::unique_ptr<ListenerCertificates>, std::string> ListenerCertificates::create(
     event_base* base, const ListenerTls& config, ProxyMode mode, size_t maxFileBytes,
     std::shared_ptr<TicketKeyRing> tickets) {
   std::string contents;
   auto loaded = load(config.certificates, maxFileBytes, &contents);
   if (auto* error = std::get_if<std::string>(&loaded)) return *error;
+  std::shared_ptr<X509_STORE> trust;
+  if (config.clientAuth) {
+    auto made = loadTrust(*config.clientAuth, maxFileBytes, &contents);
+    if (auto* error = std::get_if<std::string>(&made)) return "clientAuth: " + *error;
+    trust = std::get<std::shared_ptr<X509_STORE>>(made);
+  }
   auto context = TlsServerContext::create(
       optionsOf(config, mode), std::get<std::shared_ptr<const ServerCertificates>>(loaded),
       std::move(tickets));
   if (auto* error = std::get_if<std::string>(&context)) return *error;
+  if (trust) std::get<std::shared_ptr<TlsServerContext>>(context)->replaceClientTrust(trust);
   return std::unique_ptr<ListenerCertificates>(
       new ListenerCertificates(base, config, maxFileBytes,
                                std::get<std::shared_ptr<TlsServerContext>>(context),
@@ -77,6 +107,10 @@ void ListenerCertificates::attach(std::shared_ptr<Service> service) {
     paths.insert(pair.cert);
     paths.insert(pair.key);
   }
+  if (config_.clientAuth) {
+    paths.insert(config_.clientAuth->ca);
+    if (!config_.clientAuth->crl.empty()) paths.insert(config_.clientAuth->crl);
+  }
   for (const std::string& path : paths) {
     watches_.push_back(
         std::make_unique<FileWatch>(base_, path, kPollSeconds, [this] { onFileChanged(); }));
@@ -91,6 +125,11 @@ void ListenerCertificates::reload() {
   std::string contents;
   auto loaded = load(config_.certificates, maxFileBytes_, &contents);
   std::string name = service_ ? service_->name() : std::string();
+  std::variant<std::shared_ptr<X509_STORE>, std::string> trust = std::shared_ptr<X509_STORE>();
+  if (loaded.index() == 0 && config_.clientAuth) {
+    trust = loadTrust(*config_.clientAuth, maxFileBytes_, &contents);
+    if (auto* error = std::get_if<std::string>(&trust)) loaded = "clientAuth: " + *error;
+  }
   if (auto* error = std::get_if<std::string>(&loaded)) {
     if (service_) ServiceTraffic::add(service_->traffic().certificateReloadsFailed);
     logEvent(LogLevel::Error, "tls_certificate_reload_failed",
@@ -105,7 +144,11 @@ void ListenerCertificates::reload() {
     if (!names.empty()) names += ",";
     names += certificate->label;
   }
+  // Both halves in one go: certificates, then the client trust (CAs, CRLs).
   context_->replaceCertificates(std::move(certificates));
+  if (auto* store = std::get_if<std::shared_ptr<X509_STORE>>(&trust); store && *store) {
+    context_->replaceClientTrust(*store);
+  }
   if (service_) ServiceTraffic::add(service_->traffic().certificateReloadsOk);
   logEvent(LogLevel::Info, "tls_certificates_reloaded", {{"service", name}, {"certificates", names}});
 }

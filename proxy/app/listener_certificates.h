@@ -37,6 +37,9 @@ class ListenerCertificates {
   /// Where reloads are counted and named in logs; the watches start with the first call.
   void attach(std::shared_ptr<Service> service);
 
+  /// The client trust set of `auth` (its CA bundle and CRLs).
+  static std::variant<std::shared_ptr<X509_STORE>, std::string> loadTrust(
+      const ClientAuth& auth, size_t maxFileBytes, std::string* contents);
   /// Every certificate pair in `files`, all or nothing.
   static std::variant<std::shared_ptr<const ServerCertificates>, std::string> load(
       const std::vector<CertificateFiles>& files, size_t maxFileBytes, std::string* contents);

@@ -36,6 +36,7 @@ Http1Connection::Http1Connection(const SessionContext& context, ClientConnection
       peer_(client.peer),
       local_(client.local),
       serverName_(std::move(client.serverName)),
+      clientSubject_(std::move(client.clientSubject)),
       secure_(client.secure),
       client_(std::move(client.connection)),
       exchanges_(ExchangePool::of(context.perWorker, HttpExchange::Context{context.base,
@@ -84,7 +85,7 @@ MessageHead& Http1Connection::beginExchange() {
   exchange_->begin(HttpExchange::Origin{static_cast<ExchangeClient*>(this),
                                         static_cast<DrainTarget*>(this), service_, settings_,
                                         &peer_, clientAddress_, &local_, secure_,
-                                        serverName_});
+                                        serverName_, clientSubject_});
   return exchange_->request();
 }
 

@@ -117,6 +117,7 @@ class Http1Connection : public Session,
   SocketAddress peer_;
   SocketAddress local_;     // for sendProxyProtocol
   std::string serverName_;  // SNI, for the 421 rule
+  std::string clientSubject_;  // mTLS: the verified client, for clientSubjectHeader
   bool secure_;             // TLS: X-Forwarded-Proto https, HSTS
   std::unique_ptr<StreamConnection> client_;
   ExchangePool& exchanges_;  // the worker's

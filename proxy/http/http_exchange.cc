@@ -57,6 +57,7 @@ void HttpExchange::begin(const Origin& origin) {
   clientAddress_ = origin.clientAddress;
   secure_ = origin.secure;
   serverName_ = origin.serverName;
+  clientSubject_ = origin.clientSubject;
   connector_.setClientAddresses(origin.peer, origin.local);
   target_ = service_;
   targetSettings_ = settings_;
@@ -142,7 +143,7 @@ std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
   bool trusted = false;
   for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(*peer_);
   ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
-                      trusted, secure_};
+                      trusted, secure_, settings_->clientSubjectHeader, clientSubject_};
   appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
   return std::nullopt;

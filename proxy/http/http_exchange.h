@@ -76,6 +76,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
     const SocketAddress* local = nullptr;  // not owned: where it connected (PROXY header out)
     bool secure = false;               // the client came over TLS
     std::string_view serverName;       // the name its TLS handshake asked for ("" none)
+    std::string_view clientSubject;    // mTLS: the verified client certificate ("" none)
   };
   /// A route, a limit or the listener's rules answered the request before any backend saw
   /// it (404, 421, 503, or a redirect to `location`).
@@ -172,6 +173,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   std::string_view clientAddress_;
   bool secure_ = false;
   std::string_view serverName_;  // the client connection's SNI
+  std::string_view clientSubject_;  // the client connection's verified certificate
   // The service whose backends take the request: the listener's, or a route's.
   std::shared_ptr<Service> target_;
   std::shared_ptr<const ServiceSettings> targetSettings_;

@@ -83,6 +83,9 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
                                   equalsIgnoreCase(field.name, "X-Forwarded-Host"))) {
       continue;  // what this proxy saw replaces what the client claims
     }
+    if (!info.clientSubjectHeader.empty() && equalsIgnoreCase(field.name, info.clientSubjectHeader)) {
+      continue;  // only readygate may say who the client's certificate names
+    }
     if (equalsIgnoreCase(field.name, "X-Request-Id")) hasRequestId = true;
     appendHeader(out, field.name, field.value);
   }
@@ -101,6 +104,7 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
     }
   }
   if (!hasRequestId && !info.requestId.empty()) appendHeader(out, "X-Request-Id", info.requestId);
+  if (!info.clientSubject.empty()) appendHeader(out, info.clientSubjectHeader, info.clientSubject);
   if (info.via) {
     appendHeader(out, "Via", request.http10() ? "1.0 readygate" : "1.1 readygate");
   }

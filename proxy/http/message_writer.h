@@ -26,6 +26,10 @@ struct ForwardingInfo {
   /// otherwise whatever it claims is replaced by its own address.
   bool trustIncomingForwardedFor = false;
   bool secure = false;  // the client came over TLS: X-Forwarded-Proto https
+  /// mTLS: a header of this name is dropped from the request whatever it says, and set
+  /// to `clientSubject` when that is not empty (the verified client certificate).
+  std::string_view clientSubjectHeader = {};
+  std::string_view clientSubject = {};
 };
 
 /// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "proxy/core/log.h"
+#include "proxy/transport/client_trust.h"
 #include "proxy/transport/proxy_protocol.h"
 
 namespace readygate {
@@ -149,6 +150,9 @@ void ClientPreamble::onHandshake(StreamConnection&, int error) {
   }
   client_.secure = true;
   client_.serverName = std::string(tls_->serverName());
+  if (!settings_->clientSubjectHeader.empty()) {
+    client_.clientSubject = verifiedClientSubject(tls_->ssl());
+  }
   done();
 }
 

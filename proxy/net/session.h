@@ -73,6 +73,9 @@ struct ClientConnection {
   SocketAddress local;  // where it connected to (for sendProxyProtocol); else unset
   bool secure = false;  // TLS
   std::string serverName;  // the name the client asked for with SNI ("" none)
+  /// mTLS, when the service forwards it: the verified client certificate's subject and
+  /// URI SANs as one header value; "" when none (or none verified).
+  std::string clientSubject;
 };
 
 /// Makes the session of a listener's protocol (TCP or HTTP) for an accepted client, and

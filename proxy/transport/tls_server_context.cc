@@ -36,7 +36,7 @@ bool takesEcdsa(SSL* ssl) {
 }  // namespace
 
 TlsServerContext::TlsServerContext(SslCtxPtr context, const TlsServerOptions& options)
-    : context_(std::move(context)), strictSni_(options.strictSni) {
+    : context_(std::move(context)), strictSni_(options.strictSni), clientAuth_(options.clientAuth) {
   for (const std::string& protocol : options.alpn) {
     alpnWire_.push_back(static_cast<char>(protocol.size()));
     alpnWire_ += protocol;
@@ -69,6 +69,9 @@ std::variant<std::shared_ptr<TlsServerContext>, std::string> TlsServerContext::c
   // on any worker (the key ring is shared).
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(raw, 1);
+  // A session resumed with a client certificate must come from this listener's kind.
+  static const unsigned char kSessionContext[] = "readygate";
+  SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_timeout(raw, static_cast<long>(tickets->ticketLifetimeSeconds()));
   SSL_CTX_set_ex_data(raw, TicketKeyRing::ringIndex(), tickets.get());
   SSL_CTX_set_tlsext_ticket_key_evp_cb(raw, &TicketKeyRing::ticketCallback);
@@ -84,7 +87,21 @@ std::variant<std::shared_ptr<TlsServerContext>, std::string> TlsServerContext::c
   return made;
 }
 
-SslPtr TlsServerContext::newSsl() const { return SslPtr(SSL_new(context_.get()), SSL_free); }
+SslPtr TlsServerContext::newSsl() const {
+  SslPtr ssl(SSL_new(context_.get()), SSL_free);
+  if (!ssl || clientAuth_ == TlsServerOptions::ClientAuth::None) return ssl;
+  std::shared_ptr<X509_STORE> trust = clientTrust_.load();
+  if (!trust) return SslPtr(nullptr, SSL_free);  // mTLS without a trust set: refuse all
+  // The SSL takes its own reference: the set may be swapped (a CRL update) meanwhile.
+  SSL_set1_verify_cert_store(ssl.get(), trust.get());
+  if (clientAuth_ == TlsServerOptions::ClientAuth::Required) {
+    SSL_set_verify(ssl.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    // Optional: the handshake goes on whatever the certificate; SSL_get_verify_result says.
+    SSL_set_verify(ssl.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  }
+  return ssl;
+}
 
 int TlsServerContext::onServerName(SSL* ssl, int* alert, void* self) {
   auto* context = static_cast<TlsServerContext*>(self);
@@ -131,6 +148,10 @@ const char* TlsServerContext::resultOf(const TlsTransport& transport, int error)
   switch (transport.failureReason()) {
     case SSL_R_NO_SHARED_CIPHER:
       return "no_shared_cipher";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "client_certificate";
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_VERSION_TOO_LOW:
     case SSL_R_VERSION_TOO_HIGH:

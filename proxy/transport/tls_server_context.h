@@ -14,8 +14,12 @@
 namespace readygate {
 
 struct TlsServerOptions {
+  enum class ClientAuth { None, Optional, Required };
   int minVersion = TLS1_2_VERSION;  // TLS1_2_VERSION or TLS1_3_VERSION
   bool strictSni = false;           // refuse a handshake whose name no certificate has
+  /// mTLS: Required refuses a client without a certificate that verifies against the
+  /// trust set; Optional asks for one and lets the session know (verifiedClientSubject).
+  ClientAuth clientAuth = ClientAuth::None;
   std::vector<std::string> alpn{"http/1.1"};  // what the listener speaks, preferred first
 };
 
@@ -38,9 +42,12 @@ class TlsServerContext {
   void replaceCertificates(std::shared_ptr<const ServerCertificates> certificates) {
     certificates_.store(std::move(certificates));
   }
+  /// Any thread: new handshakes verify client certificates against `trust` (CAs, CRLs).
+  void replaceClientTrust(std::shared_ptr<X509_STORE> trust) { clientTrust_.store(std::move(trust)); }
 
   /// What a finished handshake came to, as the metric's `result` label: ok, unknown_sni,
-  /// no_shared_cipher, protocol_version, other (the caller knows timeouts).
+  /// no_shared_cipher, protocol_version, client_certificate, other (the caller knows
+  /// timeouts).
   static const char* resultOf(const TlsTransport& transport, int error);
 
  private:
@@ -53,8 +60,10 @@ class TlsServerContext {
   SslCtxPtr context_;
   std::shared_ptr<TicketKeyRing> tickets_;  // the SSL_CTX's ex data points at it
   bool strictSni_;
+  TlsServerOptions::ClientAuth clientAuth_;
   std::string alpnWire_;  // the listener's protocols in ALPN's length-prefixed form
   std::atomic<std::shared_ptr<const ServerCertificates>> certificates_;
+  std::atomic<std::shared_ptr<X509_STORE>> clientTrust_;  // mTLS only
 };
 
 }  // namespace readygate

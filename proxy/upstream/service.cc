@@ -26,7 +26,10 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->routeTargets = std::move(routeTargets);
   settings->routeTargets.resize(settings->routes.size());  // a missing target: 503
   settings->tls = std::move(tls);
-  if (config.tls) settings->handshakeTimeoutSeconds = config.tls->handshakeTimeoutSeconds;
+  if (config.tls) {
+    settings->handshakeTimeoutSeconds = config.tls->handshakeTimeoutSeconds;
+    settings->clientSubjectHeader = config.tls->clientSubjectHeader;
+  }
   settings->proxyProtocol = config.proxyProtocol;
   settings->sendProxyProtocol = config.sendProxyProtocol;
   settings->redirectToHttps = config.redirectToHttps;

@@ -47,6 +47,9 @@ struct ServiceSettings {
   std::optional<ProxyProtocolVersion> sendProxyProtocol;  // to backends; never pooled then
   std::optional<HttpsRedirect> redirectToHttps;
   std::string hstsHeader;  // the Strict-Transport-Security value; "" when none
+  /// mode http with tls.clientAuth: the header that carries the verified client to the
+  /// backend (removed from what clients send, always); "" when none.
+  std::string clientSubjectHeader;
 
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the
   /// same, with the route targets resolved by the caller (aligned with config.routes):

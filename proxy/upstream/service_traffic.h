@@ -40,9 +40,11 @@ struct ServiceTraffic {
 
   // TLS listeners.
   static constexpr const char* kHandshakeResults[] = {
-      "ok", "timeout", "no_shared_cipher", "unknown_sni", "protocol_version", "other"};
+      "ok",     "timeout", "no_shared_cipher", "unknown_sni", "protocol_version",
+      "client_certificate", "other"};
   static constexpr const char* kHandshakeVersions[] = {"TLSv1.2", "TLSv1.3", "unknown"};
-  std::array<std::array<std::atomic<uint64_t>, 3>, 6> tlsHandshakes{};  // [result][version]
+  std::array<std::array<std::atomic<uint64_t>, 3>, std::size(kHandshakeResults)>
+      tlsHandshakes{};  // [result][version]
   prometheus::Histogram tlsHandshakeDuration{prometheus::Histogram::BucketBoundaries{
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   std::atomic<uint64_t> certificateReloadsOk{0};

@@ -788,3 +788,137 @@ TEST(TlsListener, RsaAndEcdsaForOneNameEachClientGetsTheKindItTakes) {
 }
 
 }  // namespace
+
+namespace {
+
+/// A CA that signs client certificates and revokes them (openssl ca keeps its database).
+struct TestCa {
+  ProxyHarness& harness;
+  std::string dir;
+  std::string cert() const { return dir + "/ca.crt"; }
+  std::string crl() const { return dir + "/ca.crl"; }
+  void create(const std::string& name) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/ca.cnf") << "[ca]\ndefault_ca = own\n[own]\ndatabase = " << dir
+                                   << "/index.txt\ncrlnumber = " << dir
+                                   << "/crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\n";
+    std::ofstream(dir + "/index.txt");
+    std::ofstream(dir + "/crlnumber") << "01\n";
+    auto [status, output] = shell(
+        harness, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                     dir + "/ca.key -out " + cert() + " -days 30 -subj /CN=" + name +
+                     " -addext basicConstraints=critical,CA:TRUE"
+                     " -addext keyUsage=critical,keyCertSign,cRLSign 2>&1");
+    ASSERT_EQ(status, 0) << output;
+    writeCrl();
+  }
+  /// A client certificate (with a URI SAN), signed by this CA: {cert, key}.
+  std::pair<std::string, std::string> issue(const std::string& name) {
+    std::string key = dir + "/" + name + ".key";
+    std::string crt = dir + "/" + name + ".crt";
+    auto [status, output] = shell(
+        harness, "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + key +
+                     " -out " + dir + "/" + name + ".csr -subj /O=shop/CN=" + name +
+                     " 2>&1 && printf 'subjectAltName=URI:spiffe://cluster/ns/" + name +
+                     "\\n' > " + dir + "/" + name + ".ext && openssl x509 -req -in " + dir + "/" +
+                     name + ".csr -CA " + cert() + " -CAkey " + dir + "/ca.key -CAcreateserial -out " +
+                     crt + " -days 2 -extfile " + dir + "/" + name + ".ext 2>&1");
+    EXPECT_EQ(status, 0) << output;
+    return {crt, key};
+  }
+  void revoke(const std::string& certificate) {
+    auto [status, output] = shell(harness, "openssl ca -config " + dir + "/ca.cnf -keyfile " + dir +
+                                               "/ca.key -cert " + cert() + " -revoke " +
+                                               certificate + " 2>&1");
+    ASSERT_EQ(status, 0) << output;
+    writeCrl();
+  }
+  void writeCrl() {
+    auto [status, output] = shell(harness, "openssl ca -config " + dir + "/ca.cnf -keyfile " + dir +
+                                               "/ca.key -cert " + cert() + " -gencrl -out " + crl() +
+                                               ".tmp 2>&1 && mv " + crl() + ".tmp " + crl());
+    ASSERT_EQ(status, 0) << output;
+  }
+};
+
+TEST(TlsListener, ClientCertificatesRequiredCheckedAgainstTheCaAndItsCrl) {
+  ProxyHarness harness;
+  HeaderEcho backend;
+  TestCa ca{harness, harness.dir() + "/ca"};
+  ca.create("clients-ca");
+  TestCa other{harness, harness.dir() + "/other"};
+  other.create("other-ca");
+  auto good = ca.issue("good");
+  auto revoked = ca.issue("revoked");
+  auto stranger = other.issue("stranger");
+  ca.revoke(revoked.first);
+  auto server = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(
+      port, backend.server.address(), "http", certificateEntry(server),
+      "      clientAuth: {mode: required, ca: " + ca.cert() + ", crl: " + ca.crl() +
+          "}\n      clientSubjectHeader: X-Client-Cert\n"));
+  auto request = [&](const std::string& certificate) {
+    std::string flags = certificate.empty() ? "" : " --cert " + certificate + " --key " +
+                                                       certificate.substr(0, certificate.size() - 3) + "key";
+    return shell(harness, "curl -sS -k --max-time 5 -H 'X-Client-Cert: forged' " + flags +
+                              " --resolve web.example.com:" + std::to_string(port) +
+                              ":127.0.0.1 https://web.example.com:" + std::to_string(port) + "/ 2>&1");
+  };
+  auto [noneStatus, none] = request("");
+  EXPECT_NE(noneStatus, 0) << "no certificate: refused at the handshake\n" << none;
+  auto [strangerStatus, fromStranger] = request(stranger.first);
+  EXPECT_NE(strangerStatus, 0) << "another CA's certificate\n" << fromStranger;
+  auto [revokedStatus, fromRevoked] = request(revoked.first);
+  EXPECT_NE(revokedStatus, 0) << "a revoked certificate\n" << fromRevoked;
+  EXPECT_EQ(backend.server.connections(), 0);
+  auto [goodStatus, fromGood] = request(good.first);
+  EXPECT_EQ(goodStatus, 0) << fromGood;
+  EXPECT_EQ(fromGood, "ok");
+  std::string head = backend.last();
+  EXPECT_NE(head.find("X-Client-Cert: Subject=\"CN=good,O=shop\";URI=spiffe://cluster/ns/good\r\n"),
+            std::string::npos)
+      << head;
+  EXPECT_EQ(head.find("forged"), std::string::npos) << "the client's own header is removed";
+  EXPECT_GE(harness.metric(R"(readygate_tls_handshakes_total{service="web",result="client_certificate",version="unknown"})")
+                .value_or(0),
+            3);
+  // The CRL is followed like the certificates: revoked now, refused from the next handshake.
+  ca.revoke(good.first);
+  EXPECT_TRUE(waitUntil([&] { return request(good.first).first != 0; }, 5s));
+}
+
+TEST(TlsListener, OptionalClientCertificatesAreMarkedNotRequired) {
+  ProxyHarness harness;
+  HeaderEcho backend;
+  TestCa ca{harness, harness.dir() + "/ca"};
+  ca.create("clients-ca");
+  TestCa other{harness, harness.dir() + "/other"};
+  other.create("other-ca");
+  auto good = ca.issue("good");
+  auto stranger = other.issue("stranger");
+  auto server = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(
+      port, backend.server.address(), "http", certificateEntry(server),
+      "      clientAuth: {mode: optional, ca: " + ca.cert() +
+          "}\n      clientSubjectHeader: X-Client-Cert\n"));
+  auto request = [&](const std::pair<std::string, std::string>* pair) {
+    std::string flags = pair ? " --cert " + pair->first + " --key " + pair->second : "";
+    auto [status, output] = shell(harness, "curl -sS -k --max-time 5 -H 'X-Client-Cert: forged'" +
+                                               flags + " https://127.0.0.1:" +
+                                               std::to_string(port) + "/ 2>&1");
+    EXPECT_EQ(status, 0) << output;
+    return backend.last();
+  };
+  std::string anonymous = request(nullptr);
+  EXPECT_EQ(anonymous.find("X-Client-Cert"), std::string::npos) << anonymous;
+  std::string unverified = request(&stranger);
+  EXPECT_EQ(unverified.find("X-Client-Cert"), std::string::npos)
+      << "a certificate that does not verify names nobody\n" << unverified;
+  std::string verified = request(&good);
+  EXPECT_NE(verified.find("X-Client-Cert: Subject=\"CN=good,O=shop\""), std::string::npos)
+      << verified;
+}
+
+}  // namespace

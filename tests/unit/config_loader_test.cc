@@ -600,3 +600,50 @@ services:
 
 }  // namespace
 }  // namespace readygate
+
+namespace readygate {
+namespace {
+
+TEST(ConfigLoader, ClientAuthAndItsSubjectHeader) {
+  ConfigLoadResult good = loadConfigText(R"(
+services:
+  - name: web
+    listen: 127.0.0.1:8443
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls:
+      certificates: [{cert: a.crt, key: a.key}]
+      clientAuth: {mode: optional, ca: ca.crt, crl: ca.crl}
+      clientSubjectHeader: X-Client-Cert
+)");
+  ASSERT_TRUE(good.config) << ::testing::PrintToString(errorTexts(good));
+  const ListenerTls& tls = *good.config->services[0].tls;
+  ASSERT_TRUE(tls.clientAuth);
+  EXPECT_FALSE(tls.clientAuth->required);
+  EXPECT_EQ(tls.clientAuth->crl, "ca.crl");
+  EXPECT_EQ(tls.clientSubjectHeader, "X-Client-Cert");
+  ConfigLoadResult bad = loadConfigText(R"(
+services:
+  - name: a
+    listen: 127.0.0.1:8443
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls:
+      certificates: [{cert: a.crt, key: a.key}]
+      clientAuth: {mode: sometimes}
+      clientSubjectHeader: "X Client"
+  - name: b
+    listen: 127.0.0.1:8444
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    tls: {certificates: [{cert: a.crt, key: a.key}], clientSubjectHeader: X-Client}
+)");
+  EXPECT_THAT(errorTexts(bad),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[0].tls.clientAuth.mode"),
+                  HasSubstr("services[0].tls.clientAuth.ca: required"),
+                  HasSubstr("services[0].tls.clientSubjectHeader: \"X Client\": must be a header name"),
+                  HasSubstr("services[1].tls.clientSubjectHeader: needs clientAuth")));
+}
+
+}  // namespace
+}  // namespace readygate
