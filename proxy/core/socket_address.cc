@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
@@ -59,6 +60,13 @@ std::variant<SocketAddress, std::string> SocketAddress::parse(std::string_view t
     return std::string("invalid port");
   }
   return fromHostPort(host, port);
+}
+
+SocketAddress SocketAddress::localOf(int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) return SocketAddress();
+  return fromSockaddr(reinterpret_cast<sockaddr*>(&local), length);
 }
 
 SocketAddress SocketAddress::fromSockaddr(const sockaddr* address, socklen_t length) {

@@ -19,6 +19,8 @@ class SocketAddress {
   /// Builds an address from a numeric host and a port; host as accepted by `parse`.
   static std::variant<SocketAddress, std::string> fromHostPort(std::string_view host, int port);
   static SocketAddress fromSockaddr(const sockaddr* address, socklen_t length);
+  /// The local address of socket `fd` (getsockname); an empty address when it fails.
+  static SocketAddress localOf(int fd);
 
   const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }

@@ -181,11 +181,7 @@ void ClientPreamble::fail(std::string_view reason) {
 void ClientPreamble::done() {
   deadline_.cancel();
   if (settings_->sendProxyProtocol && client_.local.length() == 0) {
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    if (getsockname(client_.connection->fd(), reinterpret_cast<sockaddr*>(&local), &length) == 0) {
-      client_.local = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&local), length);
-    }
+    client_.local = SocketAddress::localOf(client_.connection->fd());
   }
   client_.connection->setHandler(nullptr);
   owner_.onPreambleDone(*this, std::move(client_));

@@ -182,13 +182,7 @@ void ProxyWorker::onAccept(Listener& listener, evutil_socket_t fd, const sockadd
   ClientConnection ready;
   ready.connection = std::make_unique<StreamConnection>(thread_.loop().base(), buffers_, fd);
   ready.peer = client;
-  if (settings->sendProxyProtocol) {
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
-      ready.local = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&local), length);
-    }
-  }
+  if (settings->sendProxyProtocol) ready.local = SocketAddress::localOf(fd);
   startSession(listener.service, listener.makeSession, std::move(ready), std::move(*admission));
 }
 

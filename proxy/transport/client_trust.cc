@@ -11,20 +11,26 @@
 
 namespace readygate {
 
+int addPemCertificates(X509_STORE* store, std::string_view pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  int added = 0;
+  while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    int ok = X509_STORE_add_cert(store, certificate);
+    X509_free(certificate);
+    if (ok != 1) return -1;
+    ++added;
+  }
+  ERR_clear_error();  // the end of the bundle reads as an error
+  return added;
+}
+
 std::variant<std::shared_ptr<X509_STORE>, std::string> clientTrustFromPem(std::string_view caPem,
                                                                           std::string_view crlPem) {
   ERR_clear_error();
   std::shared_ptr<X509_STORE> store(X509_STORE_new(), StoreFree());
-  std::unique_ptr<BIO, decltype(&BIO_free)> cas(
-      BIO_new_mem_buf(caPem.data(), static_cast<int>(caPem.size())), BIO_free);
-  int added = 0;
-  while (X509* ca = PEM_read_bio_X509(cas.get(), nullptr, nullptr, nullptr)) {
-    int ok = X509_STORE_add_cert(store.get(), ca);
-    X509_free(ca);
-    if (ok != 1) return "CA certificate: " + takeOpensslError();
-    ++added;
-  }
-  ERR_clear_error();
+  int added = addPemCertificates(store.get(), caPem);
+  if (added < 0) return "CA certificate: " + takeOpensslError();
   if (added == 0) return std::string("no CA certificate in the bundle");
   if (!crlPem.empty()) {
     std::unique_ptr<BIO, decltype(&BIO_free)> crls(

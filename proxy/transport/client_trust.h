@@ -15,6 +15,10 @@ struct StoreFree {
 };
 using X509StorePtr = std::unique_ptr<X509_STORE, StoreFree>;
 
+/// Adds every certificate of the PEM bundle `pem` to `store`: how many, or -1 when the
+/// store refused one. Shared by listeners' client trust and clients' CA files.
+int addPemCertificates(X509_STORE* store, std::string_view pem);
+
 /// An X509_STORE holding every CA certificate of `caPem` and, when `crlPem` is not empty,
 /// its CRLs, with CRL checking on for the leaf and the chain; or why not (no CA in the
 /// bundle, a bad CRL). Immutable once made; a handshake takes its own reference.

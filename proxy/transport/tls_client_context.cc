@@ -3,10 +3,10 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "proxy/core/file_reader.h"
+#include "proxy/transport/client_trust.h"
 #include "proxy/transport/tls_errors.h"
 
 namespace readygate {
@@ -16,22 +16,6 @@ bool isIpAddress(const std::string& text) {
   unsigned char buffer[16];
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
          inet_pton(AF_INET6, text.c_str(), buffer) == 1;
-}
-
-/// Adds every certificate of a PEM bundle to the context's trust store; how many, or -1.
-int trustPem(SSL_CTX* context, const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  X509_STORE* store = SSL_CTX_get_cert_store(context);
-  int added = 0;
-  while (X509* certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    int ok = X509_STORE_add_cert(store, certificate);
-    X509_free(certificate);
-    if (ok != 1) return -1;
-    ++added;
-  }
-  ERR_clear_error();  // the end of the bundle reads as an error
-  return added;
 }
 
 }  // namespace
@@ -52,7 +36,7 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
       auto read = readRegularFile(options.caFile, options.maxFileBytes);
       const std::string* pem = fileContent(read);
       if (pem == nullptr) return "cannot load CA " + options.caFile + ": " + fileError(read);
-      if (trustPem(context.get(), *pem) <= 0) {
+      if (addPemCertificates(SSL_CTX_get_cert_store(context.get()), *pem) <= 0) {
         return "cannot load CA " + options.caFile + ": no usable certificate in it";
       }
     }
