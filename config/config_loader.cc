@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "config/listener_parser.h"
+#include "config/upstream_parser.h"
 #include "config/probe_parser.h"
 #include "proxy/core/file_reader.h"
 
@@ -462,6 +463,7 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
     }
   }
   parseListenerOptions(map, errors, service);
+  parseUpstreamOptions(map, errors, service);
   if (errors.size() == errorsBefore && service.staticEndpoints.empty() &&
       service.endpointsFile.empty() && !service.endpointsDns && service.routes.empty()) {
     // Valid (a reload or discovery may fill it) but worth saying: /readyz says ready

@@ -218,6 +218,19 @@ struct HstsPolicy {
   bool operator==(const HstsPolicy&) const = default;
 };
 
+/// `upstreamTls:` on a service: its traffic reaches the backends over TLS (probes keep
+/// their own settings).
+struct UpstreamTls {
+  bool verify = true;      // HAProxy's default; Envoy and nginx verify nothing unless asked
+  std::string ca;          // PEM bundle the backends' certificates chain to; "" = the system's
+  std::string serverName;  // SNI and the name verified; "" = the request's Host (mode http)
+                           // or the endpoint's address
+  std::string cert;        // a client certificate for backends that ask for one (with key)
+  std::string key;
+
+  bool operator==(const UpstreamTls&) const = default;
+};
+
 struct ServiceConfig {
   std::string name;
   SocketAddress listen;
@@ -253,6 +266,7 @@ struct ServiceConfig {
   std::optional<ProxyProtocolVersion> sendProxyProtocol;  // to backends (V1 or V2)
   std::optional<HttpsRedirect> redirectToHttps;       // mode http, no tls
   std::optional<HstsPolicy> hsts;                     // mode http with tls
+  std::optional<UpstreamTls> upstreamTls;             // TLS to the backends
 
   bool operator==(const ServiceConfig&) const = default;
 };

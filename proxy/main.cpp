@@ -14,6 +14,7 @@
 #include "proxy/admin/admin_client.h"
 #include "proxy/app/listener_certificates.h"
 #include "proxy/app/server.h"
+#include "proxy/upstream/service_settings.h"
 #include "proxy/core/file_reader.h"
 #include "proxy/core/log.h"
 #include "readygate/version.h"
@@ -230,6 +231,16 @@ int main(int argc, char** argv) {
       if (auto* error = std::get_if<std::string>(&certificates)) {
         std::cerr << options.configPath << ": service " << service.name << ": tls: " << *error
                   << "\n";
+        ++badCertificates;
+      }
+    }
+    for (const ServiceConfig& service : loaded.config->services) {
+      if (!service.upstreamTls) continue;
+      auto context = TlsClientContext::create(
+          upstreamTlsOptions(*service.upstreamTls, loaded.config->maxFileBytes));
+      if (auto* error = std::get_if<std::string>(&context)) {
+        std::cerr << options.configPath << ": service " << service.name
+                  << ": upstreamTls: " << *error << "\n";
         ++badCertificates;
       }
     }

@@ -46,6 +46,18 @@ std::optional<std::string> ServiceSet::prepare(const Config& config) {
     }
     preparedTls_[service.name] = std::move(std::get<std::unique_ptr<ListenerCertificates>>(made));
   }
+  preparedUpstreamTls_.clear();
+  for (const ServiceConfig& service : config.services) {
+    if (!service.upstreamTls) continue;
+    auto made =
+        TlsClientContext::create(upstreamTlsOptions(*service.upstreamTls, config.maxFileBytes));
+    if (auto* error = std::get_if<std::string>(&made)) {
+      preparedTls_.clear();
+      preparedUpstreamTls_.clear();
+      return "service " + service.name + ": upstreamTls: " + *error;
+    }
+    preparedUpstreamTls_[service.name] = std::get<std::shared_ptr<TlsClientContext>>(made);
+  }
   return std::nullopt;
 }
 
@@ -60,6 +72,8 @@ void ServiceSet::publishSettings() {
   // What prepare() read for this configuration replaces what ran before, whole.
   for (auto& [name, prepared] : preparedTls_) listenerTls_[name] = std::move(prepared);
   preparedTls_.clear();
+  upstreamTls_ = std::move(preparedUpstreamTls_);
+  preparedUpstreamTls_.clear();
   std::erase_if(listenerTls_, [this](const auto& entry) {
     ServiceMembers* members = find(entry.first);
     return members == nullptr || !members->config().tls;
@@ -72,6 +86,10 @@ void ServiceSet::publishSettings() {
       found->second->attach(members->servicePtr());
       tls = found->second->context();
     }
+    std::shared_ptr<const TlsClientContext> upstreamTls;
+    if (auto found = upstreamTls_.find(config.name); found != upstreamTls_.end()) {
+      upstreamTls = found->second;
+    }
     std::vector<std::weak_ptr<Service>> targets;
     for (const RouteConfig& route : config.routes) {
       ServiceMembers* target = find(route.service);
@@ -79,7 +97,7 @@ void ServiceSet::publishSettings() {
     }
     members->servicePtr()->publishSettings(
         ServiceSettings::from(config, members->service().settings().get(), std::move(targets),
-                              std::move(tls)));
+                              std::move(tls), std::move(upstreamTls)));
   }
 }
 

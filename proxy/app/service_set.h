@@ -27,8 +27,8 @@ class ServiceSet {
  public:
   ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper, ProbeTimingStats& stats);
 
-  /// Makes the TLS contexts `config`'s HTTPS probes and TLS listeners need, reading every
-  /// listener certificate again; the first error, if any (the configuration is refused).
+  /// Makes the TLS contexts `config`'s HTTPS probes, TLS listeners and upstreamTls need,
+  /// reading every certificate, key and CA file again; the first error, if any (the configuration is refused).
   /// The listeners' contexts are used from the next publishSettings().
   std::optional<std::string> prepare(const Config& config);
   /// The DNS servers discovery asks and its file size cap; before add/applyEndpoints.
@@ -76,6 +76,9 @@ class ServiceSet {
   /// configuration about to be published.
   std::unordered_map<std::string, std::unique_ptr<ListenerCertificates>> listenerTls_;
   std::unordered_map<std::string, std::unique_ptr<ListenerCertificates>> preparedTls_;
+  /// upstreamTls contexts by service name, likewise: the running ones and the prepared.
+  std::unordered_map<std::string, std::shared_ptr<const TlsClientContext>> upstreamTls_;
+  std::unordered_map<std::string, std::shared_ptr<const TlsClientContext>> preparedUpstreamTls_;
   DiscoverySettings discoverySettings_;
   std::vector<std::unique_ptr<ServiceMembers>> services_;
   std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;

@@ -387,7 +387,7 @@ void Http1Connection::respondError(int status, std::string_view reason,
   // Counted and logged by an exchange: the request's, or one begun for a request that
   // never got as far as a head.
   if (!exchange_) beginExchange();
-  exchange_->endLocally(status);
+  exchange_->endLocally(status, reason);
   releaseExchange();
   bool keep = keepClient_ && requestComplete_ && phase_ != Phase::Closing &&
               !draining_.load(std::memory_order_relaxed);

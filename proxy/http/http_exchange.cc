@@ -1,6 +1,7 @@
 // HttpExchange and ExchangePool implementation.
 #include "proxy/http/http_exchange.h"
 
+#include <cctype>
 #include <random>
 
 #include "config/route_match.h"
@@ -32,6 +33,15 @@ std::string_view hostWithoutPort(std::string_view host) {
   }
   size_t colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+/// A Host header as a TLS server name: no port, no brackets, no trailing dot, lowercase.
+std::string upstreamServerName(std::string_view host) {
+  std::string name(hostWithoutPort(host));
+  if (name.size() > 1 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
 }
 
 }  // namespace
@@ -152,6 +162,12 @@ std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
 void HttpExchange::forward() {
   if (forwarding_) return;
   forwarding_ = true;
+  if (targetSettings_->upstreamTls) {
+    // The name the backend's certificate must carry is the one the client asked for.
+    upstreamName_.clear();
+    if (const std::string* host = request_.find("Host")) upstreamName_ = upstreamServerName(*host);
+    connector_.setServerName(upstreamName_);
+  }
   connector_.retarget(target_, targetSettings_, *drainTarget_);
   connector_.connect();
 }
@@ -374,7 +390,8 @@ void HttpExchange::releaseUpstream(bool reusable) {
     std::shared_ptr<Backend> backend = connector_.backendPtr();
     // A connection that began with a PROXY header speaks for one client only.
     if (reusable && backend && !targetSettings_->sendProxyProtocol) {
-      pool_.release(std::move(backend), std::move(upstream_), targetSettings_->http.upstreamMaxIdle,
+      pool_.release(std::move(backend), std::move(upstream_), connector_.identity(),
+                    targetSettings_->http.upstreamMaxIdle,
                     targetSettings_->http.upstreamIdleTimeoutSeconds);
     }
     upstream_.reset();  // closed unless pooled; allowed inside its own callback
@@ -409,17 +426,17 @@ void HttpExchange::onUpstreamClosed() {
   client_->onExchangeCut("upstream_closed_mid_response");
 }
 
-void HttpExchange::endLocally(int status) {
+void HttpExchange::endLocally(int status, std::string_view reason) {
   if (status != 0) {
     ServiceTraffic::add(target_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
     responseBytes_ = 0;
     upstreamSeconds_ = 0;
-    logAccess(status, "-");
+    logAccess(status, "-", reason.empty() ? std::string_view("-") : reason);
   }
   releaseUpstream(false);
 }
 
-void HttpExchange::logAccess(int status, std::string_view backend) {
+void HttpExchange::logAccess(int status, std::string_view backend, std::string_view reason) {
   if (!settings_->http.accessLog) return;
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
@@ -438,6 +455,7 @@ void HttpExchange::logAccess(int status, std::string_view backend) {
             {"backend", backend},
             {"upstream_seconds", upstreamSeconds_},
             {"retries", attempts > 0 ? attempts - 1 : 0},
+            {"reason", reason},
             {"request_id", requestId ? std::string_view(*requestId) : generatedRequestId_}});
 }
 

@@ -117,10 +117,12 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   Service& target() { return *target_; }
 
   /// The client side answered the request itself (`status`), or went away: the backend
-  /// connection is closed (never pooled) and the exchange is over. Logged when `status`.
-  void endLocally(int status);
-  /// One access-log line (http.accessLog) for `status`, as the exchange stands.
-  void logAccess(int status, std::string_view backend);
+  /// connection is closed (never pooled) and the exchange is over. Logged when `status`,
+  /// with `reason` (why readygate answered itself).
+  void endLocally(int status, std::string_view reason = {});
+  /// One access-log line (http.accessLog) for `status`, as the exchange stands; `reason`
+  /// for readygate's own answers ("-" for a backend's).
+  void logAccess(int status, std::string_view backend, std::string_view reason = "-");
 
  private:
   /// The listener's own answers: the HTTPS redirect, 421 for a name its TLS certificate
@@ -193,6 +195,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   std::string replay_;  // the request as sent upstream, while it is small and idempotent
   bool replayable_ = false;
   std::string generatedRequestId_;  // when the request came without one
+  std::string upstreamName_;        // upstreamTls: the Host as SNI (the connector's view of it)
   timeval requestStartedAt_{};
   bool responseStarted_ = false;
   bool responseEnded_ = false;

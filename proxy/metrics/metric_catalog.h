@@ -153,6 +153,10 @@ inline constexpr MetricInfo kTlsCertificateReloads{
     "readygate_tls_certificate_reloads_total", MetricType::Counter,
     "Certificate swaps after their files changed, by result: success (served from the next "
     "handshake), failure (a bad file or a pair that does not match; the old ones stay)."};
+inline constexpr MetricInfo kUpstreamTlsHandshakes{
+    "readygate_upstream_tls_handshakes_total", MetricType::Counter,
+    "TLS handshakes with the service's backends (upstreamTls) by result: full, resumed, "
+    "verify_failed (the backend's certificate did not verify: answered 502), failed."};
 inline constexpr MetricInfo kProxyProtocolRefused{
     "readygate_proxy_protocol_refused_total", MetricType::Counter,
     "Connections closed for their PROXY header: missing, malformed, too slow, or from a "

@@ -198,6 +198,14 @@ void addService(FamilySet& set, const ServiceMembers& members) {
   if (settings->proxyProtocol) {
     set.value(m::kProxyProtocolRefused, labels, load(traffic.proxyHeaderRefused));
   }
+  if (settings->upstreamTls) {
+    for (auto [result, counter] : {std::pair{"full", &traffic.upstreamTlsFull},
+                                   std::pair{"resumed", &traffic.upstreamTlsResumed},
+                                   std::pair{"verify_failed", &traffic.upstreamTlsVerifyFailed},
+                                   std::pair{"failed", &traffic.upstreamTlsFailed}}) {
+      set.value(m::kUpstreamTlsHandshakes, plus(labels, "result", result), load(*counter));
+    }
+  }
 }
 
 /// A removed service whose connections still drain is left out while a service of the
@@ -257,6 +265,7 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kTlsCertificateExpiry,
                                  &m::kTlsCertificateReloads,
                                  &m::kProxyProtocolRefused,
+                                 &m::kUpstreamTlsHandshakes,
                                  &m::kUpstreamConnectDuration,
                                  &m::kUpstreamFirstByte}) {
     set.declare(*info);

@@ -12,7 +12,12 @@ namespace readygate {
 namespace {
 
 TlsClientOptions clientOptions(const ProbeTlsOptions& probe, size_t maxFileBytes) {
-  return {probe.verify, probe.caFile, probe.serverName, maxFileBytes};
+  TlsClientOptions options;
+  options.verify = probe.verify;
+  options.caFile = probe.caFile;
+  options.serverName = probe.serverName;
+  options.maxFileBytes = maxFileBytes;
+  return options;
 }
 
 }  // namespace

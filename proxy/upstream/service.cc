@@ -5,7 +5,8 @@ namespace readygate {
 
 std::shared_ptr<const ServiceSettings> ServiceSettings::from(
     const ServiceConfig& config, const ServiceSettings* previous,
-    std::vector<std::weak_ptr<Service>> routeTargets, std::shared_ptr<TlsServerContext> tls) {
+    std::vector<std::weak_ptr<Service>> routeTargets, std::shared_ptr<TlsServerContext> tls,
+    std::shared_ptr<const TlsClientContext> upstreamTls) {
   auto settings = std::make_shared<ServiceSettings>();
   settings->mode = config.mode;
   settings->balance = config.balance;
@@ -33,6 +34,7 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->proxyProtocol = config.proxyProtocol;
   settings->sendProxyProtocol = config.sendProxyProtocol;
   settings->redirectToHttps = config.redirectToHttps;
+  settings->upstreamTls = std::move(upstreamTls);
   if (config.hsts) {
     settings->hstsHeader =
         "max-age=" + std::to_string(static_cast<long long>(config.hsts->maxAgeSeconds));
@@ -40,6 +42,18 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
     if (config.hsts->preload) settings->hstsHeader += "; preload";
   }
   return settings;
+}
+
+TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes) {
+  TlsClientOptions options;
+  options.verify = tls.verify;
+  options.caFile = tls.ca;
+  options.serverName = tls.serverName;
+  options.certFile = tls.cert;
+  options.keyFile = tls.key;
+  options.resumeSessions = true;
+  options.maxFileBytes = maxFileBytes;
+  return options;
 }
 
 Service::Service(std::string name, std::shared_ptr<const ServiceSettings> settings)

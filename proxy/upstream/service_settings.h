@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/config_types.h"
+#include "proxy/transport/tls_client_context.h"
 #include "proxy/transport/tls_server_context.h"
 #include "proxy/upstream/balancer.h"
 
@@ -51,13 +52,23 @@ struct ServiceSettings {
   /// backend (removed from what clients send, always); "" when none.
   std::string clientSubjectHeader;
 
+  // The backends' side (issue 20).
+  /// Traffic reaches the backends over TLS with this context (null: plain TCP). Made
+  /// again on every reload (its files re-read), so a pooled connection of the old one is
+  /// never taken for the new.
+  std::shared_ptr<const TlsClientContext> upstreamTls;
+
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the
   /// same, with the route targets resolved by the caller (aligned with config.routes):
   /// settings are always published whole, never with routes still to be filled in.
   static std::shared_ptr<const ServiceSettings> from(
       const ServiceConfig& config, const ServiceSettings* previous,
       std::vector<std::weak_ptr<Service>> routeTargets,
-      std::shared_ptr<TlsServerContext> tls = nullptr);
+      std::shared_ptr<TlsServerContext> tls = nullptr,
+      std::shared_ptr<const TlsClientContext> upstreamTls = nullptr);
 };
+
+/// The client context options `upstreamTls` asks for (sessions resumed per backend).
+TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes);
 
 }  // namespace readygate

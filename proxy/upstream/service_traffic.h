@@ -51,6 +51,12 @@ struct ServiceTraffic {
   std::atomic<uint64_t> certificateReloadsFailed{0};
   std::atomic<uint64_t> proxyHeaderRefused{0};  // no, bad or untrusted PROXY header
 
+  // TLS to backends (upstreamTls).
+  std::atomic<uint64_t> upstreamTlsFull{0};          // handshakes that verified a certificate
+  std::atomic<uint64_t> upstreamTlsResumed{0};       // handshakes that resumed a session
+  std::atomic<uint64_t> upstreamTlsVerifyFailed{0};  // the certificate did not verify
+  std::atomic<uint64_t> upstreamTlsFailed{0};        // any other handshake failure
+
   /// One handshake's end, by the labels above (an unknown text counts as the last).
   void handshakeEnded(std::string_view result, std::string_view version, double seconds) {
     size_t r = 0;

@@ -4,8 +4,12 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <openssl/x509.h>
+#include <sys/socket.h>
+
 #include "proxy/core/log.h"
 #include "proxy/transport/proxy_protocol.h"
+#include "proxy/transport/tls_transport.h"
 
 namespace readygate {
 
@@ -51,6 +55,7 @@ void UpstreamConnector::connect() {
   freshRetried_ = false;
   closeRetried_ = false;
   reused_ = false;
+  tlsFailure_ = {};
   event_base_gettimeofday_cached(base_, &firstAttemptAt_);
   tryNext();
 }
@@ -89,7 +94,9 @@ void UpstreamConnector::tryNext() {
       logEvent(LogLevel::Debug, "no_ready_backend", {{"service", service_->name()}});
       fail("no_ready_backend");
     } else {
-      fail("all_backends_failed");
+      // Every backend failed its TLS handshake: that, not a generic failure, is the answer's
+      // reason (a wrong CA or name is what the operator must see in the access log).
+      fail(tlsFailure_.empty() ? std::string_view("all_backends_failed") : tlsFailure_);
     }
     return;
   }
@@ -97,8 +104,18 @@ void UpstreamConnector::tryNext() {
   if (snapshot->failOpen && tried_.empty()) ServiceTraffic::add(traffic.failOpen);
   tried_.push_back(backend.get());
   reused_ = false;
+  if (const TlsClientContext* tls = settings_->upstreamTls.get()) {
+    // The name goes into the pool's key: a connection made for one name never carries a
+    // request for another, nor one of another context (a reload's new certificate).
+    serverName_ = tls->nameFor(requestName_);
+    if (serverName_.empty()) serverName_ = backend->address().host();
+    identity_ = std::to_string(tls->id());
+    identity_.append(1, ' ').append(serverName_);
+  } else {
+    identity_.clear();
+  }
   if (pool_ != nullptr && !settings_->sendProxyProtocol) {
-    if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend)) {
+    if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend, identity_)) {
       lease_.emplace(std::move(backend), leases_, *drainTarget_);
       connection_ = std::move(idle);
       connection_->setHandler(this);
@@ -119,7 +136,7 @@ void UpstreamConnector::connectLeased() {
     onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
   }
-  if (settings_->sendProxyProtocol && clientAddress_ && localAddress_) {
+  if (settings_->sendProxyProtocol && clientAddress_ && localAddress_ && !settings_->upstreamTls) {
     // Sent as soon as the connection is up, before anything of the client's.
     connection_->append(*settings_->sendProxyProtocol == ProxyProtocolVersion::V1
                             ? proxyHeaderV1(*clientAddress_, *localAddress_)
@@ -131,6 +148,7 @@ void UpstreamConnector::connectLeased() {
 
 void UpstreamConnector::onConnectFailed(std::string_view reason) {
   timer_.cancel();
+  tlsFailure_ = {};
   lastRefused_ = reason == "connect_refused" || reason == "connect_error";
   lease_->backend().connectFailed();
   moveOn("upstream_connect_failed", reason, "connect_retries_exhausted");
@@ -199,6 +217,70 @@ void UpstreamConnector::onConnected(StreamConnection&, int error) {
     onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
   }
+  if (settings_->upstreamTls) {
+    startTls();
+    return;
+  }
+  connected();
+}
+
+void UpstreamConnector::startTls() {
+  if (settings_->sendProxyProtocol && clientAddress_ && localAddress_) {
+    // Before the handshake and outside it: a plain write on a socket just connected has
+    // the whole send buffer free, so it goes at once or the connection is no good.
+    std::string header = *settings_->sendProxyProtocol == ProxyProtocolVersion::V1
+                             ? proxyHeaderV1(*clientAddress_, *localAddress_)
+                             : proxyHeaderV2(*clientAddress_, *localAddress_);
+    ssize_t sent = ::send(connection_->fd(), header.data(), header.size(), MSG_NOSIGNAL);
+    if (sent != static_cast<ssize_t>(header.size())) {
+      onConnectFailed("connect_error");
+      return;
+    }
+  }
+  const Backend& backend = lease_->backend();
+  std::string sessionKey = backend.address().toString();
+  sessionKey.append(1, ' ').append(serverName_);
+  SslPtr ssl = settings_->upstreamTls->newSsl(serverName_, sessionKey);
+  if (!ssl) {
+    onConnectFailed("tls_failed");
+    return;
+  }
+  connection_->useTransport(
+      std::make_unique<TlsTransport>(std::move(ssl), connection_->fd(), TlsTransport::Role::Client));
+  connection_->startHandshake();  // still under the connect timeout
+}
+
+void UpstreamConnector::onHandshake(StreamConnection& connection, int error) {
+  auto& tls = static_cast<TlsTransport&>(connection.transport());
+  ServiceTraffic& traffic = service_->traffic();
+  if (error == 0) {
+    ServiceTraffic::add(SSL_session_reused(tls.ssl()) == 1 ? traffic.upstreamTlsResumed
+                                                            : traffic.upstreamTlsFull);
+    connected();
+    return;
+  }
+  timer_.cancel();
+  long verified = SSL_get_verify_result(tls.ssl());
+  bool verifyFailed = verified != X509_V_OK;
+  ServiceTraffic::add(verifyFailed ? traffic.upstreamTlsVerifyFailed : traffic.upstreamTlsFailed);
+  // The details are the operator's, in the warning; the client's 502 says the kind.
+  logEvent(LogLevel::Warn, "upstream_tls_failed",
+           {{"service", service_->name()},
+            {"backend", lease_->backend().name()},
+            {"server_name", serverName_},
+            {"error", verifyFailed ? std::string(X509_verify_cert_error_string(verified))
+                                   : (tls.failure().empty() ? std::string("handshake failed")
+                                                            : tls.failure())}});
+  // A certificate that does not verify is the configuration's or the pod's problem, not
+  // an outage: it is not counted against the backend's health (outlier detection).
+  lastRefused_ = false;
+  if (!verifyFailed) lease_->backend().connectFailed();
+  tlsFailure_ = verifyFailed ? "upstream_tls_verify_failed" : "upstream_tls_handshake_failed";
+  moveOn("upstream_connect_failed", verifyFailed ? "tls_verify_failed" : "tls_handshake_failed",
+         tlsFailure_);
+}
+
+void UpstreamConnector::connected() {
   timer_.cancel();
   lease_->backend().connected();
   timeval now;

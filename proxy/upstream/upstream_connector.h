@@ -31,7 +31,8 @@ class UpstreamConnector : private StreamConnection::Handler {
     /// Connected: take the connection with takeConnection().
     virtual void onUpstreamConnected() = 0;
     /// No backend could be had: "no_ready_backend", "connect_retries_exhausted",
-    /// "all_backends_failed". Never called inside connect().
+    /// "all_backends_failed", "upstream_tls_verify_failed", "upstream_tls_handshake_failed".
+    /// Never called inside connect().
     virtual void onUpstreamFailed(std::string_view reason) = 0;
   };
 
@@ -52,6 +53,10 @@ class UpstreamConnector : private StreamConnection::Handler {
     clientAddress_ = client;
     localAddress_ = local;
   }
+  /// The request's Host without its port, for a TLS upstream without a configured
+  /// serverName: the SNI sent and the name verified. "" (TCP mode, no Host): the
+  /// endpoint's address. Not copied: the caller keeps it alive until connected.
+  void setServerName(std::string_view name) { requestName_ = name; }
   /// Starts with the first pick (a new request: whatever the last one did is let go).
   /// The outcome arrives through `client`.
   void connect();
@@ -81,6 +86,10 @@ class UpstreamConnector : private StreamConnection::Handler {
   bool reused() const { return reused_; }
   /// The backend connected to, shared (for the pool), null when none.
   std::shared_ptr<Backend> backendPtr() const;
+  /// What the connection is bound to beyond its backend, for the pool: "" for plain TCP;
+  /// with TLS the client context and the server name, so a connection is reused only
+  /// for the same backend, SNI and client certificate.
+  const std::string& identity() const { return identity_; }
 
  private:
   void tryNext();
@@ -99,6 +108,12 @@ class UpstreamConnector : private StreamConnection::Handler {
   // one; for one from the pool (still reading, as idle ones do) a close or stray bytes
   // before the handover, which make it stale.
   void onConnected(StreamConnection& connection, int error) override;
+  /// A new connection is up and the service speaks TLS to its backends: the PROXY
+  /// header (plaintext, before the handshake), then the handshake.
+  void startTls();
+  void onHandshake(StreamConnection& connection, int error) override;
+  /// Connected (and through the handshake): the backend and the duration are counted.
+  void connected();
   void onInput(StreamConnection&) override { pooledWentStale(); }
   void onDrained(StreamConnection&) override {}
   void onClosed(StreamConnection&, int) override { pooledWentStale(); }
@@ -135,6 +150,10 @@ class UpstreamConnector : private StreamConnection::Handler {
   const SocketAddress* localAddress_ = nullptr;   // not owned
   bool reused_ = false;
   Timer deferredConnected_;
+  std::string_view requestName_;  // not owned (see setServerName)
+  std::string serverName_;        // TLS: the name of the current backend's connection
+  std::string identity_;
+  std::string_view tlsFailure_;  // the last attempt's TLS failure (a literal), if it was one
 };
 
 }  // namespace readygate

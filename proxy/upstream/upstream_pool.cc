@@ -11,8 +11,8 @@ UpstreamPool::UpstreamPool(const Clock& clock) : clock_(clock) {}
 UpstreamPool::~UpstreamPool() = default;
 
 void UpstreamPool::release(std::shared_ptr<Backend> backend,
-                           std::unique_ptr<StreamConnection> connection, int maxIdle,
-                           double idleTimeoutSeconds) {
+                           std::unique_ptr<StreamConnection> connection,
+                           std::string_view identity, int maxIdle, double idleTimeoutSeconds) {
   if (!connection || !connection->open() || connection->peerClosed() || !backend->inRotation() ||
       maxIdle <= 0 ||
       backend->retireDeadline() != std::numeric_limits<double>::infinity()) {
@@ -24,23 +24,31 @@ void UpstreamPool::release(std::shared_ptr<Backend> backend,
   connection->setHandler(this);
   connection->setPeerTag(idle.backend.get());
   connection->resumeReading();  // a close or stray bytes while idle must be seen
-  idle.entries.push_back(Entry{std::move(connection), clock_.now() + idleTimeoutSeconds});
+  idle.entries.push_back(
+      Entry{std::move(connection), clock_.now() + idleTimeoutSeconds, std::string(identity)});
   ++count_;
 }
 
-std::unique_ptr<StreamConnection> UpstreamPool::take(const Backend& backend) {
+std::unique_ptr<StreamConnection> UpstreamPool::take(const Backend& backend,
+                                                     std::string_view identity) {
   auto found = idle_.find(&backend);
   if (found == idle_.end()) return nullptr;
   std::vector<Entry>& entries = found->second.entries;
   double now = clock_.now();
-  while (!entries.empty()) {
-    Entry entry = std::move(entries.back());
-    entries.pop_back();
+  // The most recently used first; the expired are closed on the way.
+  for (size_t i = entries.size(); i-- > 0;) {
+    if (entries[i].expiresAt <= now) {
+      entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
+      --count_;
+      continue;
+    }
+    if (entries[i].identity != identity) continue;
+    std::unique_ptr<StreamConnection> connection = std::move(entries[i].connection);
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
     --count_;
-    if (entry.expiresAt <= now) continue;  // closed as it goes
     // Reading stays registered: the new owner reads anyway, and an epoll_ctl saved per
     // request counts at tens of thousands of requests a second.
-    return std::move(entry.connection);
+    return connection;
   }
   return nullptr;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,11 +31,13 @@ class UpstreamPool : private StreamConnection::Handler {
 
   /// Keeps `connection` (its last response fully read, nothing pending) for reuse, or
   /// closes it when the backend is out of rotation or already has `maxIdle` idle.
+  /// `identity` is what else the connection is bound to beyond its backend (TLS: the
+  /// client context and the server name); "" for plain TCP.
   void release(std::shared_ptr<Backend> backend, std::unique_ptr<StreamConnection> connection,
-               int maxIdle, double idleTimeoutSeconds);
-  /// The most recently used idle connection to `backend`, or null. Its read event is
-  /// still registered; the new owner sets its handler.
-  std::unique_ptr<StreamConnection> take(const Backend& backend);
+               std::string_view identity, int maxIdle, double idleTimeoutSeconds);
+  /// The most recently used idle connection to `backend` with that identity, or null.
+  /// Its read event is still registered; the new owner sets its handler.
+  std::unique_ptr<StreamConnection> take(const Backend& backend, std::string_view identity = {});
   /// Closes idle connections past their time or whose backend left rotation.
   void sweep();
   size_t idleCount() const { return count_; }
@@ -42,6 +46,7 @@ class UpstreamPool : private StreamConnection::Handler {
   struct Entry {
     std::unique_ptr<StreamConnection> connection;
     double expiresAt;
+    std::string identity;
   };
   struct Idle {
     std::shared_ptr<Backend> backend;  // keeps the key alive while entries exist

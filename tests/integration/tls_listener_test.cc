@@ -15,40 +15,12 @@
 
 #include "tests/support/proxy_harness.h"
 #include "tests/support/raw_server.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/tls_client.h"
 
 namespace {
 
 using namespace testing_support;
-
-/// Runs `command` with /bin/sh (bounded); its exit status and what it printed.
-std::pair<int, std::string> shell(ProxyHarness& harness, const std::string& command,
-                                  std::chrono::milliseconds timeout = 20s) {
-  static int runs = 0;
-  std::string log = harness.dir() + "/shell-" + std::to_string(++runs) + ".log";
-  ChildProcess process({"/bin/sh", "-c", command}, log);
-  std::optional<int> status = process.waitExit(timeout);
-  return {status.value_or(-1), process.output()};
-}
-
-/// A P-256 certificate for `names` (the first is the CN) and its key, as dir/stem.crt and
-/// dir/stem.key; `cn` overrides the subject, so two certificates for one name differ.
-std::pair<std::string, std::string> makeCertificate(ProxyHarness& harness, const std::string& dir,
-                                                    const std::string& stem,
-                                                    const std::vector<std::string>& names,
-                                                    const std::string& cn = "") {
-  std::filesystem::create_directories(dir);
-  std::string sans;
-  for (const std::string& name : names) sans += (sans.empty() ? "DNS:" : ",DNS:") + name;
-  std::string cert = dir + "/" + stem + ".crt";
-  std::string key = dir + "/" + stem + ".key";
-  auto [status, output] = shell(
-      harness, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '" +
-                   key + "' -out '" + cert + "' -days 30 -subj '/CN=" +
-                   (cn.empty() ? names.front() : cn) + "' -addext 'subjectAltName=" + sans + "'");
-  EXPECT_EQ(status, 0) << output;
-  return {cert, key};
-}
 
 std::string tlsService(int port, const std::string& endpoint, const std::string& mode,
                        const std::string& certificates, const std::string& extra = "") {
@@ -792,55 +764,6 @@ TEST(TlsListener, RsaAndEcdsaForOneNameEachClientGetsTheKindItTakes) {
 namespace {
 
 /// A CA that signs client certificates and revokes them (openssl ca keeps its database).
-struct TestCa {
-  ProxyHarness& harness;
-  std::string dir;
-  std::string cert() const { return dir + "/ca.crt"; }
-  std::string crl() const { return dir + "/ca.crl"; }
-  void create(const std::string& name) {
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir + "/ca.cnf") << "[ca]\ndefault_ca = own\n[own]\ndatabase = " << dir
-                                   << "/index.txt\ncrlnumber = " << dir
-                                   << "/crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\n";
-    std::ofstream(dir + "/index.txt");
-    std::ofstream(dir + "/crlnumber") << "01\n";
-    auto [status, output] = shell(
-        harness, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
-                     dir + "/ca.key -out " + cert() + " -days 30 -subj /CN=" + name +
-                     " -addext basicConstraints=critical,CA:TRUE"
-                     " -addext keyUsage=critical,keyCertSign,cRLSign 2>&1");
-    ASSERT_EQ(status, 0) << output;
-    writeCrl();
-  }
-  /// A client certificate (with a URI SAN), signed by this CA: {cert, key}.
-  std::pair<std::string, std::string> issue(const std::string& name) {
-    std::string key = dir + "/" + name + ".key";
-    std::string crt = dir + "/" + name + ".crt";
-    auto [status, output] = shell(
-        harness, "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + key +
-                     " -out " + dir + "/" + name + ".csr -subj /O=shop/CN=" + name +
-                     " 2>&1 && printf 'subjectAltName=URI:spiffe://cluster/ns/" + name +
-                     "\\n' > " + dir + "/" + name + ".ext && openssl x509 -req -in " + dir + "/" +
-                     name + ".csr -CA " + cert() + " -CAkey " + dir + "/ca.key -CAcreateserial -out " +
-                     crt + " -days 2 -extfile " + dir + "/" + name + ".ext 2>&1");
-    EXPECT_EQ(status, 0) << output;
-    return {crt, key};
-  }
-  void revoke(const std::string& certificate) {
-    auto [status, output] = shell(harness, "openssl ca -config " + dir + "/ca.cnf -keyfile " + dir +
-                                               "/ca.key -cert " + cert() + " -revoke " +
-                                               certificate + " 2>&1");
-    ASSERT_EQ(status, 0) << output;
-    writeCrl();
-  }
-  void writeCrl() {
-    auto [status, output] = shell(harness, "openssl ca -config " + dir + "/ca.cnf -keyfile " + dir +
-                                               "/ca.key -cert " + cert() + " -gencrl -out " + crl() +
-                                               ".tmp 2>&1 && mv " + crl() + ".tmp " + crl());
-    ASSERT_EQ(status, 0) << output;
-  }
-};
-
 TEST(TlsListener, ClientCertificatesRequiredCheckedAgainstTheCaAndItsCrl) {
   ProxyHarness harness;
   HeaderEcho backend;

@@ -647,3 +647,65 @@ services:
 
 }  // namespace
 }  // namespace readygate
+
+namespace readygate {
+namespace {
+
+TEST(ConfigLoader, UpstreamTlsVerifiesByDefault) {
+  ConfigLoadResult good = loadConfigText(R"(
+services:
+  - name: full
+    listen: 127.0.0.1:8080
+    mode: http
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: {ca: ca.crt, serverName: API.Internal, cert: me.crt, key: me.key}
+  - name: short
+    listen: 127.0.0.1:8081
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: true
+  - name: off
+    listen: 127.0.0.1:8082
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: false
+  - name: trusting
+    listen: 127.0.0.1:8083
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: {verify: false}
+)");
+  ASSERT_TRUE(good.config) << ::testing::PrintToString(errorTexts(good));
+  const auto& services = good.config->services;
+  ASSERT_TRUE(services[0].upstreamTls);
+  EXPECT_TRUE(services[0].upstreamTls->verify);
+  EXPECT_EQ(services[0].upstreamTls->serverName, "api.internal");
+  EXPECT_EQ(services[0].upstreamTls->cert, "me.crt");
+  ASSERT_TRUE(services[1].upstreamTls);
+  EXPECT_TRUE(services[1].upstreamTls->verify);
+  EXPECT_TRUE(services[1].upstreamTls->ca.empty()) << "the system's CAs";
+  EXPECT_FALSE(services[2].upstreamTls);
+  ASSERT_TRUE(services[3].upstreamTls);
+  EXPECT_FALSE(services[3].upstreamTls->verify);
+  ASSERT_EQ(good.warnings.size(), 1u);
+  EXPECT_THAT(good.warnings[0].toString(), HasSubstr("services[3].upstreamTls.verify"));
+
+  ConfigLoadResult bad = loadConfigText(R"(
+services:
+  - name: a
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: {cert: me.crt, serverName: "two words", verfiy: true}
+  - name: b
+    listen: 127.0.0.1:8081
+    endpoints: {static: ["127.0.0.1:5001"]}
+    upstreamTls: {verify: false, ca: ca.crt, key: ""}
+)");
+  EXPECT_THAT(errorTexts(bad),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[0].upstreamTls.serverName: \"two words\""),
+                  HasSubstr("services[0].upstreamTls: cert and key go together"),
+                  HasSubstr("services[0].upstreamTls.verfiy"),
+                  HasSubstr("services[1].upstreamTls.key: \"\": must name a PEM file"),
+                  HasSubstr("services[1].upstreamTls.ca: is unused with verify: false")));
+}
+
+}  // namespace
+}  // namespace readygate
