@@ -41,43 +41,7 @@ for _ in $(seq 1 100); do
   curl -fsk -o /dev/null --max-time 1 "$scheme://127.0.0.1:$rg_http/" && break
   sleep 0.1
 done
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-before=$(rss "$pid")
-python3 - "$rg_http" "$count" "$pid" "$work/after" "$tls" <<'PY'
-import socket, ssl, sys, time
-port, count, pid, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-tls = sys.argv[5] == "tls"
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-head = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) "
-        b"Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml\r\n"
-        b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
-clients = []
-deadline = time.monotonic() + 120  # bounded whatever happens
-for _ in range(count):
-    if time.monotonic() > deadline:
-        sys.exit("idle_memory: too slow")
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    if tls:
-        s = context.wrap_socket(s, server_hostname="bench.example.com")
-    s.sendall(head)
-    answer = b""
-    while b"\r\n\r\nok\n" not in answer:
-        chunk = s.recv(4096)
-        if not chunk:
-            sys.exit("idle_memory: closed before answering")
-        answer += chunk
-    clients.append(s)
-time.sleep(1)  # let the worker settle (timers, pool sweep)
-with open(f"/proc/{pid}/status") as status:
-    rss = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
-with open(out, "w") as f:
-    f.write(rss)
-for s in clients:
-    s.close()
-PY
-after=$(cat "$work/after")
+read -r before after < <(python3 "$top/bench/hold_idle.py" "$rg_http" "$count" "${tls:-plain}" "$pid")
 awk -v before="$before" -v after="$after" -v count="$count" -v tls="${tls:+ TLS}" 'BEGIN {
   printf "memory per idle keep-alive%s client connection (%d held, RSS %d -> %d KiB): %.2f KiB\n",
     tls, count, before, after, (after - before) / count }'

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# TLS termination, side by side in one run: wrk over HTTPS through readygate, HAProxy and
-# nginx (each terminating TLS with the same P-256 certificate, TLS 1.3, their defaults
-# otherwise) to a plain backend faster than any of them (nginx, one worker, "ok\n").
-# wrk and the backend share cpu 0, each proxy runs alone on cpu 1; CPU per request is
-# the proxy's utime+stime from /proc over the run divided by the requests wrk counted.
-# Keep-alive (the record layer's cost) and a new connection per request (a full
-# TLS 1.3 handshake each: over TLS 1.3 wrk resumes nothing). Medians of RUNS runs.
+# TLS termination, side by side in one run: readygate, HAProxy and nginx terminating TLS with
+# the same certificates (P-256 ECDSA and RSA-2048, one listener each), all on Debian's
+# OpenSSL 3.0, in front of a plain backend faster than any of them (nginx, one worker, "ok\n").
+# Measured: HTTPS keep-alive (the record layer), full TLS 1.3 handshakes (openssl s_time
+# -new, 8 at a time, one HTTP/1.0 request each), resumed TLS 1.3 handshakes (wrk with
+# Connection: close, which offers each connection's ticket on the next) and memory per
+# idle TLS connection (COUNT held). One worker each first (targets), then two (reported).
+# The client and the backend run on cpu 0, each proxy alone on cpu 1; CPU per request
+# (or handshake) is the proxy's utime+stime from /proc over the run divided by what the
+# client counted. A handshake rate is the client's; "per core" is 1e6 / CPU µs, the rate a
+# saturated core would make. Medians of RUNS runs.
 #
-# usage: bench/tls_path.sh BUILD_DIR [SECONDS] [RUNS]
+# usage: bench/tls_path.sh BUILD_DIR [SECONDS] [RUNS] [COUNT]
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-5}
 runs=${3:-3}
+count=${4:-10000}
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../scripts/background.sh
 source "$top/scripts/background.sh"
@@ -22,14 +27,27 @@ scheme=https
 source "$top/bench/measure.sh"
 readygate_bin="$top/$build/proxy/readygate"
 [ "$(nproc)" -ge 2 ] || { echo "tls_path: needs two cores" >&2; exit 1; }
+need=$((count + 500))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
+  echo "tls_path: $need descriptors wanted for the idle rows (ulimit -Hn is $(ulimit -Hn)): fewer held" >&2
+  count=$(($(ulimit -Hn) - 500))
+  need=$((count + 500))
+fi
+ulimit -Sn "$(ulimit -Hn)"  # HAProxy asks for two per connection; it raises its own soft limit
 
 base=${BENCH_FIRST_PORT:-23100}
-backend=$base rg=$((base + 1)) ha=$((base + 2)) ng=$((base + 3)) rg_admin=$((base + 4))
+backend=$base rg_admin=$((base + 1))
+rg=$((base + 2)) rg_rsa=$((base + 3)) ha=$((base + 4)) ha_rsa=$((base + 5))
+ng=$((base + 6)) ng_rsa=$((base + 7))
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
-  -out "$work/tls.crt" -days 2 -subj /CN=bench.example.com \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ec.key" \
+  -out "$work/ec.crt" -days 2 -subj /CN=bench.example.com \
   -addext subjectAltName=DNS:bench.example.com >"$work/openssl.log" 2>&1
-cat "$work/tls.crt" "$work/tls.key" >"$work/haproxy.pem"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rsa.key" \
+  -out "$work/rsa.crt" -days 2 -subj /CN=bench.example.com \
+  -addext subjectAltName=DNS:bench.example.com >>"$work/openssl.log" 2>&1
+cat "$work/ec.crt" "$work/ec.key" >"$work/ec.pem"
+cat "$work/rsa.crt" "$work/rsa.key" >"$work/rsa.pem"
 
 start_fast_backend "$backend"
 started=none
@@ -39,75 +57,205 @@ start() {  # cpus log command...
   pids+=("$started")
 }
 
-cat >"$work/readygate.yaml" <<CFG
+readygate_config() {  # workers
+  cat <<CFG
 admin: {listen: "127.0.0.1:$rg_admin"}
-workers: 1
+workers: $1
+maxConnections: $need
 services:
-  - name: https
+  - name: ecdsa
     listen: "127.0.0.1:$rg"
+    mode: http
+    maxConnections: $need
+    http: {forwardedHeaders: false, keepAliveTimeoutSeconds: 300}
+    endpoints: {static: ["127.0.0.1:$backend"]}
+    tls: {certificates: [{cert: "$work/ec.crt", key: "$work/ec.key"}]}
+  - name: rsa
+    listen: "127.0.0.1:$rg_rsa"
     mode: http
     http: {forwardedHeaders: false}
     endpoints: {static: ["127.0.0.1:$backend"]}
-    tls:
-      certificates: [{cert: "$work/tls.crt", key: "$work/tls.key"}]
+    tls: {certificates: [{cert: "$work/rsa.crt", key: "$work/rsa.key"}]}
 CFG
-start 1 readygate.log "$readygate_bin" -c "$work/readygate.yaml" --log-level warn
-pid_readygate=$started
+}
 
-cat >"$work/haproxy.cfg" <<CFG
+start_proxies() {  # workers cpus
+  readygate_config "$1" >"$work/readygate.yaml"
+  start "$2" readygate.log "$readygate_bin" -c "$work/readygate.yaml" --log-level warn
+  pid_readygate=$started
+  cat >"$work/haproxy.cfg" <<CFG
 global
-  maxconn 4000
-  nbthread 1
+  maxconn $need
+  nbthread $1
 defaults
+  mode http
+  option http-keep-alive
   timeout connect 5s
   timeout client 300s
   timeout server 300s
-  timeout http-keep-alive 60s
-frontend https
-  mode http
-  option http-keep-alive
-  bind 127.0.0.1:$ha ssl crt $work/haproxy.pem alpn http/1.1
+  timeout http-keep-alive 300s
+frontend ecdsa
+  bind 127.0.0.1:$ha ssl crt $work/ec.pem alpn http/1.1
+  default_backend http
+frontend rsa
+  bind 127.0.0.1:$ha_rsa ssl crt $work/rsa.pem alpn http/1.1
   default_backend http
 backend http
-  mode http
   http-reuse always
   server b 127.0.0.1:$backend
 CFG
-start 1 haproxy.log haproxy -f "$work/haproxy.cfg" -q
-pid_haproxy=$started
-
-cat >"$work/proxy.conf" <<CFG
-worker_processes 1;
+  start "$2" haproxy.log haproxy -f "$work/haproxy.cfg" -q
+  pid_haproxy=$started
+  cat >"$work/proxy.conf" <<CFG
+worker_processes $1;
+worker_rlimit_nofile $need;
 daemon off;
 pid $work/proxy.pid;
 error_log $work/proxy-error.log;
-events { worker_connections 4000; }
+events { worker_connections $need; }
 http {
   access_log off;
   keepalive_requests 1000000;
+  keepalive_timeout 300s;
   upstream backend { server 127.0.0.1:$backend; keepalive 128; }
-  server { listen 127.0.0.1:$ng ssl; ssl_protocols TLSv1.2 TLSv1.3;  # 1.22 offers no 1.3 by default
-    ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key;
-    location / { proxy_pass http://backend; proxy_http_version 1.1;
-      proxy_set_header Connection ""; proxy_buffering on; } }
+  ssl_protocols TLSv1.2 TLSv1.3;  # 1.22 offers no 1.3 by default
+  server { listen 127.0.0.1:$ng ssl; ssl_certificate $work/ec.crt; ssl_certificate_key $work/ec.key;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$ng_rsa ssl; ssl_certificate $work/rsa.crt; ssl_certificate_key $work/rsa.key;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 }
 CFG
-start 1 nginx-proxy.log nginx -c "$work/proxy.conf" -p "$work"
-pid_nginx=$started
+  start "$2" nginx-proxy.log nginx -c "$work/proxy.conf" -p "$work"
+  pid_nginx=$started
+  for port in $rg $rg_rsa $ha $ha_rsa $ng $ng_rsa; do
+    for _ in $(seq 1 100); do curl -fsk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" && break; sleep 0.1; done
+    curl -fsk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" ||
+      { echo "port $port does not answer" >&2; tail -n 5 "$work"/*.log >&2; exit 1; }
+  done
+}
+stop_proxies() {
+  kill "$pid_readygate" "$pid_haproxy" "$pid_nginx" 2>/dev/null || true
+  wait "$pid_readygate" "$pid_haproxy" "$pid_nginx" 2>/dev/null || true
+}
 
-for port in $rg $ha $ng; do
-  for _ in $(seq 1 100); do curl -fsk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" && break; sleep 0.1; done
-  curl -fsk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" || { echo "port $port does not answer" >&2; tail -n 5 "$work"/*.log >&2; exit 1; }
-done
+# Full handshakes: 8 s_time clients at once, each a new session per connection (-new) for
+# $seconds, one HTTP/1.0 request each.
+s_time_one() {  # pid port -> "handshakes/s cpu_us_per_handshake"
+  local pid=$1 port=$2 before after i
+  before=$(cpu_of "$pid")
+  for i in 1 2 3 4 5 6 7 8; do
+    taskset -c 0 timeout $((seconds + 20)) openssl s_time -connect "127.0.0.1:$port" -tls1_3 \
+      -new -www / -time "$seconds" >"$work/s_time.$i" 2>&1 &
+  done
+  wait_all_s_time
+  after=$(cpu_of "$pid")
+  cat "$work"/s_time.[1-8] | awk -v cpu=$((after - before)) -v ticks="$ticks" -v s="$seconds" '
+    /connections in [0-9]+ real seconds/ {n += $1}
+    END {printf "%.0f %.1f\n", n / s, n ? cpu / ticks * 1e6 / n : 0}'
+}
+wait_all_s_time() { while pgrep -f "openssl s_time -connect" >/dev/null; do sleep 0.2; done; }
+per_core() { awk -v c="$1" 'BEGIN {print (c > 0 ? 1e6 / c : 0)}'; }
+full_row() {  # label pid port
+  : >"$work/runs"
+  for ((i = 0; i < runs; i++)); do s_time_one "$2" "$3" >>"$work/runs"; done
+  local rate cpu
+  rate=$(cut -d' ' -f1 "$work/runs" | median)
+  cpu=$(cut -d' ' -f2 "$work/runs" | median)
+  printf '| %-24s | %9.0f | %8s | %9.0f |\n' "$1" "$rate" "$cpu" "$(per_core "$cpu")"
+}
+# Resumed handshakes: wrk with Connection: close keeps the ticket each connection got (it
+# shuts down cleanly, so OpenSSL keeps the session) and offers it on the next.
+resumed_row() {  # label pid port
+  local line
+  line=$(row "$1" "$2" "$3" 50 / -H "Connection: close")
+  local cpu
+  cpu=$(echo "$line" | awk -F'|' '{gsub(/ /, "", $4); print $4}')
+  printf '%s %9.0f |\n' "$line" "$(per_core "$cpu")"
+}
+resumed_table() {
+  echo
+  echo "$1"
+  echo '| proxy | handshakes/s | CPU µs/handshake | p99 | per core |'
+  echo '|---|---:|---:|---:|---:|'
+}
+full_table() {
+  echo
+  echo "$1"
+  echo '| proxy | handshakes/s | CPU µs/handshake | per core |'
+  echo '|---|---:|---:|---:|'
+}
+idle_row() {  # label pid port
+  local before after
+  read -r before after < <(taskset -c 0 python3 "$top/bench/hold_idle.py" "$3" "$count" tls "$2")
+  awk -v label="$1" -v b="$before" -v a="$after" -v n="$count" \
+    'BEGIN {printf "| %-24s | %d -> %d KiB | %.2f KiB |\n", label, b, a, (a - b) / n}'
+}
 
 echo "tls_path: $(date -u +%FT%TZ), commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
-  "wrk -t1 -d${seconds}s over HTTPS (TLS 1.3, P-256), median of $runs runs; wrk and the backend on cpu 0,"\
-  "each proxy alone on cpu 1; CPU from /proc (utime+stime) / requests"
-table "### HTTPS keep-alive, -c50, 3-byte body"
+  "OpenSSL $(openssl version | cut -d' ' -f2), ${seconds}s per run, median of $runs runs; clients and the"\
+  "backend on cpu 0, each proxy alone on cpu 1; CPU from /proc (utime+stime)"
+start_proxies 1 1
+table "### HTTPS keep-alive, -c50, 3-byte body (TLS 1.3, P-256), wrk -t1"
 row "readygate" "$pid_readygate" "$rg" 50 /
 row "HAProxy 2.6" "$pid_haproxy" "$ha" 50 /
 row "nginx 1.22" "$pid_nginx" "$ng" 50 /
-table "### a new TLS connection per request (full handshake), -c50"
-row "readygate" "$pid_readygate" "$rg" 50 / -H "Connection: close"
-row "HAProxy 2.6" "$pid_haproxy" "$ha" 50 / -H "Connection: close"
-row "nginx 1.22" "$pid_nginx" "$ng" 50 / -H "Connection: close"
+full_table "### full TLS 1.3 handshakes, ECDSA P-256: 8 x openssl s_time -new -www / (a new session each)"
+full_row "readygate" "$pid_readygate" "$rg"
+full_row "HAProxy 2.6" "$pid_haproxy" "$ha"
+full_row "nginx 1.22" "$pid_nginx" "$ng"
+full_table "### full TLS 1.3 handshakes, RSA-2048: 8 x openssl s_time -new -www /"
+full_row "readygate" "$pid_readygate" "$rg_rsa"
+full_row "HAProxy 2.6" "$pid_haproxy" "$ha_rsa"
+full_row "nginx 1.22" "$pid_nginx" "$ng_rsa"
+resumed_table "### resumed TLS 1.3 handshakes (tickets), ECDSA P-256: wrk -t1 -c50, Connection: close"
+resumed_row "readygate" "$pid_readygate" "$rg"
+resumed_row "HAProxy 2.6" "$pid_haproxy" "$ha"
+resumed_row "nginx 1.22" "$pid_nginx" "$ng"
+resumed_table "### resumed TLS 1.3 handshakes, RSA-2048 (no RSA signature: as cheap as ECDSA when resumed)"
+resumed_row "readygate" "$pid_readygate" "$rg_rsa"
+resumed_row "HAProxy 2.6" "$pid_haproxy" "$ha_rsa"
+resumed_row "nginx 1.22" "$pid_nginx" "$ng_rsa"
+echo
+echo "### memory per idle TLS connection ($count held after one request each; RSS of the proxy and its children)"
+echo '| proxy | RSS | per connection |'
+echo '|---|---:|---:|'
+idle_row "readygate" "$pid_readygate" "$rg"
+idle_row "HAProxy 2.6" "$pid_haproxy" "$ha"
+idle_row "nginx 1.22" "$pid_nginx" "$ng"
+stop_proxies
+
+echo
+echo "### two workers (readygate workers: 2, HAProxy nbthread 2, nginx 2 workers) on cpus 0-1, sharing them with the client: reported, no target"
+start_proxies 2 0-1
+table "HTTPS keep-alive, -c50"
+row "readygate x2" "$pid_readygate" "$rg" 50 /
+row "HAProxy 2.6 x2" "$pid_haproxy" "$ha" 50 /
+row "nginx 1.22 x2" "$pid_nginx" "$ng" 50 /
+full_table "full TLS 1.3 handshakes, ECDSA P-256 (8 x s_time -new)"
+full_row "readygate x2" "$pid_readygate" "$rg"
+full_row "HAProxy 2.6 x2" "$pid_haproxy" "$ha"
+full_row "nginx 1.22 x2" "$pid_nginx" "$ng"
+resumed_table "resumed TLS 1.3 handshakes, ECDSA P-256 (wrk, Connection: close)"
+resumed_row "readygate x2" "$pid_readygate" "$rg"
+resumed_row "HAProxy 2.6 x2" "$pid_haproxy" "$ha"
+resumed_row "nginx 1.22 x2" "$pid_nginx" "$ng"
+stop_proxies
+
+# Lock contention in OpenSSL 3.0 (the method store's and namemap's rwlocks) shows as futex
+# calls: readygate with two workers under strace (seccomp-bpf: only futex stops), one run of
+# full handshakes, futex calls per handshake. Near zero: no thread waits on another.
+if command -v strace >/dev/null; then
+  readygate_config 2 >"$work/readygate.yaml"
+  start 1 readygate-strace.log strace -f --seccomp-bpf -qq -c -e trace=futex -o "$work/futex.txt" \
+    "$readygate_bin" -c "$work/readygate.yaml" --log-level warn
+  pid_traced=$started
+  for _ in $(seq 1 100); do curl -fsk -o /dev/null --max-time 1 "https://127.0.0.1:$rg/" && break; sleep 0.1; done
+  s_time_one none "$rg" >/dev/null
+  pkill -TERM -f "^$readygate_bin -c $work/readygate.yaml" || true
+  wait "$pid_traced" 2>/dev/null || true
+  handshakes=$(cat "$work"/s_time.[1-8] | awk '/connections in [0-9]+ real seconds/ {n += $1} END {print n}')
+  futexes=$(awk '$NF == "futex" {print $4}' "$work/futex.txt")
+  echo
+  echo "futex calls, two workers, full handshakes: ${futexes:-0} in ${handshakes:-0} handshakes" \
+    "($(awk -v f="${futexes:-0}" -v h="${handshakes:-1}" 'BEGIN {printf "%.4f", f / h}') per handshake; strace -f --seccomp-bpf -c -e trace=futex)"
+fi

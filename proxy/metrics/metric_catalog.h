@@ -143,6 +143,10 @@ inline constexpr MetricInfo kTlsHandshakes{
     "readygate_tls_handshakes_total", MetricType::Counter,
     "TLS handshakes on the service's listener by result (ok, timeout, no_shared_cipher, "
     "unknown_sni, protocol_version, client_certificate, other) and version (TLSv1.2, TLSv1.3; unknown for a failure)."};
+inline constexpr MetricInfo kTlsResumedHandshakes{
+    "readygate_tls_resumed_handshakes_total", MetricType::Counter,
+    "Of the successful TLS handshakes on the service's listener, those that resumed a session "
+    "(a ticket): the rest cost a full handshake."};
 inline constexpr MetricInfo kTlsHandshakeDuration{
     "readygate_tls_handshake_duration_seconds", MetricType::Histogram,
     "From accept to the end of the TLS handshake (with the PROXY header before it), any result."};

@@ -180,6 +180,7 @@ void addService(FamilySet& set, const ServiceMembers& members) {
                   load(traffic.tlsHandshakes[r][v]));
       }
     }
+    set.value(m::kTlsResumedHandshakes, labels, load(traffic.tlsResumed));
     set.histogram(m::kTlsHandshakeDuration, labels, traffic.tlsHandshakeDuration);
     std::set<std::string> names;  // two certificates for one name: one series each
     for (const auto& certificate : settings->tls->certificates()->all()) {
@@ -261,6 +262,7 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kUpstreamRequests,
                                  &m::kHttpRetries,
                                  &m::kTlsHandshakes,
+                                 &m::kTlsResumedHandshakes,
                                  &m::kTlsHandshakeDuration,
                                  &m::kTlsCertificateExpiry,
                                  &m::kTlsCertificateReloads,

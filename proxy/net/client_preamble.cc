@@ -137,6 +137,9 @@ void ClientPreamble::onHandshake(StreamConnection&, int error) {
   const char* result = TlsServerContext::resultOf(*tls_, error);
   service_->traffic().handshakeEnded(result, error == 0 ? tls_->version() : "unknown",
                                      secondsSinceAccept());
+  if (error == 0 && SSL_session_reused(tls_->ssl()) == 1) {
+    ServiceTraffic::add(service_->traffic().tlsResumed);
+  }
   if (error != 0) {
     if (logEnabled(LogLevel::Debug)) {
       logEvent(LogLevel::Debug, "tls_handshake_failed",

@@ -41,6 +41,17 @@ std::optional<std::pair<TicketKey, bool>> TicketKeyRing::find(const unsigned cha
   return std::nullopt;
 }
 
+namespace {
+
+/// Fetched once: EVP_aes_256_cbc() would look the implementation up in the library
+/// context's method store on every ticket (a lock OpenSSL 3.0's threads contend on).
+const EVP_CIPHER* ticketCipher() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
+}  // namespace
+
 int TicketKeyRing::ringIndex() {
   static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -64,7 +75,7 @@ int TicketKeyRing::ticketCallback(SSL* ssl, unsigned char* name, unsigned char* 
     TicketKey key = ring->current();
     if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
     std::memcpy(name, key.name.data(), key.name.size());
-    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aesKey.data(), iv) != 1) {
+    if (EVP_EncryptInit_ex(cipher, ticketCipher(), nullptr, key.aesKey.data(), iv) != 1) {
       return -1;
     }
     return setMac(key) ? 1 : -1;
@@ -73,10 +84,14 @@ int TicketKeyRing::ticketCallback(SSL* ssl, unsigned char* name, unsigned char* 
   if (!found) return 0;  // unknown or expired key: a full handshake
   const TicketKey& key = found->first;
   if (!setMac(key)) return -1;
-  if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aesKey.data(), iv) != 1) {
+  if (EVP_DecryptInit_ex(cipher, ticketCipher(), nullptr, key.aesKey.data(), iv) != 1) {
     return -1;
   }
-  return found->second ? 1 : 2;  // 2: good, but issue a ticket under the current key
+  // 2: good, and issue a new ticket. Always in TLS 1.3, whose clients use a ticket once
+  // (RFC 8446 C.4; OpenSSL's client drops it after use): without a new one the next
+  // connection is a full handshake. In TLS 1.2 only when an older key sealed it.
+  bool renew = !found->second || SSL_version(ssl) == TLS1_3_VERSION;
+  return renew ? 2 : 1;
 }
 
 }  // namespace readygate

@@ -47,6 +47,7 @@ struct ServiceTraffic {
       tlsHandshakes{};  // [result][version]
   prometheus::Histogram tlsHandshakeDuration{prometheus::Histogram::BucketBoundaries{
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
+  std::atomic<uint64_t> tlsResumed{0};  // of the ok handshakes, those that resumed a session
   std::atomic<uint64_t> certificateReloadsOk{0};
   std::atomic<uint64_t> certificateReloadsFailed{0};
   std::atomic<uint64_t> proxyHeaderRefused{0};  // no, bad or untrusted PROXY header

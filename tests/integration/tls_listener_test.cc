@@ -216,6 +216,36 @@ TEST(TlsListener, TicketsResumeOnEitherWorker) {
   // ticket only one worker could open would not have resumed 20 times of 20.
 }
 
+// Clients use a TLS 1.3 ticket once (browsers do, as RFC 8446 C.4 asks; OpenSSL's client
+// drops it after use): each resumed handshake must hand out a new ticket, or every other
+// connection costs a full handshake (what wrk with Connection: close showed).
+TEST(TlsListener, EveryResumedHandshakeGivesTheClientANewTicket) {
+  ProxyHarness harness;
+  FakePod& pod = harness.startPod("pod-a");
+  auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
+  int port = freePort();
+  harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));
+  std::string client = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof "
+                       "-servername web.example.com -connect 127.0.0.1:" +
+                       std::to_string(port);
+  std::string session = harness.dir() + "/session-0.pem";
+  auto [firstStatus, first] = shell(harness, client + " -sess_out " + session + " 2>&1");
+  ASSERT_NE(first.find("New, TLSv1.3"), std::string::npos) << first;
+  int reused = 0;
+  for (int i = 1; i <= 10; ++i) {
+    // Each connection offers the ticket the one before it received, and only that one.
+    std::string next = harness.dir() + "/session-" + std::to_string(i) + ".pem";
+    auto [status, output] =
+        shell(harness, client + " -sess_in " + session + " -sess_out " + next + " 2>&1");
+    if (output.find("Reused, TLSv1.3") != std::string::npos) ++reused;
+    if (!std::filesystem::exists(next)) break;  // no new ticket: the chain ends here
+    session = next;
+  }
+  EXPECT_EQ(reused, 10);
+  EXPECT_EQ(harness.metric(R"(readygate_tls_resumed_handshakes_total{service="web"})").value_or(0),
+            reused);
+}
+
 TEST(TlsListener, AStalledHandshakeIsCutAtTheTimeoutAndCounted) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a");
