@@ -27,12 +27,14 @@ scheme=https
 source "$top/bench/measure.sh"
 readygate_bin="$top/$build/proxy/readygate"
 [ "$(nproc)" -ge 2 ] || { echo "tls_path: needs two cores" >&2; exit 1; }
-need=$((count + 500))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
-  echo "tls_path: $need descriptors wanted for the idle rows (ulimit -Hn is $(ulimit -Hn)): fewer held" >&2
-  count=$(($(ulimit -Hn) - 500))
-  need=$((count + 500))
+# HAProxy reserves two descriptors per connection (client and server) and will not start
+# when its hard limit is lower: the idle rows hold as many as that allows, up to COUNT.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ $(((hard - 600) / 2)) -lt "$count" ]; then
+  echo "tls_path: ulimit -Hn is $hard: $(((hard - 600) / 2)) idle connections held, not $count" >&2
+  count=$(((hard - 600) / 2))
 fi
+need=$((count + 200))
 ulimit -Sn "$(ulimit -Hn)"  # HAProxy asks for two per connection; it raises its own soft limit
 
 base=${BENCH_FIRST_PORT:-23100}
