@@ -192,6 +192,15 @@ TEST(TlsListener, AlpnIsHttp11InHttpModeAndNoneInTcpMode) {
       << "h2 is not spoken yet: not agreed to";
 }
 
+/// openssl s_client sending one HTTP/1.0 request to web.example.com on `port`: the server
+/// answers and closes, so s_client reads the ticket (TLS 1.3 sends it after the
+/// handshake) before it exits. Add -sess_in/-sess_out.
+std::string resumingClient(int port) {
+  return "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof "
+         "-servername web.example.com -connect 127.0.0.1:" +
+         std::to_string(port);
+}
+
 TEST(TlsListener, TicketsResumeOnEitherWorker) {
   ProxyHarness harness;
   FakePod& pod = harness.startPod("pod-a");
@@ -199,11 +208,7 @@ TEST(TlsListener, TicketsResumeOnEitherWorker) {
   int port = freePort();
   harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));  // workers: 2
   std::string session = harness.dir() + "/session.pem";
-  // An HTTP/1.0 request makes the server answer and close, so s_client reads the ticket
-  // (TLS 1.3 sends it after the handshake) before it exits.
-  std::string client = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof "
-                       "-servername web.example.com -connect 127.0.0.1:" +
-                       std::to_string(port);
+  std::string client = resumingClient(port);
   auto [firstStatus, first] = shell(harness, client + " -sess_out " + session + " 2>&1");
   ASSERT_NE(first.find("New, TLSv1.3"), std::string::npos) << first;
   int reused = 0;
@@ -225,9 +230,7 @@ TEST(TlsListener, EveryResumedHandshakeGivesTheClientANewTicket) {
   auto pair = makeCertificate(harness, harness.dir() + "/certs", "web", {"web.example.com"});
   int port = freePort();
   harness.startReadygate(tlsService(port, pod.address(), "http", certificateEntry(pair)));
-  std::string client = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -ign_eof "
-                       "-servername web.example.com -connect 127.0.0.1:" +
-                       std::to_string(port);
+  std::string client = resumingClient(port);
   std::string session = harness.dir() + "/session-0.pem";
   auto [firstStatus, first] = shell(harness, client + " -sess_out " + session + " 2>&1");
   ASSERT_NE(first.find("New, TLSv1.3"), std::string::npos) << first;
@@ -793,7 +796,6 @@ TEST(TlsListener, RsaAndEcdsaForOneNameEachClientGetsTheKindItTakes) {
 
 namespace {
 
-/// A CA that signs client certificates and revokes them (openssl ca keeps its database).
 TEST(TlsListener, ClientCertificatesRequiredCheckedAgainstTheCaAndItsCrl) {
   ProxyHarness harness;
   HeaderEcho backend;

@@ -102,10 +102,23 @@ std::string field(const std::string& answer, const std::string& key) {
   return match[1];
 }
 
-TEST(UpstreamTls, VerifiesByDefaultAnd502sAWrongCaOrAWrongName) {
+/// Every test has a CA for its backends' certificates and a harness.
+class UpstreamTls : public ::testing::Test {
+ protected:
+  UpstreamTls() { ca.create("backends-ca"); }
+  /// readygate_upstream_tls_handshakes_total of `service` for `result` (0 when absent).
+  double handshakes(const std::string& service, const std::string& result) {
+    return harness
+        .metric("readygate_upstream_tls_handshakes_total{service=\"" + service + "\",result=\"" +
+                result + "\"}")
+        .value_or(0);
+  }
+
   ProxyHarness harness;
   TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+};
+
+TEST_F(UpstreamTls, VerifiesByDefaultAnd502sAWrongCaOrAWrongName) {
   TestCa other{harness, harness.dir() + "/other"};
   other.create("other-ca");
   NginxTlsBackend backend(harness, "nginx", ca.issueServer("api", {"api.internal"}));
@@ -145,12 +158,8 @@ TEST(UpstreamTls, VerifiesByDefaultAnd502sAWrongCaOrAWrongName) {
   auto [anyStatus, any] = fetch(harness, noVerify);
   EXPECT_TRUE(any.ends_with(" 200")) << any;
 
-  EXPECT_EQ(harness.metric(R"(readygate_upstream_tls_handshakes_total{service="wrongca",result="verify_failed"})")
-                .value_or(0),
-            1);
-  EXPECT_EQ(harness.metric(R"(readygate_upstream_tls_handshakes_total{service="good",result="full"})")
-                .value_or(0),
-            1);
+  EXPECT_EQ(handshakes("wrongca", "verify_failed"), 1);
+  EXPECT_EQ(handshakes("good", "full"), 1);
   EXPECT_TRUE(waitUntil(
       [&] {
         return std::regex_search(harness.readygateLog(),
@@ -164,10 +173,7 @@ TEST(UpstreamTls, VerifiesByDefaultAnd502sAWrongCaOrAWrongName) {
       << "the operator's warning names the service and says why";
 }
 
-TEST(UpstreamTls, AClientCertificateReachesABackendThatRequiresOne) {
-  ProxyHarness harness;
-  TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+TEST_F(UpstreamTls, AClientCertificateReachesABackendThatRequiresOne) {
   TestCa clients{harness, harness.dir() + "/clients"};
   clients.create("clients-ca");
   auto proxyCertificate = clients.issue("readygate");
@@ -191,10 +197,7 @@ TEST(UpstreamTls, AClientCertificateReachesABackendThatRequiresOne) {
   EXPECT_NE(refused.find("No required SSL certificate"), std::string::npos) << refused;
 }
 
-TEST(UpstreamTls, TenNewConnectionsResumeTheFirstSession) {
-  ProxyHarness harness;
-  TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+TEST_F(UpstreamTls, TenNewConnectionsResumeTheFirstSession) {
   // keepalive_timeout 0: nginx closes after each answer, so each request is a new
   // connection and a new handshake.
   NginxTlsBackend backend(harness, "nginx", ca.issueServer("api", {"api.internal"}),
@@ -213,15 +216,10 @@ TEST(UpstreamTls, TenNewConnectionsResumeTheFirstSession) {
   }
   EXPECT_EQ(connections.size(), 10u) << "every request had a connection of its own";
   EXPECT_EQ(reused, ".rrrrrrrrr") << "the first handshake is full, the nine after it resumed";
-  EXPECT_EQ(harness.metric(R"(readygate_upstream_tls_handshakes_total{service="web",result="resumed"})")
-                .value_or(0),
-            9);
+  EXPECT_EQ(handshakes("web", "resumed"), 9);
 }
 
-TEST(UpstreamTls, APooledConnectionIsReusedOnlyForTheSameServerName) {
-  ProxyHarness harness;
-  TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+TEST_F(UpstreamTls, APooledConnectionIsReusedOnlyForTheSameServerName) {
   NginxTlsBackend backend(harness, "nginx",
                           ca.issueServer("api", {"a.internal", "b.internal"}));
   int a = freePort(), b = freePort(), byHost = freePort();
@@ -255,10 +253,7 @@ TEST(UpstreamTls, APooledConnectionIsReusedOnlyForTheSameServerName) {
             8);
 }
 
-TEST(UpstreamTls, TcpModeVerifiesTheEndpointsAddress) {
-  ProxyHarness harness;
-  TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+TEST_F(UpstreamTls, TcpModeVerifiesTheEndpointsAddress) {
   NginxTlsBackend byAddress(harness, "by-address", ca.issueServer("ip", {"127.0.0.1"}));
   NginxTlsBackend byName(harness, "by-name", ca.issueServer("named", {"api.internal"}));
   int good = freePort(), bad = freePort();
@@ -273,15 +268,10 @@ TEST(UpstreamTls, TcpModeVerifiesTheEndpointsAddress) {
   auto [badStatus, refused] = fetch(harness, bad);
   EXPECT_NE(badStatus, 0) << "a certificate without the address: the connection is closed\n"
                           << refused;
-  EXPECT_EQ(harness.metric(R"(readygate_upstream_tls_handshakes_total{service="bad",result="verify_failed"})")
-                .value_or(0),
-            1);
+  EXPECT_EQ(handshakes("bad", "verify_failed"), 1);
 }
 
-TEST(UpstreamTls, CheckAndReloadReadTheFilesAndRefuseABadOne) {
-  ProxyHarness harness;
-  TestCa ca{harness, harness.dir() + "/ca"};
-  ca.create("backends-ca");
+TEST_F(UpstreamTls, CheckAndReloadReadTheFilesAndRefuseABadOne) {
   TestCa other{harness, harness.dir() + "/other"};
   other.create("other-ca");
   NginxTlsBackend backend(harness, "nginx", ca.issueServer("api", {"api.internal"}));
