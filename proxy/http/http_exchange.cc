@@ -1,7 +1,6 @@
 // HttpExchange and ExchangePool implementation.
 #include "proxy/http/http_exchange.h"
 
-#include <cctype>
 #include <random>
 
 #include "config/route_match.h"
@@ -35,12 +34,11 @@ std::string_view hostWithoutPort(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
-/// A Host header as a TLS server name: no port, no brackets, no trailing dot, lowercase.
+/// A Host header as a TLS server name: the host as routes compare it (no port, lowercase,
+/// no trailing dot), and an IPv6 literal without its brackets.
 std::string upstreamServerName(std::string_view host) {
-  std::string name(hostWithoutPort(host));
+  std::string name = routeHost(host);
   if (name.size() > 1 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
 }
 
