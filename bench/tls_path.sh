@@ -156,7 +156,7 @@ s_time_one() {  # pid port -> "handshakes/s cpu_us_per_handshake"
     END {printf "%.0f %.1f\n", n / s, n ? cpu / ticks * 1e6 / n : 0}'
 }
 wait_all_s_time() { while pgrep -f "openssl s_time -connect" >/dev/null; do sleep 0.2; done; }
-per_core() { awk -v c="$1" 'BEGIN {print (c > 0 ? 1e6 / c : 0)}'; }
+per_core() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) print 1e6 / c; else print 0 }'; }
 full_row() {  # label pid port
   : >"$work/runs"
   for ((i = 0; i < runs; i++)); do s_time_one "$2" "$3" >>"$work/runs"; done

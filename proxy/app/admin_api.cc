@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "proxy/admin/shared_render.h"
 #include "proxy/admin/status_report.h"
 #include "proxy/core/json_writer.h"
 #include "proxy/core/log.h"
@@ -194,24 +195,12 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
                  });
   };
   // A render still being sent to someone (a slow reader holds it) is shared by the
-  // scrapes that come meanwhile, for up to a second: 64 clients that never read cost one
-  // render, not 64 renders and 64 copies of 17 MB. Scrapes that each read their answer
-  // get a fresh render every time.
-  struct RenderedMetrics {
-    std::weak_ptr<const std::string> inFlight;  // alive only while some answer holds it
-    double renderedAt = 0;
-  };
-  auto rendered = std::make_shared<RenderedMetrics>();
+  // scrapes that come meanwhile: 64 clients that never read cost one render, not 64
+  // renders and 64 copies of 13 MB.
+  auto rendered = std::make_shared<SharedRender>(state.clock, kMetricsRenderSeconds);
   route("GET", "/metrics", [state, rendered](const AdminRequest&) {
-    double now = state.clock.now();
-    std::shared_ptr<const std::string> text = rendered->inFlight.lock();
-    if (!text || now - rendered->renderedAt >= kMetricsRenderSeconds ||
-        now < rendered->renderedAt) {
-      text =
-          std::make_shared<const std::string>(renderMetrics(state.services.all(), state.counters));
-      rendered->inFlight = text;
-      rendered->renderedAt = now;
-    }
+    std::shared_ptr<const std::string> text =
+        rendered->get([&] { return renderMetrics(state.services.all(), state.counters); });
     AdminResponse response{200, "text/plain; version=0.0.4; charset=utf-8"};
     response.sharedBody = std::move(text);
     return response;
