@@ -197,6 +197,11 @@ void Http1Connection::onRequestHead(MessageHead& request) {
     respondError(400, *refused);
     return;
   }
+  if (local_.length() == 0 && request.find("Host") == nullptr) {
+    // HTTP/1.0 without Host: the exchange names the address reached instead. Asked of
+    // the kernel only now, not for every connection.
+    local_ = SocketAddress::localOf(client_->fd());
+  }
   if (http.maxBodyBytes > 0 && request.contentLength &&
       static_cast<double>(*request.contentLength) > http.maxBodyBytes) {
     keepClient_ = false;

@@ -115,7 +115,7 @@ class Http1Connection : public Session,
   const std::atomic<bool>& draining_;
   std::string clientAddress_;
   SocketAddress peer_;
-  SocketAddress local_;     // for sendProxyProtocol
+  SocketAddress local_;     // for sendProxyProtocol, and a Host for HTTP/1.0 without one
   std::string serverName_;  // SNI, for the 421 rule
   std::string clientSubject_;  // mTLS: the verified client, for clientSubjectHeader
   bool secure_;             // TLS: X-Forwarded-Proto https, HSTS

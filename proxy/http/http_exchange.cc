@@ -66,6 +66,7 @@ void HttpExchange::begin(const Origin& origin) {
   secure_ = origin.secure;
   serverName_ = origin.serverName;
   clientSubject_ = origin.clientSubject;
+  local_ = origin.local;
   connector_.setClientAddresses(origin.peer, origin.local);
   target_ = service_;
   targetSettings_ = settings_;
@@ -152,6 +153,11 @@ std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
   for (const Cidr& network : http.trustedProxies) trusted = trusted || network.contains(*peer_);
   ForwardingInfo info{clientAddress_, generatedRequestId_, http.forwardedHeaders, http.via,
                       trusted, secure_, settings_->clientSubjectHeader, clientSubject_};
+  if (local_ != nullptr && local_->length() > 0 && request_.find("Host") == nullptr) {
+    // HTTP/1.0 without Host: the address the client reached is the authority it meant.
+    hostIfMissing_ = local_->toString();
+    info.hostIfMissing = hostIfMissing_;
+  }
   appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
   return std::nullopt;

@@ -173,6 +173,8 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   std::shared_ptr<const ServiceSettings> settings_;
   const SocketAddress* peer_ = nullptr;
   std::string_view clientAddress_;
+  const SocketAddress* local_ = nullptr;  // not owned: the address the client reached
+  std::string hostIfMissing_;             // the upstream Host of an HTTP/1.0 request without one
   bool secure_ = false;
   std::string_view serverName_;  // the client connection's SNI
   std::string_view clientSubject_;  // the client connection's verified certificate

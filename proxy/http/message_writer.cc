@@ -70,6 +70,9 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
                                   BodyFraming framing, const ForwardingInfo& info) {
   bool checkConnection = connectionNamesFields(request);
   out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  if (!info.hostIfMissing.empty() && request.find("Host") == nullptr) {
+    appendHeader(out, "Host", info.hostIfMissing);
+  }
   const std::string* forwardedFor = nullptr;
   bool hasRequestId = false;
   for (const HeaderField& field : request.headers) {

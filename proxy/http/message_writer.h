@@ -30,12 +30,16 @@ struct ForwardingInfo {
   /// to `clientSubject` when that is not empty (the verified client certificate).
   std::string_view clientSubjectHeader = {};
   std::string_view clientSubject = {};
+  /// The Host sent for an HTTP/1.0 request that has none: the head goes out as HTTP/1.1,
+  /// which requires one (RFC 9112 §3.2), and a backend answers 400 without it.
+  std::string_view hostIfMissing = {};
 };
 
 /// The request head sent upstream: HTTP/1.1 (the pool keeps connections), hop-by-hop
 /// headers dropped (Connection, the headers it names but Host, Keep-Alive, Proxy-Connection,
 /// TE, Trailer, Transfer-Encoding, HTTP2-Settings, Upgrade unless upgrading), framing
-/// re-stated, and the X-Forwarded-* / X-Request-Id / Via headers added.
+/// re-stated, the X-Forwarded-* / X-Request-Id / Via headers added, and a Host added
+/// when the request has none (HTTP/1.0).
 /// Appends it to `out`: a session reuses one string's capacity for every request.
 void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
                                   BodyFraming framing, const ForwardingInfo& info);

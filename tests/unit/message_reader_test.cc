@@ -186,6 +186,17 @@ TEST(MessageWriter, AnUntrustedClientsForwardedForIsReplaced) {
   EXPECT_EQ(head.find("6.6.6.6"), std::string::npos) << head;
 }
 
+TEST(MessageWriter, AnHttp10RequestWithoutHostGetsOneAndAHostIsNeverDoubled) {
+  ForwardingInfo info{"127.0.0.9", "", false};
+  info.hostIfMissing = "127.0.0.1:8443";
+  MessageHead old = parseAll("GET / HTTP/1.0\r\n\r\n").events.heads.at(0);
+  EXPECT_EQ(requestHeadForUpstream(old, BodyFraming::None, info),
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n");
+  MessageHead named = parseAll("GET / HTTP/1.0\r\nHost: a\r\n\r\n").events.heads.at(0);
+  EXPECT_EQ(requestHeadForUpstream(named, BodyFraming::None, info),
+            "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+}
+
 TEST(MessageWriter, ErrorResponsesAreSmallAndComplete) {
   std::string response = errorResponse(503, "no_ready_backend", false);
   EXPECT_EQ(response.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u);
