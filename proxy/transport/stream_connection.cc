@@ -103,7 +103,16 @@ void StreamConnection::stepHandshake() {
   handshaking_ = false;
   disarmWriting();
   if (!output_.empty()) armWriting();
-  updateReading();
+  if (readRegistered_) {
+    // Reading stays registered for the session that takes over, which nearly always
+    // reads at once: deregistering now and registering again would be two epoll_ctl
+    // calls per connection. One that does not want to read is deregistered by the first
+    // readiness (onReadable). A request that came with the client's Finished is already
+    // in the transport: the socket will not signal it.
+    if (transport_->hasBuffered()) event_active(readEvent_.get(), EV_READ, 0);
+  } else {
+    updateReading();
+  }
   handler_->onHandshake(*this, step.error);
 }
 
@@ -198,6 +207,10 @@ void StreamConnection::onReadable(evutil_socket_t, short, void* self) {
   auto* connection = static_cast<StreamConnection*>(self);
   if (connection->handshaking_) {
     connection->stepHandshake();
+    return;
+  }
+  if (!connection->readWanted_) {
+    connection->updateReading();  // registered past a handshake for nobody: not wanted now
     return;
   }
   connection->readNow();
