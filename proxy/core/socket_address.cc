@@ -16,8 +16,8 @@ std::variant<SocketAddress, std::string> SocketAddress::fromHostPort(std::string
   SocketAddress result;
   std::string hostText(host);
   if (hostText == "*" || hostText.empty()) hostText = "0.0.0.0";
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&result.storage_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&result.storage_);
+  sockaddr_in* v4 = &result.storage_.v4;
+  sockaddr_in6* v6 = &result.storage_.v6;
   if (inet_pton(AF_INET, hostText.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<uint16_t>(port));
@@ -71,26 +71,30 @@ SocketAddress SocketAddress::localOf(int fd) {
 
 SocketAddress SocketAddress::fromSockaddr(const sockaddr* address, socklen_t length) {
   SocketAddress result;
-  length = std::min<socklen_t>(length, sizeof result.storage_);
-  std::memcpy(&result.storage_, address, length);
-  result.length_ = length;
+  socklen_t wanted = address == nullptr               ? 0
+                     : address->sa_family == AF_INET  ? sizeof(sockaddr_in)
+                     : address->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                      : 0;  // not an address readygate uses
+  if (wanted == 0 || length < wanted) return result;
+  std::memcpy(&result.storage_, address, wanted);
+  result.length_ = wanted;
   return result;
 }
 
 uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET) return ntohs(storage_.v4.sin_port);
   if (family() == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+    return ntohs(storage_.v6.sin6_port);
   }
   return 0;
 }
 
 bool SocketAddress::isWildcard() const {
   if (family() == AF_INET) {
-    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return storage_.v4.sin_addr.s_addr == htonl(INADDR_ANY);
   }
   if (family() == AF_INET6) {
-    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+    return IN6_IS_ADDR_UNSPECIFIED(&storage_.v6.sin6_addr);
   }
   return false;
 }
@@ -102,9 +106,9 @@ bool SocketAddress::overlapsListener(const SocketAddress& other) const {
 
 SocketAddress SocketAddress::withPort(uint16_t port) const {
   SocketAddress copy = *this;
-  if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&copy.storage_)->sin_port = htons(port);
+  if (family() == AF_INET) copy.storage_.v4.sin_port = htons(port);
   if (family() == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&copy.storage_)->sin6_port = htons(port);
+    copy.storage_.v6.sin6_port = htons(port);
   }
   return copy;
 }
@@ -112,11 +116,9 @@ SocketAddress SocketAddress::withPort(uint16_t port) const {
 std::string SocketAddress::host() const {
   char buffer[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buffer,
-              sizeof buffer);
+    inet_ntop(AF_INET, &storage_.v4.sin_addr, buffer, sizeof buffer);
   } else if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buffer,
-              sizeof buffer);
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, buffer, sizeof buffer);
   }
   return buffer;
 }
@@ -141,14 +143,10 @@ int newStreamSocket(int family) {
 bool SocketAddress::operator==(const SocketAddress& other) const {
   if (family() != other.family() || port() != other.port()) return false;
   if (family() == AF_INET) {
-    return std::memcmp(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr,
-                       &reinterpret_cast<const sockaddr_in*>(&other.storage_)->sin_addr,
-                       sizeof(in_addr)) == 0;
+    return std::memcmp(&storage_.v4.sin_addr, &other.storage_.v4.sin_addr, sizeof(in_addr)) == 0;
   }
   if (family() == AF_INET6) {
-    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr,
-                       &reinterpret_cast<const sockaddr_in6*>(&other.storage_)->sin6_addr,
-                       sizeof(in6_addr)) == 0;
+    return std::memcmp(&storage_.v6.sin6_addr, &other.storage_.v6.sin6_addr, sizeof(in6_addr)) == 0;
   }
   return length_ == other.length_ && std::memcmp(&storage_, &other.storage_, length_) == 0;
 }
@@ -165,9 +163,9 @@ size_t SocketAddress::hash() const {
   mix(&family, sizeof family);
   mix(&port, sizeof port);
   if (family == AF_INET) {
-    mix(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, sizeof(in_addr));
+    mix(&storage_.v4.sin_addr, sizeof(in_addr));
   } else if (family == AF_INET6) {
-    mix(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, sizeof(in6_addr));
+    mix(&storage_.v6.sin6_addr, sizeof(in6_addr));
   }
   return value;
 }

@@ -39,10 +39,9 @@ Http1Connection::Http1Connection(const SessionContext& context, ClientConnection
       clientSubject_(std::move(client.clientSubject)),
       secure_(client.secure),
       client_(std::move(client.connection)),
-      exchanges_(ExchangePool::of(context.perWorker, HttpExchange::Context{context.base,
-                                                                          context.leases,
-                                                                          context.pool,
-                                                                          context.buffers})),
+      exchanges_(ExchangePool::of(
+          context.perWorker,
+          HttpExchange::Context{context.base, context.leases, context.pool, context.buffers})),
       requestEvents_(this),
       requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_),
       timer_(Timer::calling<&Http1Connection::onTimer>(base_, this)),
@@ -82,10 +81,9 @@ MessageHead& Http1Connection::beginExchange() {
   // request of a kept-alive connection, not only to new connections.
   settings_ = service_->settings();
   if (!exchange_) exchange_ = exchanges_.acquire();
-  exchange_->begin(HttpExchange::Origin{static_cast<ExchangeClient*>(this),
-                                        static_cast<DrainTarget*>(this), service_, settings_,
-                                        &peer_, clientAddress_, &local_, secure_,
-                                        serverName_, clientSubject_});
+  exchange_->begin(HttpExchange::Origin{
+      static_cast<ExchangeClient*>(this), static_cast<DrainTarget*>(this), service_, settings_,
+      &peer_, clientAddress_, &local_, secure_, serverName_, clientSubject_});
   return exchange_->request();
 }
 
@@ -114,8 +112,8 @@ void Http1Connection::processClientInput() {
     // A chunked body is checked before any of it is fed, so a bad chunk size stops the
     // bytes before it too from reaching the backend.
     bool chunked = exchange_ && exchange_->request().chunked;
-    bool checked = !(requestReader_.inBody() && chunked) ||
-                   requestReader_.validateAhead(std::span(&piece, 1));
+    bool checked =
+        !(requestReader_.inBody() && chunked) || requestReader_.validateAhead(std::span(&piece, 1));
     size_t consumed = checked ? requestReader_.feed(piece) : 0;
     client_->consume(consumed);
     if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive &&
@@ -258,9 +256,9 @@ void Http1Connection::onResponseHead(const MessageHead& response, bool hasBody) 
       draining_.load(std::memory_order_relaxed)) {
     keepClient_ = false;  // shutting down: this is the client's last answer here
   }
-  appendResponseHeadForClient(head, response, responseFraming_, keepClient_, settings_->http.via,
-                              request.http10(),
-                              secure_ ? std::string_view(settings_->hstsHeader) : std::string_view());
+  appendResponseHeadForClient(
+      head, response, responseFraming_, keepClient_, settings_->http.via, request.http10(),
+      secure_ ? std::string_view(settings_->hstsHeader) : std::string_view());
   writeClient(head);
 }
 
@@ -301,9 +299,10 @@ void Http1Connection::onUpgraded(StreamConnection& upstream) {
   phase_ = Phase::Tunnel;
   // Whatever followed the 101 on either side is the new protocol's: the pump forwards
   // what waits in both inputs first, then bytes both ways as TCP mode does.
-  pump_.emplace(*client_, upstream,
-                BytePump::Watermarks{settings_->bufferHighWatermark, settings_->bufferLowWatermark},
-                static_cast<BytePump::Owner&>(*this));
+  pump_ = std::make_unique<BytePump>(
+      *client_, upstream,
+      BytePump::Watermarks{settings_->bufferHighWatermark, settings_->bufferLowWatermark},
+      static_cast<BytePump::Owner&>(*this));
   pump_->start(clientEof_, false);
 }
 
@@ -379,8 +378,7 @@ void Http1Connection::closeIfIdle() {
   if (phase_ == Phase::AwaitingRequest && !requestReader_.midMessage()) finish("shutdown_idle");
 }
 
-void Http1Connection::respondError(int status, std::string_view reason,
-                                   std::string_view location) {
+void Http1Connection::respondError(int status, std::string_view reason, std::string_view location) {
   if (finished_) return;
   if (logEnabled(LogLevel::Debug)) {
     logEvent(LogLevel::Debug, "http_error",

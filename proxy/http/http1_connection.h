@@ -115,20 +115,20 @@ class Http1Connection : public Session,
   const std::atomic<bool>& draining_;
   std::string clientAddress_;
   SocketAddress peer_;
-  SocketAddress local_;     // for sendProxyProtocol, and a Host for HTTP/1.0 without one
-  std::string serverName_;  // SNI, for the 421 rule
+  SocketAddress local_;        // for sendProxyProtocol, and a Host for HTTP/1.0 without one
+  std::string serverName_;     // SNI, for the 421 rule
   std::string clientSubject_;  // mTLS: the verified client, for clientSubjectHeader
-  bool secure_;             // TLS: X-Forwarded-Proto https, HSTS
+  bool secure_;                // TLS: X-Forwarded-Proto https, HSTS
   std::unique_ptr<StreamConnection> client_;
-  ExchangePool& exchanges_;  // the worker's
+  ExchangePool& exchanges_;                 // the worker's
   std::unique_ptr<HttpExchange> exchange_;  // the request in flight, if any
   RequestEvents requestEvents_;
   MessageReader requestReader_;
-  std::optional<BytePump> pump_;  // after a 101
+  std::unique_ptr<BytePump> pump_;  // after a 101 (rare: not carried by every connection)
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
-  IdleWindow idle_;  // while closing: from the last byte that moved
-  timeval connectedAt_{};   // the client connection's start, for its duration
+  IdleWindow idle_;        // while closing: from the last byte that moved
+  timeval connectedAt_{};  // the client connection's start, for its duration
 
   Phase phase_ = Phase::AwaitingRequest;
   bool finished_ = false;

@@ -51,8 +51,8 @@ class StreamConnection {
   /// A new socket connecting to `address`; the outcome arrives through onConnected of
   /// `handler`, never inside this call. Null (and `error` set) when no attempt could start.
   static std::unique_ptr<StreamConnection> connectTo(event_base* base, BufferPool& pool,
-                                                     const SocketAddress& address,
-                                                     Handler& handler, int& error);
+                                                     const SocketAddress& address, Handler& handler,
+                                                     int& error);
 
   /// Replaces plain TCP (TLS); before anything is read or written.
   void useTransport(std::unique_ptr<Transport> transport) {
@@ -109,17 +109,18 @@ class StreamConnection {
   void failWrite(int error);
   static void onReadable(evutil_socket_t, short, void* self);
   static void onWritable(evutil_socket_t, short, void* self);
+  event* writeEvent();  // writeEvent_, made the first time it is needed
 
   event_base* base_;
   int fd_;
   PlainTransport plain_;
   std::unique_ptr<Transport> ownedTransport_;  // TLS, when useTransport() was called
   Transport* transport_ = &plain_;             // not owned: plain_ or ownedTransport_
-  Handler* handler_ = nullptr;      // not owned
+  Handler* handler_ = nullptr;                 // not owned
   InputBuffer input_;
   OutputQueue output_;
   EventPtr readEvent_;
-  EventPtr writeEvent_;
+  EventPtr writeEvent_;  // null until a write first has to wait
   size_t drainMark_ = 0;
   int writeError_ = 0;
   const void* peerTag_ = nullptr;

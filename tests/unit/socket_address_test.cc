@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "proxy/core/cidr.h"
 
 namespace readygate {
@@ -65,6 +67,23 @@ TEST(SocketAddress, ListenersOverlapOnTheSamePortWhenOneIsTheWildcard) {
   EXPECT_FALSE(at("127.0.0.1:80").overlapsListener(at("127.0.0.2:80")));
   EXPECT_FALSE(at("0.0.0.0:80").overlapsListener(at("0.0.0.0:81")));
   EXPECT_FALSE(at("0.0.0.0:80").overlapsListener(at("[::]:80")));  // [::] is IPv6 only
+}
+
+// An address is 32 bytes, not 136 around a sockaddr_storage: a family it cannot hold comes out
+// empty, never truncated; IPv4 and IPv6 round-trip through a kernel-sized sockaddr.
+TEST(SocketAddress, HoldsIpAddressesOnlyAndIsSmall) {
+  static_assert(sizeof(SocketAddress) <= 32);
+  sockaddr_storage unix{};
+  unix.ss_family = AF_UNIX;
+  EXPECT_EQ(SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&unix), sizeof unix).length(),
+            0u);
+  SocketAddress v6 = std::get<SocketAddress>(SocketAddress::parse("[2001:db8::1]:8443"));
+  sockaddr_storage copy{};
+  std::memcpy(&copy, v6.sockaddrPtr(), v6.length());
+  SocketAddress back = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&copy), sizeof copy);
+  EXPECT_EQ(back, v6);
+  EXPECT_EQ(back.toString(), "[2001:db8::1]:8443");
+  EXPECT_EQ(SocketAddress::fromSockaddr(v6.sockaddrPtr(), 8).length(), 0u);  // cut short
 }
 
 }  // namespace
