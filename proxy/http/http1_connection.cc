@@ -43,7 +43,6 @@ Http1Connection::Http1Connection(const SessionContext& context, ClientConnection
           context.perWorker,
           HttpExchange::Context{context.base, context.leases, context.pool, context.buffers})),
       requestEvents_(this),
-      requestReader_(MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_),
       timer_(Timer::calling<&Http1Connection::onTimer>(base_, this)),
       idle_(base_) {}
 
@@ -93,6 +92,16 @@ void Http1Connection::releaseExchange() {
   exchanges_.release(std::move(exchange_));
 }
 
+MessageReader& Http1Connection::reader() {
+  if (!requestReader_) {
+    // The limits as they are now: a reload's new maxHeaderBytes reaches kept-alive
+    // connections from their next request.
+    requestReader_ = std::make_unique<MessageReader>(
+        MessageReader::Kind::Request, requestLimits(settings_->http), requestEvents_);
+  }
+  return *requestReader_;
+}
+
 void Http1Connection::processClientInput() {
   if (finished_) return;
   touch();
@@ -101,11 +110,17 @@ void Http1Connection::processClientInput() {
     client_->consume(client_->input().size());
     return;
   }
+  ++inputDepth_;  // a local answer made while reading may read again, nested
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{inputDepth_};
   bool resumeAfterHead = false;
-  while (!finished_ && (!requestReader_.paused() || resumeAfterHead)) {
+  while (!finished_ && (!reader().paused() || resumeAfterHead)) {
+    MessageReader& requestReader = reader();
     if (resumeAfterHead) {
       resumeAfterHead = false;
-      requestReader_.resume();
+      requestReader.resume();
     }
     std::string_view piece = client_->input();
     if (piece.empty()) break;
@@ -113,21 +128,21 @@ void Http1Connection::processClientInput() {
     // bytes before it too from reaching the backend.
     bool chunked = exchange_ && exchange_->request().chunked;
     bool checked =
-        !(requestReader_.inBody() && chunked) || requestReader_.validateAhead(std::span(&piece, 1));
-    size_t consumed = checked ? requestReader_.feed(piece) : 0;
+        !(requestReader.inBody() && chunked) || requestReader.validateAhead(std::span(&piece, 1));
+    size_t consumed = checked ? requestReader.feed(piece) : 0;
     client_->consume(consumed);
     if (phase_ == Phase::AwaitingRequest && timerPurpose_ == TimerPurpose::KeepAlive &&
-        requestReader_.midMessage()) {
+        requestReader.midMessage()) {
       // A request has begun and its head is not all here: from its first byte (this
       // pass) the head must arrive in time (slowloris). A head that came whole in one
       // read never needs the timer.
       armTimer(TimerPurpose::Header, settings_->http.headerTimeoutSeconds);
     }
-    if (!requestReader_.failed() && headArrived_ && exchange_ && exchange_->request().chunked &&
+    if (!requestReader.failed() && headArrived_ && exchange_ && exchange_->request().chunked &&
         phase_ != Phase::Closing) {
       validateBufferedRequest();  // before the head goes anywhere
     }
-    if (requestReader_.failed()) {
+    if (requestReader.failed()) {
       requestFailed();
       return;
     }
@@ -148,9 +163,16 @@ void Http1Connection::processClientInput() {
         if (!exchange_->forwarding()) exchange_->forward();
       }
     }
-    if (consumed == 0 && !requestReader_.paused()) break;
+    if (consumed == 0 && !requestReader.paused()) break;
   }
   if (finished_ || !client_->open()) return;
+  if (inputDepth_ == 1 && phase_ == Phase::AwaitingRequest && !exchange_ &&
+      client_->input().empty() && requestReader_ && !requestReader_->midMessage() &&
+      !requestReader_->failed()) {
+    // Between requests the reader holds nothing: an idle connection goes without it
+    // (its 400 bytes are most of what a kept-alive connection costs beyond TLS).
+    requestReader_.reset();
+  }
   // Bounded reading: while the backend reads slower than the client sends, stop reading.
   // A request that waits (for its backend, or for the response before a pipelined one)
   // leaves its bytes in the read block, and a full block stops reading by itself.
@@ -162,7 +184,7 @@ void Http1Connection::processClientInput() {
 }
 
 void Http1Connection::requestFailed() {
-  const MessageReader::Error& error = requestReader_.error();
+  const MessageReader::Error& error = reader().error();
   if (phase_ == Phase::Forwarding && exchange_ && exchange_->responseStarted()) {
     // Its response is under way: no error response can follow; the client is cut.
     finish("request_" + error.reason);
@@ -181,7 +203,7 @@ void Http1Connection::requestFailed() {
 
 void Http1Connection::validateBufferedRequest() {
   std::string_view input = client_->input();  // the bytes at hand: one read block
-  requestReader_.validateAhead(std::span(&input, 1));
+  reader().validateAhead(std::span(&input, 1));
 }
 
 void Http1Connection::onRequestHead(MessageHead& request) {
@@ -286,7 +308,7 @@ void Http1Connection::onResponseEnd() {
   }
   phase_ = Phase::AwaitingRequest;
   armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
-  requestReader_.resume();
+  if (requestReader_) requestReader_->resume();
   processClientInput();  // a pipelined request may be waiting already
 }
 
@@ -308,7 +330,7 @@ void Http1Connection::onUpgraded(StreamConnection& upstream) {
 
 void Http1Connection::onRequestBodyWanted() {
   if (clientEof_ || phase_ != Phase::Forwarding) return;
-  if (!requestComplete_) requestReader_.resume();  // after its head, the body
+  if (!requestComplete_ && requestReader_) requestReader_->resume();  // after its head, the body
   processClientInput();
 }
 
@@ -361,7 +383,8 @@ void Http1Connection::onClosed(StreamConnection&, int error) {
     return;
   }
   clientEof_ = true;
-  bool betweenRequests = phase_ == Phase::AwaitingRequest && !requestReader_.midMessage();
+  bool betweenRequests =
+      phase_ == Phase::AwaitingRequest && !(requestReader_ && requestReader_->midMessage());
   if (betweenRequests || phase_ == Phase::Closing) {
     finish("client_closed");
   } else if (!requestComplete_) {
@@ -375,7 +398,9 @@ void Http1Connection::onClosed(StreamConnection&, int error) {
 // ---- endings ----
 
 void Http1Connection::closeIfIdle() {
-  if (phase_ == Phase::AwaitingRequest && !requestReader_.midMessage()) finish("shutdown_idle");
+  if (phase_ == Phase::AwaitingRequest && !(requestReader_ && requestReader_->midMessage())) {
+    finish("shutdown_idle");
+  }
 }
 
 void Http1Connection::respondError(int status, std::string_view reason, std::string_view location) {
@@ -406,7 +431,7 @@ void Http1Connection::respondError(int status, std::string_view reason, std::str
   }
   phase_ = Phase::AwaitingRequest;
   armTimer(TimerPurpose::KeepAlive, settings_->http.keepAliveTimeoutSeconds);
-  requestReader_.resume();
+  if (requestReader_) requestReader_->resume();
   processClientInput();
 }
 

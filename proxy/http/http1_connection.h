@@ -73,6 +73,7 @@ class Http1Connection : public Session,
   void onRequestHead(MessageHead& head);
   void onRequestBody(std::string_view data);
   void releaseExchange();
+  MessageReader& reader();
 
   // ExchangeClient: the response side.
   void onResponseHead(const MessageHead& response, bool hasBody) override;
@@ -123,7 +124,9 @@ class Http1Connection : public Session,
   ExchangePool& exchanges_;                 // the worker's
   std::unique_ptr<HttpExchange> exchange_;  // the request in flight, if any
   RequestEvents requestEvents_;
-  MessageReader requestReader_;
+  /// Made when a request's bytes come, dropped between requests (reader()).
+  std::unique_ptr<MessageReader> requestReader_;
+  int inputDepth_ = 0;              // processClientInput calls under way (it can be reentered)
   std::unique_ptr<BytePump> pump_;  // after a 101 (rare: not carried by every connection)
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
