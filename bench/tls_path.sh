@@ -9,7 +9,8 @@
 # The client and the backend run on cpu 0, each proxy alone on cpu 1; CPU per request
 # (or handshake) is the proxy's utime+stime from /proc over the run divided by what the
 # client counted. A handshake rate is the client's; "per core" is 1e6 / CPU µs, the rate a
-# saturated core would make. Medians of RUNS runs.
+# saturated core would make. Medians of RUNS rounds; in each round the three proxies run
+# one after another, in an order rotated from round to round.
 #
 # usage: bench/tls_path.sh BUILD_DIR [SECONDS] [RUNS] [COUNT]
 set -euo pipefail
@@ -157,22 +158,58 @@ s_time_one() {  # pid port -> "handshakes/s cpu_us_per_handshake"
 }
 wait_all_s_time() { while pgrep -f "openssl s_time -connect" >/dev/null; do sleep 0.2; done; }
 per_core() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) print 1e6 / c; else print 0 }'; }
-full_row() {  # label pid port
-  : >"$work/runs"
-  for ((i = 0; i < runs; i++)); do s_time_one "$2" "$3" >>"$work/runs"; done
-  local rate cpu
-  rate=$(cut -d' ' -f1 "$work/runs" | median)
-  cpu=$(cut -d' ' -f2 "$work/runs" | median)
-  printf '| %-24s | %9.0f | %8s | %9.0f |\n' "$1" "$rate" "$cpu" "$(per_core "$cpu")"
+# The proxies measured in turn for $runs rounds, the order rotated each round, so a
+# machine that drifts (another tenant, the clock speed) weighs on all of them alike and
+# not on whichever ran last. $1 measures one ("PID PORT" -> one result line); then
+# label, pid, port per proxy. The results of proxy k go to $work/runs.k.
+rounds() {
+  local measure=$1
+  shift
+  labels=() proxy_pids=() ports=()
+  while [ $# -gt 0 ]; do
+    labels+=("$1") proxy_pids+=("$2") ports+=("$3")
+    shift 3
+  done
+  local n=${#labels[@]} r j k
+  for ((k = 0; k < n; k++)); do : >"$work/runs.$k"; done
+  for ((r = 0; r < runs; r++)); do
+    for ((j = 0; j < n; j++)); do
+      k=$(((j + r) % n))
+      "$measure" "${proxy_pids[k]}" "${ports[k]}" >>"$work/runs.$k"
+    done
+  done
 }
+column_median() { cut -d' ' -f"$1" "$2" | median; }
+keep_alive_one() { one "$1" "$2" 50 /; }
 # Resumed handshakes: wrk with Connection: close keeps the ticket each connection got (it
 # shuts down cleanly, so OpenSSL keeps the session) and offers it on the next.
-resumed_row() {  # label pid port
-  local line
-  line=$(row "$1" "$2" "$3" 50 / -H "Connection: close")
+resumed_one() { one "$1" "$2" 50 / -H "Connection: close"; }
+keep_alive_rows() {  # label pid port ...
+  rounds keep_alive_one "$@"
+  for ((k = 0; k < ${#labels[@]}; k++)); do
+    printf '| %-24s | %9.0f | %8s | %7.2f ms |\n' "${labels[k]}" \
+      "$(column_median 1 "$work/runs.$k")" "$(column_median 2 "$work/runs.$k")" \
+      "$(column_median 3 "$work/runs.$k")"
+  done
+}
+full_rows() {  # label pid port ...
+  rounds s_time_one "$@"
   local cpu
-  cpu=$(echo "$line" | awk -F'|' '{gsub(/ /, "", $4); print $4}')
-  printf '%s %9.0f |\n' "$line" "$(per_core "$cpu")"
+  for ((k = 0; k < ${#labels[@]}; k++)); do
+    cpu=$(column_median 2 "$work/runs.$k")
+    printf '| %-24s | %9.0f | %8s | %9.0f |\n' "${labels[k]}" \
+      "$(column_median 1 "$work/runs.$k")" "$cpu" "$(per_core "$cpu")"
+  done
+}
+resumed_rows() {  # label pid port ...
+  rounds resumed_one "$@"
+  local cpu
+  for ((k = 0; k < ${#labels[@]}; k++)); do
+    cpu=$(column_median 2 "$work/runs.$k")
+    printf '| %-24s | %9.0f | %8s | %7.2f ms | %9.0f |\n' "${labels[k]}" \
+      "$(column_median 1 "$work/runs.$k")" "$cpu" "$(column_median 3 "$work/runs.$k")" \
+      "$(per_core "$cpu")"
+  done
 }
 resumed_table() {
   echo
@@ -198,25 +235,20 @@ echo "tls_path: $(date -u +%FT%TZ), commit $(git -C "$top" rev-parse --short HEA
   "backend on cpu 0, each proxy alone on cpu 1; CPU from /proc (utime+stime)"
 start_proxies 1 1
 table "### HTTPS keep-alive, -c50, 3-byte body (TLS 1.3, P-256), wrk -t1"
-row "readygate" "$pid_readygate" "$rg" 50 /
-row "HAProxy 2.6" "$pid_haproxy" "$ha" 50 /
-row "nginx 1.22" "$pid_nginx" "$ng" 50 /
+keep_alive_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
+  "nginx 1.22" "$pid_nginx" "$ng"
 full_table "### full TLS 1.3 handshakes, ECDSA P-256: 8 x openssl s_time -new -www / (a new session each)"
-full_row "readygate" "$pid_readygate" "$rg"
-full_row "HAProxy 2.6" "$pid_haproxy" "$ha"
-full_row "nginx 1.22" "$pid_nginx" "$ng"
+full_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
+  "nginx 1.22" "$pid_nginx" "$ng"
 full_table "### full TLS 1.3 handshakes, RSA-2048: 8 x openssl s_time -new -www /"
-full_row "readygate" "$pid_readygate" "$rg_rsa"
-full_row "HAProxy 2.6" "$pid_haproxy" "$ha_rsa"
-full_row "nginx 1.22" "$pid_nginx" "$ng_rsa"
+full_rows "readygate" "$pid_readygate" "$rg_rsa" "HAProxy 2.6" "$pid_haproxy" "$ha_rsa" \
+  "nginx 1.22" "$pid_nginx" "$ng_rsa"
 resumed_table "### resumed TLS 1.3 handshakes (tickets), ECDSA P-256: wrk -t1 -c50, Connection: close"
-resumed_row "readygate" "$pid_readygate" "$rg"
-resumed_row "HAProxy 2.6" "$pid_haproxy" "$ha"
-resumed_row "nginx 1.22" "$pid_nginx" "$ng"
+resumed_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
+  "nginx 1.22" "$pid_nginx" "$ng"
 resumed_table "### resumed TLS 1.3 handshakes, RSA-2048 (no RSA signature: as cheap as ECDSA when resumed)"
-resumed_row "readygate" "$pid_readygate" "$rg_rsa"
-resumed_row "HAProxy 2.6" "$pid_haproxy" "$ha_rsa"
-resumed_row "nginx 1.22" "$pid_nginx" "$ng_rsa"
+resumed_rows "readygate" "$pid_readygate" "$rg_rsa" "HAProxy 2.6" "$pid_haproxy" "$ha_rsa" \
+  "nginx 1.22" "$pid_nginx" "$ng_rsa"
 echo
 echo "### memory per idle TLS connection ($count held after one request each; RSS of the proxy and its children)"
 echo '| proxy | RSS | per connection |'
@@ -230,17 +262,14 @@ echo
 echo "### two workers (readygate workers: 2, HAProxy nbthread 2, nginx 2 workers) on cpus 0-1, sharing them with the client: reported, no target"
 start_proxies 2 0-1
 table "HTTPS keep-alive, -c50"
-row "readygate x2" "$pid_readygate" "$rg" 50 /
-row "HAProxy 2.6 x2" "$pid_haproxy" "$ha" 50 /
-row "nginx 1.22 x2" "$pid_nginx" "$ng" 50 /
+keep_alive_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
+  "nginx 1.22 x2" "$pid_nginx" "$ng"
 full_table "full TLS 1.3 handshakes, ECDSA P-256 (8 x s_time -new)"
-full_row "readygate x2" "$pid_readygate" "$rg"
-full_row "HAProxy 2.6 x2" "$pid_haproxy" "$ha"
-full_row "nginx 1.22 x2" "$pid_nginx" "$ng"
+full_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
+  "nginx 1.22 x2" "$pid_nginx" "$ng"
 resumed_table "resumed TLS 1.3 handshakes, ECDSA P-256 (wrk, Connection: close)"
-resumed_row "readygate x2" "$pid_readygate" "$rg"
-resumed_row "HAProxy 2.6 x2" "$pid_haproxy" "$ha"
-resumed_row "nginx 1.22 x2" "$pid_nginx" "$ng"
+resumed_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
+  "nginx 1.22 x2" "$pid_nginx" "$ng"
 stop_proxies
 
 # Lock contention in OpenSSL 3.0 (the method store's and namemap's rwlocks) shows as futex
