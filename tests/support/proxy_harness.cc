@@ -48,15 +48,24 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
   auto pod = std::make_unique<FakePod>();
   pod->name = name;
   pod->host = host;
-  pod->port = freePort(host.c_str());
-  std::vector<std::string> argv = {
-      fakepodBinary(), "--name", name, "--host", host, "--port", std::to_string(pod->port)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  pod->process = std::make_unique<ChildProcess>(argv, dir_ + "/pod-" + name + ".log");
-  if (waitListening) {
+  // A free port can be taken by a test running in parallel before the pod binds it
+  // ("Address already in use"): a pod that exits at once gets another port.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    pod->port = freePort(host.c_str());
+    std::vector<std::string> argv = {
+        fakepodBinary(), "--name", name, "--host", host, "--port", std::to_string(pod->port)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pod->process = std::make_unique<ChildProcess>(argv, dir_ + "/pod-" + name + ".log");
+    if (!waitListening) break;
     int port = pod->port;
-    bool up = waitUntil([&] { return canConnect(host, port); }, 5s);
-    EXPECT_TRUE(up) << "fakepod " << name << " did not start listening";
+    bool up = waitUntil([&] { return canConnect(host, port) || !pod->process->running(); }, 5s) &&
+              canConnect(host, port);
+    if (up) break;
+    bool portTaken = pod->process->output().find("Address already in use") != std::string::npos;
+    if (!portTaken || attempt == 4) {
+      ADD_FAILURE() << "fakepod " << name << " did not start listening";
+      break;
+    }
   }
   pods_.push_back(std::move(pod));
   return *pods_.back();
