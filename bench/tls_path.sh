@@ -158,24 +158,26 @@ s_time_one() {  # pid port -> "handshakes/s cpu_us_per_handshake"
 }
 wait_all_s_time() { while pgrep -f "openssl s_time -connect" >/dev/null; do sleep 0.2; done; }
 per_core() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) print 1e6 / c; else print 0 }'; }
+# The three proxies, labelled with $suffix (" x2" with two workers), at their listener for
+# certificate kind $1 (ecdsa or rsa).
+suffix=""
+set_proxies() {
+  labels=("readygate$suffix" "HAProxy 2.6$suffix" "nginx 1.22$suffix")
+  proxy_pids=("$pid_readygate" "$pid_haproxy" "$pid_nginx")
+  if [ "$1" = rsa ]; then ports=("$rg_rsa" "$ha_rsa" "$ng_rsa"); else ports=("$rg" "$ha" "$ng"); fi
+}
 # The proxies measured in turn for $runs rounds, the order rotated each round, so a
 # machine that drifts (another tenant, the clock speed) weighs on all of them alike and
-# not on whichever ran last. $1 measures one ("PID PORT" -> one result line); then
-# label, pid, port per proxy. The results of proxy k go to $work/runs.k.
+# not on whichever ran last. $1 measures one ("PID PORT" -> one result line), $2 is the
+# certificate kind. The results of proxy k go to $work/runs.k.
 rounds() {
-  local measure=$1
-  shift
-  labels=() proxy_pids=() ports=()
-  while [ $# -gt 0 ]; do
-    labels+=("$1") proxy_pids+=("$2") ports+=("$3")
-    shift 3
-  done
+  set_proxies "$2"
   local n=${#labels[@]} r j k
   for ((k = 0; k < n; k++)); do : >"$work/runs.$k"; done
   for ((r = 0; r < runs; r++)); do
     for ((j = 0; j < n; j++)); do
       k=$(((j + r) % n))
-      "$measure" "${proxy_pids[k]}" "${ports[k]}" >>"$work/runs.$k"
+      "$1" "${proxy_pids[k]}" "${ports[k]}" >>"$work/runs.$k"
     done
   done
 }
@@ -184,16 +186,16 @@ keep_alive_one() { one "$1" "$2" 50 /; }
 # Resumed handshakes: wrk with Connection: close keeps the ticket each connection got (it
 # shuts down cleanly, so OpenSSL keeps the session) and offers it on the next.
 resumed_one() { one "$1" "$2" 50 / -H "Connection: close"; }
-keep_alive_rows() {  # label pid port ...
-  rounds keep_alive_one "$@"
+keep_alive_rows() {  # ecdsa|rsa
+  rounds keep_alive_one "$1"
   for ((k = 0; k < ${#labels[@]}; k++)); do
     printf '| %-24s | %9.0f | %8s | %7.2f ms |\n' "${labels[k]}" \
       "$(column_median 1 "$work/runs.$k")" "$(column_median 2 "$work/runs.$k")" \
       "$(column_median 3 "$work/runs.$k")"
   done
 }
-full_rows() {  # label pid port ...
-  rounds s_time_one "$@"
+full_rows() {  # ecdsa|rsa
+  rounds s_time_one "$1"
   local cpu
   for ((k = 0; k < ${#labels[@]}; k++)); do
     cpu=$(column_median 2 "$work/runs.$k")
@@ -201,8 +203,8 @@ full_rows() {  # label pid port ...
       "$(column_median 1 "$work/runs.$k")" "$cpu" "$(per_core "$cpu")"
   done
 }
-resumed_rows() {  # label pid port ...
-  rounds resumed_one "$@"
+resumed_rows() {  # ecdsa|rsa
+  rounds resumed_one "$1"
   local cpu
   for ((k = 0; k < ${#labels[@]}; k++)); do
     cpu=$(column_median 2 "$work/runs.$k")
@@ -235,20 +237,15 @@ echo "tls_path: $(date -u +%FT%TZ), commit $(git -C "$top" rev-parse --short HEA
   "backend on cpu 0, each proxy alone on cpu 1; CPU from /proc (utime+stime)"
 start_proxies 1 1
 table "### HTTPS keep-alive, -c50, 3-byte body (TLS 1.3, P-256), wrk -t1"
-keep_alive_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
-  "nginx 1.22" "$pid_nginx" "$ng"
+keep_alive_rows ecdsa
 full_table "### full TLS 1.3 handshakes, ECDSA P-256: 8 x openssl s_time -new -www / (a new session each)"
-full_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
-  "nginx 1.22" "$pid_nginx" "$ng"
+full_rows ecdsa
 full_table "### full TLS 1.3 handshakes, RSA-2048: 8 x openssl s_time -new -www /"
-full_rows "readygate" "$pid_readygate" "$rg_rsa" "HAProxy 2.6" "$pid_haproxy" "$ha_rsa" \
-  "nginx 1.22" "$pid_nginx" "$ng_rsa"
+full_rows rsa
 resumed_table "### resumed TLS 1.3 handshakes (tickets), ECDSA P-256: wrk -t1 -c50, Connection: close"
-resumed_rows "readygate" "$pid_readygate" "$rg" "HAProxy 2.6" "$pid_haproxy" "$ha" \
-  "nginx 1.22" "$pid_nginx" "$ng"
+resumed_rows ecdsa
 resumed_table "### resumed TLS 1.3 handshakes, RSA-2048 (no RSA signature: as cheap as ECDSA when resumed)"
-resumed_rows "readygate" "$pid_readygate" "$rg_rsa" "HAProxy 2.6" "$pid_haproxy" "$ha_rsa" \
-  "nginx 1.22" "$pid_nginx" "$ng_rsa"
+resumed_rows rsa
 echo
 echo "### memory per idle TLS connection ($count held after one request each; RSS of the proxy and its children)"
 echo '| proxy | RSS | per connection |'
@@ -259,17 +256,15 @@ idle_row "nginx 1.22" "$pid_nginx" "$ng"
 stop_proxies
 
 echo
+suffix=" x2"
 echo "### two workers (readygate workers: 2, HAProxy nbthread 2, nginx 2 workers) on cpus 0-1, sharing them with the client: reported, no target"
 start_proxies 2 0-1
 table "HTTPS keep-alive, -c50"
-keep_alive_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
-  "nginx 1.22 x2" "$pid_nginx" "$ng"
+keep_alive_rows ecdsa
 full_table "full TLS 1.3 handshakes, ECDSA P-256 (8 x s_time -new)"
-full_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
-  "nginx 1.22 x2" "$pid_nginx" "$ng"
+full_rows ecdsa
 resumed_table "resumed TLS 1.3 handshakes, ECDSA P-256 (wrk, Connection: close)"
-resumed_rows "readygate x2" "$pid_readygate" "$rg" "HAProxy 2.6 x2" "$pid_haproxy" "$ha" \
-  "nginx 1.22 x2" "$pid_nginx" "$ng"
+resumed_rows ecdsa
 stop_proxies
 
 # Lock contention in OpenSSL 3.0 (the method store's and namemap's rwlocks) shows as futex
