@@ -469,8 +469,15 @@ void Http1Connection::finish(std::string_view reason) {
 }
 
 void Http1Connection::armTimer(TimerPurpose purpose, double seconds) {
+  // The keep-alive wait is the client's read timeout: an idle connection, the most
+  // numerous kind, then has no timer event of its own (timer_ makes one on first use).
+  if (purpose == TimerPurpose::KeepAlive) {
+    client_->setReadTimeout(seconds);
+  } else if (timerPurpose_ == TimerPurpose::KeepAlive) {
+    client_->setReadTimeout(0);
+  }
   timerPurpose_ = purpose;
-  if (purpose == TimerPurpose::None) {
+  if (purpose == TimerPurpose::None || purpose == TimerPurpose::KeepAlive) {
     timer_.cancel();
   } else if (purpose == TimerPurpose::Closing) {
     idle_.start(timer_, seconds);
@@ -479,12 +486,15 @@ void Http1Connection::armTimer(TimerPurpose purpose, double seconds) {
   }
 }
 
+void Http1Connection::onReadTimeout(StreamConnection&) {
+  if (timerPurpose_ != TimerPurpose::KeepAlive) return;
+  FlushAtExit flush(this);
+  finish("keepalive_timeout");
+}
+
 void Http1Connection::onTimer() {
   FlushAtExit flush(this);
   switch (timerPurpose_) {
-    case TimerPurpose::KeepAlive:
-      finish("keepalive_timeout");
-      break;
     case TimerPurpose::Header:
       keepClient_ = false;
       respondError(408, "header_timeout");
@@ -494,6 +504,7 @@ void Http1Connection::onTimer() {
       if (idle_.expired(timer_)) finish("idle_timeout");
       break;
     case TimerPurpose::None:
+    case TimerPurpose::KeepAlive:  // the client's read timeout: onReadTimeout
       break;
   }
 }

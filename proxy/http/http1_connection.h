@@ -93,6 +93,7 @@ class Http1Connection : public Session,
   void onInput(StreamConnection& connection) override;
   void onDrained(StreamConnection& connection) override;
   void onClosed(StreamConnection& connection, int error) override;
+  void onReadTimeout(StreamConnection& connection) override;
   // The tunnel.
   void onPumpActivity(bool, size_t) override { touch(); }
   void onPumpClosed() override { finish("tunnel_closed"); }

@@ -82,10 +82,25 @@ void StreamConnection::pauseReading() {
   updateReading();
 }
 
+void StreamConnection::setReadTimeout(double seconds) {
+  readTimeout_ = seconds > 0 ? toTimeval(seconds) : timeval{};
+  if (!readRegistered_ || !readEvent_) return;
+  if (seconds > 0) {
+    registerReading();  // a pending event only has its timeout replaced: no epoll_ctl
+  } else {
+    event_remove_timer(readEvent_.get());
+  }
+}
+
+void StreamConnection::registerReading() {
+  bool timed = readTimeout_.tv_sec != 0 || readTimeout_.tv_usec != 0;
+  event_add(readEvent_.get(), timed ? &readTimeout_ : nullptr);
+}
+
 void StreamConnection::startHandshake() {
   handshaking_ = true;
   readRegistered_ = true;
-  event_add(readEvent_.get(), nullptr);
+  registerReading();
   // The first step runs on the next pass, whatever the socket says: a client must send
   // its hello first, and a server's peer has often sent its hello already.
   event_active(readEvent_.get(), EV_READ, 0);
@@ -102,7 +117,7 @@ void StreamConnection::stepHandshake() {
     }
     if (!readRegistered_ && !step.wantWrite) {
       readRegistered_ = true;
-      event_add(readEvent_.get(), nullptr);
+      registerReading();
     } else if (readRegistered_ && step.wantWrite) {
       readRegistered_ = false;
       event_del(readEvent_.get());
@@ -131,7 +146,7 @@ void StreamConnection::updateReading() {
   if (want == readRegistered_) return;
   readRegistered_ = want;
   if (want) {
-    event_add(readEvent_.get(), nullptr);
+    registerReading();
     // Bytes the transport already holds (TLS records read with the handshake, or past a
     // full block) make the socket no more readable: read them on the next pass.
     if (transport_->hasBuffered()) event_active(readEvent_.get(), EV_READ, 0);
@@ -212,10 +227,14 @@ void StreamConnection::setNoDelay() {
   if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
-void StreamConnection::onReadable(evutil_socket_t, short, void* self) {
+void StreamConnection::onReadable(evutil_socket_t, short what, void* self) {
   auto* connection = static_cast<StreamConnection*>(self);
   if (connection->handshaking_) {
     connection->stepHandshake();
+    return;
+  }
+  if ((what & EV_TIMEOUT) != 0 && (what & EV_READ) == 0) {
+    if (connection->readWanted_) connection->handler_->onReadTimeout(*connection);
     return;
   }
   if (!connection->readWanted_) {

@@ -40,6 +40,8 @@ class StreamConnection {
     /// startHandshake() finished: error 0, or why it failed (EPROTO: the transport
     /// refused the peer; it knows the details).
     virtual void onHandshake(StreamConnection&, int) {}
+    /// Nothing came for the read timeout (setReadTimeout) while reading was wanted.
+    virtual void onReadTimeout(StreamConnection&) {}
   };
 
   /// Takes ownership of `fd` (non-blocking, close-on-exec).
@@ -76,6 +78,11 @@ class StreamConnection {
   void resumeReading();
   void pauseReading();
   bool peerClosed() const { return peerClosed_; }
+  /// onReadTimeout once `seconds` pass with no readiness to read while reading is
+  /// wanted; every read starts the wait again (an idle timer that moves with traffic).
+  /// 0 clears it. It rides on the read event, so an idle connection (a client between
+  /// keep-alive requests) carries no timer of its own.
+  void setReadTimeout(double seconds);
 
   // Writing.
   /// Queued without a system call; sent by the next write or flush().
@@ -101,6 +108,7 @@ class StreamConnection {
 
  private:
   void updateReading();
+  void registerReading();  // event_add of the read event, with the read timeout if any
   void armWriting();
   void disarmWriting();
   void stepHandshake();
@@ -122,6 +130,7 @@ class StreamConnection {
   EventPtr readEvent_;
   EventPtr writeEvent_;  // null until a write first has to wait
   size_t drainMark_ = 0;
+  timeval readTimeout_{};  // zero: none
   int writeError_ = 0;
   const void* peerTag_ = nullptr;
   bool readWanted_ = false;

@@ -81,6 +81,33 @@ TEST(HttpProxy, KeepAliveOnBothSidesAndABackendPerRequest) {
   EXPECT_EQ(harness.metric("readygate_http_request_duration_seconds_count{service=\"web\"}"), 20);
 }
 
+// The keep-alive wait rides on the client connection's read event (no timer of its own):
+// it must still close an idle client, whether it never sent a request or went quiet
+// after one, and requests must keep moving it.
+TEST(HttpProxy, AnIdleClientIsClosedAfterTheKeepAliveTimeoutAndRequestsKeepItOpen) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  int port = freePort();
+  harness.startReadygate(
+      httpConfig(port, {a.address()}, "    http: {keepAliveTimeoutSeconds: 1}\n"));
+  auto silent = HttpTestClient::connect(port);
+  auto quiet = HttpTestClient::connect(port);
+  auto busy = HttpTestClient::connect(port);
+  ASSERT_TRUE(silent && quiet && busy);
+  ASSERT_TRUE(quiet->get("/"));
+  EXPECT_FALSE(quiet->closedWithin(std::chrono::milliseconds(300))) << "not before its time";
+  // 2.1 s of a request every 0.3 s: past the 1 s timeout, the connection stays.
+  for (int i = 0; i < 7; ++i) {
+    auto reply = busy->get("/");
+    ASSERT_TRUE(reply) << "request " << i << " on a connection in use";
+    EXPECT_EQ(reply->status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_TRUE(silent->closedWithin(std::chrono::seconds(5))) << "never sent a request";
+  EXPECT_TRUE(quiet->closedWithin(std::chrono::seconds(5))) << "quiet after one request";
+  EXPECT_TRUE(busy->closedWithin(std::chrono::seconds(5))) << "quiet once its requests stop";
+}
+
 TEST(HttpProxy, PipelinedRequestsAreAnsweredInOrder) {
   ProxyHarness harness;
   FakePod& a = harness.startPod("pod-a");

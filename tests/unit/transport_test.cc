@@ -68,7 +68,9 @@ struct Recorder : StreamConnection::Handler {
   void onDrained(StreamConnection&) override { ++drained; }
   void onClosed(StreamConnection&, int error) override { closed = error; }
   void onConnected(StreamConnection&, int error) override { connected = error; }
+  void onReadTimeout(StreamConnection&) override { ++timeouts; }
   int connected = -1;  // the connect's error, once it finished
+  int timeouts = 0;
 };
 
 class StreamConnectionTest : public ::testing::Test {
@@ -88,6 +90,18 @@ class StreamConnectionTest : public ::testing::Test {
   template <typename Done>
   bool runUntil(Done done) {
     for (int i = 0; i < 200 && !done(); ++i) event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    return done();
+  }
+  /// Runs the loop for `seconds` of real time (the read timeout is libevent's own timer).
+  void runFor(double seconds) {
+    timeval limit = toTimeval(seconds);
+    event_base_loopexit(loop_.base(), &limit);
+    event_base_dispatch(loop_.base());
+  }
+  /// Runs the loop until `done`, for at most `seconds`.
+  template <typename Done>
+  bool runFor(double seconds, Done done) {
+    for (int i = 0; i < seconds / 0.05 && !done(); ++i) runFor(0.05);
     return done();
   }
   std::string readPeer() {
@@ -158,6 +172,33 @@ TEST_F(StreamConnectionTest, UnconsumedBytesStopReadingOnceTheBlockIsFull) {
   EXPECT_EQ(connection_->input().size(), pool_.blockBytes()) << "one block, then no more reads";
   connection_->consume(connection_->input().size());
   ASSERT_TRUE(runUntil([&] { return connection_->input().size() == pool_.blockBytes(); }));
+}
+
+TEST_F(StreamConnectionTest, TheReadTimeoutFiresAfterSilenceAndEveryReadStartsItAgain) {
+  connection_->resumeReading();
+  connection_->setReadTimeout(0.5);
+  for (int i = 0; i < 8; ++i) {  // 0.8 s of traffic, a byte every 0.1 s
+    ASSERT_EQ(::write(peer_, "x", 1), 1);
+    runFor(0.1);
+    ASSERT_EQ(recorder_.timeouts, 0) << "a read moves the timeout (pass " << i << ")";
+  }
+  EXPECT_EQ(recorder_.input, "xxxxxxxx");
+  ASSERT_TRUE(runFor(5, [&] { return recorder_.timeouts > 0; })) << "silence: it fires";
+  EXPECT_EQ(recorder_.closed, -1) << "a timeout is the handler's to act on, not a close";
+}
+
+TEST_F(StreamConnectionTest, AClearedReadTimeoutOrOneWhileNotReadingNeverFires) {
+  connection_->resumeReading();
+  connection_->setReadTimeout(0.05);
+  connection_->setReadTimeout(0);
+  runFor(0.3);
+  EXPECT_EQ(recorder_.timeouts, 0) << "cleared";
+  connection_->setReadTimeout(0.05);
+  connection_->pauseReading();
+  runFor(0.3);
+  EXPECT_EQ(recorder_.timeouts, 0) << "not reading: nothing to time";
+  connection_->resumeReading();  // the wait starts again with reading
+  ASSERT_TRUE(runFor(5, [&] { return recorder_.timeouts > 0; }));
 }
 
 TEST_F(StreamConnectionTest, AWriteErrorIsReportedFromTheLoopNotInsideTheWrite) {
