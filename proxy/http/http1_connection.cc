@@ -32,19 +32,19 @@ Http1Connection::Http1Connection(const SessionContext& context, ClientConnection
       settings_(service_->settings()),
       owner_(context.owner),
       draining_(context.draining),
-      clientAddress_(client.peer.host()),
       peer_(client.peer),
       local_(client.local),
-      serverName_(std::move(client.serverName)),
-      clientSubject_(std::move(client.clientSubject)),
-      secure_(client.secure),
+      clientSubject_(client.clientSubject.empty()
+                         ? nullptr
+                         : std::make_unique<const std::string>(std::move(client.clientSubject))),
       client_(std::move(client.connection)),
       exchanges_(ExchangePool::of(
           context.perWorker,
           HttpExchange::Context{context.base, context.leases, context.pool, context.buffers})),
       requestEvents_(this),
       timer_(Timer::calling<&Http1Connection::onTimer>(base_, this)),
-      idle_(base_) {}
+      idle_(base_),
+      secure_(client.secure) {}
 
 Http1Connection::~Http1Connection() { releaseExchange(); }
 
@@ -82,7 +82,8 @@ MessageHead& Http1Connection::beginExchange() {
   if (!exchange_) exchange_ = exchanges_.acquire();
   exchange_->begin(HttpExchange::Origin{
       static_cast<ExchangeClient*>(this), static_cast<DrainTarget*>(this), service_, settings_,
-      &peer_, clientAddress_, &local_, secure_, serverName_, clientSubject_});
+      &peer_, &local_, secure_, client_->transport().serverName(),
+      clientSubject_ ? std::string_view(*clientSubject_) : std::string_view()});
   return exchange_->request();
 }
 
@@ -349,7 +350,7 @@ void Http1Connection::flushWrites() {
   bool clientDrained = client_->flush();
   if (exchange_ && exchange_->upstream()) exchange_->upstream()->flush();
   // What the drain callback would have done had the bytes waited for the socket.
-  if (clientDrained && phase_ == Phase::Closing) finish(closeReason_);
+  if (clientDrained && phase_ == Phase::Closing) finish(*closeReason_);
 }
 
 void Http1Connection::writeClient(std::string_view data) {
@@ -368,7 +369,7 @@ void Http1Connection::onDrained(StreamConnection&) {
   FlushAtExit flush(this);
   touch();
   if (phase_ == Phase::Closing) {
-    if (client_->queued() == 0) finish(closeReason_);
+    if (client_->queued() == 0) finish(*closeReason_);
     return;
   }
   // The client caught up: read from the backend again.
@@ -410,7 +411,7 @@ void Http1Connection::respondError(int status, std::string_view reason, std::str
              {{"service", service_->name()},
               {"status", status},
               {"reason", reason},
-              {"client", clientAddress_}});
+              {"client", peer_.host()}});
   }
   // Counted and logged by an exchange: the request's, or one begun for a request that
   // never got as far as a head.
@@ -438,7 +439,7 @@ void Http1Connection::respondError(int status, std::string_view reason, std::str
 void Http1Connection::closeAfterFlush(std::string_view reason) {
   if (finished_) return;
   phase_ = Phase::Closing;
-  closeReason_ = reason;
+  closeReason_ = std::make_unique<const std::string>(reason);
   releaseExchange();
   armTimer(TimerPurpose::Closing, service_->settings()->idleTimeoutSeconds);
   client_->pauseReading();

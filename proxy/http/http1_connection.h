@@ -2,6 +2,7 @@
 // frames their responses, with keep-alive, pipelining, limits and the header timeout.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,13 +39,13 @@ class Http1Connection : public Session,
   void closeIfIdle() override;
 
  private:
-  enum class Phase {
+  enum class Phase : uint8_t {
     AwaitingRequest,  // between requests (or reading a head)
     Forwarding,       // a request is on its way to a backend, or its response back
     Tunnel,           // after 101 Switching Protocols: bytes both ways
     Closing,          // writing the last bytes, then closing
   };
-  enum class TimerPurpose { None, KeepAlive, Header, Closing };
+  enum class TimerPurpose : uint8_t { None, KeepAlive, Header, Closing };
 
   struct RequestEvents : MessageReader::Events {
     explicit RequestEvents(Http1Connection* owner) : connection(owner) {}
@@ -115,38 +116,41 @@ class Http1Connection : public Session,
   std::shared_ptr<const ServiceSettings> settings_;  // as they were when the request came
   SessionOwner& owner_;
   const std::atomic<bool>& draining_;
-  std::string clientAddress_;
   SocketAddress peer_;
-  SocketAddress local_;        // for sendProxyProtocol, and a Host for HTTP/1.0 without one
-  std::string serverName_;     // SNI, for the 421 rule
-  std::string clientSubject_;  // mTLS: the verified client, for clientSubjectHeader
-  bool secure_;                // TLS: X-Forwarded-Proto https, HSTS
+  SocketAddress local_;  // for sendProxyProtocol, and a Host for HTTP/1.0 without one
+  // mTLS: the verified client, for clientSubjectHeader; null when none. (The SNI name for
+  // the 421 rule is not copied: the transport has it.) Memory per idle client is a
+  // benchmark target, so what most connections leave empty takes a pointer, not a string.
+  std::unique_ptr<const std::string> clientSubject_;
   std::unique_ptr<StreamConnection> client_;
   ExchangePool& exchanges_;                 // the worker's
   std::unique_ptr<HttpExchange> exchange_;  // the request in flight, if any
   RequestEvents requestEvents_;
   /// Made when a request's bytes come, dropped between requests (reader()).
   std::unique_ptr<MessageReader> requestReader_;
-  int inputDepth_ = 0;              // processClientInput calls under way (it can be reentered)
   std::unique_ptr<BytePump> pump_;  // after a 101 (rare: not carried by every connection)
   Timer timer_;
-  TimerPurpose timerPurpose_ = TimerPurpose::None;
   IdleWindow idle_;        // while closing: from the last byte that moved
   timeval connectedAt_{};  // the client connection's start, for its duration
+  std::unique_ptr<const std::string> closeReason_;  // while Closing: what finish() will say
+  double requestBodyBytes_ = 0;  // of the request in flight
 
+  // The small fields last, together: every idle client carries this object, so padding
+  // between them is memory too.
+  int inputDepth_ = 0;  // processClientInput calls under way (it can be reentered)
+  TimerPurpose timerPurpose_ = TimerPurpose::None;
   Phase phase_ = Phase::AwaitingRequest;
+  BodyFraming responseFraming_ = BodyFraming::None;  // as written to the client
+  bool secure_;  // TLS: X-Forwarded-Proto https, HSTS
   bool finished_ = false;
   bool counted_ = false;
-  std::string closeReason_;
   // The request in flight, as the client sent it.
   bool headArrived_ = false;
   bool requestEnded_ = false;
   bool requestComplete_ = false;
   bool requestHasBody_ = false;
-  double requestBodyBytes_ = 0;
   bool keepClient_ = true;
   bool clientEof_ = false;
-  BodyFraming responseFraming_ = BodyFraming::None;  // as written to the client
 };
 
 }  // namespace readygate

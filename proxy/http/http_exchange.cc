@@ -62,7 +62,10 @@ void HttpExchange::begin(const Origin& origin) {
   service_ = origin.service;
   settings_ = origin.settings;
   peer_ = origin.peer;
-  clientAddress_ = origin.clientAddress;
+  if (!(clientAddressOf_ == *peer_)) {
+    clientAddress_ = peer_->host();
+    clientAddressOf_ = *peer_;
+  }
   secure_ = origin.secure;
   serverName_ = origin.serverName;
   clientSubject_ = origin.clientSubject;

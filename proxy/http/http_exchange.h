@@ -72,7 +72,6 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
     std::shared_ptr<Service> service;  // the listener's
     std::shared_ptr<const ServiceSettings> settings;  // as they are for this request
     const SocketAddress* peer;         // not owned: the client's, for trusted proxies
-    std::string_view clientAddress;    // its host, for X-Forwarded-For and the log
     const SocketAddress* local = nullptr;  // not owned: where it connected (PROXY header out)
     bool secure = false;               // the client came over TLS
     std::string_view serverName;       // the name its TLS handshake asked for ("" none)
@@ -172,7 +171,10 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   std::shared_ptr<Service> service_;
   std::shared_ptr<const ServiceSettings> settings_;
   const SocketAddress* peer_ = nullptr;
-  std::string_view clientAddress_;
+  // Its host, for X-Forwarded-For and the log: formatted here, and again only when the
+  // next request comes from another peer (an idle client connection keeps no copy).
+  std::string clientAddress_;
+  SocketAddress clientAddressOf_;
   const SocketAddress* local_ = nullptr;  // not owned: the address the client reached
   std::string hostIfMissing_;             // the upstream Host of an HTTP/1.0 request without one
   bool secure_ = false;

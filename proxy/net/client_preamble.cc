@@ -152,7 +152,6 @@ void ClientPreamble::onHandshake(StreamConnection&, int error) {
     return;
   }
   client_.secure = true;
-  client_.serverName = std::string(tls_->serverName());
   if (!settings_->clientSubjectHeader.empty()) {
     client_.clientSubject = verifiedClientSubject(tls_->ssl());
   }

@@ -128,9 +128,7 @@ void ProxyWorker::beginShutdown(double graceSeconds) {
       finishedPreambles_->later(std::move(open.preamble));
     }
     preambles_.clear();
-    std::vector<Session*> open;
-    for (auto& [raw, session] : sessions_) open.push_back(raw);
-    for (Session* session : open) session->closeIfIdle();
+    for (Session* session : sessions_.list()) session->closeIfIdle();
     logEvent(LogLevel::Info, "worker_draining",
              {{"worker", index_}, {"sessions", sessions_.size()}});
     shutdownDeadline_.arm(graceSeconds);
@@ -198,9 +196,7 @@ void ProxyWorker::startSession(const std::shared_ptr<Service>& service,
                          static_cast<SessionOwner&>(*this),
                          draining_};
   std::unique_ptr<Session> session = factory.make(context, std::move(client));
-  Session* raw = session.get();
-  sessions_.emplace(raw, OpenSession{std::move(session), std::move(admission)});
-  raw->start();
+  sessions_.add(std::move(session), std::move(admission)).start();
 }
 
 void ProxyWorker::onPreambleDone(ClientPreamble& preamble, ClientConnection client) {
@@ -265,10 +261,9 @@ void ProxyWorker::onAcceptError(evconnlistener*, void* context) {
 }
 
 void ProxyWorker::sessionFinished(Session* session) {
-  auto found = sessions_.find(session);
-  if (found == sessions_.end()) return;
-  finished_->later(std::move(found->second.session));
-  sessions_.erase(found);
+  std::unique_ptr<Session> finished = sessions_.remove(session);
+  if (!finished) return;
+  finished_->later(std::move(finished));
   stopIfDrained();
 }
 
@@ -297,9 +292,7 @@ void ProxyWorker::closeAllSessions() {
     finishedPreambles_->later(std::move(open.preamble));
   }
   preambles_.clear();
-  std::vector<Session*> open;
-  for (auto& [raw, session] : sessions_) open.push_back(raw);
-  for (Session* session : open) session->abort("shutdown_deadline");
+  for (Session* session : sessions_.list()) session->abort("shutdown_deadline");
 }
 
 }  // namespace readygate

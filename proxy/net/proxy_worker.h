@@ -14,6 +14,7 @@
 #include "proxy/net/client_preamble.h"
 #include "proxy/net/listening_socket.h"
 #include "proxy/net/session.h"
+#include "proxy/net/session_registry.h"
 #include "proxy/upstream/backend_lease.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
@@ -97,11 +98,7 @@ class ProxyWorker : private SessionOwner, private ClientPreamble::Owner {
   BufferPool buffers_;    // I/O blocks of this worker's connections
   std::unique_ptr<WorkerLocal> perWorker_;  // the HTTP sessions' (their idle exchanges)
   BackendLeases leases_;  // before sessions_: sessions unregister from it as they go
-  struct OpenSession {
-    std::unique_ptr<Session> session;
-    AdmissionTicket admission;  // its places in the connection limits
-  };
-  std::unordered_map<Session*, OpenSession> sessions_;
+  SessionRegistry sessions_;
   /// Clients still in their PROXY header or TLS handshake; the admission is taken at
   /// accept, or (behind a PROXY header) once the real client is known.
   struct OpenPreamble {

@@ -10,6 +10,7 @@
 #include "proxy/transport/buffer_pool.h"
 #include "proxy/transport/stream_connection.h"
 #include "proxy/upstream/backend_lease.h"
+#include "proxy/upstream/connection_admission.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
 
@@ -39,6 +40,14 @@ class Session : public DrainTarget {
   /// one in the middle of something finishes it first. TCP sessions are never idle.
   virtual void closeIfIdle() {}
   void closeForDrain() override { abort("drain_timeout"); }
+
+ private:
+  friend class SessionRegistry;
+  // The worker's list of open sessions runs through the sessions themselves, so an idle
+  // client costs no list node (a hash map's was about 100 bytes per connection).
+  Session* previous_ = nullptr;  // not owned
+  Session* next_ = nullptr;      // not owned
+  AdmissionTicket admission_;    // its places in the connection limits, while registered
 };
 
 /// What a session kind above this layer keeps per worker (HTTP: its idle exchanges), made
@@ -71,8 +80,7 @@ struct ClientConnection {
   std::unique_ptr<StreamConnection> connection;
   SocketAddress peer;   // the client: the socket's peer, or what a trusted PROXY header said
   SocketAddress local;  // where it connected to (for sendProxyProtocol); else unset
-  bool secure = false;  // TLS
-  std::string serverName;  // the name the client asked for with SNI ("" none)
+  bool secure = false;  // TLS; the name asked for with SNI is the transport's serverName()
   /// mTLS, when the service forwards it: the verified client certificate's subject and
   /// URI SANs as one header value; "" when none (or none verified).
   std::string clientSubject;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace readygate {
 namespace {
@@ -17,7 +18,7 @@ constexpr int kMaxVectors = 16;
 }  // namespace
 
 StreamConnection::StreamConnection(event_base* base, BufferPool& pool, int fd)
-    : base_(base), fd_(fd), input_(pool), output_(pool) {
+    : base_(base), input_(pool), output_(pool), fd_(fd) {
   readEvent_.reset(
       event_new(base_, fd_, EV_READ | EV_PERSIST, &StreamConnection::onReadable, this));
 }
@@ -83,7 +84,10 @@ void StreamConnection::pauseReading() {
 }
 
 void StreamConnection::setReadTimeout(double seconds) {
-  readTimeout_ = seconds > 0 ? toTimeval(seconds) : timeval{};
+  // Rounded up to a whole millisecond, and at most about 49 days (the config's limits
+  // are far below either end).
+  double milliseconds = seconds > 0 ? std::ceil(std::min(seconds * 1000.0, 4.29e9)) : 0.0;
+  readTimeoutMs_ = static_cast<uint32_t>(milliseconds);
   if (!readRegistered_ || !readEvent_) return;
   if (seconds > 0) {
     registerReading();  // a pending event only has its timeout replaced: no epoll_ctl
@@ -93,8 +97,13 @@ void StreamConnection::setReadTimeout(double seconds) {
 }
 
 void StreamConnection::registerReading() {
-  bool timed = readTimeout_.tv_sec != 0 || readTimeout_.tv_usec != 0;
-  event_add(readEvent_.get(), timed ? &readTimeout_ : nullptr);
+  if (readTimeoutMs_ == 0) {
+    event_add(readEvent_.get(), nullptr);
+    return;
+  }
+  timeval timeout{static_cast<time_t>(readTimeoutMs_ / 1000),
+                  static_cast<suseconds_t>(readTimeoutMs_ % 1000) * 1000};
+  event_add(readEvent_.get(), &timeout);
 }
 
 void StreamConnection::startHandshake() {

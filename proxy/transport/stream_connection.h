@@ -2,6 +2,7 @@
 // and upstream uses, with speculative writes and reads that never ask the kernel how much waits.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -120,7 +121,6 @@ class StreamConnection {
   event* writeEvent();  // writeEvent_, made the first time it is needed
 
   event_base* base_;
-  int fd_;
   PlainTransport plain_;
   std::unique_ptr<Transport> ownedTransport_;  // TLS, when useTransport() was called
   Transport* transport_ = &plain_;             // not owned: plain_ or ownedTransport_
@@ -130,7 +130,8 @@ class StreamConnection {
   EventPtr readEvent_;
   EventPtr writeEvent_;  // null until a write first has to wait
   size_t drainMark_ = 0;
-  timeval readTimeout_{};  // zero: none
+  int fd_;
+  uint32_t readTimeoutMs_ = 0;  // 0: none (milliseconds: 4 bytes, not a timeval's 16)
   int writeError_ = 0;
   const void* peerTag_ = nullptr;
   bool readWanted_ = false;

@@ -137,7 +137,7 @@ size_t TlsClientContext::cachedSessions() const {
 }
 
 SslPtr TlsClientContext::newSsl(std::string_view serverName, std::string_view sessionKey) const {
-  SslPtr ssl(SSL_new(context_.get()), SSL_free);
+  SslPtr ssl(SSL_new(context_.get()));
   if (!ssl) return ssl;
   const std::string name(nameFor(serverName));
   // SNI only carries host names; an IP literal there is a protocol violation.

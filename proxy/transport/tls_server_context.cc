@@ -88,10 +88,10 @@ std::variant<std::shared_ptr<TlsServerContext>, std::string> TlsServerContext::c
 }
 
 SslPtr TlsServerContext::newSsl() const {
-  SslPtr ssl(SSL_new(context_.get()), SSL_free);
+  SslPtr ssl(SSL_new(context_.get()));
   if (!ssl || clientAuth_ == TlsServerOptions::ClientAuth::None) return ssl;
   std::shared_ptr<X509_STORE> trust = clientTrust_.load();
-  if (!trust) return SslPtr(nullptr, SSL_free);  // mTLS without a trust set: refuse all
+  if (!trust) return nullptr;  // mTLS without a trust set: refuse all
   // The SSL takes its own reference: the set may be swapped (a CRL update) meanwhile.
   SSL_set1_verify_cert_store(ssl.get(), trust.get());
   if (clientAuth_ == TlsServerOptions::ClientAuth::Required) {
@@ -121,8 +121,10 @@ int TlsServerContext::onCertificateWanted(SSL* ssl, void* self) {
       certificates->choose(name ? name : "", takesEcdsa(ssl)).certificate;
   if (chosen == nullptr) return 0;
   // The SSL takes its own references: the set may be swapped out under the connection.
-  return SSL_use_cert_and_key(ssl, chosen->certificate.get(), chosen->key.get(),
-                              chosen->chain.get(), 1) == 1
+  // No chain is passed when there is none: OpenSSL would copy even an empty stack, two
+  // allocations that every connection would hold for its life.
+  STACK_OF(X509)* chain = sk_X509_num(chosen->chain.get()) > 0 ? chosen->chain.get() : nullptr;
+  return SSL_use_cert_and_key(ssl, chosen->certificate.get(), chosen->key.get(), chain, 1) == 1
              ? 1
              : 0;
 }

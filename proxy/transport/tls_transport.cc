@@ -44,7 +44,8 @@ IoResult TlsTransport::outcome(int returned, bool forHandshake) {
     case SSL_ERROR_SYSCALL: {
       int saved = errno;
       failed_ = true;
-      failure_ = takeOpensslError(saved != 0 ? strerror(saved) : "connection closed");
+      failure_ = std::make_unique<std::string>(
+          takeOpensslError(saved != 0 ? strerror(saved) : "connection closed"));
       // A bare FIN (no close_notify) ends a stream as it does for plain TCP; in a
       // handshake it is a failure.
       if (saved == 0) return {0, forHandshake ? ECONNRESET : 0};
@@ -54,7 +55,7 @@ IoResult TlsTransport::outcome(int returned, bool forHandshake) {
       failed_ = true;
       unsigned long code = ERR_peek_error();
       failureReason_ = code != 0 ? ERR_GET_REASON(code) : 0;
-      failure_ = takeOpensslError();
+      failure_ = std::make_unique<std::string>(takeOpensslError());
       return {0, EPROTO};
     }
   }
@@ -150,6 +151,11 @@ std::string_view TlsTransport::alpn() const {
   SSL_get0_alpn_selected(ssl_.get(), &protocol, &length);
   return protocol ? std::string_view(reinterpret_cast<const char*>(protocol), length)
                   : std::string_view();
+}
+
+const std::string& TlsTransport::failure() const {
+  static const std::string none;
+  return failure_ ? *failure_ : none;
 }
 
 std::string_view TlsTransport::serverName() const {

@@ -12,7 +12,11 @@
 namespace readygate {
 
 using SslCtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
-using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+/// Stateless, so an owned SSL costs one pointer (every connection holds one).
+struct SslFree {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 /// Owns one SSL object bound to the connection's fd. Reads and writes map OpenSSL's
 /// WANT_READ/WANT_WRITE onto EAGAIN (with IoResult::wantWrite). Small pieces of one
@@ -35,9 +39,9 @@ class TlsTransport final : public Transport {
   /// The protocol ALPN chose ("" when none).
   std::string_view alpn() const;
   /// The name the client asked for with SNI ("" when none).
-  std::string_view serverName() const;
+  std::string_view serverName() const override;
   /// Why the handshake failed, in OpenSSL's words (after handshake() returned an error).
-  const std::string& failure() const { return failure_; }
+  const std::string& failure() const;
   /// The reason code of that failure (SSL_R_...), 0 when it was not a TLS protocol error.
   int failureReason() const { return failureReason_; }
 
@@ -46,9 +50,9 @@ class TlsTransport final : public Transport {
   IoResult outcome(int returned, bool forHandshake);
 
   SslPtr ssl_;
-  std::string failure_;
-  int failureReason_ = 0;
+  std::unique_ptr<std::string> failure_;  // made only when something failed
   size_t retryBytes_ = 0;  // a record OpenSSL holds half-sent: the next write offers these again
+  int failureReason_ = 0;
   bool failed_ = false;    // a fatal error: no close_notify, no further calls
   bool goodbyeSaid_ = false;
 };

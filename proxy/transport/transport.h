@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <string_view>
 
 namespace readygate {
 
@@ -36,6 +37,8 @@ class Transport {
   /// The stream's orderly end in the transport's own terms (TLS close_notify), before
   /// shutdown(SHUT_WR) or close(). Never blocks.
   virtual void sayGoodbye(int) {}
+  /// The name the client asked for (TLS SNI); "" when none, and for plain TCP.
+  virtual std::string_view serverName() const { return {}; }
 };
 
 /// Plain TCP: recv, and send or sendmsg, nothing else (no FIONREAD, no SIGPIPE).

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -44,8 +45,8 @@ class AdmissionTicket {
                   bool countedPerClient)
       : process_(process),
         service_(service),
-        client_(std::move(client)),
-        countedPerClient_(countedPerClient) {}
+        client_(countedPerClient ? std::make_unique<const std::string>(std::move(client))
+                                 : nullptr) {}
   AdmissionTicket(AdmissionTicket&& other) noexcept { *this = std::move(other); }
   AdmissionTicket& operator=(AdmissionTicket&& other) noexcept {
     if (this != &other) {
@@ -53,7 +54,6 @@ class AdmissionTicket {
       process_ = std::exchange(other.process_, nullptr);
       service_ = std::exchange(other.service_, nullptr);
       client_ = std::move(other.client_);
-      countedPerClient_ = other.countedPerClient_;
     }
     return *this;
   }
@@ -62,15 +62,16 @@ class AdmissionTicket {
  private:
   void giveBack() {
     if (process_ != nullptr) process_->release("", false);
-    if (service_ != nullptr) service_->release(client_, countedPerClient_);
+    if (service_ != nullptr) service_->release(client_ ? *client_ : std::string(), client_ != nullptr);
     process_ = nullptr;
     service_ = nullptr;
   }
 
   ConnectionCount* process_ = nullptr;
   ConnectionCount* service_ = nullptr;  // the Service outlives its sessions' tickets
-  std::string client_;
-  bool countedPerClient_ = false;
+  // The client's address, kept only when its own count was taken (a per-client limit):
+  // every open connection holds a ticket, and most need no copy of the address.
+  std::unique_ptr<const std::string> client_;
 };
 
 }  // namespace readygate
