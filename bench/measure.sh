@@ -15,6 +15,16 @@ cpu_of() {
   echo "$total"
 }
 
+# Resident memory (KiB, VmRSS) of a process and all its children.
+rss_of() {
+  local total=0 pid
+  for pid in $1 $(pgrep -P "$1" || true); do
+    [ -r "/proc/$pid/status" ] || continue
+    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")))
+  done
+  echo "$total"
+}
+
 one() {  # pid port connections path extra-wrk-args... -> "rps cpu_us_per_request p99_ms"
   local pid=$1 port=$2 connections=$3 path=$4
   shift 4

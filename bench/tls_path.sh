@@ -225,17 +225,37 @@ full_table() {
   echo '| proxy | handshakes/s | CPU µs/handshake | per core |'
   echo '|---|---:|---:|---:|'
 }
-idle_row() {  # label pid port
+# What a proxy reserves at start for the connections it may hold: nginx allocates (and
+# touches) a connection and its two events for every worker_connections slot before the
+# first client comes, so the idle rows' "before" already holds that part of each
+# connection's cost. Measured as the RSS of the freshly started proxies set up for $need
+# connections against the same set up for 1,000: per slot, and per held connection
+# ($need slots for $count connections), beside the marginal figure.
+rss_fresh() { echo "$(rss_of "$pid_readygate") $(rss_of "$pid_haproxy") $(rss_of "$pid_nginx")"; }
+measure_reserve() {  # run before start_proxies 1 1; sets reserve_small
+  local full=$need
+  need=1000
+  start_proxies 1 1
+  read -r -a reserve_small < <(rss_fresh)
+  stop_proxies
+  need=$full
+}
+idle_row() {  # label pid port index (0 readygate, 1 HAProxy, 2 nginx)
   local before after
   read -r before after < <(taskset -c 0 python3 "$top/bench/hold_idle.py" "$3" "$count" tls "$2")
-  awk -v label="$1" -v b="$before" -v a="$after" -v n="$count" \
-    'BEGIN {printf "| %-24s | %d -> %d KiB | %.2f KiB |\n", label, b, a, (a - b) / n}'
+  awk -v label="$1" -v b="$before" -v a="$after" -v n="$count" -v slots="$need" \
+    -v small="${reserve_small[$4]}" -v large="${reserve_full[$4]}" 'BEGIN {
+      per_slot = (large - small) / (slots - 1000); if (per_slot < 0) per_slot = 0
+      printf "| %-24s | %d -> %d KiB | %.2f KiB | %.2f KiB (%d -> %d KiB) | %.2f KiB |\n",
+        label, b, a, (a - b) / n, per_slot, small, large, (a - b) / n + per_slot * slots / n}'
 }
 
 echo "tls_path: $(date -u +%FT%TZ), commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
   "OpenSSL $(openssl version | cut -d' ' -f2), ${seconds}s per run, median of $runs runs; clients and the"\
   "backend on cpu 0, each proxy alone on cpu 1; CPU from /proc (utime+stime)"
+measure_reserve
 start_proxies 1 1
+read -r -a reserve_full < <(rss_fresh)  # before any load: as measure_reserve saw its own
 table "### HTTPS keep-alive, -c50, 3-byte body (TLS 1.3, P-256), wrk -t1"
 keep_alive_rows ecdsa
 full_table "### full TLS 1.3 handshakes, ECDSA P-256: 8 x openssl s_time -new -www / (a new session each)"
@@ -248,11 +268,12 @@ resumed_table "### resumed TLS 1.3 handshakes, RSA-2048 (no RSA signature: as ch
 resumed_rows rsa
 echo
 echo "### memory per idle TLS connection ($count held after one request each; RSS of the proxy and its children)"
-echo '| proxy | RSS | per connection |'
-echo '|---|---:|---:|'
-idle_row "readygate" "$pid_readygate" "$rg"
-idle_row "HAProxy 2.6" "$pid_haproxy" "$ha"
-idle_row "nginx 1.22" "$pid_nginx" "$ng"
+echo "(reserved: RSS at start set up for $need connections against 1,000, per slot; the last column adds $need slots' reserve to the $count connections held)"
+echo '| proxy | RSS | per connection | reserved at start, per slot | per connection, with the reserve |'
+echo '|---|---:|---:|---:|---:|'
+idle_row "readygate" "$pid_readygate" "$rg" 0
+idle_row "HAProxy 2.6" "$pid_haproxy" "$ha" 1
+idle_row "nginx 1.22" "$pid_nginx" "$ng" 2
 stop_proxies
 
 echo
