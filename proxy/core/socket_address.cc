@@ -151,6 +151,21 @@ bool SocketAddress::operator==(const SocketAddress& other) const {
   return length_ == other.length_ && std::memcmp(&storage_, &other.storage_, length_) == 0;
 }
 
+bool SocketAddress::operator<(const SocketAddress& other) const {
+  if (family() != other.family()) return family() < other.family();
+  int order = 0;
+  if (family() == AF_INET) {
+    order = std::memcmp(&storage_.v4.sin_addr, &other.storage_.v4.sin_addr, sizeof(in_addr));
+  } else if (family() == AF_INET6) {
+    order = std::memcmp(&storage_.v6.sin6_addr, &other.storage_.v6.sin6_addr, sizeof(in6_addr));
+  } else {
+    if (length_ != other.length_) return length_ < other.length_;
+    return std::memcmp(&storage_, &other.storage_, length_) < 0;
+  }
+  if (order != 0) return order < 0;
+  return port() < other.port();
+}
+
 size_t SocketAddress::hash() const {
   // FNV-1a over family, port and address bytes: the fields operator== compares.
   size_t value = 1469598103934665603ull;

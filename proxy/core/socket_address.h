@@ -40,6 +40,9 @@ class SocketAddress {
 
   /// Same family, address and port (compared as bytes: cheap enough for 10,000-endpoint diffs).
   bool operator==(const SocketAddress& other) const;
+  /// A total order consistent with ==: family, then address bytes (numeric order), then
+  /// port. For sorting large sets without printing them.
+  bool operator<(const SocketAddress& other) const;
   size_t hash() const;
 
  private:
