@@ -1,5 +1,6 @@
 // Fuzz target: any bytes as a Kubernetes watch stream (and as a list page): the object
 // framer, the event and slice parsers, and the endpoint rules over what they accept.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -9,6 +10,7 @@
 #include "proxy/discovery/endpoint_slice.h"
 #include "proxy/discovery/json_object_stream.h"
 #include "proxy/discovery/kubernetes_messages.h"
+#include "proxy/discovery/slice_reflector.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace readygate;
@@ -18,11 +20,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   JsonObjectStream stream(64 * 1024);
   std::map<std::string, EndpointSlice> slices;
+  // The reflector takes every event as a watch would give it, after an empty list.
+  SliceReflector reflector(SliceReflector::Settings{}, 1);
+  double now = 0;
+  reflector.next(now);
+  reflector.listPage(SliceListPage{{}, "1", ""}, now);
+  reflector.next(now);
+  bool watching = true;
+  // After an ERROR event the reflector lists (answered here with an empty page) or
+  // backs off, and is watching again within a few steps: it never gets stuck.
+  auto watchAgain = [&] {
+    for (int step = 0; step < 8 && !watching; ++step) {
+      auto request = reflector.next(now);
+      if (!request) {
+        auto wake = reflector.wakeAt();
+        if (!wake) __builtin_trap();
+        now = std::max(now, *wake);
+      } else if (request->kind == SliceReflector::Request::Kind::List) {
+        reflector.listPage(SliceListPage{{}, "2", ""}, now);
+      } else {
+        watching = true;
+      }
+    }
+    if (!watching) __builtin_trap();
+  };
   for (size_t at = 0; at < input.size(); at += chunk) {
     for (const std::string& object : stream.feed(input.substr(at, chunk))) {
       if (object.empty() || object.front() != '{') __builtin_trap();
       auto event = parseWatchEvent(object);
       if (auto* parsed = std::get_if<WatchEvent>(&event)) {
+        watchAgain();
+        reflector.watchEvent(*parsed, now += 1);
+        if (parsed->type == WatchEvent::Type::Error) watching = false;
         if (parsed->type == WatchEvent::Type::Deleted) {
           slices.erase(parsed->slice.name);
         } else if (!parsed->slice.name.empty()) {
