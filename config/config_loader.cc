@@ -102,6 +102,66 @@ void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin
   map.finish();
 }
 
+/// A Kubernetes object name as Services and namespaces take it (RFC 1123 label,
+/// lowercase, at most 63 characters).
+bool isKubernetesLabel(const std::string& text) {
+  static const std::regex kLabel("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  return !text.empty() && text.size() <= 63 && std::regex_match(text, kLabel);
+}
+
+void parseKubernetesEndpoints(const YAML::Node& node, const std::string& path,
+                              ConfigErrors& errors, ServiceConfig& service) {
+  MapReader map(node, path, errors);
+  if (!map.valid()) return;
+  KubernetesEndpoints source;
+  auto label = [&](const char* key, std::string& into, bool required) {
+    auto value = required ? map.require(key) : map.get(key);
+    if (!value) return;
+    if (auto text = readString(*value, map.childPath(key), errors)) {
+      if (!isKubernetesLabel(*text)) {
+        errors.addValue(map.childPath(key), *value,
+                        "must be a Kubernetes name (lowercase letters, digits and '-', at most 63)");
+      } else {
+        into = *text;
+      }
+    }
+  };
+  label("service", source.service, true);
+  label("namespace", source.namespaceName, false);
+  if (auto port = map.require("port")) {
+    // A number is the slices' port number; anything else the port's name ("" unnamed).
+    if (port->IsScalar() && !port->Scalar().empty() &&
+        port->Scalar().find_first_not_of("0123456789") == std::string::npos) {
+      if (auto n = readInt(*port, map.childPath("port"), errors, 1, 65535)) source.portNumber = *n;
+    } else if (auto text = readString(*port, map.childPath("port"), errors)) {
+      if (!text->empty() && !isKubernetesLabel(*text)) {
+        errors.addValue(map.childPath("port"), *port,
+                        "must be a port number or a port name as the Service names it");
+      } else {
+        source.portName = *text;
+      }
+    }
+  }
+  if (auto family = map.get("family")) {
+    if (auto kind = readEnum<DnsEndpoints::Family>(*family, map.childPath("family"), errors,
+                                                   {{"any", DnsEndpoints::Family::Any},
+                                                    {"ipv4", DnsEndpoints::Family::IPv4},
+                                                    {"ipv6", DnsEndpoints::Family::IPv6}})) {
+      source.family = *kind;
+    }
+  }
+  if (auto stale = map.get("staleWatchSeconds")) {
+    if (auto seconds = readSeconds(*stale, map.childPath("staleWatchSeconds"), errors, 10, 3600)) {
+      source.staleWatchSeconds = *seconds;
+    }
+  }
+  map.finish();
+  service.endpointsKubernetes = source;
+  // Parsed and checked, but followed only once the API client lands (issue 21, in
+  // progress): refusing the source is better than accepting one that does nothing.
+  errors.add(path, node.Mark(), "the Kubernetes source is not available in this build yet");
+}
+
 void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                     ServiceConfig& service) {
   MapReader map(node, path, errors);
@@ -172,6 +232,9 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
       dns.finish();
       service.endpointsDns = source;
     }
+  }
+  if (auto value = map.get("kubernetes")) {
+    parseKubernetesEndpoints(*value, map.childPath("kubernetes"), errors, service);
   }
   map.finish();
 }
@@ -465,7 +528,8 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
   parseListenerOptions(map, errors, service);
   parseUpstreamOptions(map, errors, service);
   if (errors.size() == errorsBefore && service.staticEndpoints.empty() &&
-      service.endpointsFile.empty() && !service.endpointsDns && service.routes.empty()) {
+      service.endpointsFile.empty() && !service.endpointsDns && !service.endpointsKubernetes &&
+      service.routes.empty()) {
     // Valid (a reload or discovery may fill it) but worth saying: /readyz says ready
     // while every connection is refused.
     errors.warn(map.childPath("endpoints"), map.mark(),
@@ -571,6 +635,21 @@ ConfigLoadResult parseDocument(const YAML::Node& root) {
     if (auto value = map.get("maxFileBytes")) {
       if (auto n = readInt(*value, "maxFileBytes", errors, 1024, 1 << 30)) {
         config.maxFileBytes = static_cast<size_t>(*n);
+      }
+    }
+    if (auto value = map.get("kubernetes")) {
+      MapReader kubernetes(*value, "kubernetes", errors);
+      if (kubernetes.valid()) {
+        if (auto path = kubernetes.get("kubeconfig")) {
+          if (auto text = readString(*path, kubernetes.childPath("kubeconfig"), errors)) {
+            if (text->empty()) {
+              errors.addValue(kubernetes.childPath("kubeconfig"), *path, "must not be empty");
+            } else {
+              config.kubernetes.kubeconfig = *text;
+            }
+          }
+        }
+        kubernetes.finish();
       }
     }
     if (auto value = map.get("resolvers")) {

@@ -151,6 +151,26 @@ struct DnsEndpoints {
   bool operator==(const DnsEndpoints&) const = default;
 };
 
+/// `endpoints.kubernetes`: the EndpointSlices of a Service, listed and watched.
+struct KubernetesEndpoints {
+  std::string service;
+  std::string namespaceName;  // "" = the pod's own namespace in cluster, else the context's
+  std::string portName;       // the slice port's name ("" = the unnamed port) ...
+  int portNumber = 0;         // ... or, when set, its number (the endpoints' target port)
+  DnsEndpoints::Family family = DnsEndpoints::Family::Any;
+  /// No event or bookmark for this long: the watch is opened again.
+  double staleWatchSeconds = 180;
+
+  bool operator==(const KubernetesEndpoints&) const = default;
+};
+
+/// Top-level `kubernetes:`: how to reach the API server out of cluster.
+struct KubernetesConfig {
+  std::string kubeconfig;  // "" = $KUBECONFIG, then ~/.kube/config (in cluster: not used)
+
+  bool operator==(const KubernetesConfig&) const = default;
+};
+
 /// `routes:` entry of an http service: requests for `host` (exact, or `*.example.com`
 /// for one label; empty = any) under `pathPrefix` go to `service`'s backends.
 struct RouteConfig {
@@ -243,6 +263,7 @@ struct ServiceConfig {
   std::vector<SocketAddress> staticEndpoints;
   std::string endpointsFile;  // endpoints.file.path: a YAML/JSON list, watched; "" = none
   std::optional<DnsEndpoints> endpointsDns;
+  std::optional<KubernetesEndpoints> endpointsKubernetes;
   std::optional<ProbeSpec> readinessProbe;
   std::optional<ProbeSpec> livenessProbe;
   std::optional<ProbeSpec> startupProbe;
@@ -289,6 +310,7 @@ struct Config {
   AdminConfig admin;
   int workers = 0;                     // 0: one per core
   std::vector<std::string> resolvers;  // "ip[:port]" for DNS discovery; empty: /etc/resolv.conf
+  KubernetesConfig kubernetes;
   /// On SIGTERM: /readyz fails at once, listeners keep accepting this long (so a load
   /// balancer in front sees the failing /readyz and stops sending), then close.
   double shutdownDelaySeconds = 0;

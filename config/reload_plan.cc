@@ -91,6 +91,8 @@ ReloadPlan planReload(const Config& running, const Config& next) {
     change.endpointsChanged = before.staticEndpoints != after.staticEndpoints ||
                               before.endpointsFile != after.endpointsFile ||
                               before.endpointsDns != after.endpointsDns ||
+                              before.endpointsKubernetes != after.endpointsKubernetes ||
+                              running.kubernetes != next.kubernetes ||
                               (after.endpointsDns && running.resolvers != next.resolvers);
     if (change.endpointsChanged) {
       plan.summary.push_back("service " + before.name + ": endpoints " +
@@ -105,6 +107,7 @@ ReloadPlan planReload(const Config& running, const Config& next) {
       rest->staticEndpoints.clear();
       rest->endpointsFile.clear();
       rest->endpointsDns.reset();
+      rest->endpointsKubernetes.reset();
     }
     for (ServiceConfig* rest : {&beforeRest, &afterRest}) {
       rest->readinessProbe.reset();

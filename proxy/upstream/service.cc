@@ -22,7 +22,8 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->maxConnectionsPerClient = config.maxConnectionsPerClient;
   settings->http = config.http;
   settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
-                          config.endpointsDns.has_value();
+                          config.endpointsDns.has_value() ||
+                          config.endpointsKubernetes.has_value();
   settings->routes = config.routes;
   settings->routeTargets = std::move(routeTargets);
   settings->routeTargets.resize(settings->routes.size());  // a missing target: 503

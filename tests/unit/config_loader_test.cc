@@ -709,3 +709,63 @@ services:
 
 }  // namespace
 }  // namespace readygate
+
+namespace readygate {
+namespace {
+
+TEST(ConfigLoader, TheKubernetesSourceIsCheckedAndRefusedUntilItsClientLands) {
+  // Good values: only the "not available" refusal (the values themselves pass).
+  ConfigLoadResult good = loadConfigText(R"(
+kubernetes: {kubeconfig: /home/me/.kube/config}
+services:
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {kubernetes: {service: web, namespace: shop, port: http, family: ipv4,
+                             staleWatchSeconds: 60}}
+  - name: api
+    listen: 127.0.0.1:8081
+    endpoints: {kubernetes: {service: api, port: 8443}}
+  - name: unnamed
+    listen: 127.0.0.1:8082
+    endpoints: {kubernetes: {service: unnamed, port: ""}}
+)");
+  ASSERT_FALSE(good.config);
+  EXPECT_THAT(errorTexts(good),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("services[0].endpoints.kubernetes: the Kubernetes source is not "
+                            "available in this build yet"),
+                  HasSubstr("services[1].endpoints.kubernetes: the Kubernetes source"),
+                  HasSubstr("services[2].endpoints.kubernetes: the Kubernetes source")));
+
+  ConfigLoadResult bad = loadConfigText(R"(
+kubernetes: {kubeconfig: "", contexts: x}
+services:
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {kubernetes: {service: Web_1, namespace: "a.b", port: 70000, family: ipx,
+                             staleWatchSeconds: 5, selector: app=web}}
+  - name: api
+    listen: 127.0.0.1:8081
+    endpoints: {kubernetes: {port: "HTTP"}}
+)");
+  ASSERT_FALSE(bad.config);
+  EXPECT_THAT(errorTexts(bad),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("kubernetes.kubeconfig: \"\": must not be empty"),
+                  HasSubstr("kubernetes.contexts: unknown key"),
+                  HasSubstr("services[0].endpoints.kubernetes.service: \"Web_1\": must be a "
+                            "Kubernetes name"),
+                  HasSubstr("services[0].endpoints.kubernetes.namespace: \"a.b\""),
+                  HasSubstr("services[0].endpoints.kubernetes.port: \"70000\""),
+                  HasSubstr("services[0].endpoints.kubernetes.family: \"ipx\""),
+                  HasSubstr("services[0].endpoints.kubernetes.staleWatchSeconds: \"5\""),
+                  HasSubstr("services[0].endpoints.kubernetes.selector: unknown key"),
+                  HasSubstr("services[0].endpoints.kubernetes: the Kubernetes source"),
+                  HasSubstr("services[1].endpoints.kubernetes.service: required"),
+                  HasSubstr("services[1].endpoints.kubernetes.port: \"HTTP\": must be a port "
+                            "number or a port name"),
+                  HasSubstr("services[1].endpoints.kubernetes: the Kubernetes source")));
+}
+
+}  // namespace
+}  // namespace readygate
