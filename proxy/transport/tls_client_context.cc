@@ -65,7 +65,11 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
   SSL_CTX_set_mode(context.get(), SSL_MODE_RELEASE_BUFFERS);
   if (options.verify) {
     SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
-    if (options.caFile.empty()) {
+    if (options.caFile.empty() && !options.caPem.empty()) {
+      if (addPemCertificates(SSL_CTX_get_cert_store(context.get()), options.caPem) <= 0) {
+        return "cannot load the CA data: no usable certificate in it";
+      }
+    } else if (options.caFile.empty()) {
       if (SSL_CTX_set_default_verify_paths(context.get()) != 1) {
         return "cannot load the system's CA certificates: " + takeOpensslError();
       }
@@ -81,17 +85,24 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
   } else {
     SSL_CTX_set_verify(context.get(), SSL_VERIFY_NONE, nullptr);
   }
-  if (!options.certFile.empty()) {
-    std::string certificatePem;
-    std::string keyPem;
-    if (auto error = readPem(options.certFile, options.maxFileBytes, certificatePem)) return *error;
-    if (auto error = readPem(options.keyFile, options.maxFileBytes, keyPem)) return *error;
+  if (!options.certFile.empty() || !options.certPem.empty()) {
+    std::string certificatePem = options.certPem;
+    std::string keyPem = options.keyPem;
+    if (!options.certFile.empty()) {
+      if (auto error = readPem(options.certFile, options.maxFileBytes, certificatePem)) {
+        return *error;
+      }
+    }
+    if (!options.keyFile.empty()) {
+      if (auto error = readPem(options.keyFile, options.maxFileBytes, keyPem)) return *error;
+    }
+    std::string named = options.certFile.empty() ? "the client certificate data" : options.certFile;
     auto pair = ServerCertificate::fromPem(certificatePem, keyPem);  // a pair, whoever shows it
-    if (auto* error = std::get_if<std::string>(&pair)) return options.certFile + ": " + *error;
+    if (auto* error = std::get_if<std::string>(&pair)) return named + ": " + *error;
     const auto& made = *std::get<std::shared_ptr<const ServerCertificate>>(pair);
     if (SSL_CTX_use_cert_and_key(context.get(), made.certificate.get(), made.key.get(),
                                  made.chain.get(), 1) != 1) {
-      return options.certFile + ": " + takeOpensslError();
+      return named + ": " + takeOpensslError();
     }
   }
   auto made =

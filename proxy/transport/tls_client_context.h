@@ -24,6 +24,11 @@ struct TlsClientOptions {
   std::string serverName;  // SNI and the name to verify; empty: the caller's
   std::string certFile;    // a client certificate (with its chain) for servers that ask
   std::string keyFile;
+  /// The same as data instead of files (a kubeconfig's *-data fields); a file, when
+  /// named, is read instead.
+  std::string caPem;
+  std::string certPem;
+  std::string keyPem;
   /// Keep each server's last session and offer it on the next connection (by the key
   /// newSsl is given): a resumed handshake costs the backend a fraction of a full one.
   bool resumeSessions = false;

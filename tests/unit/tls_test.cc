@@ -90,6 +90,30 @@ TEST(ServerCertificate, APairThatDoesNotMatchIsRefused) {
               120);
 }
 
+TEST(TlsClientContext, TakesItsCaAndClientCertificateAsDataToo) {
+  auto ca = makePemCertificate({"api.example.com"});
+  auto other = makePemCertificate({"me.example.com"});
+  TlsClientOptions options;
+  options.verify = true;
+  options.caPem = ca.certificate;
+  options.certPem = other.certificate;
+  options.keyPem = other.key;
+  auto made = TlsClientContext::create(options);
+  EXPECT_EQ(made.index(), 0u) << std::get<1>(made);
+
+  options.caPem = "not a certificate";
+  made = TlsClientContext::create(options);
+  ASSERT_EQ(made.index(), 1u);
+  EXPECT_EQ(std::get<1>(made), "cannot load the CA data: no usable certificate in it");
+
+  options.caPem = ca.certificate;
+  options.keyPem = ca.key;  // not the certificate's key
+  made = TlsClientContext::create(options);
+  ASSERT_EQ(made.index(), 1u);
+  EXPECT_NE(std::get<1>(made).find("the client certificate data"), std::string::npos)
+      << std::get<1>(made);
+}
+
 TEST(TicketKeyRing, RotatesAndKeepsTheLastKeysForDecryption) {
   ManualClock clock(0);
   TicketKeyRing ring(3600, 3, &clock);
