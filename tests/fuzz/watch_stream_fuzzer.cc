@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/discovery/api_response_reader.h"
 #include "proxy/discovery/endpoint_slice.h"
 #include "proxy/discovery/json_object_stream.h"
 #include "proxy/discovery/kubernetes_messages.h"
@@ -15,9 +16,24 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace readygate;
   if (size == 0) return 0;
-  // The first byte picks the chunk size, so boundaries fall everywhere.
+  // The first byte picks the chunk size, so boundaries fall everywhere, and (its top bit)
+  // whether the input is a whole HTTP response, whose de-chunked body is the stream.
   size_t chunk = 1 + data[0] % 64;
-  std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::string_view raw(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::string body;
+  if (data[0] & 0x80) {
+    ApiResponseReader response({[](int status) {
+                                  if (status < 100 || status > 999) __builtin_trap();
+                                },
+                                [&](std::string_view piece) { body.append(piece); }, nullptr});
+    for (size_t at = 0; at < raw.size(); at += chunk) {
+      if (!response.feed(raw.substr(at, chunk))) break;
+    }
+    response.finishAtClose();
+    if (response.failed() && response.error().empty()) __builtin_trap();
+    raw = body;
+  }
+  std::string_view input = raw;
   JsonObjectStream stream(64 * 1024);
   std::map<std::string, EndpointSlice> slices;
   // The reflector takes every event as a watch would give it, after an empty list.
