@@ -1,0 +1,245 @@
+// KubeApiClient against the test API server (tests/support/kube_apiserver.py, itself checked
+// against kubectl): verified TLS, bearer tokens and their rotation through the token file, a
+// list and a watch streamed, and the refusals.
+#include "proxy/discovery/kube_api_client.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "proxy/core/event_loop.h"
+#include "proxy/discovery/json_object_stream.h"
+#include "proxy/discovery/kubernetes_messages.h"
+#include "tests/support/child_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/net_helpers.h"
+#include "tests/support/proxy_harness.h"
+#include "tests/support/test_pki.h"
+
+namespace readygate {
+namespace {
+
+using namespace testing_support;
+
+/// What one request gave.
+struct Answer : KubeApiClient::Handler {
+  int status = 0;
+  std::string body;
+  std::optional<std::string> done;  // the error ("" for a whole response) once over
+  void onResponseHead(int code) override { status = code; }
+  void onResponseBody(std::string_view piece) override { body.append(piece); }
+  void onResponseDone(const std::string& error) override { done = error; }
+};
+
+class KubeApiClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_.create("api-ca");
+    auto [cert, key] = ca_.issueServer("api", {"127.0.0.1"});
+    apiPort_ = freePort();
+    controlPort_ = freePort();
+    server_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/bin/python3",
+                                 std::string(SOURCE_DIR) + "/tests/support/kube_apiserver.py",
+                                 std::to_string(apiPort_), std::to_string(controlPort_), cert,
+                                 key, "token-1"},
+        harness_.dir() + "/api.log");
+    ASSERT_TRUE(waitUntil([&] { return server_->output().find("listening") != std::string::npos; },
+                          10s))
+        << server_->output();
+    target_.host = "127.0.0.1";
+    target_.port = apiPort_;
+    target_.caFile = ca_.cert();
+    target_.token = "token-1";
+    target_.origin = "test";
+  }
+
+  std::unique_ptr<KubeApiClient> client(const KubeApiTarget& target) {
+    auto made = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20);
+    EXPECT_EQ(made.index(), 0u) << std::get<1>(made);
+    return made.index() == 0 ? std::move(std::get<0>(made)) : nullptr;
+  }
+
+  /// Runs the loop until `answer` is over (or 10 s).
+  bool run(const Answer& answer, std::chrono::milliseconds timeout = 10s) {
+    return waitUntil(
+        [&] {
+          event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+          return answer.done.has_value();
+        },
+        timeout, 0ms);
+  }
+
+  void control(const std::string& method, const std::string& path, const std::string& body) {
+    auto http = HttpTestClient::connect(controlPort_);
+    ASSERT_TRUE(http);
+    ASSERT_TRUE(http->send(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto reply = http->read();
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->status, 200) << method << " " << path << ": " << reply->body;
+  }
+  void putSlice(const std::string& name, const std::string& address) {
+    control("PUT", "/slices/shop/" + name,
+            R"({"metadata":{"labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",)"
+            R"("ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":[")" +
+                address + R"("]}]})");
+  }
+
+  static constexpr const char* kList =
+      "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices"
+      "?labelSelector=kubernetes.io%2Fservice-name%3Dweb&limit=500";
+
+  ProxyHarness harness_;
+  TestCa ca_{harness_, harness_.dir() + "/ca"};
+  int apiPort_ = 0;
+  int controlPort_ = 0;
+  std::unique_ptr<ChildProcess> server_;
+  KubeApiTarget target_;
+  EventLoop loop_;
+  BufferPool pool_;
+};
+
+TEST_F(KubeApiClientTest, AListComesWholeOverVerifiedTlsWithTheToken) {
+  putSlice("web-1", "10.0.0.1");
+  putSlice("web-2", "10.0.0.2");
+  auto api = client(target_);
+  ASSERT_TRUE(api);
+  Answer answer;
+  api->get(kList, answer);
+  ASSERT_TRUE(run(answer));
+  EXPECT_EQ(*answer.done, "");
+  EXPECT_EQ(answer.status, 200);
+  auto page = parseSliceListPage(answer.body);
+  ASSERT_TRUE(std::holds_alternative<SliceListPage>(page)) << answer.body;
+  ASSERT_EQ(std::get<SliceListPage>(page).items.size(), 2u);
+  EXPECT_EQ(std::get<SliceListPage>(page).items[1].name, "web-2");
+  EXPECT_FALSE(api->busy());
+}
+
+TEST_F(KubeApiClientTest, AWatchStreamsEventsAsTheyHappenAndCancelEndsIt) {
+  putSlice("web-1", "10.0.0.1");
+  auto api = client(target_);
+  ASSERT_TRUE(api);
+  Answer list;
+  api->get(kList, list);
+  ASSERT_TRUE(run(list));
+  auto page = std::get<SliceListPage>(parseSliceListPage(list.body));
+
+  Answer watch;
+  api->get(std::string(kList) + "&watch=1&allowWatchBookmarks=true&resourceVersion=" +
+               page.resourceVersion,
+           watch);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        return watch.status == 200;
+      },
+      10s, 0ms));
+  putSlice("web-2", "10.0.0.2");
+  JsonObjectStream stream(1 << 20);
+  std::vector<WatchEvent> events;
+  size_t fed = 0;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        for (const std::string& object : stream.feed(std::string_view(watch.body).substr(fed))) {
+          auto event = parseWatchEvent(object);
+          if (auto* parsed = std::get_if<WatchEvent>(&event)) events.push_back(*parsed);
+        }
+        fed = watch.body.size();
+        for (const WatchEvent& event : events) {
+          if (event.type == WatchEvent::Type::Added && event.slice.name == "web-2") return true;
+        }
+        return false;
+      },
+      10s, 0ms));
+  EXPECT_FALSE(watch.done);  // a watch runs until someone ends it
+  api->cancel();
+  EXPECT_FALSE(api->busy());
+  for (int i = 0; i < 50; ++i) event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+  EXPECT_FALSE(watch.done);  // cancelled: its handler hears nothing more
+}
+
+TEST_F(KubeApiClientTest, TheTokenFileIsReadAgainAfterA401) {
+  std::string tokenFile = harness_.writeFile("token", "token-1\n");
+  KubeApiTarget target = target_;
+  target.token.clear();
+  target.tokenFile = tokenFile;
+  auto api = client(target);
+  ASSERT_TRUE(api);
+  Answer first;
+  api->get(kList, first);
+  ASSERT_TRUE(run(first));
+  EXPECT_EQ(first.status, 200);
+
+  // The kubelet rotates the projected token: the server takes only the new one.
+  control("POST", "/tokens", R"({"accept":["token-2"]})");
+  harness_.writeFile("token", "token-2\n");
+  Answer refused;
+  api->get(kList, refused);
+  ASSERT_TRUE(run(refused));
+  EXPECT_EQ(refused.status, 401);  // read less than a minute ago: the old one went
+  EXPECT_EQ(*refused.done, "");
+  api->tokenRejected();
+  Answer again;
+  api->get(kList, again);
+  ASSERT_TRUE(run(again));
+  EXPECT_EQ(again.status, 200);
+}
+
+TEST_F(KubeApiClientTest, AnotherCaAMissingTokenFileAndAHostNameAreRefusedWithWhy) {
+  TestCa other{harness_, harness_.dir() + "/other"};
+  other.create("other-ca");
+  KubeApiTarget target = target_;
+  target.caFile = other.cert();
+  auto api = client(target);
+  ASSERT_TRUE(api);
+  Answer answer;
+  api->get(kList, answer);
+  ASSERT_TRUE(run(answer));
+  EXPECT_NE(answer.done->find("TLS: "), std::string::npos) << *answer.done;
+  EXPECT_EQ(answer.status, 0);
+
+  target = target_;
+  target.token.clear();
+  target.tokenFile = harness_.dir() + "/no-such-token";
+  api = client(target);
+  ASSERT_TRUE(api);
+  Answer noToken;
+  api->get(kList, noToken);
+  ASSERT_TRUE(run(noToken));
+  EXPECT_NE(noToken.done->find("token file"), std::string::npos) << *noToken.done;
+
+  target = target_;
+  target.host = "kubernetes.example";
+  auto named = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20);
+  ASSERT_EQ(named.index(), 1u);
+  EXPECT_NE(std::get<1>(named).find("numeric address"), std::string::npos);
+}
+
+TEST_F(KubeApiClientTest, AWatchCutByTheServerEndsWithAnError) {
+  auto api = client(target_);
+  ASSERT_TRUE(api);
+  Answer watch;
+  api->get(std::string(kList) + "&watch=1&allowWatchBookmarks=true", watch);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        return watch.status == 200;
+      },
+      10s, 0ms));
+  control("POST", "/drop-watches", "{}");
+  ASSERT_TRUE(run(watch));
+  // Cut mid-stream: a FIN inside the chunked body, or (this server) TLS without its
+  // close_notify; either way not a whole response.
+  EXPECT_NE(*watch.done, "");
+  EXPECT_TRUE(watch.done->find("closed inside the response") != std::string::npos ||
+              watch.done->find("unexpected eof") != std::string::npos)
+      << *watch.done;
+}
+
+}  // namespace
+}  // namespace readygate
