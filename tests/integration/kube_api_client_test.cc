@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "proxy/core/event_loop.h"
 #include "proxy/discovery/json_object_stream.h"
 #include "proxy/discovery/kubernetes_messages.h"
+#include "proxy/discovery/kubernetes_slice_source.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/net_helpers.h"
@@ -36,6 +39,9 @@ struct Answer : KubeApiClient::Handler {
 class KubeApiClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // As the daemon does: OpenSSL writes with write(2), and a server that closes before
+    // the handshake must be an error, not the end of the process.
+    std::signal(SIGPIPE, SIG_IGN);
     ca_.create("api-ca");
     auto [cert, key] = ca_.issueServer("api", {"127.0.0.1"});
     apiPort_ = freePort();
@@ -86,6 +92,26 @@ class KubeApiClientTest : public ::testing::Test {
             R"({"metadata":{"labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",)"
             R"("ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":[")" +
                 address + R"("]}]})");
+  }
+
+  /// What the server was asked, for a failing test's message.
+  std::string requestsLog() {
+    auto http = HttpTestClient::connect(controlPort_);
+    if (!http || !http->send("GET /requests HTTP/1.1\r\nHost: x\r\n\r\n")) return "?";
+    auto reply = http->read();
+    return reply ? reply->body : "?";
+  }
+
+  /// How many watches the server was asked for so far.
+  size_t watchRequests() {
+    auto log = nlohmann::json::parse(requestsLog(), nullptr, false);
+    size_t count = 0;
+    if (log.is_array()) {
+      for (const auto& request : log) {
+        if (request.value("query", "").find("watch=1") != std::string::npos) ++count;
+      }
+    }
+    return count;
   }
 
   static constexpr const char* kList =
@@ -239,6 +265,85 @@ TEST_F(KubeApiClientTest, AWatchCutByTheServerEndsWithAnError) {
   EXPECT_TRUE(watch.done->find("closed inside the response") != std::string::npos ||
               watch.done->find("unexpected eof") != std::string::npos)
       << *watch.done;
+}
+
+/// Waits (running the loop) until `condition` holds.
+bool runUntil(EventLoop& loop, const std::function<bool()>& condition,
+              std::chrono::milliseconds timeout = 15s) {
+  return waitUntil(
+      [&] {
+        event_base_loop(loop.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        return condition();
+      },
+      timeout, 0ms);
+}
+
+TEST_F(KubeApiClientTest, ASourceFollowsItsSlicesThroughCutsBoth410sAndAnOutageNeverEmptyingThem) {
+  putSlice("web-1", "10.0.0.1");
+  putSlice("web-2", "10.0.0.2");
+  putSlice("web-3", "10.0.0.3");
+  KubernetesSliceSource::Options options;
+  options.namespaceName = "shop";
+  options.service = "web";
+  options.reflector.listLimit = 2;  // the list comes in pages
+  options.reflector.firstBackoffSeconds = 0.2;
+  options.reflector.maxBackoffSeconds = 0.5;
+  size_t changes = 0;
+  size_t smallestAfterSync = 100;
+  KubernetesSliceSource* watched = nullptr;
+  KubernetesSliceSource source(loop_.base(), client(target_), options, [&] {
+    ++changes;
+    if (watched->reflector().synced()) {
+      smallestAfterSync = std::min(smallestAfterSync, watched->reflector().slices().size());
+    }
+  });
+  watched = &source;
+  source.start();
+  auto names = [&] {
+    std::string out;
+    for (const auto& [name, slice] : source.reflector().slices()) out += name + " ";
+    return out;
+  };
+  ASSERT_TRUE(runUntil(loop_, [&] { return names() == "web-1 web-2 web-3 "; })) << names();
+  putSlice("web-4", "10.0.0.4");
+  control("DELETE", "/slices/shop/web-1", "");
+  ASSERT_TRUE(runUntil(loop_, [&] { return names() == "web-2 web-3 web-4 "; })) << names();
+
+  using Cause = SliceReflector::RelistCause;
+  auto relists = [&](Cause cause) { return source.reflector().relists()[static_cast<size_t>(cause)]; };
+  // A 410 as an ERROR event, then as an HTTP status: each lists again; a change made
+  // meanwhile (web-5) arrives with the new list.
+  control("POST", "/mode", R"({"goneAs":"event"})");
+  control("POST", "/compact", "{}");
+  control("POST", "/drop-watches", "{}");
+  size_t watches = watchRequests();
+  ASSERT_TRUE(runUntil(loop_, [&] { return relists(Cause::GoneEvent) == 1; }));
+  // Watching again (after the new list) before the next fault.
+  ASSERT_TRUE(runUntil(loop_, [&] { return watchRequests() > watches + 1; })) << requestsLog();
+  control("POST", "/mode", R"({"goneAs":"status"})");
+  putSlice("web-5", "10.0.0.5");
+  control("POST", "/compact", "{}");
+  control("POST", "/drop-watches", "{}");
+  ASSERT_TRUE(runUntil(loop_, [&] { return relists(Cause::GoneStatus) == 1; }))
+      << names() << " " << source.lastError() << " " << requestsLog();
+  ASSERT_TRUE(runUntil(loop_, [&] { return names() == "web-2 web-3 web-4 web-5 "; })) << names();
+
+  // Down: connections refused at once; the set stays; back up: followed again.
+  auto unanswered = [&] {
+    auto found = source.reflector().errorsByStatus().find(0);
+    return found == source.reflector().errorsByStatus().end() ? uint64_t{0} : found->second;
+  };
+  uint64_t before = unanswered();
+  control("POST", "/mode", R"({"down":true})");
+  ASSERT_TRUE(runUntil(loop_, [&] { return unanswered() >= before + 2; }));  // retried, backing off
+  control("DELETE", "/slices/shop/web-2", "");
+  EXPECT_EQ(names(), "web-2 web-3 web-4 web-5 ");
+  control("POST", "/mode", R"({"down":false})");
+  ASSERT_TRUE(runUntil(loop_, [&] { return names() == "web-3 web-4 web-5 "; }))
+      << names() << " / " << source.lastError() << " / " << requestsLog();
+  EXPECT_EQ(smallestAfterSync, 3u);  // never emptied on the way
+  EXPECT_GE(changes, 4u);
+  EXPECT_EQ(relists(Cause::Initial), 1u);
 }
 
 }  // namespace

@@ -65,6 +65,8 @@ class State:
         self.watch_max_seconds = 600.0
         self.expire_continue = False
         self.watch_generation = 0  # bumped by drop-watches
+        self.snapshots = {}  # list key -> (version, items): the pages of one list agree
+        self.next_snapshot = 1
         self.requests = []
 
     def next_version(self):
@@ -211,30 +213,38 @@ def make_api_handler(state):
             with state.lock:
                 if token:
                     try:
-                        version, offset = json.loads(base64.urlsafe_b64decode(token))
+                        key, after = json.loads(base64.urlsafe_b64decode(token))
                     except (ValueError, TypeError):
                         return self.send_json(400, status(400, "BadRequest", "invalid continue"))
-                    if state.expire_continue or version < state.compacted:
+                    snapshot = state.snapshots.get(key)
+                    if state.expire_continue or snapshot is None or snapshot[0] < state.compacted:
                         state.expire_continue = False
                         return self.send_json(410, status(
                             410, "Expired", "The provided continue parameter is too old to "
                             "display a consistent list result. You can start a new list "
                             "without the continue parameter."))
+                    version, items = snapshot
                 else:
-                    version, offset = state.version, 0
-                # A consistent snapshot at `version`: the current slices as they were then
-                # (history newer than it is undone; enough for a test's short lists).
-                items = [obj for obj in state.slices.values()
-                         if matches(obj, namespace, service, name)
-                         and int(obj["metadata"]["resourceVersion"]) <= version]
-                items.sort(key=lambda obj: obj["metadata"]["name"])
-                page = items[offset:offset + limit] if limit > 0 else items[offset:]
-                more = limit > 0 and offset + limit < len(items)
+                    # As etcd does: every page of one list is read at the first page's
+                    # version, whatever changes meanwhile; a page starts after the last
+                    # name of the one before (not at an offset, which deletions move).
+                    version = state.version
+                    items = sorted((copy.deepcopy(obj) for obj in state.slices.values()
+                                    if matches(obj, namespace, service, name)),
+                                   key=lambda obj: obj["metadata"]["name"])
+                    key = state.next_snapshot
+                    state.next_snapshot += 1
+                    state.snapshots[key] = (version, items)
+                    for old in [k for k in state.snapshots if k <= key - 64]:
+                        del state.snapshots[old]  # bounded: an abandoned list expires
+                    after = ""
+                rest = [obj for obj in items if obj["metadata"]["name"] > after]
+                page = rest[:limit] if limit > 0 else rest
                 meta = {"resourceVersion": str(version)}
-                if more:
+                if len(rest) > len(page):
                     meta["continue"] = base64.urlsafe_b64encode(
-                        json.dumps([version, offset + limit]).encode()).decode()
-                    meta["remainingItemCount"] = len(items) - offset - limit
+                        json.dumps([key, page[-1]["metadata"]["name"]]).encode()).decode()
+                    meta["remainingItemCount"] = len(rest) - len(page)
             return self.send_json(200, {"kind": "EndpointSliceList", "apiVersion": GROUP + "/v1",
                                         "metadata": meta, "items": page})
 
@@ -361,7 +371,11 @@ def make_control_handler(state, api_server):
                 if self.path == "/tokens":
                     state.tokens = set(body.get("accept", []))
                 elif self.path == "/compact":
-                    state.compacted = state.version + 1
+                    # Every version up to now is gone: a watch from any of them is 410. The
+                    # version moves past them, so a list made now is consistent and its
+                    # continue tokens are good.
+                    state.version += 1
+                    state.compacted = state.version
                     state.history.clear()
                 elif self.path == "/drop-watches":
                     state.watch_generation += 1
