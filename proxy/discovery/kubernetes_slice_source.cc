@@ -37,8 +37,7 @@ std::string queryEscaped(const std::string& text) {
 KubernetesSliceSource::KubernetesSliceSource(event_base* base,
                                              std::unique_ptr<KubeApiClient> client,
                                              Options options, std::function<void()> onChange)
-    : base_(base),
-      client_(std::move(client)),
+    : client_(std::move(client)),
       options_(std::move(options)),
       onChange_(std::move(onChange)),
       reflector_(options_.reflector, options_.seed),

@@ -50,7 +50,6 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
   void onResponseBody(std::string_view piece) override;
   void onResponseDone(const std::string& error) override;
 
-  event_base* base_;
   std::unique_ptr<KubeApiClient> client_;
   Options options_;
   std::function<void()> onChange_;
