@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -62,6 +63,7 @@ KubeApiClient::KubeApiClient(event_base* base, BufferPool& pool, KubeApiTarget t
       tls_(std::move(tls)),
       maxFileBytes_(maxFileBytes),
       headTimer_(Timer::calling<&KubeApiClient::onTimeout>(base, this)),
+      wholeTimer_(Timer::calling<&KubeApiClient::onWholeTimeout>(base, this)),
       startLater_(Timer::calling<&KubeApiClient::begin>(base, this)) {}
 
 KubeApiClient::~KubeApiClient() = default;
@@ -83,9 +85,10 @@ std::optional<std::string> KubeApiClient::token(std::string& error) {
   return token_;
 }
 
-void KubeApiClient::get(const std::string& target, Handler& handler) {
+void KubeApiClient::get(const std::string& target, Handler& handler, double wholeWithinSeconds) {
   cancel();
   handler_ = &handler;
+  wholeWithinSeconds_ = wholeWithinSeconds;
   ++requestNumber_;
   std::string host = address_.family() == AF_INET6 ? "[" + target_.host + "]" : target_.host;
   request_ = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(target_.port) +
@@ -113,6 +116,7 @@ void KubeApiClient::begin() {
       },
       nullptr});
   headTimer_.arm(kHeadTimeoutSeconds);
+  if (wholeWithinSeconds_ > 0) wholeTimer_.arm(wholeWithinSeconds_);
   int failed = 0;
   connection_ = StreamConnection::connectTo(base_, pool_, address_, *this, failed);
   if (!connection_) finish(std::string("connect: ") + strerror(failed));
@@ -181,6 +185,12 @@ void KubeApiClient::onTimeout() {
   finish("no answer within " + std::to_string(static_cast<int>(kHeadTimeoutSeconds)) + " s");
 }
 
+void KubeApiClient::onWholeTimeout() {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", wholeWithinSeconds_);
+  finish(std::string("no whole answer within ") + seconds + " s");
+}
+
 void KubeApiClient::finish(std::string error) {
   Handler* handler = handler_;
   cancel();
@@ -191,6 +201,7 @@ void KubeApiClient::cancel() {
   ++requestNumber_;
   handler_ = nullptr;
   headTimer_.cancel();
+  wholeTimer_.cancel();
   startLater_.cancel();
   request_.clear();
   // From inside the connection's own callback too: its callbacks end with ours.

@@ -49,8 +49,10 @@ class KubeApiClient : private StreamConnection::Handler {
   KubeApiClient& operator=(const KubeApiClient&) = delete;
 
   /// Starts `GET target` ("/apis/...?..."); one request at a time. `handler` (not owned)
-  /// hears everything about it, never from inside this call.
-  void get(const std::string& target, Handler& handler);
+  /// hears everything about it, never from inside this call. `wholeWithinSeconds` > 0
+  /// bounds the whole answer (a list); 0 leaves the body unbounded in time (a watch,
+  /// whose silence the caller measures).
+  void get(const std::string& target, Handler& handler, double wholeWithinSeconds = 0);
   /// Drops the request in flight without a word to its handler (a stale watch).
   void cancel();
   bool busy() const { return handler_ != nullptr; }
@@ -71,6 +73,7 @@ class KubeApiClient : private StreamConnection::Handler {
   void begin();
   void finish(std::string error);
   void onTimeout();
+  void onWholeTimeout();
 
   void onInput(StreamConnection& connection) override;
   void onDrained(StreamConnection&) override {}
@@ -95,6 +98,8 @@ class KubeApiClient : private StreamConnection::Handler {
   // cancel while a body piece is handed on): freed when the next request begins.
   std::unique_ptr<ApiResponseReader> retiredReader_;
   Timer headTimer_;
+  Timer wholeTimer_;  // the whole answer's deadline, when the request has one
+  double wholeWithinSeconds_ = 0;
   Timer startLater_;     // get() never calls back from inside itself
   uint64_t requestNumber_ = 0;  // moves with every request: a callback of an old one stops
 };

@@ -75,7 +75,8 @@ void KubernetesSliceSource::step() {
               queryEscaped(request->resourceVersion) +
               "&timeoutSeconds=" + std::to_string(request->timeoutSeconds);
     }
-    client_->get(path, *this);
+    client_->get(path, *this,
+                 request->kind == SliceReflector::Request::Kind::List ? options_.listPageSeconds : 0);
   }
   armWake();
 }

@@ -27,6 +27,7 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
     size_t maxListBytes = 64u << 20;   // one list page's body
     size_t maxEventBytes = 8u << 20;   // one watch event (a slice of 1,000 endpoints is ~0.5 MiB)
     uint32_t seed = 0;                 // the reflector's jitter
+    double listPageSeconds = 60;       // one list page, whole, at most this long
   };
 
   KubernetesSliceSource(event_base* base, std::unique_ptr<KubeApiClient> client, Options options,

@@ -246,6 +246,17 @@ TEST_F(KubeApiClientTest, AnotherCaAMissingTokenFileAndAHostNameAreRefusedWithWh
   EXPECT_NE(std::get<1>(named).find("numeric address"), std::string::npos);
 }
 
+TEST_F(KubeApiClientTest, AListThatStallsAfterItsHeadEndsAtItsDeadline) {
+  control("POST", "/mode", R"({"stallLists":true})");
+  auto api = client(target_);
+  ASSERT_TRUE(api);
+  Answer answer;
+  api->get(kList, answer, 0.5);
+  ASSERT_TRUE(run(answer, 5s));
+  EXPECT_EQ(answer.status, 200);  // the head came; the body never did
+  EXPECT_EQ(*answer.done, "no whole answer within 0.5 s");
+}
+
 TEST_F(KubeApiClientTest, AWatchCutByTheServerEndsWithAnError) {
   auto api = client(target_);
   ASSERT_TRUE(api);

@@ -29,7 +29,7 @@ Control (plain HTTP on 127.0.0.1, JSON bodies), for the test to drive:
   POST   /mode                  {"goneAs": "status"|"event", "bookmarkSeconds": 1,
                                  "splitEvents": true, "failNext": [503, 429],
                                  "down": true|false, "watchMaxSeconds": 600,
-                                 "expireContinue": true}
+                                 "expireContinue": true, "stallLists": true}
   GET    /requests              what was asked, newest last (method, path, query, auth ok)
 Usage: kube_apiserver.py API_PORT CONTROL_PORT CERT KEY [TOKEN]
 It prints "kube-apiserver listening" once both ports accept, and exits after 600 s.
@@ -65,6 +65,7 @@ class State:
         self.watch_max_seconds = 600.0
         self.expire_continue = False
         self.watch_generation = 0  # bumped by drop-watches
+        self.stall_lists = False
         self.snapshots = {}  # list key -> (version, items): the pages of one list agree
         self.next_snapshot = 1
         self.requests = []
@@ -206,6 +207,18 @@ def make_api_handler(state):
             return self.send_json(200, obj)
 
         def list(self, namespace, query):
+            with state.lock:
+                stall = state.stall_lists
+            if stall:
+                # A head, then nothing: a list that never completes.
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"kind":')
+                self.wfile.flush()
+                time.sleep(30)
+                return
             service = selector_service(query)
             name = selector_name(query)
             limit = int(query.get("limit", ["0"])[0] or 0)
@@ -390,6 +403,7 @@ def make_control_handler(state, api_server):
                                                              state.watch_max_seconds))
                     state.expire_continue = bool(body.get("expireContinue",
                                                           state.expire_continue))
+                    state.stall_lists = bool(body.get("stallLists", state.stall_lists))
                     if "down" in body and body["down"] != state.down:
                         state.down = bool(body["down"])
                         api_server.set_down(state.down)
