@@ -82,12 +82,14 @@ void SliceReflector::listPage(SliceListPage page, double now) {
   synced_ = true;
   backoff_ = 0;
   lastActivity_ = now;
+  listedAt_ = now;
 }
 
 void SliceReflector::requestFailed(int status, double now) {
   inFlight_ = false;
   ++errors_[status];
   if (status == 410) {
+    bool firstPage = !watching_ && continueToken_.empty();
     if (!watching_) {
       // The continue token expired (or the list's version did): the list starts over.
       startList(RelistCause::ContinueExpired);
@@ -95,7 +97,11 @@ void SliceReflector::requestFailed(int status, double now) {
       ++restarts_[static_cast<size_t>(WatchRestart::Failed)];
       startList(RelistCause::GoneStatus);
     }
-    return;  // at once: the server is answering
+    // At once, the server is answering; but a 410 for a list's first page (it has no
+    // token to expire), or one right after a list, is a server that will say it again:
+    // without a wait that would be a loop of lists against the API server.
+    if (firstPage || now - listedAt_ < 1) backOff(now);
+    return;
   }
   if (watching_) ++restarts_[static_cast<size_t>(WatchRestart::Failed)];
   // A list that failed halfway keeps its pages and token for the retry; the set in use
@@ -123,6 +129,7 @@ void SliceReflector::watchEvent(const WatchEvent& event, double now) {
       ++restarts_[static_cast<size_t>(WatchRestart::Failed)];
       if (event.status.code == 410) {
         startList(RelistCause::GoneEvent);
+        if (now - listedAt_ < 1) backOff(now);  // as for a 410 status: no loop of lists
       } else {
         backOff(now);
       }

@@ -101,6 +101,7 @@ class SliceReflector {
   double retryAt_ = 0;
   double backoff_ = 0;  // the next failure's wait; 0 after a success
   double lastActivity_ = -1;
+  double listedAt_ = -1e9;  // when the last list completed
   uint64_t generation_ = 0;
   std::array<uint64_t, 5> events_{};
   std::array<uint64_t, static_cast<size_t>(RelistCause::kCount)> relists_{};

@@ -122,14 +122,15 @@ TEST(SliceReflector, WatchEventsChangeTheSetAndBookmarksOnlyMoveTheVersion) {
 TEST(SliceReflector, GoneAsAnEventListsAgainAndKeepsTheSetUntilTheNewListIsWhole) {
   Watching w;
   auto& reflector = w.reflector;
-  reflector.watchEvent(gone(), w.now);
-  auto list = reflector.next(w.now);  // at once: the server is answering
+  double later = w.now + 60;  // a minute after the list (one right after it waits: below)
+  reflector.watchEvent(gone(), later);
+  auto list = reflector.next(later);  // at once: the server is answering
   ASSERT_TRUE(list);
   EXPECT_EQ(list->kind, Kind::List);
-  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "30", "more"), w.now);
+  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "30", "more"), later);
   EXPECT_EQ(names(reflector), (std::vector<std::string>{"a", "b"}));  // still the old set
-  reflector.next(w.now);
-  reflector.listPage(page({slice("c", "29", "10.0.0.3")}, "30"), w.now);
+  reflector.next(later);
+  reflector.listPage(page({slice("c", "29", "10.0.0.3")}, "30"), later);
   EXPECT_EQ(names(reflector), (std::vector<std::string>{"a", "c"}));  // b went meanwhile
   EXPECT_EQ(reflector.resourceVersion(), "30");
   EXPECT_EQ(reflector.relists()[static_cast<size_t>(SliceReflector::RelistCause::GoneEvent)], 1u);
@@ -139,18 +140,19 @@ TEST(SliceReflector, GoneAsAnEventListsAgainAndKeepsTheSetUntilTheNewListIsWhole
 TEST(SliceReflector, GoneAsAnHttpStatusListsAgainAndAnExpiredContinueStartsTheListOver) {
   Watching w;
   auto& reflector = w.reflector;
-  reflector.requestFailed(410, w.now);  // the watch's answer
-  auto list = reflector.next(w.now);
+  double later = w.now + 60;  // a minute after the list (one right after it waits: below)
+  reflector.requestFailed(410, later);  // the watch's answer
+  auto list = reflector.next(later);
   ASSERT_TRUE(list);
   EXPECT_EQ(list->kind, Kind::List);
   EXPECT_EQ(reflector.relists()[static_cast<size_t>(SliceReflector::RelistCause::GoneStatus)], 1u);
-  reflector.listPage(page({slice("x", "40", "10.0.0.8")}, "41", "stale-token"), w.now);
-  reflector.next(w.now);
-  reflector.requestFailed(410, w.now);  // the continue token expired
-  auto restart = reflector.next(w.now);
+  reflector.listPage(page({slice("x", "40", "10.0.0.8")}, "41", "stale-token"), later);
+  reflector.next(later);
+  reflector.requestFailed(410, later);  // the continue token expired
+  auto restart = reflector.next(later);
   ASSERT_TRUE(restart);
   EXPECT_EQ(restart->continueToken, "");  // from the first page again
-  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "42"), w.now);
+  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "42"), later);
   EXPECT_EQ(names(reflector), (std::vector<std::string>{"a"}));  // x's page was dropped
   EXPECT_EQ(
       reflector.relists()[static_cast<size_t>(SliceReflector::RelistCause::ContinueExpired)], 1u);
@@ -200,6 +202,31 @@ TEST(SliceReflector, ASilentWatchIsStaleAfterItsTimeAndIsWatchedAgainWithoutALis
   EXPECT_FALSE(reflector.watchIsStale(w.now + 200));  // the new watch's silence starts now
   EXPECT_EQ(reflector.watchRestarts()[static_cast<size_t>(SliceReflector::WatchRestart::Stale)],
             1u);
+}
+
+TEST(SliceReflector, AServerThatAnswers410ToEverythingIsNotListedInALoop) {
+  SliceReflector reflector(SliceReflector::Settings{}, 3);
+  double now = 100;
+  reflector.next(now);
+  reflector.requestFailed(410, now);  // the first page: there was no token to expire
+  EXPECT_FALSE(reflector.next(now));  // waits
+  ASSERT_TRUE(reflector.wakeAt());
+  now = *reflector.wakeAt();
+  ASSERT_TRUE(reflector.next(now));
+  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "10"), now);
+  ASSERT_TRUE(reflector.next(now));  // the watch
+  reflector.watchEvent(gone(), now + 0.1);  // at once gone again
+  EXPECT_FALSE(reflector.next(now + 0.1));
+  EXPECT_EQ(names(reflector), (std::vector<std::string>{"a"}));
+  // A 410 long after the last list is answered with a list at once.
+  now = *reflector.wakeAt();
+  ASSERT_TRUE(reflector.next(now));
+  reflector.listPage(page({slice("a", "5", "10.0.0.1")}, "20"), now);
+  ASSERT_TRUE(reflector.next(now));
+  reflector.requestFailed(410, now + 120);
+  auto list = reflector.next(now + 120);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->kind, Kind::List);
 }
 
 TEST(SliceReflector, AWatchThatEndsAtOnceBacksOffInsteadOfSpinning) {
