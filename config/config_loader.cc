@@ -102,6 +102,15 @@ void parseAdmin(const YAML::Node& node, ConfigErrors& errors, AdminConfig& admin
   map.finish();
 }
 
+/// `family: any|ipv4|ipv6` of the DNS and Kubernetes sources.
+std::optional<DnsEndpoints::Family> readFamily(const YAML::Node& node, const std::string& path,
+                                               ConfigErrors& errors) {
+  return readEnum<DnsEndpoints::Family>(node, path, errors,
+                                        {{"any", DnsEndpoints::Family::Any},
+                                         {"ipv4", DnsEndpoints::Family::IPv4},
+                                         {"ipv6", DnsEndpoints::Family::IPv6}});
+}
+
 /// A Kubernetes object name as Services and namespaces take it (RFC 1123 label,
 /// lowercase, at most 63 characters).
 bool isKubernetesLabel(const std::string& text) {
@@ -143,12 +152,7 @@ void parseKubernetesEndpoints(const YAML::Node& node, const std::string& path,
     }
   }
   if (auto family = map.get("family")) {
-    if (auto kind = readEnum<DnsEndpoints::Family>(*family, map.childPath("family"), errors,
-                                                   {{"any", DnsEndpoints::Family::Any},
-                                                    {"ipv4", DnsEndpoints::Family::IPv4},
-                                                    {"ipv6", DnsEndpoints::Family::IPv6}})) {
-      source.family = *kind;
-    }
+    if (auto kind = readFamily(*family, map.childPath("family"), errors)) source.family = *kind;
   }
   if (auto stale = map.get("staleWatchSeconds")) {
     if (auto seconds = readSeconds(*stale, map.childPath("staleWatchSeconds"), errors, 10, 3600)) {
@@ -222,12 +226,7 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
         }
       }
       if (auto family = dns.get("family")) {
-        if (auto kind = readEnum<DnsEndpoints::Family>(*family, dns.childPath("family"), errors,
-                                                       {{"any", DnsEndpoints::Family::Any},
-                                                        {"ipv4", DnsEndpoints::Family::IPv4},
-                                                        {"ipv6", DnsEndpoints::Family::IPv6}})) {
-          source.family = *kind;
-        }
+        if (auto kind = readFamily(*family, dns.childPath("family"), errors)) source.family = *kind;
       }
       dns.finish();
       service.endpointsDns = source;

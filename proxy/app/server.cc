@@ -129,8 +129,7 @@ bool Server::loadAdminToken() {
     return true;
   }
   auto read = readRegularFile(path, config_.maxFileBytes);
-  std::string token = fileContent(read) ? *fileContent(read) : "";
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  std::string token = withoutTrailingWhitespace(fileContent(read) ? *fileContent(read) : "");
   if (token.empty()) {
     logEvent(LogLevel::Error, "admin_token_unreadable",
              {{"path", path},

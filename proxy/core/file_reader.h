@@ -2,6 +2,7 @@
 // with a size cap.
 #pragma once
 
+#include <cctype>
 #include <cstddef>
 #include <string>
 #include <variant>
@@ -23,6 +24,12 @@ std::variant<std::string, std::string> readRegularFile(const std::string& path,
 /// The file's content when the read succeeded, else nullptr; `error` gets the reason.
 inline const std::string* fileContent(const std::variant<std::string, std::string>& result) {
   return result.index() == 0 ? &std::get<0>(result) : nullptr;
+}
+/// `text` without its trailing whitespace: a file that holds one value (a token, a
+/// namespace) usually ends with a newline.
+inline std::string withoutTrailingWhitespace(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
 }
 inline const std::string& fileError(const std::variant<std::string, std::string>& result) {
   return std::get<1>(result);

@@ -20,13 +20,6 @@ double monotonicNow() {
   return clock.now();
 }
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  return text;
-}
-
 }  // namespace
 
 std::variant<std::unique_ptr<KubeApiClient>, std::string> KubeApiClient::create(
@@ -74,7 +67,7 @@ std::optional<std::string> KubeApiClient::token(std::string& error) {
   if (!tokenReadAt_ || now - *tokenReadAt_ >= kTokenRereadSeconds) {
     auto read = readRegularFile(target_.tokenFile, kMaxTokenBytes);
     if (const std::string* content = fileContent(read)) {
-      token_ = trimmed(*content);
+      token_ = withoutTrailingWhitespace(*content);
       tokenReadAt_ = now;
     } else if (token_.empty()) {
       error = "token file " + target_.tokenFile + ": " + fileError(read);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "proxy/core/file_reader.h"
+
 namespace readygate {
 namespace {
 
@@ -205,8 +207,7 @@ std::variant<KubeApiTarget, std::string> inClusterTarget(const std::string& serv
   }
   target.caFile = accountDirectory + "/ca.crt";
   target.tokenFile = accountDirectory + "/token";
-  std::string name = namespaceText;
-  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+  std::string name = withoutTrailingWhitespace(namespaceText);
   target.namespaceName = name.empty() ? "default" : name;
   return target;
 }

@@ -26,6 +26,17 @@ namespace {
 
 using namespace testing_support;
 
+/// Waits (running the loop) until `condition` holds.
+bool runUntil(EventLoop& loop, const std::function<bool()>& condition,
+              std::chrono::milliseconds timeout = 15s) {
+  return waitUntil(
+      [&] {
+        event_base_loop(loop.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        return condition();
+      },
+      timeout, 0ms);
+}
+
 /// What one request gave.
 struct Answer : KubeApiClient::Handler {
   int status = 0;
@@ -70,12 +81,7 @@ class KubeApiClientTest : public ::testing::Test {
 
   /// Runs the loop until `answer` is over (or 10 s).
   bool run(const Answer& answer, std::chrono::milliseconds timeout = 10s) {
-    return waitUntil(
-        [&] {
-          event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-          return answer.done.has_value();
-        },
-        timeout, 0ms);
+    return runUntil(loop_, [&] { return answer.done.has_value(); }, timeout);
   }
 
   void control(const std::string& method, const std::string& path, const std::string& body) {
@@ -158,12 +164,7 @@ TEST_F(KubeApiClientTest, AWatchStreamsEventsAsTheyHappenAndCancelEndsIt) {
   api->get(std::string(kList) + "&watch=1&allowWatchBookmarks=true&resourceVersion=" +
                page.resourceVersion,
            watch);
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        return watch.status == 200;
-      },
-      10s, 0ms));
+  ASSERT_TRUE(runUntil(loop_, [&] { return watch.status == 200; }, 10s));
   putSlice("web-2", "10.0.0.2");
   JsonObjectStream stream(1 << 20);
   std::vector<WatchEvent> events;
@@ -262,12 +263,7 @@ TEST_F(KubeApiClientTest, AWatchCutByTheServerEndsWithAnError) {
   ASSERT_TRUE(api);
   Answer watch;
   api->get(std::string(kList) + "&watch=1&allowWatchBookmarks=true", watch);
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        return watch.status == 200;
-      },
-      10s, 0ms));
+  ASSERT_TRUE(runUntil(loop_, [&] { return watch.status == 200; }, 10s));
   control("POST", "/drop-watches", "{}");
   ASSERT_TRUE(run(watch));
   // Cut mid-stream: a FIN inside the chunked body, or (this server) TLS without its
@@ -276,17 +272,6 @@ TEST_F(KubeApiClientTest, AWatchCutByTheServerEndsWithAnError) {
   EXPECT_TRUE(watch.done->find("closed inside the response") != std::string::npos ||
               watch.done->find("unexpected eof") != std::string::npos)
       << *watch.done;
-}
-
-/// Waits (running the loop) until `condition` holds.
-bool runUntil(EventLoop& loop, const std::function<bool()>& condition,
-              std::chrono::milliseconds timeout = 15s) {
-  return waitUntil(
-      [&] {
-        event_base_loop(loop.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        return condition();
-      },
-      timeout, 0ms);
 }
 
 TEST_F(KubeApiClientTest, ASourceFollowsItsSlicesThroughCutsBoth410sAndAnOutageNeverEmptyingThem) {
