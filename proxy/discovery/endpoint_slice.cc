@@ -85,8 +85,9 @@ std::optional<std::string> parsePort(const json& item, SlicePort& port) {
 }
 
 /// How far an endpoint's conditions put it ahead of another copy of the same address.
-int preference(const KubernetesEndpoint& endpoint) {
-  return (endpoint.terminating ? 0 : 4) + (endpoint.ready ? 2 : 0) + (endpoint.serving ? 1 : 0);
+int preference(const DiscoveredEndpoint& endpoint) {
+  const ClusterConditions& c = *endpoint.cluster;
+  return (c.terminating ? 0 : 4) + (c.ready ? 2 : 0) + (c.serving ? 1 : 0);
 }
 
 }  // namespace
@@ -125,10 +126,10 @@ std::variant<EndpointSlice, std::string> parseEndpointSlice(const json& object) 
   return slice;
 }
 
-std::vector<KubernetesEndpoint> resolveSliceEndpoints(
+std::vector<DiscoveredEndpoint> resolveSliceEndpoints(
     const std::map<std::string, EndpointSlice>& slices, const SlicePortSelector& wanted,
     SliceFamily family) {
-  std::vector<KubernetesEndpoint> endpoints;
+  std::vector<DiscoveredEndpoint> endpoints;
   for (const auto& [name, slice] : slices) {
     bool v4 = slice.addressType == "IPv4";
     bool v6 = slice.addressType == "IPv6";
@@ -144,26 +145,25 @@ std::vector<KubernetesEndpoint> resolveSliceEndpoints(
       auto parsed = SocketAddress::fromHostPort(endpoint.addresses.front(), *port->port);
       auto* address = std::get_if<SocketAddress>(&parsed);
       if (address == nullptr || (address->family() == AF_INET) != v4) continue;
-      KubernetesEndpoint resolved;
-      resolved.address = *address;
-      resolved.ready = endpoint.ready.value_or(true);
-      resolved.serving = endpoint.serving.value_or(resolved.ready);
-      resolved.terminating = endpoint.terminating.value_or(false);
-      resolved.pod = endpoint.pod;
-      resolved.node = endpoint.node;
-      resolved.zone = endpoint.zone;
-      endpoints.push_back(std::move(resolved));
+      ClusterConditions conditions;
+      conditions.ready = endpoint.ready.value_or(true);
+      conditions.serving = endpoint.serving.value_or(conditions.ready);
+      conditions.terminating = endpoint.terminating.value_or(false);
+      conditions.pod = endpoint.pod;
+      conditions.node = endpoint.node;
+      conditions.zone = endpoint.zone;
+      endpoints.push_back(DiscoveredEndpoint{*address, std::move(conditions)});
     }
   }
   // Copies of one address next to each other, the preferred first; then one of each.
   std::stable_sort(endpoints.begin(), endpoints.end(),
-                   [](const KubernetesEndpoint& a, const KubernetesEndpoint& b) {
+                   [](const DiscoveredEndpoint& a, const DiscoveredEndpoint& b) {
                      if (a.address < b.address) return true;
                      if (b.address < a.address) return false;
                      return preference(a) > preference(b);
                    });
   endpoints.erase(std::unique(endpoints.begin(), endpoints.end(),
-                              [](const KubernetesEndpoint& a, const KubernetesEndpoint& b) {
+                              [](const DiscoveredEndpoint& a, const DiscoveredEndpoint& b) {
                                 return a.address == b.address;
                               }),
                   endpoints.end());

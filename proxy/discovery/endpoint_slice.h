@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "proxy/core/socket_address.h"
+#include "proxy/health/endpoint_conditions.h"
 
 namespace readygate {
 
@@ -55,26 +56,14 @@ struct SlicePortSelector {
 
 enum class SliceFamily { Any, IPv4, IPv6 };
 
-/// An endpoint as readygate uses it, its conditions read the API's way: a missing
-/// `ready` is true, a missing `serving` is what `ready` is, a missing `terminating` false.
-struct KubernetesEndpoint {
-  SocketAddress address;
-  bool ready = true;
-  bool serving = true;
-  bool terminating = false;
-  std::string pod;
-  std::string node;
-  std::string zone;
-
-  bool operator==(const KubernetesEndpoint&) const = default;
-};
-
-/// The union of every slice of a Service (whatever manages it) for `port`: FQDN slices
+/// The union of every slice of a Service (whatever manages it) for `port`, each endpoint
+/// with its conditions read the API's way (a missing `ready` is true, a missing `serving`
+/// is what `ready` is, a missing `terminating` false): FQDN slices
 /// and families not wanted are skipped, an endpoint counts by its first address only (as
 /// kube-proxy does), and an address:port that several slices list counts once, the
 /// non-terminating copy kept where they disagree (a pod moving between slices is listed
 /// twice for a moment). In address order (SocketAddress's <). Addresses that are not numeric IPs are skipped.
-std::vector<KubernetesEndpoint> resolveSliceEndpoints(
+std::vector<DiscoveredEndpoint> resolveSliceEndpoints(
     const std::map<std::string, EndpointSlice>& slices, const SlicePortSelector& port,
     SliceFamily family);
 

@@ -122,10 +122,23 @@ void ServiceMembers::record(Member& member, ProbeKind kind, const ProbeResult& r
 }
 
 void ServiceMembers::setEndpoints(const std::vector<SocketAddress>& endpoints) {
-  std::unordered_set<SocketAddress, SocketAddressHash> wanted(endpoints.begin(), endpoints.end());
+  std::vector<DiscoveredEndpoint> plain;
+  plain.reserve(endpoints.size());
+  for (const SocketAddress& address : endpoints) plain.push_back(DiscoveredEndpoint{address, {}});
+  setEndpoints(plain);
+}
+
+void ServiceMembers::setEndpoints(const std::vector<DiscoveredEndpoint>& endpoints) {
+  std::unordered_map<SocketAddress, const DiscoveredEndpoint*, SocketAddressHash> wanted;
+  wanted.reserve(endpoints.size());
+  for (const DiscoveredEndpoint& endpoint : endpoints) {
+    auto [at, added] = wanted.emplace(endpoint.address, &endpoint);
+    if (!added && !at->second->cluster && endpoint.cluster) at->second = &endpoint;
+  }
   bool guard = config_->minReady > 0;
   for (const auto& member : members_) {
-    bool listed = wanted.contains(member->backend->address());
+    auto found = wanted.find(member->backend->address());
+    bool listed = found != wanted.end();
     switch (member->membership) {
       case Membership::Configured:
         if (listed) break;
@@ -152,17 +165,43 @@ void ServiceMembers::setEndpoints(const std::vector<SocketAddress>& endpoints) {
         member->backend->unretire();
         member->tracker = ReadinessTracker(specs_, clock_.now());
         member->healthCause.clear();
+        member->everReady = false;
+        member->spillover = false;
+        member->cluster.reset();
         startChecks(*member);
         break;
     }
+    if (listed && member->membership == Membership::Configured) {
+      updateConditions(*member, found->second->cluster, guard);
+    }
   }
-  for (const SocketAddress& address : endpoints) {
-    if (index_.contains(address)) continue;
-    addMember(address);
+  for (const DiscoveredEndpoint& endpoint : endpoints) {
+    if (index_.contains(endpoint.address)) continue;
+    Member& added = addMember(endpoint.address);
+    added.cluster = wanted.at(endpoint.address)->cluster;
     logEvent(LogLevel::Info, "backend_added",
-             {{"service", service_->name()}, {"backend", address.toString()}});
+             {{"service", service_->name()}, {"backend", endpoint.address.toString()}});
   }
   refresh();
+}
+
+void ServiceMembers::updateConditions(Member& member,
+                                      const std::optional<ClusterConditions>& cluster, bool guard) {
+  bool wasTerminating = member.cluster && member.cluster->terminating;
+  bool terminating = cluster && cluster->terminating;
+  if (terminating && !wasTerminating) {
+    // Only a pod that was carrying traffic is worth keeping while minReady is unmet.
+    member.spillover = guard && member.view.countsAsReady;
+    logEvent(LogLevel::Info, "backend_terminating",
+             {{"service", service_->name()},
+              {"backend", member.backend->name()},
+              {"pod", cluster->pod},
+              {"serving", cluster->serving ? "true" : "false"},
+              {"held_by_min_ready", member.spillover ? "true" : "false"}});
+  } else if (!terminating) {
+    member.spillover = false;
+  }
+  member.cluster = cluster;
 }
 
 void ServiceMembers::applyConfig(std::shared_ptr<const ServiceConfig> config) {
@@ -211,6 +250,9 @@ BackendFacts ServiceMembers::factsOf(const Member& member) {
   facts.ejectReason = member.ejectReason;
   facts.healthCause = member.healthCause;
   facts.healthReason = member.tracker.currentReason();
+  facts.cluster = member.cluster ? &*member.cluster : nullptr;
+  facts.spillover = member.spillover;
+  facts.everReady = member.everReady;
   return facts;
 }
 
@@ -293,9 +335,14 @@ void ServiceMembers::refresh() {
   bool enoughReady = decision.readyCount >= static_cast<size_t>(config_->minReady);
   bool released = false;
   for (size_t i = 0; i < members_.size(); ++i) {
-    if (members_[i]->membership != Membership::Leaving) continue;
-    if (enoughReady || decision.views[i].state != EffectiveState::Leaving) {
+    bool let = enoughReady || decision.views[i].state != EffectiveState::Leaving;
+    if (members_[i]->membership == Membership::Leaving && let) {
       members_[i]->membership = facts[i].membership = Membership::Removed;
+      released = true;
+    }
+    // A terminating pod held as spillover goes the same way, and is not held again.
+    if (members_[i]->spillover && let && !decision.views[i].terminatingFallback) {
+      members_[i]->spillover = facts[i].spillover = false;
       released = true;
     }
   }
@@ -311,11 +358,14 @@ void ServiceMembers::refresh() {
     member.backend->setInRotation(view.inRotation);
     EffectiveState previous = member.view.state;
     member.view = std::move(view);
+    // Gone from the configuration: its checks stop and its connections get a deadline
+    // (a terminating pod, shown as removed too, is probed on until it leaves the slices).
+    if (member.membership == Membership::Removed && member.checks) onRemoved(member);
     if (member.view.state == previous) continue;
     ++member.transitions[{previous, member.view.state}];
     member.stateSince = now;
     member.stateSinceUnix = unixNow();
-    if (member.view.state == EffectiveState::Removed) onRemoved(member);
+    if (member.view.state == EffectiveState::Ready) member.everReady = true;
     logEvent(member.view.state == EffectiveState::Ready ? LogLevel::Info : LogLevel::Warn,
              "backend_state",
              {{"service", service_->name()},
@@ -341,8 +391,16 @@ void ServiceMembers::refresh() {
     logEvent(LogLevel::Warn, decision.failOpen ? "fail_open_started" : "fail_open_ended",
              {{"service", service_->name()}, {"backends", eligible.size()}});
   }
+  if ((decision.terminatingFallback > 0) != (terminatingFallback_ > 0)) {
+    if (decision.terminatingFallback > 0) ++terminatingFallbacks_;
+    logEvent(LogLevel::Warn,
+             decision.terminatingFallback > 0 ? "terminating_fallback_started"
+                                              : "terminating_fallback_ended",
+             {{"service", service_->name()}, {"backends", decision.terminatingFallback}});
+  }
   readyCount_ = decision.readyCount;
   failOpen_ = decision.failOpen;
+  terminatingFallback_ = decision.terminatingFallback;
   service_->publish(std::move(eligible), decision.failOpen, std::move(readySince),
                     config_->slowStartSeconds);
   sweepRemoved();

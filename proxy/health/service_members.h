@@ -16,6 +16,7 @@
 #include "proxy/core/libevent_handles.h"
 #include "proxy/core/timer.h"
 #include "proxy/health/backend_state.h"
+#include "proxy/health/endpoint_conditions.h"
 #include "proxy/health/health_check_session.h"
 #include "proxy/health/readiness_tracker.h"
 #include "proxy/health/rotation.h"
@@ -61,6 +62,10 @@ class ServiceMembers {
     std::string ejectReason;
     double ejectedUntil = 0;  // Clock seconds
     uint64_t ejections = 0;
+    /// What the cluster says of it; none for static, file and DNS endpoints.
+    std::optional<ClusterConditions> cluster;
+    bool spillover = false;  // terminating, held in rotation by minReady (see BackendFacts)
+    bool everReady = false;  // ready at least once since it appeared or started over
   };
 
   /// One endpoint source as discovery last saw it, for /status and metrics.
@@ -83,6 +88,11 @@ class ServiceMembers {
   /// A membership change (reload, discovery): a keyed diff, O(n). New endpoints start
   /// probing; listed ones keep their state; gone ones are removed (their connections
   /// may finish within drainTimeoutSeconds) or, with minReady, leave once enough are ready.
+  /// Endpoints with the cluster's conditions (the Kubernetes source): a terminating one gets
+  /// no new connections (but as spillover while minReady is unmet, or when nothing else is
+  /// left), one the cluster calls not ready is out whatever the probes say. An address
+  /// listed twice counts once, with the conditions of the copy that has them.
+  void setEndpoints(const std::vector<DiscoveredEndpoint>& endpoints);
   void setEndpoints(const std::vector<SocketAddress>& endpoints);
   /// Reload of this service's settings: changed probes restart on every backend from
   /// its current verdict; minReady and whenNoneReady decide the rotation again. The
@@ -109,6 +119,10 @@ class ServiceMembers {
   size_t configuredCount() const;
   size_t leavingCount() const;
   bool failingOpen() const { return failOpen_; }
+  /// Terminating backends in rotation because nothing else is, and how often the service
+  /// has fallen back to them.
+  size_t terminatingFallback() const { return terminatingFallback_; }
+  uint64_t terminatingFallbacks() const { return terminatingFallbacks_; }
   bool retired() const { return retired_; }
   /// Retired and every connection gone: the owner may free it.
   bool finished() const { return retired_ && members_.empty(); }
@@ -123,6 +137,10 @@ class ServiceMembers {
   void startChecks(Member& member);
   void record(Member& member, ProbeKind kind, const ProbeResult& result);
   static BackendFacts factsOf(const Member& member);
+  /// The cluster's new word on a listed member: a pod that starts terminating is held as
+  /// spillover only when it counted as ready and `guard` (minReady) is on.
+  void updateConditions(Member& member, const std::optional<ClusterConditions>& cluster,
+                        bool guard);
   /// Decides every view, lets leaving backends go when minReady is met (or when they
   /// stop serving), logs and counts state changes, publishes the rotation.
   void refresh();
@@ -141,6 +159,8 @@ class ServiceMembers {
   std::unordered_map<SocketAddress, Member*, SocketAddressHash> index_;  // every member
   size_t readyCount_ = 0;
   bool failOpen_ = false;
+  size_t terminatingFallback_ = 0;
+  uint64_t terminatingFallbacks_ = 0;
   bool retired_ = false;
   DeferredDelete<Member> graveyard_;  // may be freed inside their own probe callback
   DeferredDelete<HealthChecks> stoppedChecks_;

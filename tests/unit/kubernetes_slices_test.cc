@@ -95,7 +95,7 @@ std::map<std::string, EndpointSlice> sliceSet(const std::vector<json>& objects) 
   return slices;
 }
 
-std::vector<KubernetesEndpoint> resolve(const std::vector<json>& objects,
+std::vector<DiscoveredEndpoint> resolve(const std::vector<json>& objects,
                                         SlicePortSelector port = {"http", 0},
                                         SliceFamily family = SliceFamily::Any) {
   return resolveSliceEndpoints(sliceSet(objects), port, family);
@@ -112,7 +112,8 @@ TEST(EndpointSlices, MissingConditionsReadAsTheApiSays) {
        endpoint({"10.0.0.6"}, {{"ready", nullptr}, {"terminating", nullptr}})})});
   ASSERT_EQ(endpoints.size(), 6u);
   auto conditions = [&](size_t i) {
-    return std::tuple(endpoints[i].ready, endpoints[i].serving, endpoints[i].terminating);
+    return std::tuple(endpoints[i].cluster->ready, endpoints[i].cluster->serving,
+                      endpoints[i].cluster->terminating);
   };
   EXPECT_EQ(conditions(0), std::tuple(true, true, false));
   EXPECT_EQ(conditions(1), std::tuple(true, true, false));
@@ -121,9 +122,9 @@ TEST(EndpointSlices, MissingConditionsReadAsTheApiSays) {
   EXPECT_EQ(conditions(4), std::tuple(false, true, true));
   EXPECT_EQ(conditions(5), std::tuple(true, true, false));
   EXPECT_EQ(endpoints[0].address.toString(), "10.0.0.1:8080");
-  EXPECT_EQ(endpoints[0].pod, "web-10.0.0.1");
-  EXPECT_EQ(endpoints[0].node, "node-1");
-  EXPECT_EQ(endpoints[0].zone, "zone-a");
+  EXPECT_EQ(endpoints[0].cluster->pod, "web-10.0.0.1");
+  EXPECT_EQ(endpoints[0].cluster->node, "node-1");
+  EXPECT_EQ(endpoints[0].cluster->zone, "zone-a");
 }
 
 TEST(EndpointSlices, AnAddressInSeveralSlicesCountsOnceAndTheNonTerminatingCopyWins) {
@@ -138,8 +139,8 @@ TEST(EndpointSlices, AnAddressInSeveralSlicesCountsOnceAndTheNonTerminatingCopyW
     });
     ASSERT_EQ(endpoints.size(), 3u);
     EXPECT_EQ(endpoints[0].address.toString(), "10.0.0.1:8080");
-    EXPECT_FALSE(endpoints[0].terminating);
-    EXPECT_TRUE(endpoints[0].ready);
+    EXPECT_FALSE(endpoints[0].cluster->terminating);
+    EXPECT_TRUE(endpoints[0].cluster->ready);
   }
 }
 

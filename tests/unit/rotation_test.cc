@@ -124,5 +124,39 @@ TEST(Rotation, DisabledAndDrainingBackendsNeverCountAsReady) {
   EXPECT_EQ(decideRotation(facts, WhenNoneReady::Reject).readyCount, 1u);
 }
 
+TEST(Rotation, TerminatingPodsServeOnlyAsTheLastResortBeforeFailOpen) {
+  ClusterConditions serving{false, true, true, "old", "", ""};
+  ClusterConditions gone{false, false, true, "older", "", ""};
+  BackendFacts old = ready();
+  old.cluster = &serving;
+  BackendFacts older = ready();
+  older.cluster = &gone;
+  BackendFacts failing = notReady();
+  // Nothing else in rotation: the serving terminating pod is, whatever whenNoneReady says.
+  for (WhenNoneReady when : {WhenNoneReady::Reject, WhenNoneReady::All}) {
+    std::vector<BackendFacts> facts{old, older, failing};
+    RotationDecision decision = decideRotation(facts, when);
+    EXPECT_EQ(decision.terminatingFallback, 1u);
+    EXPECT_FALSE(decision.failOpen);
+    EXPECT_TRUE(decision.views[0].inRotation);
+    EXPECT_TRUE(decision.views[0].terminatingFallback);
+    EXPECT_EQ(decision.views[0].reason, "terminating");
+    EXPECT_FALSE(decision.views[1].inRotation);
+    EXPECT_FALSE(decision.views[2].inRotation);
+  }
+  // Its probe failing, it is no fallback; fail-open then skips the one no longer serving.
+  old.health = BackendHealth::NotReady;
+  std::vector<BackendFacts> facts{old, older, failing};
+  RotationDecision decision = decideRotation(facts, WhenNoneReady::All);
+  EXPECT_EQ(decision.terminatingFallback, 0u);
+  EXPECT_TRUE(decision.failOpen);
+  EXPECT_TRUE(decision.views[0].failingOpen);
+  EXPECT_FALSE(decision.views[1].inRotation);
+  EXPECT_TRUE(decision.views[2].failingOpen);
+  // Anything ready by both words: no fallback.
+  facts.push_back(ready());
+  EXPECT_EQ(decideRotation(facts, WhenNoneReady::All).terminatingFallback, 0u);
+}
+
 }  // namespace
 }  // namespace readygate

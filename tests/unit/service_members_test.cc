@@ -381,5 +381,143 @@ TEST_F(ServiceMembersTest, ARetiredServiceRemovesEveryBackendAndFinishes) {
   EXPECT_TRUE(members.finished());
 }
 
+// The cluster's conditions beside the probes (the Kubernetes source).
+DiscoveredEndpoint pod(const std::string& backend, bool ready, bool serving, bool terminating) {
+  ClusterConditions conditions;
+  conditions.ready = ready;
+  conditions.serving = serving;
+  conditions.terminating = terminating;
+  conditions.pod = "web-" + backend.substr(backend.size() - 1);
+  return DiscoveredEndpoint{address(backend), conditions};
+}
+DiscoveredEndpoint readyPod(const std::string& backend) { return pod(backend, true, true, false); }
+DiscoveredEndpoint newPod(const std::string& backend) { return pod(backend, false, false, false); }
+DiscoveredEndpoint terminatingPod(const std::string& backend) {
+  return pod(backend, false, true, true);
+}
+
+const char* kKubernetes = R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: []}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 1}
+)";
+
+TEST_F(ServiceMembersTest, InRotationOnlyWhenTheClusterAndTheProbesBothSayReady) {
+  ServiceMembers& members = start(config(kKubernetes));
+  members.setEndpoints(std::vector{newPod("127.0.0.1:5001")});
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  // Our probe passes, the cluster says not ready: out, and the view says whose word it is.
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Starting);
+  EXPECT_EQ(view("127.0.0.1:5001")->cause, "kubernetes");
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "k8s_not_ready");
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5001")});
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  // The cluster says ready, the probe fails: out with the probe's reason.
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "http_503");
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  // Ready once, then the cluster takes it out: not_ready, not starting.
+  members.setEndpoints(std::vector{newPod("127.0.0.1:5001")});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::NotReady);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "k8s_not_ready");
+  ASSERT_TRUE(members.find(address("127.0.0.1:5001"))->cluster);
+  EXPECT_EQ(members.find(address("127.0.0.1:5001"))->cluster->pod, "web-1");
+}
+
+TEST_F(ServiceMembersTest, WithoutProbesTheClusterAloneDecides) {
+  ServiceMembers& members = start(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: []}
+)"));
+  members.setEndpoints(std::vector{newPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5002"});
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  EXPECT_EQ(rotation().size(), 2u);
+}
+
+TEST_F(ServiceMembersTest, ATerminatingPodGetsNoNewConnectionsAndIsProbedUntilItLeaves) {
+  ServiceMembers& members = start(config(kKubernetes));
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5002"});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Removed);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "terminating");
+  // Still listed: still probed, still shown, its connections not cut.
+  EXPECT_FALSE(probes_["127.0.0.1:5001"].empty());
+  EXPECT_TRUE(std::isinf(members.find(address("127.0.0.1:5001"))->backend->retireDeadline()));
+  // Gone from the slices: now it drains as any removed backend.
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5002")});
+  EXPECT_EQ(view("127.0.0.1:5001"), nullptr);
+  EXPECT_TRUE(probes_["127.0.0.1:5001"].empty());
+}
+
+TEST_F(ServiceMembersTest, TerminatingPodsAreSpilloverWhileMinReadyIsUnmet) {
+  ServiceMembers& members = start(config(std::string(kKubernetes) + "    minReady: 2\n"));
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  // maxUnavailable 1: an old pod terminates before its replacement is ready.
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002"),
+                                   newPod("127.0.0.1:5003")});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Leaving);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "terminating");
+  EXPECT_TRUE(view("127.0.0.1:5001")->heldByMinReady);
+  EXPECT_EQ(rotation().size(), 2u);
+  // The cluster calls the new pod ready; our probe has not passed yet: still held.
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002"),
+                                   readyPod("127.0.0.1:5003")});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Leaving);
+  result("127.0.0.1:5003", ProbeKind::Readiness, true);
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Removed);
+  EXPECT_EQ(rotation(), (std::vector<std::string>{"127.0.0.1:5002", "127.0.0.1:5003"}));
+  // Let go once: a later shortfall does not bring a terminating pod back.
+  result("127.0.0.1:5003", ProbeKind::Readiness, false, "http_503");
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Removed);
+}
+
+TEST_F(ServiceMembersTest, WhenOnlyTerminatingPodsServeTheyAreTheFallbackCountedAndShown) {
+  // Traefik's failing case: a one-replica Deployment rolled, minReady not set.
+  ServiceMembers& members = start(config(kKubernetes));
+  members.setEndpoints(std::vector{readyPod("127.0.0.1:5001")});
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), newPod("127.0.0.1:5002")});
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5001"});
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Leaving);
+  EXPECT_TRUE(view("127.0.0.1:5001")->terminatingFallback);
+  EXPECT_EQ(members.terminatingFallback(), 1u);
+  EXPECT_EQ(members.terminatingFallbacks(), 1u);
+  // One that no longer serves, or fails our probe, is no fallback.
+  members.setEndpoints(std::vector{pod("127.0.0.1:5001", false, false, true),
+                                   newPod("127.0.0.1:5002")});
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(members.terminatingFallback(), 0u);
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), newPod("127.0.0.1:5002")});
+  EXPECT_EQ(members.terminatingFallbacks(), 2u);
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  EXPECT_TRUE(rotation().empty());
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  EXPECT_EQ(members.terminatingFallbacks(), 3u);
+  // The new pod ready by both: the fallback ends.
+  members.setEndpoints(std::vector{terminatingPod("127.0.0.1:5001"), readyPod("127.0.0.1:5002")});
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  EXPECT_EQ(rotation(), std::vector<std::string>{"127.0.0.1:5002"});
+  EXPECT_FALSE(view("127.0.0.1:5001")->terminatingFallback);
+  EXPECT_EQ(members.terminatingFallback(), 0u);
+}
+
+TEST_F(ServiceMembersTest, AnAddressListedTwiceTakesTheConditionsOfTheCopyThatHasThem) {
+  start(config(kKubernetes));
+  members_->setEndpoints(
+      std::vector{DiscoveredEndpoint{address("127.0.0.1:5001"), {}}, newPod("127.0.0.1:5001")});
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "k8s_not_ready");
+}
+
 }  // namespace
 }  // namespace readygate
