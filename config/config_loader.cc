@@ -161,9 +161,6 @@ void parseKubernetesEndpoints(const YAML::Node& node, const std::string& path,
   }
   map.finish();
   service.endpointsKubernetes = source;
-  // Parsed and checked, but followed only once the API client lands (issue 21, in
-  // progress): refusing the source is better than accepting one that does nothing.
-  errors.add(path, node.Mark(), "the Kubernetes source is not available in this build yet");
 }
 
 void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigErrors& errors,

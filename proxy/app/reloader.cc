@@ -101,7 +101,7 @@ ReloadOutcome Reloader::tryReload() {
     bound[change.name] = std::move(std::get<std::vector<ListeningSocket>>(sockets));
   }
   if (!outcome.errors.empty()) return outcome;  // the sockets bound so far close here
-  services_.setDiscovery({next.resolvers, next.maxFileBytes});
+  services_.setDiscovery({next.resolvers, next.maxFileBytes, services_.preparedKubeApi()});
 
   // Services are made first and their listeners opened last, after every service's
   // settings were published whole (routes resolved): a listener never accepts for a

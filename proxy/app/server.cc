@@ -64,7 +64,7 @@ int Server::run() {
     logEvent(LogLevel::Error, "probe_setup_failed", {{"error", *error}});
     return 1;
   }
-  services_.setDiscovery({config_.resolvers, config_.maxFileBytes});
+  services_.setDiscovery({config_.resolvers, config_.maxFileBytes, services_.preparedKubeApi()});
   for (const ServiceConfig& service : config_.services) services_.add(service);
   services_.publishSettings();
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "proxy/discovery/kube_api_client.h"
+#include "proxy/discovery/kube_api_locator.h"
 #include "proxy/health/health_check_session.h"
 #include "proxy/http/http1_connection.h"
 #include "proxy/net/tcp_session.h"
@@ -35,6 +37,19 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
 
 std::optional<std::string> ServiceSet::prepare(const Config& config) {
   if (auto error = tls_.prepare(config)) return error;
+  preparedKubeApi_.reset();
+  bool kubernetes = std::any_of(config.services.begin(), config.services.end(),
+                                [](const ServiceConfig& s) { return s.endpointsKubernetes; });
+  if (kubernetes) {
+    auto located = locateKubeApi(config.kubernetes, KubeEnvironment::ofProcess(), config.maxFileBytes);
+    if (auto* error = std::get_if<std::string>(&located)) return "kubernetes: " + *error;
+    // Its CA and client certificate are loaded now, so a bad one refuses the configuration.
+    BufferPool trial;
+    auto client = KubeApiClient::create(base_, trial, std::get<KubeApiTarget>(located),
+                                        config.maxFileBytes);
+    if (auto* error = std::get_if<std::string>(&client)) return "kubernetes: " + *error;
+    preparedKubeApi_ = std::get<KubeApiTarget>(located);
+  }
   preparedTls_.clear();
   for (const ServiceConfig& service : config.services) {
     if (!service.tls) continue;

@@ -28,11 +28,14 @@ class ServiceSet {
   ServiceSet(event_base* base, const Clock& clock, ChildReaper& reaper, ProbeTimingStats& stats);
 
   /// Makes the TLS contexts `config`'s HTTPS probes, TLS listeners and upstreamTls need,
-  /// reading every certificate, key and CA file again; the first error, if any (the configuration is refused).
+  /// reading every certificate, key and CA file again, and locates the API server when a
+  /// service has a Kubernetes source; the first error, if any (the configuration is refused).
   /// The listeners' contexts are used from the next publishSettings().
   std::optional<std::string> prepare(const Config& config);
   /// The DNS servers discovery asks and its file size cap; before add/applyEndpoints.
   void setDiscovery(DiscoverySettings settings) { discoverySettings_ = std::move(settings); }
+  /// The API server prepare() located for the configuration's Kubernetes sources.
+  const std::optional<KubeApiTarget>& preparedKubeApi() const { return preparedKubeApi_; }
   /// Creates a service and starts probing its endpoints (first rotation published).
   ServiceMembers& add(const ServiceConfig& config);
   /// Reload: the service's endpoint sources as `config` names them (static, file).
@@ -80,6 +83,7 @@ class ServiceSet {
   std::unordered_map<std::string, std::shared_ptr<const TlsClientContext>> upstreamTls_;
   std::unordered_map<std::string, std::shared_ptr<const TlsClientContext>> preparedUpstreamTls_;
   DiscoverySettings discoverySettings_;
+  std::optional<KubeApiTarget> preparedKubeApi_;
   std::vector<std::unique_ptr<ServiceMembers>> services_;
   std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;
 };

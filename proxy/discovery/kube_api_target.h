@@ -22,6 +22,8 @@ struct KubeApiTarget {
   std::string clientKeyPem, clientKeyFile;    // ... and its key
   std::string namespaceName;  // the context's (kubectl's "default" when it names none)
   std::string origin;         // "in-cluster", or "kubeconfig FILE (context C)": for messages
+
+  bool operator==(const KubeApiTarget&) const = default;
 };
 
 /// A kubeconfig's current context. Relative file names are taken from `directory` (the

@@ -36,10 +36,10 @@ std::string queryEscaped(const std::string& text) {
 
 KubernetesSliceSource::KubernetesSliceSource(event_base* base,
                                              std::unique_ptr<KubeApiClient> client,
-                                             Options options, std::function<void()> onChange)
+                                             Options options, NewsHandler onNews)
     : client_(std::move(client)),
       options_(std::move(options)),
-      onChange_(std::move(onChange)),
+      onNews_(std::move(onNews)),
       reflector_(options_.reflector, options_.seed),
       wake_(Timer::calling<&KubernetesSliceSource::step>(base, this)) {}
 
@@ -90,8 +90,8 @@ void KubernetesSliceSource::armWake() {
   wake_.arm(std::max(0.0, *at - now()));
 }
 
-void KubernetesSliceSource::changed(uint64_t before) {
-  if (reflector_.generation() != before && onChange_) onChange_();
+void KubernetesSliceSource::tell(uint64_t before, double arrivedAt) {
+  if (onNews_) onNews_(reflector_.generation() != before, arrivedAt);
 }
 
 void KubernetesSliceSource::onResponseHead(int status) { status_ = status; }
@@ -106,6 +106,7 @@ void KubernetesSliceSource::onResponseBody(std::string_view piece) {
     body_.append(piece);
     return;
   }
+  double arrivedAt = now();
   uint64_t before = reflector_.generation();
   for (const std::string& object : events_->feed(piece)) {
     auto event = parseWatchEvent(object);
@@ -115,7 +116,7 @@ void KubernetesSliceSource::onResponseBody(std::string_view piece) {
       lastError_ = "watch: " + *error;
       client_->cancel();
       reflector_.requestFailed(0, now());
-      changed(before);
+      tell(before, arrivedAt);
       armWake();
       return;
     }
@@ -124,7 +125,7 @@ void KubernetesSliceSource::onResponseBody(std::string_view piece) {
     if (parsed.type == WatchEvent::Type::Error) {
       lastError_ = "watch: " + std::to_string(parsed.status.code) + " " + parsed.status.message;
       client_->cancel();  // the server ends it anyway; the next request waits for nobody
-      changed(before);
+      tell(before, arrivedAt);
       armWake();
       return;
     }
@@ -134,12 +135,13 @@ void KubernetesSliceSource::onResponseBody(std::string_view piece) {
     client_->cancel();
     reflector_.requestFailed(0, now());
   }
-  changed(before);
+  tell(before, arrivedAt);
   armWake();
 }
 
 void KubernetesSliceSource::onResponseDone(const std::string& error) {
   double time = now();
+  double arrivedAt = time;
   uint64_t before = reflector_.generation();
   if (!error.empty()) {
     lastError_ = error;
@@ -172,7 +174,7 @@ void KubernetesSliceSource::onResponseDone(const std::string& error) {
               {"namespace", options_.namespaceName},
               {"error", lastError_}});
   }
-  changed(before);
+  tell(before, arrivedAt);
   wake_.armNow();  // the next request, from the loop rather than from inside the client
 }
 

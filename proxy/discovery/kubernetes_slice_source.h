@@ -16,8 +16,10 @@ namespace readygate {
 
 /// Control loop only. The reflector decides what to ask; this carries it out: list pages
 /// are gathered whole (up to maxListBytes) and parsed, a watch's body is cut into events
-/// as it comes. `onChange` is told after every change of the set (the caller diffs it
-/// against what it had). A 401 makes the client read its token file again.
+/// as it comes. `onNews` is told after every answer and every batch of events: whether the
+/// set changed (the caller diffs it against what it had) and when the bytes that changed
+/// it arrived (monotonic seconds), so the caller can time the way to the rotation. A 401
+/// makes the client read its token file again.
 class KubernetesSliceSource : private KubeApiClient::Handler {
  public:
   struct Options {
@@ -30,8 +32,9 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
     double listPageSeconds = 60;       // one list page, whole, at most this long
   };
 
+  using NewsHandler = std::function<void(bool setChanged, double arrivedAt)>;
   KubernetesSliceSource(event_base* base, std::unique_ptr<KubeApiClient> client, Options options,
-                        std::function<void()> onChange);
+                        NewsHandler onNews);
   KubernetesSliceSource(const KubernetesSliceSource&) = delete;
   KubernetesSliceSource& operator=(const KubernetesSliceSource&) = delete;
 
@@ -44,7 +47,7 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
  private:
   void step();
   void armWake();
-  void changed(uint64_t before);
+  void tell(uint64_t before, double arrivedAt);
   std::string listPath() const;
 
   void onResponseHead(int status) override;
@@ -53,7 +56,7 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
 
   std::unique_ptr<KubeApiClient> client_;
   Options options_;
-  std::function<void()> onChange_;
+  NewsHandler onNews_;
   SliceReflector reflector_;
   Timer wake_;
   SliceReflector::Request::Kind running_ = SliceReflector::Request::Kind::List;

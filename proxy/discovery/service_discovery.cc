@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/discovery/endpoint_list.h"
 
@@ -34,7 +35,7 @@ void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySetting
     dnsEndpoints_.clear();
     dns_ = config.endpointsDns;
     resolvers_ = resolvers;
-    dnsStatus_ = ServiceMembers::SourceStatus{"dns", 0, 0, 0, ""};
+    dnsStatus_ = ServiceMembers::SourceStatus{"dns", 0, 0, 0, "", {}};
     if (dns_) {
       // Each try waits at most half a refresh (0.2 to 2 s): a lookup ends before the next is due.
       resolver_ = std::make_unique<DnsResolver>(base_, resolvers_,
@@ -43,11 +44,37 @@ void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySetting
       lookUp();
     }
   }
+  if (config.endpointsKubernetes != kubernetes_ ||
+      (kubernetes_ && settings.kubernetes != kubeTarget_)) {
+    if (kubeSource_ && kubeSource_->synced()) kubeCarried_ = kubeSource_->endpoints();
+    if (!config.endpointsKubernetes) kubeCarried_.clear();
+    kubeSource_.reset();  // its requests end with it
+    kubeSetupError_.clear();
+    kubernetes_ = config.endpointsKubernetes;
+    kubeTarget_ = settings.kubernetes;
+    if (kubernetes_ && !kubeTarget_) kubeSetupError_ = "no API server located";
+    if (kubernetes_ && kubeTarget_) {
+      auto made = KubernetesEndpointSource::create(
+          base_, *kubernetes_, *kubeTarget_, maxFileBytes_,
+          [this](bool setChanged, double arrivedAt) { onKubernetesNews(setChanged, arrivedAt); });
+      if (auto* error = std::get_if<std::string>(&made)) {
+        kubeSetupError_ = *error;
+      } else {
+        kubeSource_ = std::move(std::get<std::unique_ptr<KubernetesEndpointSource>>(made));
+      }
+    }
+    if (!kubeSetupError_.empty()) {
+      logEvent(LogLevel::Error, "discovery_error",
+               {{"service", members_.service().name()},
+                {"source", "kubernetes"},
+                {"error", kubeSetupError_}});
+    }
+  }
   if (config.endpointsFile != filePath_) {
     watch_.reset();
     fileEndpoints_.clear();
     filePath_ = config.endpointsFile;
-    fileStatus_ = ServiceMembers::SourceStatus{"file", 0, 0, 0, ""};
+    fileStatus_ = ServiceMembers::SourceStatus{"file", 0, 0, 0, "", {}};
     if (!filePath_.empty()) {
       watch_ = std::make_unique<FileWatch>(base_, filePath_, kFilePollSeconds, [this] {
         readFile();
@@ -138,15 +165,46 @@ void ServiceDiscovery::onLookup(DnsResolver::Result result) {
   publish();
 }
 
-void ServiceDiscovery::publish() {
-  std::vector<SocketAddress> merged = static_;
-  merged.insert(merged.end(), fileEndpoints_.begin(), fileEndpoints_.end());
-  merged.insert(merged.end(), dnsEndpoints_.begin(), dnsEndpoints_.end());
+void ServiceDiscovery::onKubernetesNews(bool setChanged, double arrivedAt) {
+  if (!setChanged) {
+    members_.setSources(statuses());  // counters, the last event's time, the last error
+    return;
+  }
+  kubeSource_->resolve();
+  if (kubeSource_->synced()) kubeCarried_.clear();
+  uint64_t before = members_.rotationChanges();
+  publish();
+  if (members_.rotationChanges() != before) {
+    static const SteadyClock clock;
+    kubeSource_->observeEventToRotation(clock.now() - arrivedAt);
+  }
+}
+
+std::vector<ServiceMembers::SourceStatus> ServiceDiscovery::statuses() const {
   std::vector<ServiceMembers::SourceStatus> sources;
-  sources.push_back({"static", static_.size(), 0, 0, ""});
+  sources.push_back({"static", static_.size(), 0, 0, "", {}});
   if (!filePath_.empty()) sources.push_back(fileStatus_);
   if (dns_) sources.push_back(dnsStatus_);
-  members_.setSources(std::move(sources));
+  if (kubeSource_) {
+    sources.push_back(kubeSource_->status());
+  } else if (kubernetes_) {
+    sources.push_back({"kubernetes", 0, 0, 1, kubeSetupError_, {}});
+  }
+  return sources;
+}
+
+void ServiceDiscovery::publish() {
+  std::vector<DiscoveredEndpoint> merged;
+  auto add = [&merged](const std::vector<SocketAddress>& addresses) {
+    for (const SocketAddress& address : addresses) merged.push_back({address, {}});
+  };
+  add(static_);
+  add(fileEndpoints_);
+  add(dnsEndpoints_);
+  const std::vector<DiscoveredEndpoint>& kube =
+      kubeSource_ && kubeSource_->synced() ? kubeSource_->endpoints() : kubeCarried_;
+  merged.insert(merged.end(), kube.begin(), kube.end());
+  members_.setSources(statuses());
   members_.setEndpoints(merged);  // duplicates across sources count once
 }
 

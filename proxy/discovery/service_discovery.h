@@ -1,4 +1,5 @@
-// A service's endpoint sources (static, file), merged and handed to its members as one set.
+// A service's endpoint sources (static, file, DNS, Kubernetes), merged and handed to its
+// members as one set.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "proxy/core/timer.h"
 #include "proxy/discovery/dns_resolver.h"
 #include "proxy/discovery/file_watch.h"
+#include "proxy/discovery/kubernetes_endpoints.h"
 #include "proxy/health/service_members.h"
 
 namespace readygate {
@@ -18,10 +20,12 @@ namespace readygate {
 /// unreadable or unparsable file) keeps its last good set, so an error never empties a
 /// pool. Every change goes to ServiceMembers::setEndpoints, the same keyed diff a reload
 /// uses (new endpoints start probing, gone ones drain, the rollout guard holds).
-/// What every service's discovery shares: the DNS servers, and the size cap of files.
+/// What every service's discovery shares: the DNS servers, the size cap of files, and the
+/// API server the Kubernetes sources ask (located once per configuration).
 struct DiscoverySettings {
   std::vector<std::string> resolvers;  // empty: /etc/resolv.conf
   size_t maxFileBytes = kDefaultMaxFileBytes;
+  std::optional<KubeApiTarget> kubernetes;  // set when some service has a Kubernetes source
 };
 
 class ServiceDiscovery {
@@ -43,7 +47,9 @@ class ServiceDiscovery {
   void readFile();
   void lookUp();
   void onLookup(DnsResolver::Result result);
+  void onKubernetesNews(bool setChanged, double arrivedAt);
   void publish();
+  std::vector<ServiceMembers::SourceStatus> statuses() const;
 
   event_base* base_;
   ServiceMembers& members_;
@@ -60,6 +66,12 @@ class ServiceDiscovery {
   bool lookingUp_ = false;
   std::vector<SocketAddress> dnsEndpoints_;  // the last good answer
   ServiceMembers::SourceStatus dnsStatus_;
+  std::optional<KubernetesEndpoints> kubernetes_;
+  std::optional<KubeApiTarget> kubeTarget_;
+  std::unique_ptr<KubernetesEndpointSource> kubeSource_;
+  // A reload replaced the source: the old one's set stands until the new one has listed.
+  std::vector<DiscoveredEndpoint> kubeCarried_;
+  std::string kubeSetupError_;  // the source could not start (its status says so)
 };
 
 }  // namespace readygate

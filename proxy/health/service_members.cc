@@ -355,6 +355,7 @@ void ServiceMembers::refresh() {
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& member = *members_[i];
     BackendView& view = decision.views[i];
+    if (view.inRotation != member.view.inRotation) ++rotationChanges_;
     member.backend->setInRotation(view.inRotation);
     EffectiveState previous = member.view.state;
     member.view = std::move(view);

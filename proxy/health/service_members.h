@@ -68,13 +68,29 @@ class ServiceMembers {
     bool everReady = false;  // ready at least once since it appeared or started over
   };
 
+  /// What the Kubernetes source adds to its status: its conversation with the API server.
+  struct KubernetesSourceStats {
+    std::string namespaceName;
+    std::string service;
+    std::string apiServer;  // where the target came from (in-cluster, kubeconfig FILE ...)
+    bool synced = false;    // a whole list has been seen
+    std::vector<std::pair<std::string, uint64_t>> eventsByType;   // ADDED, ..., ERROR
+    std::vector<std::pair<std::string, uint64_t>> relistsByCause;  // initial, gone_status, ...
+    std::map<int, uint64_t> apiErrorsByCode;  // HTTP status; 0: no answer at all
+    double lastEventUnix = 0;                 // the last event or bookmark (or list end)
+    /// From the arrival of the bytes that changed the set to the rotation change they
+    /// caused; shared with the source, which observes into it.
+    std::shared_ptr<const prometheus::Histogram> eventToRotation;
+  };
+
   /// One endpoint source as discovery last saw it, for /status and metrics.
   struct SourceStatus {
-    std::string source;         // static, file, dns
+    std::string source;         // static, file, dns, kubernetes
     size_t endpoints = 0;       // in its last good set
     double lastUpdateUnix = 0;  // when that set was read (0: never / static)
     uint64_t errors = 0;        // failed reads or lookups (the last good set stayed)
     std::string lastError;      // "" after a good read
+    std::optional<KubernetesSourceStats> kubernetes;
   };
 
   ServiceMembers(event_base* base, const Clock& clock, HealthCheckFactory checks,
@@ -122,6 +138,8 @@ class ServiceMembers {
   /// Terminating backends in rotation because nothing else is, and how often the service
   /// has fallen back to them.
   size_t terminatingFallback() const { return terminatingFallback_; }
+  /// Moves whenever a backend enters or leaves rotation.
+  uint64_t rotationChanges() const { return rotationChanges_; }
   uint64_t terminatingFallbacks() const { return terminatingFallbacks_; }
   bool retired() const { return retired_; }
   /// Retired and every connection gone: the owner may free it.
@@ -161,6 +179,7 @@ class ServiceMembers {
   bool failOpen_ = false;
   size_t terminatingFallback_ = 0;
   uint64_t terminatingFallbacks_ = 0;
+  uint64_t rotationChanges_ = 0;
   bool retired_ = false;
   DeferredDelete<Member> graveyard_;  // may be freed inside their own probe callback
   DeferredDelete<HealthChecks> stoppedChecks_;

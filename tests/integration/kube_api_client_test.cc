@@ -287,7 +287,8 @@ TEST_F(KubeApiClientTest, ASourceFollowsItsSlicesThroughCutsBoth410sAndAnOutageN
   size_t changes = 0;
   size_t smallestAfterSync = 100;
   KubernetesSliceSource* watched = nullptr;
-  KubernetesSliceSource source(loop_.base(), client(target_), options, [&] {
+  KubernetesSliceSource source(loop_.base(), client(target_), options, [&](bool setChanged, double) {
+    if (!setChanged) return;
     ++changes;
     if (watched->reflector().synced()) {
       smallestAfterSync = std::min(smallestAfterSync, watched->reflector().slices().size());

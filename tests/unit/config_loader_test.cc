@@ -713,8 +713,7 @@ services:
 namespace readygate {
 namespace {
 
-TEST(ConfigLoader, TheKubernetesSourceIsCheckedAndRefusedUntilItsClientLands) {
-  // Good values: only the "not available" refusal (the values themselves pass).
+TEST(ConfigLoader, TheKubernetesSourceIsChecked) {
   ConfigLoadResult good = loadConfigText(R"(
 kubernetes: {kubeconfig: /home/me/.kube/config}
 services:
@@ -729,13 +728,19 @@ services:
     listen: 127.0.0.1:8082
     endpoints: {kubernetes: {service: unnamed, port: ""}}
 )");
-  ASSERT_FALSE(good.config);
-  EXPECT_THAT(errorTexts(good),
-              ::testing::UnorderedElementsAre(
-                  HasSubstr("services[0].endpoints.kubernetes: the Kubernetes source is not "
-                            "available in this build yet"),
-                  HasSubstr("services[1].endpoints.kubernetes: the Kubernetes source"),
-                  HasSubstr("services[2].endpoints.kubernetes: the Kubernetes source")));
+  ASSERT_TRUE(good.config) << errorTexts(good)[0];
+  EXPECT_EQ(good.config->kubernetes.kubeconfig, "/home/me/.kube/config");
+  const auto& web = *good.config->services[0].endpointsKubernetes;
+  EXPECT_EQ(web.service, "web");
+  EXPECT_EQ(web.namespaceName, "shop");
+  EXPECT_EQ(web.portName, "http");
+  EXPECT_EQ(web.family, DnsEndpoints::Family::IPv4);
+  EXPECT_EQ(web.staleWatchSeconds, 60);
+  const auto& api = *good.config->services[1].endpointsKubernetes;
+  EXPECT_EQ(api.portNumber, 8443);
+  EXPECT_EQ(api.namespaceName, "");
+  EXPECT_EQ(api.staleWatchSeconds, 180);
+  EXPECT_EQ(good.config->services[2].endpointsKubernetes->portName, "");
 
   ConfigLoadResult bad = loadConfigText(R"(
 kubernetes: {kubeconfig: "", contexts: x}
@@ -760,11 +765,9 @@ services:
                   HasSubstr("services[0].endpoints.kubernetes.family: \"ipx\""),
                   HasSubstr("services[0].endpoints.kubernetes.staleWatchSeconds: \"5\""),
                   HasSubstr("services[0].endpoints.kubernetes.selector: unknown key"),
-                  HasSubstr("services[0].endpoints.kubernetes: the Kubernetes source"),
                   HasSubstr("services[1].endpoints.kubernetes.service: required"),
                   HasSubstr("services[1].endpoints.kubernetes.port: \"HTTP\": must be a port "
-                            "number or a port name"),
-                  HasSubstr("services[1].endpoints.kubernetes: the Kubernetes source")));
+                            "number or a port name")));
 }
 
 }  // namespace

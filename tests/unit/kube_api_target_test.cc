@@ -2,6 +2,14 @@
 // refused (plugins, no TLS verification, no https).
 #include "proxy/discovery/kube_api_target.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "proxy/discovery/kube_api_locator.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -124,6 +132,82 @@ TEST(KubeApiTarget, InClusterUsesTheServiceEnvironmentAndTheServiceAccountFiles)
   EXPECT_EQ(std::get<KubeApiTarget>(v6).namespaceName, "default");
   EXPECT_TRUE(std::holds_alternative<std::string>(inClusterTarget("", "443", "/sa", "")));
   EXPECT_TRUE(std::holds_alternative<std::string>(inClusterTarget("10.96.0.1", "x", "/sa", "")));
+}
+
+/// A directory of files for the locator, removed afterwards.
+class Scratch {
+ public:
+  Scratch() {
+    char pattern[] = "/tmp/readygate-locator-XXXXXX";
+    dir_ = mkdtemp(pattern);
+  }
+  ~Scratch() { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::filesystem::create_directories(path.substr(0, path.rfind('/')));
+    std::ofstream(path) << text;
+    return path;
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+std::string kubeconfigFor(const std::string& server) {
+  return "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, namespace: "
+         "ns}}]\nclusters: [{name: k, cluster: {server: \"" + server +
+         "\"}}]\nusers: [{name: u, user: {token: t}}]\n";
+}
+
+std::string located(const KubernetesConfig& config, const KubeEnvironment& environment) {
+  auto found = locateKubeApi(config, environment, 1 << 20);
+  if (auto* error = std::get_if<std::string>(&found)) return "error: " + *error;
+  const KubeApiTarget& target = std::get<KubeApiTarget>(found);
+  return target.host + ":" + std::to_string(target.port) + " " + target.namespaceName;
+}
+
+TEST(KubeApiLocator, ClientGosOrderConfiguredThenInClusterThenKubeconfigThenHome) {
+  Scratch scratch;
+  std::string configured = scratch.write("configured", kubeconfigFor("https://10.0.0.1:6443"));
+  std::string fromEnv = scratch.write("env", kubeconfigFor("https://10.0.0.2:6443"));
+  scratch.write("home/.kube/config", kubeconfigFor("https://10.0.0.3:6443"));
+  scratch.write("account/namespace", "shop\n");
+  KubeEnvironment environment;
+  environment.serviceHost = "10.96.0.1";
+  environment.servicePort = "443";
+  environment.kubeconfig = fromEnv + ":/elsewhere";
+  environment.home = scratch.dir() + "/home";
+  environment.accountDirectory = scratch.dir() + "/account";
+  EXPECT_EQ(located(KubernetesConfig{configured}, environment), "10.0.0.1:6443 ns");
+  EXPECT_EQ(located({}, environment), "10.96.0.1:443 shop");
+  environment.serviceHost.clear();
+  EXPECT_EQ(located({}, environment), "10.0.0.2:6443 ns");  // the first file KUBECONFIG names
+  environment.kubeconfig.clear();
+  EXPECT_EQ(located({}, environment), "10.0.0.3:6443 ns");
+  // In cluster without a namespace file: "default", as client-go.
+  environment.serviceHost = "10.96.0.1";
+  environment.accountDirectory = scratch.dir() + "/nothing";
+  EXPECT_EQ(located({}, environment), "10.96.0.1:443 default");
+}
+
+TEST(KubeApiLocator, AMissingOrUnusableFileSaysWhichAndWhy) {
+  Scratch scratch;
+  KubeEnvironment environment;
+  EXPECT_THAT(located({}, environment), HasSubstr("error: no API server"));
+  environment.home = scratch.dir();
+  EXPECT_THAT(located({}, environment), HasSubstr(scratch.dir() + "/.kube/config"));
+  std::string fifo = scratch.dir() + "/fifo";
+  ::mkfifo(fifo.c_str(), 0600);
+  EXPECT_THAT(located(KubernetesConfig{fifo}, environment), HasSubstr("kubeconfig " + fifo));
+  EXPECT_THAT(located(KubernetesConfig{scratch.write("exec", R"(
+current-context: c
+contexts: [{name: c, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "https://10.0.0.1"}}]
+users: [{name: u, user: {exec: {command: aws}}}]
+)")},
+                      environment),
+              HasSubstr("exec"));
 }
 
 }  // namespace
