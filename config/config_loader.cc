@@ -159,6 +159,11 @@ void parseKubernetesEndpoints(const YAML::Node& node, const std::string& path,
       source.staleWatchSeconds = *seconds;
     }
   }
+  if (auto fallback = map.get("terminatingFallback")) {
+    if (auto flag = readBool(*fallback, map.childPath("terminatingFallback"), errors)) {
+      source.terminatingFallback = *flag;
+    }
+  }
   map.finish();
   service.endpointsKubernetes = source;
 }

@@ -160,6 +160,9 @@ struct KubernetesEndpoints {
   DnsEndpoints::Family family = DnsEndpoints::Family::Any;
   /// No event or bookmark for this long: the watch is opened again.
   double staleWatchSeconds = 180;
+  /// When nothing else is in rotation, terminating pods that still serve (and pass the
+  /// probes) take traffic, as kube-proxy does. Off: they never do (Traefik's 503s).
+  bool terminatingFallback = true;
 
   bool operator==(const KubernetesEndpoints&) const = default;
 };

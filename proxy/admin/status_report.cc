@@ -52,6 +52,7 @@ void writeBackend(JsonWriter& json, const ServiceMembers& service,
   json.key("in_rotation").value(view.inRotation);
   json.key("failing_open").value(view.failingOpen);
   json.key("held_by_min_ready").value(view.heldByMinReady);
+  json.key("terminating_fallback").value(view.terminatingFallback);
   json.key("counts_as_ready").value(view.countsAsReady);
   // Slow start: the share of new traffic it may take now (1 outside a ramp).
   double slowStart = service.config().slowStartSeconds;
@@ -73,8 +74,23 @@ void writeBackend(JsonWriter& json, const ServiceMembers& service,
   json.key("connections_total").value(static_cast<unsigned long long>(backend.connectionsTotal()));
   json.key("connect_failures").value(static_cast<unsigned long long>(backend.connectFailures()));
   json.key("connections_close_at");
-  if (view.state == EffectiveState::Removed) {
+  if (member.membership == Membership::Removed) {
     json.value(utcFromUnix(service.unixTime(member.closeDeadline)));
+  } else {
+    json.null();
+  }
+  // What the cluster says beside what the probes say (the Kubernetes source only).
+  json.key("kubernetes");
+  if (member.cluster) {
+    const ClusterConditions& cluster = *member.cluster;
+    json.beginObject();
+    json.key("ready").value(cluster.ready);
+    json.key("serving").value(cluster.serving);
+    json.key("terminating").value(cluster.terminating);
+    json.key("pod").value(cluster.pod);
+    json.key("node").value(cluster.node);
+    json.key("zone").value(cluster.zone);
+    json.endObject();
   } else {
     json.null();
   }
@@ -86,10 +102,22 @@ void writeBackend(JsonWriter& json, const ServiceMembers& service,
   json.endObject();
 }
 
+/// Probes this process sends each backend per second once it is past startup (readiness
+/// and liveness): R replicas of readygate send R times as many.
+double probesPerBackendPerSecond(const ServiceConfig& config) {
+  double rate = 0;
+  for (ProbeKind kind : {ProbeKind::Readiness, ProbeKind::Liveness}) {
+    const std::optional<ProbeSpec>& spec = probeOf(config, kind);
+    if (spec && spec->periodSeconds > 0) rate += 1 / spec->periodSeconds;
+  }
+  return rate;
+}
+
 }  // namespace
 
 const char* rotationLabel(const BackendView& view) {
   if (view.failingOpen) return "fail-open";
+  if (view.terminatingFallback) return "fallback";
   if (view.heldByMinReady) return "held";
   return view.inRotation ? "in" : "out";
 }
@@ -111,6 +139,8 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
     json.key("backends_leaving").value(members->leavingCount());
     json.key("min_ready").value(config.minReady);
     json.key("failing_open").value(members->failingOpen());
+    json.key("terminating_fallback_backends").value(members->terminatingFallback());
+    json.key("probes_per_backend_per_second").value(probesPerBackendPerSecond(config));
     if (members->configuredCount() == 0 && !members->retired()) {
       json.key("note").value("no endpoints: nothing to send traffic to");
     }
@@ -127,6 +157,19 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
       }
       json.key("errors").value(static_cast<unsigned long long>(source.errors));
       json.key("last_error").value(source.lastError);
+      if (source.kubernetes) {
+        const ServiceMembers::KubernetesSourceStats& stats = *source.kubernetes;
+        json.key("namespace").value(stats.namespaceName);
+        json.key("service").value(stats.service);
+        json.key("api_server").value(stats.apiServer);
+        json.key("synced").value(stats.synced);
+        json.key("last_event");
+        if (stats.lastEventUnix > 0) {
+          json.value(utcFromUnix(stats.lastEventUnix));
+        } else {
+          json.null();
+        }
+      }
       json.endObject();
     }
     json.endArray();

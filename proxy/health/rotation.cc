@@ -80,7 +80,7 @@ BackendView explainBackend(const BackendFacts& facts) {
 }
 
 RotationDecision decideRotation(std::span<const BackendFacts> backends,
-                                WhenNoneReady whenNoneReady) {
+                                WhenNoneReady whenNoneReady, bool terminatingFallback) {
   RotationDecision decision;
   decision.views.reserve(backends.size());
   bool anyInRotation = false;
@@ -91,7 +91,7 @@ RotationDecision decideRotation(std::span<const BackendFacts> backends,
   }
   if (anyInRotation) return decision;
   // kube-proxy's last resort: terminating pods that still serve (and pass our probes).
-  for (size_t i = 0; i < backends.size(); ++i) {
+  for (size_t i = 0; terminatingFallback && i < backends.size(); ++i) {
     const BackendFacts& facts = backends[i];
     if (facts.cluster == nullptr || !facts.cluster->terminating || !facts.cluster->serving ||
         facts.health != BackendHealth::Ready || facts.admin != AdminState::Enabled ||

@@ -74,6 +74,6 @@ BackendView explainBackend(const BackendFacts& facts);
 /// every backend an operator did not take out and that is still configured gets traffic,
 /// visibly (`inRotation` and `failingOpen` true).
 RotationDecision decideRotation(std::span<const BackendFacts> backends,
-                                WhenNoneReady whenNoneReady);
+                                WhenNoneReady whenNoneReady, bool terminatingFallback = true);
 
 }  // namespace readygate

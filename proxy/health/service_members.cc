@@ -329,7 +329,8 @@ void ServiceMembers::refresh() {
   std::vector<BackendFacts> facts;
   facts.reserve(members_.size());
   for (const auto& member : members_) facts.push_back(factsOf(*member));
-  RotationDecision decision = decideRotation(facts, config_->whenNoneReady);
+  bool fallback = !config_->endpointsKubernetes || config_->endpointsKubernetes->terminatingFallback;
+  RotationDecision decision = decideRotation(facts, config_->whenNoneReady, fallback);
   // A leaving backend goes once the configured ones can carry the service, or once it
   // stops serving itself: keeping an unready old pod helps nobody.
   bool enoughReady = decision.readyCount >= static_cast<size_t>(config_->minReady);
@@ -346,7 +347,7 @@ void ServiceMembers::refresh() {
       released = true;
     }
   }
-  if (released) decision = decideRotation(facts, config_->whenNoneReady);
+  if (released) decision = decideRotation(facts, config_->whenNoneReady, fallback);
 
   double now = clock_.now();
   size_t configured = configuredCount();

@@ -80,7 +80,36 @@ inline constexpr MetricInfo kDiscoveryLastUpdate{
     "Unix time the source's set was last read successfully (file)."};
 inline constexpr MetricInfo kDiscoveryErrors{
     "readygate_discovery_errors_total", MetricType::Counter,
-    "Failed reads of a source (unreadable or unparsable file); the last good set stayed."};
+    "Failed reads of a source (unreadable or unparsable file, failed lookup, API error); the "
+    "last good set stayed."};
+
+// The Kubernetes source (labels: service, source="kubernetes").
+inline constexpr MetricInfo kKubernetesWatchEvents{
+    "readygate_kubernetes_watch_events_total", MetricType::Counter,
+    "Watch events received, by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)."};
+inline constexpr MetricInfo kKubernetesRelists{
+    "readygate_kubernetes_relists_total", MetricType::Counter,
+    "Lists of the Service's EndpointSlices, by cause (initial, gone_status, gone_event, "
+    "continue_expired)."};
+inline constexpr MetricInfo kKubernetesApiErrors{
+    "readygate_kubernetes_api_errors_total", MetricType::Counter,
+    "Failed API requests and ERROR events, by code (the HTTP status; 0: no answer)."};
+inline constexpr MetricInfo kKubernetesSinceLastEvent{
+    "readygate_kubernetes_seconds_since_last_event", MetricType::Gauge,
+    "Seconds since the last watch event or bookmark (or the end of the last list)."};
+inline constexpr MetricInfo kKubernetesSynced{
+    "readygate_kubernetes_synced", MetricType::Gauge,
+    "1 once a whole list of the Service's EndpointSlices has been seen."};
+inline constexpr MetricInfo kKubernetesEventToRotation{
+    "readygate_kubernetes_event_to_rotation_seconds", MetricType::Histogram,
+    "From the arrival of the API bytes that changed the endpoints to the rotation change they "
+    "caused."};
+inline constexpr MetricInfo kServiceTerminatingFallback{
+    "readygate_service_terminating_fallback_backends", MetricType::Gauge,
+    "Terminating backends in rotation because nothing else is (kube-proxy's fallback)."};
+inline constexpr MetricInfo kServiceTerminatingFallbacks{
+    "readygate_service_terminating_fallbacks_total", MetricType::Counter,
+    "Times the service fell back to terminating backends."};
 
 // Traffic.
 inline constexpr MetricInfo kConnectionsActive{"readygate_connections_active", MetricType::Gauge,

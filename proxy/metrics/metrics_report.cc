@@ -4,6 +4,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -110,6 +111,29 @@ void addBackend(FamilySet& set, const ServiceMembers& service,
   }
 }
 
+void addKubernetesSource(FamilySet& set, const Labels& labels,
+                         const ServiceMembers::KubernetesSourceStats& stats) {
+  namespace m = metrics;
+  for (const auto& [type, count] : stats.eventsByType) {
+    set.value(m::kKubernetesWatchEvents, plus(labels, "type", type), static_cast<double>(count));
+  }
+  for (const auto& [cause, count] : stats.relistsByCause) {
+    set.value(m::kKubernetesRelists, plus(labels, "cause", cause), static_cast<double>(count));
+  }
+  for (const auto& [code, count] : stats.apiErrorsByCode) {
+    set.value(m::kKubernetesApiErrors, plus(labels, "code", std::to_string(code)),
+              static_cast<double>(count));
+  }
+  if (stats.lastEventUnix > 0) {
+    double now = std::chrono::duration<double>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    set.value(m::kKubernetesSinceLastEvent, labels, std::max(0.0, now - stats.lastEventUnix));
+  }
+  set.value(m::kKubernetesSynced, labels, stats.synced ? 1 : 0);
+  if (stats.eventToRotation) set.histogram(m::kKubernetesEventToRotation, labels, *stats.eventToRotation);
+}
+
 void addService(FamilySet& set, const ServiceMembers& members) {
   namespace m = metrics;
   const Service& service = members.service();
@@ -132,7 +156,12 @@ void addService(FamilySet& set, const ServiceMembers& members) {
       set.value(m::kDiscoveryLastUpdate, sourceLabels, source.lastUpdateUnix);
       set.value(m::kDiscoveryErrors, sourceLabels, static_cast<double>(source.errors));
     }
+    if (source.kubernetes) addKubernetesSource(set, sourceLabels, *source.kubernetes);
   }
+  set.value(m::kServiceTerminatingFallback, labels,
+            static_cast<double>(members.terminatingFallback()));
+  set.value(m::kServiceTerminatingFallbacks, labels,
+            static_cast<double>(members.terminatingFallbacks()));
   const ServiceTraffic& traffic = service.traffic();
   auto load = [](const auto& counter) { return static_cast<double>(counter.load()); };
   set.value(m::kConnectionsActive, labels, load(traffic.connectionsActive));
@@ -247,6 +276,14 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kDiscoveryEndpoints,
                                  &m::kDiscoveryLastUpdate,
                                  &m::kDiscoveryErrors,
+                                 &m::kKubernetesWatchEvents,
+                                 &m::kKubernetesRelists,
+                                 &m::kKubernetesApiErrors,
+                                 &m::kKubernetesSinceLastEvent,
+                                 &m::kKubernetesSynced,
+                                 &m::kKubernetesEventToRotation,
+                                 &m::kServiceTerminatingFallback,
+                                 &m::kServiceTerminatingFallbacks,
                                  &m::kConnectionsActive,
                                  &m::kConnectionsTotal,
                                  &m::kBackendConnectionsActive,

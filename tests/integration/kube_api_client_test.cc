@@ -19,6 +19,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/net_helpers.h"
 #include "tests/support/proxy_harness.h"
+#include "tests/support/test_kube_apiserver.h"
 #include "tests/support/test_pki.h"
 
 namespace readygate {
@@ -54,18 +55,9 @@ class KubeApiClientTest : public ::testing::Test {
     // the handshake must be an error, not the end of the process.
     std::signal(SIGPIPE, SIG_IGN);
     ca_.create("api-ca");
-    auto [cert, key] = ca_.issueServer("api", {"127.0.0.1"});
-    apiPort_ = freePort();
-    controlPort_ = freePort();
-    server_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/usr/bin/python3",
-                                 std::string(SOURCE_DIR) + "/tests/support/kube_apiserver.py",
-                                 std::to_string(apiPort_), std::to_string(controlPort_), cert,
-                                 key, "token-1"},
-        harness_.dir() + "/api.log");
-    ASSERT_TRUE(waitUntil([&] { return server_->output().find("listening") != std::string::npos; },
-                          10s))
-        << server_->output();
+    server_ = std::make_unique<TestKubeApiServer>(harness_, ca_, "token-1");
+    ASSERT_TRUE(server_->started()) << server_->output();
+    apiPort_ = server_->apiPort();
     target_.host = "127.0.0.1";
     target_.port = apiPort_;
     target_.caFile = ca_.cert();
@@ -85,28 +77,14 @@ class KubeApiClientTest : public ::testing::Test {
   }
 
   void control(const std::string& method, const std::string& path, const std::string& body) {
-    auto http = HttpTestClient::connect(controlPort_);
-    ASSERT_TRUE(http);
-    ASSERT_TRUE(http->send(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body));
-    auto reply = http->read();
-    ASSERT_TRUE(reply);
-    ASSERT_EQ(reply->status, 200) << method << " " << path << ": " << reply->body;
+    ASSERT_EQ(server_->control(method, path, body), 200) << method << " " << path;
   }
   void putSlice(const std::string& name, const std::string& address) {
-    control("PUT", "/slices/shop/" + name,
-            R"({"metadata":{"labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",)"
-            R"("ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":[")" +
-                address + R"("]}]})");
+    ASSERT_EQ(server_->putSlice("shop", name, "web", {{address}}), 200) << name;
   }
 
   /// What the server was asked, for a failing test's message.
-  std::string requestsLog() {
-    auto http = HttpTestClient::connect(controlPort_);
-    if (!http || !http->send("GET /requests HTTP/1.1\r\nHost: x\r\n\r\n")) return "?";
-    auto reply = http->read();
-    return reply ? reply->body : "?";
-  }
+  std::string requestsLog() { return server_->requests(); }
 
   /// How many watches the server was asked for so far.
   size_t watchRequests() {
@@ -127,8 +105,7 @@ class KubeApiClientTest : public ::testing::Test {
   ProxyHarness harness_;
   TestCa ca_{harness_, harness_.dir() + "/ca"};
   int apiPort_ = 0;
-  int controlPort_ = 0;
-  std::unique_ptr<ChildProcess> server_;
+  std::unique_ptr<TestKubeApiServer> server_;
   KubeApiTarget target_;
   EventLoop loop_;
   BufferPool pool_;

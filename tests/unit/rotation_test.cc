@@ -143,6 +143,10 @@ TEST(Rotation, TerminatingPodsServeOnlyAsTheLastResortBeforeFailOpen) {
     EXPECT_EQ(decision.views[0].reason, "terminating");
     EXPECT_FALSE(decision.views[1].inRotation);
     EXPECT_FALSE(decision.views[2].inRotation);
+    // Turned off (terminatingFallback: false), nothing serves, as Traefik has it.
+    RotationDecision strict = decideRotation(facts, WhenNoneReady::Reject, false);
+    EXPECT_EQ(strict.terminatingFallback, 0u);
+    EXPECT_FALSE(strict.views[0].inRotation);
   }
   // Its probe failing, it is no fallback; fail-open then skips the one no longer serving.
   old.health = BackendHealth::NotReady;
