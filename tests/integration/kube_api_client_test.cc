@@ -80,7 +80,7 @@ class KubeApiClientTest : public ::testing::Test {
     ASSERT_EQ(server_->control(method, path, body), 200) << method << " " << path;
   }
   void putSlice(const std::string& name, const std::string& address) {
-    ASSERT_EQ(server_->putSlice("shop", name, "web", {{address}}), 200) << name;
+    ASSERT_EQ(server_->putSlice("shop", name, "web", {{address, true, true, false, ""}}), 200) << name;
   }
 
   /// What the server was asked, for a failing test's message.
