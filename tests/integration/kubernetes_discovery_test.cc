@@ -335,3 +335,105 @@ TEST_F(KubernetesDiscoveryTest, WhenOnlyTerminatingPodsAreLeftWithoutTheFallback
   LoadOutcome run = terminatingOnly(*this, harness_, false);
   EXPECT_GT(run.failed, 0);
 }
+
+namespace {
+
+/// Each backend's state and when it entered it: equal before and after means no backend
+/// changed state in between.
+std::string statesOf(ProxyHarness& harness) {
+  auto status = nlohmann::json::parse(harness.admin("/status"), nullptr, false);
+  std::string out;
+  if (!status.is_object()) return "?";
+  for (const auto& backend : status["services"][0]["backends"]) {
+    out += backend["address"].get<std::string>() + "=" + backend["state"].get<std::string>() +
+           "@" + backend["since"].get<std::string>() + " ";
+  }
+  return out;
+}
+
+}  // namespace
+
+// Scenario 2: faults in the API conversation mid-rollout: a dropped watch, a 410 as an
+// ERROR event, a 410 as the HTTP status, a token rotation. Traffic flows and no backend
+// changes state because of them.
+TEST_F(KubernetesDiscoveryTest, WatchFaultsAndATokenRotationChangeNoBackendAndLoseNothing) {
+  std::vector<FakePod*> pods{&harness_.startPod("a"), &harness_.startPod("b")};
+  publishReady(pods);
+  startProxy(kProbe);
+  for (FakePod* pod : pods) ASSERT_TRUE(harness_.waitForState(pod->address(), "ready"));
+  std::string before = statesOf(harness_);
+  HttpLoad load;
+  load.start(port(), 10, "/");
+  ASSERT_TRUE(waitForRequests(load, 500));
+  auto series = [](const std::string& name, const std::string& label) {
+    return name + "{service=\"web\",source=\"kubernetes\"," + label + "}";
+  };
+  auto watchAgain = [&] {
+    size_t watches = watchRequests();
+    EXPECT_EQ(api_->control("POST", "/drop-watches", "{}"), 200);
+    return waitUntil([&] { return watchRequests() > watches; }, 15s);
+  };
+  // A dropped watch: watched again from where it was, no list.
+  EXPECT_TRUE(watchAgain()) << api_->requests();
+  // 410 as an ERROR event, then as the HTTP status: listed again, the set applied whole.
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"goneAs":"event"})"), 200);
+  EXPECT_EQ(api_->control("POST", "/compact", "{}"), 200);
+  EXPECT_TRUE(watchAgain());
+  EXPECT_TRUE(waitForMetricAtLeast(
+      series("readygate_kubernetes_relists_total", "cause=\"gone_event\""), 1));
+  EXPECT_TRUE(waitUntil([&] { return watchRequests() >= 4; }, 15s)) << api_->requests();
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"goneAs":"status"})"), 200);
+  EXPECT_EQ(api_->control("POST", "/compact", "{}"), 200);
+  EXPECT_TRUE(watchAgain());
+  EXPECT_TRUE(waitForMetricAtLeast(
+      series("readygate_kubernetes_relists_total", "cause=\"gone_status\""), 1));
+  // The token rotates: the server takes only the new one, the file holds it; the 401 makes
+  // readygate read the file again.
+  EXPECT_EQ(api_->control("POST", "/tokens", R"({"accept":["token-2"]})"), 200);
+  harness_.writeFile("token", "token-2\n");
+  EXPECT_EQ(api_->control("POST", "/drop-watches", "{}"), 200);
+  EXPECT_TRUE(waitForMetricAtLeast(
+      series("readygate_kubernetes_api_errors_total", "code=\"401\""), 1));
+  // Still following: a new pod shows up.
+  FakePod& c = harness_.startPod("c");
+  publish(c, true);
+  EXPECT_TRUE(harness_.waitForState(c.address(), "ready")) << harness_.admin("/status");
+  EXPECT_TRUE(waitForRequests(load, 500));
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
+  std::string after = statesOf(harness_);
+  EXPECT_EQ(after.substr(0, before.size()), before) << "a backend changed state";
+  EXPECT_EQ(metric(series("readygate_kubernetes_watch_events_total", "type=\"ERROR\"")), 1);
+  EXPECT_GE(metric(series("readygate_kubernetes_relists_total", "cause=\"initial\"")), 1);
+}
+
+// Scenario 5: the API server down for 10 s: the pool stays as it was, traffic flows, the
+// errors are counted; back up, changes are followed again.
+TEST_F(KubernetesDiscoveryTest, AnApiServerDownForTenSecondsKeepsThePoolAndCountsErrors) {
+  std::vector<FakePod*> pods{&harness_.startPod("a"), &harness_.startPod("b")};
+  publishReady(pods);
+  startProxy(kProbe);
+  for (FakePod* pod : pods) ASSERT_TRUE(harness_.waitForState(pod->address(), "ready"));
+  std::string before = statesOf(harness_);
+  HttpLoad load;
+  load.start(port(), 10, "/");
+  ASSERT_TRUE(waitForRequests(load, 500));
+  const std::string unanswered =
+      "readygate_kubernetes_api_errors_total{service=\"web\",source=\"kubernetes\",code=\"0\"}";
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"down":true})"), 200);
+  auto downAt = std::chrono::steady_clock::now();
+  // Down for 10 s, by the clock: the scenario's length, not a wait for readygate.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return std::chrono::steady_clock::now() - downAt >= 10s && metric(unanswered) >= 2;
+      },
+      20s));
+  EXPECT_EQ(statesOf(harness_), before) << "the outage changed the pool";
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"down":false})"), 200);
+  // Back: the next change is followed (after at most the 30 s backoff cap).
+  api_->deleteSlice("shop", "web-" + pods[1]->name);
+  EXPECT_TRUE(waitUntil([&] { return harness_.backendState(pods[1]->address()).empty(); }, 45s));
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
+  EXPECT_EQ(harness_.backendState(pods[0]->address()), "ready");
+}
