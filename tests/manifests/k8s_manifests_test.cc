@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -134,11 +135,13 @@ TEST(KubernetesManifests, KustomizeRendersThemAll) {
   ASSERT_EQ(rendered().exitStatus(), 0) << rendered().text();
   for (const char* key : {"Namespace/readygate-demo", "Deployment/readygate", "Service/readygate",
                           "Service/readygate-admin", "PodDisruptionBudget/readygate",
-                          "Deployment/demo-app", "Service/demo-app"}) {
+                          "Deployment/demo-app", "Service/demo-app", "ServiceAccount/readygate",
+                          "Role/readygate-endpointslices", "RoleBinding/readygate-endpointslices"}) {
     EXPECT_TRUE(rendered().get(key)) << key << " is missing";
   }
   ASSERT_EQ(rendered().ofKind("ConfigMap").size(), 1u);
-  for (const auto& kind : {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget"}) {
+  for (const auto& kind : {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget",
+                           "ServiceAccount", "Role", "RoleBinding"}) {
     for (const YAML::Node& node : rendered().ofKind(kind)) {
       EXPECT_EQ(node["metadata"]["namespace"].as<std::string>(""), "readygate-demo")
           << kind << " " << node["metadata"]["name"];
@@ -262,28 +265,88 @@ TEST(KubernetesManifests, SelectorsAndPortsMeetAcrossServicesAndBudgets) {
             rendered().get("Deployment/readygate")["spec"]["replicas"].as<int>())
       << "a budget as large as the Deployment blocks every node drain";
 
-  // The config discovers the app through its headless Service's DNS name, at its port.
+  // The config follows the app Service's EndpointSlices: the Service exists in readygate's
+  // namespace (the default the source takes in cluster), selects the app's pods, and has
+  // the port the source names, whose target is the app container's port.
   YAML::Node deployment = rendered().get("Deployment/readygate");
   YAML::Node config =
       YAML::Load(mountedConfigMap(deployment)["data"]["readygate.yaml"].as<std::string>());
-  YAML::Node dns = config["services"][0]["endpoints"]["dns"];
-  ASSERT_TRUE(dns);
-  YAML::Node app = rendered().get("Service/demo-app");
-  std::string expectedName =
-      "demo-app." + app["metadata"]["namespace"].as<std::string>() + ".svc.cluster.local";
-  EXPECT_EQ(dns["name"].as<std::string>(), expectedName);
-  EXPECT_EQ(app["spec"]["clusterIP"].as<std::string>(), "None") << "DNS must list pods: headless";
+  YAML::Node source = config["services"][0]["endpoints"]["kubernetes"];
+  ASSERT_TRUE(source);
+  EXPECT_FALSE(config["services"][0]["endpoints"]["dns"]) << "one source: the slices";
+  YAML::Node app = rendered().get("Service/" + source["service"].as<std::string>());
+  ASSERT_TRUE(app) << "the source names a Service the manifests do not have";
+  EXPECT_EQ(app["metadata"]["namespace"].as<std::string>(),
+            deployment["metadata"]["namespace"].as<std::string>());
+  EXPECT_FALSE(source["namespace"]) << "in cluster the pod's own namespace is the default";
   EXPECT_TRUE(selects(app["spec"]["selector"], appPod["metadata"]["labels"]));
   YAML::Node appContainer = appPod["spec"]["containers"][0];
-  EXPECT_EQ(app["spec"]["ports"][0]["port"].as<int>(), dns["port"].as<int>());
-  EXPECT_EQ(resolvePort(appContainer, app["spec"]["ports"][0]["targetPort"]),
-            dns["port"].as<int>());
+  YAML::Node servicePort;
+  for (const YAML::Node& port : app["spec"]["ports"]) {
+    if (port["name"].as<std::string>("") == source["port"].as<std::string>()) servicePort = port;
+  }
+  ASSERT_TRUE(servicePort) << "no Service port named " << source["port"];
+  EXPECT_GT(resolvePort(appContainer, servicePort["targetPort"]), 0);
   // The app's own probes ask what readygate's probes ask.
   EXPECT_EQ(appContainer["readinessProbe"]["httpGet"]["path"].as<std::string>(),
             config["services"][0]["readinessProbe"]["httpGet"]["path"].as<std::string>());
   EXPECT_EQ(appContainer["livenessProbe"]["httpGet"]["path"].as<std::string>(),
             config["services"][0]["livenessProbe"]["httpGet"]["path"].as<std::string>());
   EXPECT_TRUE(appPod["spec"]["securityContext"]["runAsNonRoot"].as<bool>(false));
+}
+
+// The Role grants exactly what the Kubernetes source uses, list and watch of EndpointSlices
+// in its own namespace, to the ServiceAccount readygate's pods run as; nothing cluster-wide.
+TEST(KubernetesManifests, TheRoleGrantsExactlyWhatTheSliceSourceUses) {
+  ASSERT_EQ(rendered().exitStatus(), 0) << rendered().text();
+  YAML::Node deployment = rendered().get("Deployment/readygate");
+  YAML::Node pod = deployment["spec"]["template"]["spec"];
+  std::string account = pod["serviceAccountName"].as<std::string>("");
+  ASSERT_EQ(account, "readygate");
+  EXPECT_TRUE(pod["automountServiceAccountToken"].as<bool>(false));
+  std::string ns = deployment["metadata"]["namespace"].as<std::string>();
+  EXPECT_TRUE(rendered().get("ServiceAccount/" + account));
+  EXPECT_TRUE(rendered().ofKind("ClusterRole").empty());
+  EXPECT_TRUE(rendered().ofKind("ClusterRoleBinding").empty());
+
+  std::vector<YAML::Node> roles = rendered().ofKind("Role");
+  ASSERT_EQ(roles.size(), 1u);
+  YAML::Node role = roles[0];
+  EXPECT_EQ(role["metadata"]["namespace"].as<std::string>(), ns);
+  ASSERT_EQ(role["rules"].size(), 1u) << "one rule: list and watch EndpointSlices";
+  YAML::Node rule = role["rules"][0];
+  auto items = [](const YAML::Node& list) {
+    std::vector<std::string> out;
+    for (const YAML::Node& item : list) out.push_back(item.as<std::string>());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(items(rule["apiGroups"]), std::vector<std::string>{"discovery.k8s.io"});
+  EXPECT_EQ(items(rule["resources"]), std::vector<std::string>{"endpointslices"});
+  EXPECT_EQ(items(rule["verbs"]), (std::vector<std::string>{"list", "watch"}));
+  EXPECT_FALSE(rule["resourceNames"]) << "a list cannot be limited by resource name";
+
+  // And the config uses nothing more: every service's source is the slices of a Service
+  // in this namespace (another namespace would need another Role).
+  YAML::Node config =
+      YAML::Load(mountedConfigMap(deployment)["data"]["readygate.yaml"].as<std::string>());
+  for (const YAML::Node& service : config["services"]) {
+    YAML::Node source = service["endpoints"]["kubernetes"];
+    if (!source) continue;
+    EXPECT_EQ(source["namespace"].as<std::string>(ns), ns) << service["name"];
+  }
+
+  std::vector<YAML::Node> bindings = rendered().ofKind("RoleBinding");
+  ASSERT_EQ(bindings.size(), 1u);
+  YAML::Node binding = bindings[0];
+  EXPECT_EQ(binding["metadata"]["namespace"].as<std::string>(), ns);
+  EXPECT_EQ(binding["roleRef"]["kind"].as<std::string>(), "Role");
+  EXPECT_EQ(binding["roleRef"]["name"].as<std::string>(),
+            role["metadata"]["name"].as<std::string>());
+  ASSERT_EQ(binding["subjects"].size(), 1u);
+  EXPECT_EQ(binding["subjects"][0]["kind"].as<std::string>(), "ServiceAccount");
+  EXPECT_EQ(binding["subjects"][0]["name"].as<std::string>(), account);
+  EXPECT_EQ(binding["subjects"][0]["namespace"].as<std::string>(""), ns);
 }
 
 TEST(KubernetesManifests, TheOptionalServiceMonitorFindsTheAdminService) {
