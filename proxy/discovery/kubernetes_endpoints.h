@@ -39,6 +39,8 @@ class KubernetesEndpointSource {
   /// A whole list has been seen: endpoints() is the Service's.
   bool synced() const { return slices_->reflector().synced(); }
   ServiceMembers::SourceStatus status() const;
+  /// Once after a list completed: its pages' control-loop time (KubernetesSliceSource).
+  std::optional<double> takeListWork() { return slices_->takeListWork(); }
   /// Arrival of the bytes that changed the set to the rotation change (seconds).
   void observeEventToRotation(double seconds) { eventToRotation_->Observe(seconds); }
 

@@ -96,14 +96,22 @@ void KubernetesSliceSource::tell(uint64_t before, double arrivedAt) {
 
 void KubernetesSliceSource::onResponseHead(int status) { status_ = status; }
 
+std::optional<double> KubernetesSliceSource::takeListWork() {
+  std::optional<double> work = completedListWork_;
+  completedListWork_.reset();
+  return work;
+}
+
 void KubernetesSliceSource::onResponseBody(std::string_view piece) {
   if (status_ != 200 || running_ == SliceReflector::Request::Kind::List) {
     // A list page, or an error's Status: gathered whole, within bounds.
+    double started = now();
     if (body_.size() + piece.size() > options_.maxListBytes) {
       tooLarge_ = true;
       return;
     }
     body_.append(piece);
+    listWork_ += now() - started;
     return;
   }
   double arrivedAt = now();
@@ -163,9 +171,16 @@ void KubernetesSliceSource::onResponseDone(const std::string& error) {
     if (auto* problem = std::get_if<std::string>(&page)) {
       lastError_ = "list: " + *problem;
       reflector_.requestFailed(0, time);
+      listWork_ = 0;
     } else {
       lastError_.clear();
+      bool last = std::get<SliceListPage>(page).continueToken.empty();
       reflector_.listPage(std::move(std::get<SliceListPage>(page)), time);
+      listWork_ += now() - time;
+      if (last) {
+        completedListWork_ = listWork_;
+        listWork_ = 0;
+      }
     }
   }
   if (!lastError_.empty()) {

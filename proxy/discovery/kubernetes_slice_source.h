@@ -43,6 +43,9 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
   const SliceReflector& reflector() const { return reflector_; }
   /// The last failure in words ("" after a success): for /status and the log.
   const std::string& lastError() const { return lastError_; }
+  /// Once after a list completed: the control loop's time spent on its pages (gathering,
+  /// parsing, applying to the reflector), for the log and the benchmark.
+  std::optional<double> takeListWork();
 
  private:
   void step();
@@ -65,6 +68,8 @@ class KubernetesSliceSource : private KubeApiClient::Handler {
   std::unique_ptr<JsonObjectStream> events_;  // the watch in flight
   bool tooLarge_ = false;
   std::string lastError_;
+  double listWork_ = 0;  // this list's pages so far
+  std::optional<double> completedListWork_;
 };
 
 }  // namespace readygate

@@ -166,17 +166,27 @@ void ServiceDiscovery::onLookup(DnsResolver::Result result) {
 }
 
 void ServiceDiscovery::onKubernetesNews(bool setChanged, double arrivedAt) {
-  if (!setChanged) {
+  static const SteadyClock clock;
+  double started = clock.now();
+  if (setChanged) {
+    kubeSource_->resolve();
+    if (kubeSource_->synced()) kubeCarried_.clear();
+    uint64_t before = members_.rotationChanges();
+    publish();
+    if (members_.rotationChanges() != before) {
+      kubeSource_->observeEventToRotation(clock.now() - arrivedAt);
+    }
+  } else {
     members_.setSources(statuses());  // counters, the last event's time, the last error
-    return;
   }
-  kubeSource_->resolve();
-  if (kubeSource_->synced()) kubeCarried_.clear();
-  uint64_t before = members_.rotationChanges();
-  publish();
-  if (members_.rotationChanges() != before) {
-    static const SteadyClock clock;
-    kubeSource_->observeEventToRotation(clock.now() - arrivedAt);
+  if (auto listWork = kubeSource_->takeListWork()) {
+    // A whole list applied: what it cost the control loop, pages and membership together.
+    logEvent(LogLevel::Info, "kubernetes_list_applied",
+             {{"service", members_.service().name()},
+              {"endpoints", kubeSource_->endpoints().size()},
+              {"changed", setChanged ? "true" : "false"},
+              {"backends", members_.configuredCount()},
+              {"control_loop_seconds", *listWork + (clock.now() - started)}});
   }
 }
 
