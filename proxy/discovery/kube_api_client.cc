@@ -1,6 +1,8 @@
 // KubeApiClient: connect, verified TLS, one GET, the answer streamed to its handler.
 #include "proxy/discovery/kube_api_client.h"
 
+#include <cctype>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -20,14 +22,30 @@ double monotonicNow() {
   return clock.now();
 }
 
+/// A DNS name as a kubeconfig's server may carry one: dot-separated labels of letters,
+/// digits and '-', at most 253 characters (nothing a resolver would refuse or misread).
+bool isHostName(const std::string& text) {
+  if (text.empty() || text.size() > 253 || text.front() == '.' || text.back() == '-') return false;
+  char previous = '.';
+  for (char c : text) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+    if (!ok || (c == '.' && previous == '.')) return false;
+    previous = c;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::variant<std::unique_ptr<KubeApiClient>, std::string> KubeApiClient::create(
-    event_base* base, BufferPool& pool, const KubeApiTarget& target, size_t maxFileBytes) {
-  auto address = SocketAddress::fromHostPort(target.host, target.port);
-  if (std::holds_alternative<std::string>(address)) {
-    return target.origin + ": the API server \"" + target.host +
-           "\" must be a numeric address for now (host names are not resolved yet)";
+    event_base* base, BufferPool& pool, const KubeApiTarget& target, size_t maxFileBytes,
+    std::vector<std::string> resolvers) {
+  // A numeric address is used as it is; a name is looked up (c-ares) before each request.
+  auto numeric = SocketAddress::fromHostPort(target.host, target.port);
+  std::optional<SocketAddress> address;
+  if (auto* parsed = std::get_if<SocketAddress>(&numeric)) address = *parsed;
+  if (!address && !isHostName(target.host)) {
+    return target.origin + ": the API server \"" + target.host + "\" is not a host name or an address";
   }
   TlsClientOptions options;
   options.verify = true;  // always: nothing about the API server is taken on trust
@@ -42,19 +60,22 @@ std::variant<std::unique_ptr<KubeApiClient>, std::string> KubeApiClient::create(
   auto tls = TlsClientContext::create(options);
   if (auto* error = std::get_if<std::string>(&tls)) return target.origin + ": " + *error;
   return std::unique_ptr<KubeApiClient>(
-      new KubeApiClient(base, pool, target, std::get<SocketAddress>(address),
-                        std::get<std::shared_ptr<TlsClientContext>>(tls), maxFileBytes));
+      new KubeApiClient(base, pool, target, address,
+                        std::get<std::shared_ptr<TlsClientContext>>(tls), maxFileBytes,
+                        std::move(resolvers)));
 }
 
 KubeApiClient::KubeApiClient(event_base* base, BufferPool& pool, KubeApiTarget target,
-                             SocketAddress address, std::shared_ptr<TlsClientContext> tls,
-                             size_t maxFileBytes)
+                             std::optional<SocketAddress> address,
+                             std::shared_ptr<TlsClientContext> tls,
+                             size_t maxFileBytes, std::vector<std::string> resolvers)
     : base_(base),
       pool_(pool),
       target_(std::move(target)),
       address_(address),
       tls_(std::move(tls)),
       maxFileBytes_(maxFileBytes),
+      resolvers_(std::move(resolvers)),
       headTimer_(Timer::calling<&KubeApiClient::onTimeout>(base, this)),
       wholeTimer_(Timer::calling<&KubeApiClient::onWholeTimeout>(base, this)),
       startLater_(Timer::calling<&KubeApiClient::begin>(base, this)) {}
@@ -83,7 +104,8 @@ void KubeApiClient::get(const std::string& target, Handler& handler, double whol
   handler_ = &handler;
   wholeWithinSeconds_ = wholeWithinSeconds;
   ++requestNumber_;
-  std::string host = address_.family() == AF_INET6 ? "[" + target_.host + "]" : target_.host;
+  std::string host =
+      address_ && address_->family() == AF_INET6 ? "[" + target_.host + "]" : target_.host;
   request_ = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(target_.port) +
              "\r\nAccept: application/json\r\nUser-Agent: readygate\r\nConnection: close\r\n";
   startLater_.armNow();
@@ -108,10 +130,38 @@ void KubeApiClient::begin() {
         if (handler_) handler_->onResponseBody(piece);
       },
       nullptr});
+  // The head's deadline covers the lookup too.
   headTimer_.arm(kHeadTimeoutSeconds);
   if (wholeWithinSeconds_ > 0) wholeTimer_.arm(wholeWithinSeconds_);
+  if (address_) {
+    connect(*address_);
+    return;
+  }
+  if (!resolver_) {
+    resolver_ = std::make_unique<DnsResolver>(base_, resolvers_, kHeadTimeoutSeconds / 4);
+  }
+  if (!resolver_->error().empty()) {
+    finish("DNS: " + resolver_->error());
+    return;
+  }
+  uint64_t number = requestNumber_;
+  resolver_->resolve(target_.host, target_.port, DnsResolver::Family::Any,
+                     [this, number](DnsResolver::Result result) {
+                       if (number != requestNumber_) return;  // cancelled meanwhile
+                       auto* addresses = std::get_if<std::vector<SocketAddress>>(&result);
+                       if (addresses == nullptr || addresses->empty()) {
+                         finish("DNS: " + target_.host + ": " +
+                                (addresses ? std::string("no addresses")
+                                           : std::get<std::string>(result)));
+                         return;
+                       }
+                       connect(addresses->front());
+                     });
+}
+
+void KubeApiClient::connect(const SocketAddress& address) {
   int failed = 0;
-  connection_ = StreamConnection::connectTo(base_, pool_, address_, *this, failed);
+  connection_ = StreamConnection::connectTo(base_, pool_, address, *this, failed);
   if (!connection_) finish(std::string("connect: ") + strerror(failed));
 }
 

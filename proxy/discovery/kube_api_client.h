@@ -11,6 +11,7 @@
 #include "proxy/core/socket_address.h"
 #include "proxy/core/timer.h"
 #include "proxy/discovery/api_response_reader.h"
+#include "proxy/discovery/dns_resolver.h"
 #include "proxy/discovery/kube_api_target.h"
 #include "proxy/transport/buffer_pool.h"
 #include "proxy/transport/stream_connection.h"
@@ -39,11 +40,14 @@ class KubeApiClient : private StreamConnection::Handler {
     virtual void onResponseDone(const std::string& error) = 0;
   };
 
-  /// The TLS context verifies the API server (the target's CA, or the system's).
-  /// Returns the reason instead when the target cannot be used (a host name: only
-  /// numeric addresses for now; a CA or client certificate that does not load).
+  /// The TLS context verifies the API server (the target's CA, or the system's) for its
+  /// name or address. A host name is looked up (c-ares, through `resolvers` as DNS
+  /// discovery asks them; empty: /etc/resolv.conf) before each request, within the head's
+  /// deadline. Returns the reason instead when the target
+  /// cannot be used (a CA or client certificate that does not load).
   static std::variant<std::unique_ptr<KubeApiClient>, std::string> create(
-      event_base* base, BufferPool& pool, const KubeApiTarget& target, size_t maxFileBytes);
+      event_base* base, BufferPool& pool, const KubeApiTarget& target, size_t maxFileBytes,
+      std::vector<std::string> resolvers = {});
   ~KubeApiClient() override;
   KubeApiClient(const KubeApiClient&) = delete;
   KubeApiClient& operator=(const KubeApiClient&) = delete;
@@ -65,12 +69,14 @@ class KubeApiClient : private StreamConnection::Handler {
   static constexpr size_t kMaxTokenBytes = 16 * 1024;
 
  private:
-  KubeApiClient(event_base* base, BufferPool& pool, KubeApiTarget target, SocketAddress address,
-                std::shared_ptr<TlsClientContext> tls, size_t maxFileBytes);
+  KubeApiClient(event_base* base, BufferPool& pool, KubeApiTarget target,
+                std::optional<SocketAddress> address, std::shared_ptr<TlsClientContext> tls,
+                size_t maxFileBytes, std::vector<std::string> resolvers);
   /// The token for the next request ("" for none); nullopt when the file cannot be read
   /// and no token was read before (`error` says why).
   std::optional<std::string> token(std::string& error);
   void begin();
+  void connect(const SocketAddress& address);
   void finish(std::string error);
   void onTimeout();
   void onWholeTimeout();
@@ -84,9 +90,11 @@ class KubeApiClient : private StreamConnection::Handler {
   event_base* base_;
   BufferPool& pool_;
   const KubeApiTarget target_;
-  const SocketAddress address_;
+  const std::optional<SocketAddress> address_;  // none: `target_.host` is a name
   const std::shared_ptr<TlsClientContext> tls_;
   const size_t maxFileBytes_;
+  const std::vector<std::string> resolvers_;
+  std::unique_ptr<DnsResolver> resolver_;  // made for the first lookup of a name
   std::string token_;
   std::optional<double> tokenReadAt_;  // when the file was read (monotonic seconds)
 

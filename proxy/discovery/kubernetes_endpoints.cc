@@ -42,12 +42,12 @@ KubernetesEndpointSource::KubernetesEndpointSource(KubernetesEndpoints source, s
 std::variant<std::unique_ptr<KubernetesEndpointSource>, std::string>
 KubernetesEndpointSource::create(event_base* base, const KubernetesEndpoints& source,
                                  const KubeApiTarget& target, size_t maxFileBytes,
-                                 NewsHandler onNews) {
+                                 const std::vector<std::string>& resolvers, NewsHandler onNews) {
   KubernetesEndpoints resolved = source;
   if (resolved.namespaceName.empty()) resolved.namespaceName = target.namespaceName;
   std::unique_ptr<KubernetesEndpointSource> made(
       new KubernetesEndpointSource(resolved, target.origin));
-  auto client = KubeApiClient::create(base, made->buffers_, target, maxFileBytes);
+  auto client = KubeApiClient::create(base, made->buffers_, target, maxFileBytes, resolvers);
   if (auto* error = std::get_if<std::string>(&client)) return *error;
   KubernetesSliceSource::Options options;
   options.namespaceName = resolved.namespaceName;

@@ -29,7 +29,7 @@ class KubernetesEndpointSource {
   /// Starts listing at once. The reason instead when the target cannot be used.
   static std::variant<std::unique_ptr<KubernetesEndpointSource>, std::string> create(
       event_base* base, const KubernetesEndpoints& source, const KubeApiTarget& target,
-      size_t maxFileBytes, NewsHandler onNews);
+      size_t maxFileBytes, const std::vector<std::string>& resolvers, NewsHandler onNews);
   KubernetesEndpointSource(const KubernetesEndpointSource&) = delete;
   KubernetesEndpointSource& operator=(const KubernetesEndpointSource&) = delete;
 

@@ -55,7 +55,7 @@ void ServiceDiscovery::apply(const ServiceConfig& config, const DiscoverySetting
     if (kubernetes_ && !kubeTarget_) kubeSetupError_ = "no API server located";
     if (kubernetes_ && kubeTarget_) {
       auto made = KubernetesEndpointSource::create(
-          base_, *kubernetes_, *kubeTarget_, maxFileBytes_,
+          base_, *kubernetes_, *kubeTarget_, maxFileBytes_, resolvers,
           [this](bool setChanged, double arrivedAt) { onKubernetesNews(setChanged, arrivedAt); });
       if (auto* error = std::get_if<std::string>(&made)) {
         kubeSetupError_ = *error;

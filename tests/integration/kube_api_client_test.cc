@@ -19,6 +19,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/net_helpers.h"
 #include "tests/support/proxy_harness.h"
+#include "tests/support/test_dns.h"
 #include "tests/support/test_kube_apiserver.h"
 #include "tests/support/test_pki.h"
 
@@ -194,7 +195,7 @@ TEST_F(KubeApiClientTest, TheTokenFileIsReadAgainAfterA401) {
   EXPECT_EQ(again.status, 200);
 }
 
-TEST_F(KubeApiClientTest, AnotherCaAMissingTokenFileAndAHostNameAreRefusedWithWhy) {
+TEST_F(KubeApiClientTest, AnotherCaAndAMissingTokenFileAreRefusedWithWhy) {
   TestCa other{harness_, harness_.dir() + "/other"};
   other.create("other-ca");
   KubeApiTarget target = target_;
@@ -218,10 +219,41 @@ TEST_F(KubeApiClientTest, AnotherCaAMissingTokenFileAndAHostNameAreRefusedWithWh
   EXPECT_NE(noToken.done->find("token file"), std::string::npos) << *noToken.done;
 
   target = target_;
-  target.host = "kubernetes.example";
-  auto named = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20);
-  ASSERT_EQ(named.index(), 1u);
-  EXPECT_NE(std::get<1>(named).find("numeric address"), std::string::npos);
+  target.host = "not a name";
+  auto bad = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20);
+  ASSERT_EQ(bad.index(), 1u);
+  EXPECT_NE(std::get<1>(bad).find("not a host name"), std::string::npos);
+}
+
+TEST_F(KubeApiClientTest, AServerNamedByAHostNameIsLookedUpAndVerifiedForThatName) {
+  TestDns dns(harness_);
+  dns.setRecords("kubernetes.test", {"127.0.0.1"});
+  KubeApiTarget target = target_;
+  target.host = "kubernetes.test";
+  auto made = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20, {dns.address()});
+  ASSERT_EQ(made.index(), 0u) << std::get<1>(made);
+  auto api = std::move(std::get<0>(made));
+  Answer answer;
+  api->get(kList, answer);
+  ASSERT_TRUE(run(answer));
+  EXPECT_EQ(*answer.done, "");
+  EXPECT_EQ(answer.status, 200);
+  // A name the certificate does not carry fails verification; one nobody knows, the lookup.
+  dns.setRecords("elsewhere.test", {"127.0.0.1"});
+  target.host = "elsewhere.test";
+  auto other = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20, {dns.address()});
+  ASSERT_EQ(other.index(), 0u);
+  Answer mismatch;
+  std::get<0>(other)->get(kList, mismatch);
+  ASSERT_TRUE(run(mismatch));
+  EXPECT_NE(mismatch.done->find("TLS: "), std::string::npos) << *mismatch.done;
+  target.host = "nobody.test";
+  auto unknown = KubeApiClient::create(loop_.base(), pool_, target, 1 << 20, {dns.address()});
+  ASSERT_EQ(unknown.index(), 0u);
+  Answer missing;
+  std::get<0>(unknown)->get(kList, missing);
+  ASSERT_TRUE(run(missing));
+  EXPECT_NE(missing.done->find("DNS: nobody.test"), std::string::npos) << *missing.done;
 }
 
 TEST_F(KubeApiClientTest, AListThatStallsAfterItsHeadEndsAtItsDeadline) {

@@ -7,7 +7,7 @@ namespace testing_support {
 
 TestKubeApiServer::TestKubeApiServer(ProxyHarness& harness, TestCa& ca, const std::string& token)
     : ca_(ca) {
-  auto [cert, key] = ca_.issueServer("api", {"127.0.0.1"});
+  auto [cert, key] = ca_.issueServer("api", {"127.0.0.1", "kubernetes.test"});
   apiPort_ = freePort();
   controlPort_ = freePort();
   server_ = std::make_unique<ChildProcess>(

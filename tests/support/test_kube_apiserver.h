@@ -23,7 +23,7 @@ struct TestEndpoint {
 
 class TestKubeApiServer {
  public:
-  /// Starts the server (certificate for 127.0.0.1 from `ca`) accepting `token`, and
+  /// Starts the server (certificate for 127.0.0.1 and kubernetes.test from `ca`) accepting `token`, and
   /// waits until it listens; check started().
   TestKubeApiServer(ProxyHarness& harness, TestCa& ca, const std::string& token);
   bool started() const { return started_; }
