@@ -99,6 +99,7 @@ services:
   }
 
   int port() const { return port_; }
+  void useKubeconfig(std::string path) { kubeconfig_ = std::move(path); }
 
   ProxyHarness harness_;
   TestCa ca_{harness_, harness_.dir() + "/ca"};
@@ -436,4 +437,56 @@ TEST_F(KubernetesDiscoveryTest, AnApiServerDownForTenSecondsKeepsThePoolAndCount
   load.finish();
   EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
   EXPECT_EQ(harness_.backendState(pods[0]->address()), "ready");
+}
+
+namespace {
+
+// Scenario 2's token rotation on its own, with its protection (the token file read again
+// after a 401) and without it (a token written into the kubeconfig cannot rotate): after
+// the rotation a pod is scaled away; readygate must have followed it out before it stops.
+LoadOutcome tokenRotationThenScaleDown(KubernetesDiscoveryTest& test, ProxyHarness& harness,
+                                       TestKubeApiServer& api, bool tokenFile) {
+  if (!tokenFile) {
+    test.useKubeconfig(api.writeKubeconfig(harness, "", "shop", "token-1"));
+  }
+  std::vector<FakePod*> pods{&harness.startPod("a"), &harness.startPod("b")};
+  test.publishReady(pods);
+  test.startProxy(kProbe);
+  for (FakePod* pod : pods) EXPECT_TRUE(harness.waitForState(pod->address(), "ready"));
+  HttpLoad load;
+  load.start(test.port(), 10, "/");
+  EXPECT_TRUE(test.waitForRequests(load, 500));
+  EXPECT_EQ(api.control("POST", "/tokens", R"({"accept":["token-2"]})"), 200);
+  harness.writeFile("token", "token-2\n");
+  EXPECT_EQ(api.control("POST", "/drop-watches", "{}"), 200);
+  const std::string rejected =
+      "readygate_kubernetes_api_errors_total{service=\"web\",source=\"kubernetes\",code=\"401\"}";
+  EXPECT_TRUE(test.waitForMetricAtLeast(rejected, 1));
+  // Scaled down: b terminates, leaves the slices, then stops.
+  test.terminate({pods[1]});
+  test.unpublish(*pods[1]);
+  if (tokenFile) {
+    EXPECT_TRUE(
+        waitUntil([&] { return harness.backendState(pods[1]->address()).empty(); }, 10s));
+  } else {
+    // Nothing is followed any more: the second 401 shows the news cannot have arrived.
+    EXPECT_TRUE(test.waitForMetricAtLeast(rejected, 2));
+    EXPECT_EQ(harness.backendState(pods[1]->address()), "ready");
+  }
+  pods[1]->process->signal(SIGTERM);
+  EXPECT_TRUE(test.waitForRequests(load, 1000));
+  load.finish();
+  return {load.ok(), load.failed()};
+}
+
+}  // namespace
+
+TEST_F(KubernetesDiscoveryTest, AfterATokenRotationTheScaleDownIsFollowedAndLosesNothing) {
+  LoadOutcome run = tokenRotationThenScaleDown(*this, harness_, *api_, true);
+  EXPECT_EQ(run.failed, 0) << "ok " << run.ok;
+}
+
+TEST_F(KubernetesDiscoveryTest, WithATokenThatCannotRotateTheScaleDownIsMissedAndLoses) {
+  LoadOutcome run = tokenRotationThenScaleDown(*this, harness_, *api_, false);
+  EXPECT_GT(run.failed, 0);
 }

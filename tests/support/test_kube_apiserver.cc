@@ -63,7 +63,10 @@ std::string TestKubeApiServer::requests() {
 }
 
 std::string TestKubeApiServer::writeKubeconfig(ProxyHarness& harness, const std::string& tokenFile,
-                                               const std::string& ns) {
+                                               const std::string& ns,
+                                               const std::string& inlineToken) {
+  std::string user = inlineToken.empty() ? "{tokenFile: " + tokenFile + "}"
+                                         : "{token: " + inlineToken + "}";
   return harness.writeFile("kubeconfig", fill(R"(apiVersion: v1
 kind: Config
 current-context: test
@@ -72,14 +75,14 @@ clusters:
   cluster: {server: "https://127.0.0.1:${port}", certificate-authority: ${ca}}
 users:
 - name: readygate
-  user: {tokenFile: ${token}}
+  user: ${user}
 contexts:
 - name: test
   context: {cluster: test, user: readygate, namespace: ${ns}}
 )",
                                                   {{"port", std::to_string(apiPort_)},
                                                    {"ca", ca_.cert()},
-                                                   {"token", tokenFile},
+                                                   {"user", user},
                                                    {"ns", ns}}));
 }
 

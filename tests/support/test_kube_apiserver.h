@@ -41,9 +41,10 @@ class TestKubeApiServer {
   }
   /// What the server was asked (JSON), for messages and counts.
   std::string requests();
-  /// A kubeconfig for this server: its CA, the token read from `tokenFile`, namespace `ns`.
+  /// A kubeconfig for this server: its CA, the token read from `tokenFile` (or, with
+  /// `inlineToken`, that token written in the file itself), namespace `ns`.
   std::string writeKubeconfig(ProxyHarness& harness, const std::string& tokenFile,
-                              const std::string& ns);
+                              const std::string& ns, const std::string& inlineToken = "");
 
  private:
   TestCa& ca_;
