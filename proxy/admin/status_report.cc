@@ -197,7 +197,7 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>
                               double now) {
   std::vector<std::vector<std::string>> rows = {{"SERVICE", "BACKEND", "STATE", "ROTATION",
                                                  "REASON", "LAST-PROBE", "LATENCY", "CONNS",
-                                                 "RESTARTS"}};
+                                                 "RESTARTS", "POD"}};
   for (const auto& members : services) {
     for (const auto& member : members->members()) {
       const ReadinessTracker& tracker = member->tracker;
@@ -214,7 +214,7 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>
       }
       char latency[32] = "-";
       std::string lastProbe = "-";
-      if (view.state == EffectiveState::Removed) {
+      if (member->membership == Membership::Removed) {
         char closes[48];
         snprintf(closes, sizeof closes, "closes in %.1fs",
                  std::max(0.0, member->closeDeadline - now));
@@ -228,7 +228,9 @@ std::string renderStatusTable(const std::vector<std::unique_ptr<ServiceMembers>>
       rows.push_back({members->config().name, member->backend->name(), toString(view.state),
                       rotationLabel(view), view.reason, lastProbe, latency,
                       std::to_string(member->backend->activeConnections()),
-                      std::to_string(tracker.restarts())});
+                      std::to_string(tracker.restarts()),
+                      member->cluster && !member->cluster->pod.empty() ? member->cluster->pod
+                                                                       : "-"});
     }
   }
   std::vector<size_t> widths(rows[0].size(), 0);

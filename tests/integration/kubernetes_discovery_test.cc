@@ -181,6 +181,11 @@ TEST_F(KubernetesDiscoveryTest, RollingUpdateLosesNothingAndNoPodGetsTrafficOutO
   // At most the requests in flight when the terminating event was applied (one per client).
   EXPECT_LE(run.oldPodHitsAfterTerminating, 20) << "terminating pods kept getting requests";
   EXPECT_GT(run.newPodHitsAtTheEnd, 1000) << "the traffic never moved to the new pods";
+  // The terminating events took the old pods out: each such change is timed from the
+  // arrival of its bytes (a new pod's event changes nothing until its probe passes).
+  const std::string series = "readygate_kubernetes_event_to_rotation_seconds_count{service=\"web\","
+                             "source=\"kubernetes\"}";
+  EXPECT_GE(metric(series), 1);
 }
 
 TEST_F(KubernetesDiscoveryTest, RollingUpdateTrustingTheClusterAloneLoses) {
@@ -238,6 +243,9 @@ TEST_F(KubernetesDiscoveryTest, APodTheClusterCallsReadyButThatDoesNotServeIsOut
   }
   EXPECT_FALSE(wrong.empty()) << status.dump();
   EXPECT_GT(status["services"][0]["probes_per_backend_per_second"].get<double>(), 9.9);
+  std::string table = harness_.admin("/status?format=text");
+  EXPECT_NE(table.find("POD"), std::string::npos) << table;
+  EXPECT_NE(table.find("wrong"), std::string::npos) << table;
 }
 
 TEST_F(KubernetesDiscoveryTest, APodTheClusterCallsReadyButThatDoesNotServeLosesWithoutAProbe) {
@@ -405,6 +413,13 @@ TEST_F(KubernetesDiscoveryTest, WatchFaultsAndATokenRotationChangeNoBackendAndLo
   std::string after = statesOf(harness_);
   EXPECT_EQ(after.substr(0, before.size()), before) << "a backend changed state";
   EXPECT_EQ(metric(series("readygate_kubernetes_watch_events_total", "type=\"ERROR\"")), 1);
+  EXPECT_GE(metric(series("readygate_kubernetes_watch_events_total", "type=\"ADDED\"")), 1);
+  EXPECT_EQ(metric("readygate_kubernetes_synced{service=\"web\",source=\"kubernetes\"}"), 1);
+  double sinceLast =
+      metric("readygate_kubernetes_seconds_since_last_event{service=\"web\",source=\"kubernetes\"}");
+  EXPECT_GE(sinceLast, 0);
+  EXPECT_LT(sinceLast, 60);
+
   EXPECT_GE(metric(series("readygate_kubernetes_relists_total", "cause=\"initial\"")), 1);
 }
 
