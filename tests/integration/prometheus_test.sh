@@ -32,17 +32,37 @@ wait_for() {  # seconds command...: run until it succeeds, at most that long
 }
 
 ready_pod=$(free_port); unready_pod=$(free_port); listen=$(free_port); admin=$(free_port); prom=$(free_port)
-http_listen=$(free_port); tls_listen=$(free_port)
+http_listen=$(free_port); tls_listen=$(free_port); kube_listen=$(free_port)
+api=$(free_port); api_control=$(free_port)
 # A TLS listener, so the certificate series (and the expiry alert's query) have data.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
   -out "$work/tls.crt" -days 30 -subj /CN=web.example.com \
   -addext subjectAltName=DNS:web.example.com >"$work/openssl.log" 2>&1 || fail "openssl req failed"
+# The test API server, so the Kubernetes source's series have data (its certificate is its
+# own trust anchor).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/api.key" \
+  -out "$work/api.crt" -days 30 -subj /CN=api -addext subjectAltName=IP:127.0.0.1 \
+  >>"$work/openssl.log" 2>&1 || fail "openssl req failed"
+python3 "$(dirname "$0")/../support/kube_apiserver.py" "$api" "$api_control" "$work/api.crt" \
+  "$work/api.key" token-1 >"$work/apiserver.log" 2>&1 & pids+=($!)
+echo token-1 >"$work/token"
+cat >"$work/kubeconfig" <<YAML
+current-context: test
+contexts: [{name: test, context: {cluster: test, user: readygate, namespace: shop}}]
+clusters: [{name: test, cluster: {server: "https://127.0.0.1:$api", certificate-authority: $work/api.crt}}]
+users: [{name: readygate, user: {tokenFile: $work/token}}]
+YAML
 "$fakepod" --name ready --port "$ready_pod" >"$work/pod-ready.log" 2>&1 & pids+=($!)
 # Unready, so probe failures (reason http_503) exist for the failure panels.
 "$fakepod" --name unready --port "$unready_pod" --start-unready >"$work/pod-unready.log" 2>&1 & pids+=($!)
+wait_for 10 grep -q listening "$work/apiserver.log" || fail "the test API server did not start"
+curl -fs -o /dev/null -X PUT "http://127.0.0.1:$api_control/slices/shop/pods-1" --data \
+  '{"metadata":{"labels":{"kubernetes.io/service-name":"pods"}},"addressType":"IPv4","ports":[{"name":"http","port":'"$ready_pod"'}],"endpoints":[{"addresses":["127.0.0.1"],"conditions":{"ready":true}}]}' ||
+  fail "no slice for the Kubernetes source"
 cat >"$work/readygate.yaml" <<YAML
 admin: {listen: "127.0.0.1:$admin"}
 workers: 1
+kubernetes: {kubeconfig: "$work/kubeconfig"}
 services:
   - name: web
     listen: "127.0.0.1:$listen"
@@ -59,6 +79,10 @@ services:
     mode: http
     endpoints: {static: ["127.0.0.1:$ready_pod"]}
     outlierDetection: {}
+  - name: pods
+    listen: "127.0.0.1:$kube_listen"
+    mode: http
+    endpoints: {kubernetes: {service: pods, port: http}}
   - name: secure
     listen: "127.0.0.1:$tls_listen"
     mode: http
