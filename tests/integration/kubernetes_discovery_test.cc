@@ -60,7 +60,10 @@ class KubernetesDiscoveryTest : public ::testing::Test {
   /// is appended to the service, `source` to its kubernetes block.
   void startProxy(const std::string& extra, const std::string& source = "") {
     port_ = freePort();
-    harness_.startReadygate(fill(R"(workers: 2
+    harness_.startReadygate(proxyConfig(extra, source));
+  }
+  std::string proxyConfig(const std::string& extra, const std::string& source = "") {
+    return fill(R"(workers: 2
 kubernetes: {kubeconfig: ${kubeconfig}}
 services:
   - name: web
@@ -71,10 +74,8 @@ services:
     endpoints:
       kubernetes: {service: web, port: http${source}}
 )",
-                                 {{"kubeconfig", kubeconfig_},
-                                  {"port", std::to_string(port_)},
-                                  {"source", source}}) +
-                            extra);
+                {{"kubeconfig", kubeconfig_}, {"port", std::to_string(port_)}, {"source", source}}) +
+           extra;
   }
 
   double metric(const std::string& series) { return harness_.metric(series).value_or(-1); }
@@ -504,4 +505,37 @@ TEST_F(KubernetesDiscoveryTest, AfterATokenRotationTheScaleDownIsFollowedAndLose
 TEST_F(KubernetesDiscoveryTest, WithATokenThatCannotRotateTheScaleDownIsMissedAndLoses) {
   LoadOutcome run = tokenRotationThenScaleDown(*this, harness_, *api_, false);
   EXPECT_GT(run.failed, 0);
+}
+
+// A reload that replaces the source while the API server is down: the new source cannot
+// list, so the old one's set stands, whole; once the server is back the new source lists
+// and follows changes.
+TEST_F(KubernetesDiscoveryTest, AReloadThatReplacesTheSourceKeepsTheOldSetUntilTheNewHasListed) {
+  std::vector<FakePod*> pods{&harness_.startPod("a"), &harness_.startPod("b")};
+  publishReady(pods);
+  startProxy(kProbe);
+  for (FakePod* pod : pods) ASSERT_TRUE(harness_.waitForState(pod->address(), "ready"));
+  std::string before = statesOf(harness_);
+  HttpLoad load;
+  load.start(port(), 10, "/");
+  ASSERT_TRUE(waitForRequests(load, 500));
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"down":true})"), 200);
+  // The harness added the admin block at start; a reload keeps it.
+  harness_.writeFile("readygate.yaml",
+                     "admin: {listen: \"127.0.0.1:" + std::to_string(harness_.adminPort()) +
+                         "\"}\n" + proxyConfig(kProbe, ", terminatingFallback: false"));
+  std::string reply = harness_.adminPost("/reload");
+  EXPECT_NE(reply.find("\"applied\":true"), std::string::npos) << reply << harness_.readygateLog();
+  ASSERT_TRUE(waitForRequests(load, 1000));
+  EXPECT_EQ(statesOf(harness_), before) << "the reload changed the pool before the new source listed";
+  EXPECT_EQ(metric("readygate_kubernetes_synced{service=\"web\",source=\"kubernetes\"}"), 0);
+  EXPECT_EQ(api_->control("POST", "/mode", R"({"down":false})"), 200);
+  EXPECT_TRUE(waitUntil(
+      [&] { return metric("readygate_kubernetes_synced{service=\"web\",source=\"kubernetes\"}") == 1; },
+      45s));
+  EXPECT_EQ(statesOf(harness_), before) << "the new source's first list changed the pool";
+  unpublish(*pods[1]);
+  EXPECT_TRUE(waitUntil([&] { return harness_.backendState(pods[1]->address()).empty(); }, 10s));
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << "ok " << load.ok();
 }
