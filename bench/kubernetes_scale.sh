@@ -3,18 +3,22 @@
 # served by the test API server (tests/support/kube_apiserver.py) over TLS. Measured by
 # readygate itself (the kubernetes_list_applied line's control_loop_seconds: gathering and
 # parsing the list's pages, applying them to the reflector, resolving the endpoints and the
-# membership diff of 10,000 backends), for the initial list and for a full relist after a
-# 410 with one slice in a hundred changed meanwhile. Target: each within 0.1 s.
+# membership diff of 10,000 backends and the rotation published), for the initial list and
+# for a full relist after a 410 with one slice in a hundred changed meanwhile (target:
+# each within 0.1 s); then one watch event that takes a slice's pods out (terminating),
+# timed from its bytes' arrival to the rotation change (readygate's histogram).
 #
 # usage: bench/kubernetes_scale.sh BUILD_DIR [SLICES] [ENDPOINTS_PER_SLICE]
-# Endpoints are addresses on 127.0.0.0/8 nobody listens on; their readiness probe waits an
-# hour before its first try, so nothing is sent to them.
+# (BENCH_BINARY runs another readygate, or a wrapper such as `perf record -- readygate`.)
+# Endpoints are addresses on 127.0.0.0/8 nobody listens on and nothing is sent to: no
+# probes are configured (the cluster's conditions alone decide), so all 10,000 are in
+# rotation, the heavier case for the control loop.
 set -euo pipefail
 build=${1:-build}
 slices=${2:-100}
 per_slice=${3:-100}
 top=$(cd "$(dirname "$0")/.." && pwd)
-binary=$top/$build/proxy/readygate
+binary=${BENCH_BINARY:-$top/$build/proxy/readygate}
 # shellcheck source=../scripts/background.sh
 source "$top/scripts/background.sh"
 
@@ -43,18 +47,20 @@ done
 
 # PUTs slices 0..SLICES-1 (or only those given) of Service web in namespace bench; `shift`
 # moves every address of a slice, which makes it a changed slice.
-put_slices() {  # $1: address shift, then slice numbers (none: all)
+put_slices() {  # $1: address shift, $2: terminating (0 none, 1 all, 2 the first pod), then slices (none: all)
   python3 - "$control_port" "$slices" "$per_slice" "$@" <<'PY'
 import http.client, json, sys
-port, slices, per_slice, shift = (int(v) for v in sys.argv[1:5])
-wanted = [int(v) for v in sys.argv[5:]] or range(slices)
+port, slices, per_slice, shift, terminating = (int(v) for v in sys.argv[1:6])
+wanted = [int(v) for v in sys.argv[6:]] or range(slices)
 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 for s in wanted:
     endpoints = []
     for e in range(per_slice):
         n = s * per_slice + e + shift
         endpoints.append({"addresses": [f"127.{3 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}"],
-                          "conditions": {"ready": True},
+                          "conditions": {"ready": not (terminating == 1 or (terminating == 2 and e == 0)),
+                                         "serving": True,
+                                         "terminating": terminating == 1 or (terminating == 2 and e == 0)},
                           "targetRef": {"kind": "Pod", "name": f"web-{n}"}, "zone": "zone-a"})
     body = json.dumps({"metadata": {"labels": {"kubernetes.io/service-name": "web"}},
                        "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}],
@@ -68,7 +74,7 @@ PY
 control() {  # $1: path, $2: JSON body
   curl -fs -o /dev/null -X POST --data "$2" "http://127.0.0.1:$control_port$1"
 }
-put_slices 0
+put_slices 0 0
 
 cat >"$work/kubeconfig" <<EOF
 current-context: bench
@@ -85,7 +91,6 @@ services:
     listen: 127.0.0.1:$listen_port
     endpoints:
       kubernetes: {service: web, port: http}
-    readinessProbe: {httpGet: {path: /ready}, initialDelaySeconds: 3600}
 EOF
 "$binary" -c "$work/readygate.yaml" 2>"$work/readygate.log" &
 rg=$!
@@ -120,11 +125,33 @@ before_relist=$(cpu_ms)
 control /mode '{"down": true}'
 changed=()
 for ((s = 0; s < slices; s += 100)); do changed+=("$s"); done
-put_slices 1000000 "${changed[@]}"
+put_slices 1000000 0 "${changed[@]}"
 control /compact '{}'
 control /mode '{"goneAs": "status", "down": false}'
 read -r relist_endpoints relist_seconds < <(applied 2)
 relist_cpu=$(echo "$(cpu_ms) - $before_relist" | bc -l)
+
+# Two events, each timed by readygate from its bytes' arrival to the rotation change: one
+# pod of slice 1 starts terminating (the common case), then all of slice 2's pods.
+histogram() {  # $1: _sum or _count
+  curl -fs "http://127.0.0.1:$admin_port/metrics" |
+    awk -v name="readygate_kubernetes_event_to_rotation_seconds$1" '$1 ~ "^"name"[{]" { print $2 }'
+}
+terminated() {  # waits (in the log, not by scraping 10,000 backends' metrics) for $1 pods
+  for _ in $(seq 1 200); do
+    [[ $(grep -c 'event=backend_terminating' "$work/readygate.log" || true) -ge $1 ]] && return
+    sleep 0.05
+  done
+}
+# (The lists observed into the histogram too: each event is the sum's growth.)
+before=$(histogram _sum)
+put_slices 0 2 1
+terminated 1
+after=$(histogram _sum)
+one_pod_ms=$(echo "($after - $before) * 1000" | bc -l)
+put_slices 0 1 2
+terminated $((per_slice + 1))
+slice_ms=$(echo "($(histogram _sum) - $after) * 1000" | bc -l)
 
 printf '%-44s %10s %16s %16s\n' "$slices slices of $per_slice" endpoints "control loop ms" \
   "process CPU ms"
@@ -132,3 +159,7 @@ printf '%-44s %10s %16.1f %16.0f\n' "initial list (CPU: since the start)" "$firs
   "$(echo "$first_seconds * 1000" | bc -l)" "$first_cpu"
 printf '%-44s %10s %16.1f %16.0f\n' "full relist after a 410 (${#changed[@]} slice(s) changed)" \
   "$relist_endpoints" "$(echo "$relist_seconds * 1000" | bc -l)" "$relist_cpu"
+printf '%-44s %10s %16.1f %16s\n' "one event: 1 pod terminating, to rotation" \
+  "$relist_endpoints" "$one_pod_ms" "-"
+printf '%-44s %10s %16.1f %16s\n' "one event: $per_slice pods terminating, to rotation" \
+  "$relist_endpoints" "$slice_ms" "-"
