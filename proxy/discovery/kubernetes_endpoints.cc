@@ -27,6 +27,8 @@ SliceFamily sliceFamily(DnsEndpoints::Family family) {
 }
 
 constexpr const char* kEventTypes[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
+// No answer at all, a rejected token, a forbidden list, history gone, throttled, down.
+constexpr int kUsualApiErrors[] = {0, 401, 403, 410, 429, 500, 503};
 constexpr const char* kRelistCauses[] = {"initial", "gone_status", "gone_event",
                                          "continue_expired"};
 
@@ -88,6 +90,9 @@ ServiceMembers::SourceStatus KubernetesEndpointSource::status() const {
     stats.relistsByCause.emplace_back(kRelistCauses[i], reflector.relists()[i]);
   }
   stats.apiErrorsByCode = reflector.errorsByStatus();
+  // The codes worth an alert exist from the start, at 0, so rate() and increase() see
+  // their first error (a series that appears at 1 hides that increase).
+  for (int code : kUsualApiErrors) stats.apiErrorsByCode.try_emplace(code, 0);
   if (reflector.lastActivity() >= 0) {
     static const SteadyClock clock;
     stats.lastEventUnix = unixNow() - (clock.now() - reflector.lastActivity());

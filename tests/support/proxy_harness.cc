@@ -58,7 +58,8 @@ FakePod& ProxyHarness::startPod(const std::string& name, std::vector<std::string
     pod->process = std::make_unique<ChildProcess>(argv, dir_ + "/pod-" + name + ".log");
     if (!waitListening) break;
     int port = pod->port;
-    bool up = waitUntil([&] { return canConnect(host, port) || !pod->process->running(); }, 5s) &&
+    // 10 s: a sanitized fakepod loading TLS material beside a load test on two cores is slow.
+    bool up = waitUntil([&] { return canConnect(host, port) || !pod->process->running(); }, 10s) &&
               canConnect(host, port);
     if (up) break;
     bool portTaken = pod->process->output().find("Address already in use") != std::string::npos;
