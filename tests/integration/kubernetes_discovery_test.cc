@@ -27,6 +27,12 @@ long hitsAt(const std::vector<FakePod*>& pods) {
   return total;
 }
 
+/// Waits (bounded) until /status gives `backend` that reason.
+bool waitForReason(const ProxyHarness& harness, const std::string& backend,
+                   const std::string& reason) {
+  return waitUntil([&] { return harness.backendField(backend, "reason") == reason; }, 10s);
+}
+
 constexpr const char* kProbe =
     "    readinessProbe: {httpGet: {path: /ready}, periodSeconds: 0.1, failureThreshold: 1}\n";
 
@@ -137,10 +143,7 @@ RollingOutcome rollingUpdate(KubernetesDiscoveryTest& test, ProxyHarness& harnes
   }
   if (probe) {
     for (FakePod* pod : news) test.publish(*pod, false);
-    for (FakePod* pod : news) {
-      EXPECT_TRUE(waitUntil(
-          [&] { return harness.backendField(pod->address(), "reason") == "k8s_not_ready"; }, 10s));
-    }
+    for (FakePod* pod : news) EXPECT_TRUE(waitForReason(harness, pod->address(), "k8s_not_ready"));
     for (FakePod* pod : news) waitUntil([&] { return canConnect(pod->host, pod->port); }, 5s);
   }
   // The cluster says ready; the app is not (booting, or answering /ready with 503).
@@ -154,8 +157,7 @@ RollingOutcome rollingUpdate(KubernetesDiscoveryTest& test, ProxyHarness& harnes
   for (FakePod* pod : news) EXPECT_TRUE(harness.waitForState(pod->address(), "ready"));
   test.terminate(olds);
   for (FakePod* pod : olds) {
-    EXPECT_TRUE(waitUntil(
-        [&] { return harness.backendField(pod->address(), "reason") == "terminating"; }, 10s));
+    EXPECT_TRUE(waitForReason(harness, pod->address(), "terminating"));
   }
   long oldHits = hitsAt(olds);
   EXPECT_TRUE(test.waitForRequests(load, 2000));
@@ -213,8 +215,7 @@ LoadOutcome readyByTheClusterOnly(KubernetesDiscoveryTest& test, ProxyHarness& h
   test.startProxy(probe ? kProbe : "");
   EXPECT_TRUE(harness.waitForState(good.address(), "ready"));
   if (probe) {
-    EXPECT_TRUE(waitUntil(
-        [&] { return harness.backendField(wrong.address(), "reason") == "connect_refused"; }, 10s))
+    EXPECT_TRUE(waitForReason(harness, wrong.address(), "connect_refused"))
         << harness.admin("/status");
   }
   HttpLoad load;
@@ -270,8 +271,7 @@ LoadOutcome oneReplicaRolled(KubernetesDiscoveryTest& test, ProxyHarness& harnes
   FakePod& fresh = harness.startPod("new", {"--startup-delay", "1", "--start-unready"}, false);
   test.publish(fresh, false);
   test.terminate({&old});
-  EXPECT_TRUE(waitUntil(
-      [&] { return harness.backendField(old.address(), "reason") == "terminating"; }, 10s));
+  EXPECT_TRUE(waitForReason(harness, old.address(), "terminating"));
   EXPECT_TRUE(test.waitForRequests(load, 1000));
   if (fallback) {
     EXPECT_EQ(harness.backendField(old.address(), "state"), "leaving");
@@ -319,8 +319,7 @@ LoadOutcome terminatingOnly(KubernetesDiscoveryTest& test, ProxyHarness& harness
   EXPECT_TRUE(test.waitForRequests(load, 1000));
   test.terminate(pods);
   for (FakePod* pod : pods) {
-    EXPECT_TRUE(waitUntil(
-        [&] { return harness.backendField(pod->address(), "reason") == "terminating"; }, 10s));
+    EXPECT_TRUE(waitForReason(harness, pod->address(), "terminating"));
   }
   EXPECT_TRUE(test.waitForRequests(load, 2000));
   load.finish();
