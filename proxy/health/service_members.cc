@@ -102,7 +102,9 @@ void ServiceMembers::record(Member& member, ProbeKind kind, const ProbeResult& r
   std::optional<HealthChange> change = member.tracker.record(kind, result, clock_.now());
   if (!change) {
     // Same health, so the same state and rotation for everyone: only this backend's
-    // reason may have moved (a starting pod's http_503 becoming connect_refused).
+    // reason may have moved (a starting pod's http_503 becoming connect_refused). The
+    // first probe to speak of a new backend is the cause of its reason.
+    if (member.healthCause.empty()) member.healthCause = toString(kind);
     BackendView explained = explainBackend(factsOf(member));
     member.view.cause = std::move(explained.cause);
     member.view.reason = std::move(explained.reason);

@@ -237,6 +237,7 @@ TEST_F(KubernetesDiscoveryTest, APodTheClusterCallsReadyButThatDoesNotServeIsOut
     if (backend["kubernetes"]["pod"] != "wrong") continue;
     EXPECT_NE(backend["state"], "ready");
     EXPECT_EQ(backend["in_rotation"], false);
+    EXPECT_EQ(backend["cause"], "readiness");
     EXPECT_EQ(backend["reason"], "connect_refused");
     EXPECT_EQ(backend["kubernetes"]["ready"], true);  // the cluster's word, shown beside ours
     EXPECT_EQ(backend["kubernetes"]["zone"], "zone-a");

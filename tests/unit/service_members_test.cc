@@ -108,6 +108,17 @@ TEST_F(ServiceMembersTest, ReadinessGatesRotationAndEveryViewSaysWhy) {
   EXPECT_EQ((member->transitions.at({EffectiveState::Ready, EffectiveState::NotReady})), 1u);
 }
 
+// Before: a starting backend whose first probes failed showed their reason with an empty
+// cause, as if no probe had spoken.
+TEST_F(ServiceMembersTest, AStartingBackendsReasonNamesTheProbeThatGaveIt) {
+  start(config(kTwoWithReadiness));
+  EXPECT_EQ(view("127.0.0.1:5001")->cause, "");
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "connect_refused");
+  EXPECT_EQ(view("127.0.0.1:5001")->state, EffectiveState::Starting);
+  EXPECT_EQ(view("127.0.0.1:5001")->reason, "connect_refused");
+  EXPECT_EQ(view("127.0.0.1:5001")->cause, "readiness");
+}
+
 TEST_F(ServiceMembersTest, FailOpenIsInRotationButNeverToWhatAnOperatorTookOut) {
   ServiceMembers& members =
       start(config(std::string(kTwoWithReadiness) + "    whenNoneReady: all\n"));
