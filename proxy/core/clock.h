@@ -6,6 +6,13 @@
 
 namespace readygate {
 
+/// Wall-clock seconds since the Unix epoch: for timestamps people and Prometheus read,
+/// never for measuring intervals (Clock is for those).
+inline double unixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// Seconds on a monotonic clock; only differences mean anything.
 class Clock {
  public:

@@ -10,10 +10,6 @@
 namespace readygate {
 namespace {
 
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 SliceFamily sliceFamily(DnsEndpoints::Family family) {
   switch (family) {
     case DnsEndpoints::Family::IPv4:
@@ -67,7 +63,7 @@ void KubernetesEndpointSource::resolve() {
   SlicePortSelector port{source_.portName, source_.portNumber};
   endpoints_ =
       resolveSliceEndpoints(slices_->reflector().slices(), port, sliceFamily(source_.family));
-  lastUpdateUnix_ = unixNow();
+  lastUpdateUnix_ = unixSeconds();
 }
 
 ServiceMembers::SourceStatus KubernetesEndpointSource::status() const {
@@ -95,7 +91,7 @@ ServiceMembers::SourceStatus KubernetesEndpointSource::status() const {
   for (int code : kUsualApiErrors) stats.apiErrorsByCode.try_emplace(code, 0);
   if (reflector.lastActivity() >= 0) {
     static const SteadyClock clock;
-    stats.lastEventUnix = unixNow() - (clock.now() - reflector.lastActivity());
+    stats.lastEventUnix = unixSeconds() - (clock.now() - reflector.lastActivity());
   }
   stats.eventToRotation = eventToRotation_;
   status.kubernetes = std::move(stats);

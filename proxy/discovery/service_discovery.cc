@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "proxy/core/clock.h"
@@ -11,13 +10,6 @@
 #include "proxy/discovery/endpoint_list.h"
 
 namespace readygate {
-namespace {
-
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 ServiceDiscovery::ServiceDiscovery(event_base* base, ServiceMembers& members)
     : base_(base),
@@ -110,7 +102,7 @@ void ServiceDiscovery::readFile() {
   }
   fileEndpoints_ = std::move(std::get<std::vector<SocketAddress>>(parsed));
   fileStatus_.endpoints = fileEndpoints_.size();
-  fileStatus_.lastUpdateUnix = unixNow();
+  fileStatus_.lastUpdateUnix = unixSeconds();
   fileStatus_.lastError.clear();
   logEvent(LogLevel::Info, "discovery_update",
            {{"service", members_.service().name()},
@@ -153,7 +145,7 @@ void ServiceDiscovery::onLookup(DnsResolver::Result result) {
   bool changed = *addresses != dnsEndpoints_;
   dnsEndpoints_ = std::move(*addresses);
   dnsStatus_.endpoints = dnsEndpoints_.size();
-  dnsStatus_.lastUpdateUnix = unixNow();
+  dnsStatus_.lastUpdateUnix = unixSeconds();
   dnsStatus_.lastError.clear();
   if (changed) {
     logEvent(LogLevel::Info, "discovery_update",

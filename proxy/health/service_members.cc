@@ -6,6 +6,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 
 namespace readygate {
@@ -13,10 +14,6 @@ namespace {
 
 /// How often removed backends are looked at for their last connection.
 constexpr double kSweepSeconds = 0.25;
-
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::shared_ptr<const ProbeSpec> specPtr(const std::optional<ProbeSpec>& spec) {
   return spec ? std::make_shared<const ProbeSpec>(*spec) : nullptr;
@@ -58,7 +55,7 @@ ServiceMembers::Member& ServiceMembers::addMember(const SocketAddress& address) 
   auto member = std::make_unique<Member>(std::make_shared<Backend>(address), specs_, now);
   Member& raw = *member;
   raw.stateSince = now;
-  raw.stateSinceUnix = unixNow();
+  raw.stateSinceUnix = unixSeconds();
   raw.view = explainBackend(factsOf(raw));
   index_[address] = &raw;
   members_.push_back(std::move(member));
@@ -368,7 +365,7 @@ void ServiceMembers::refresh() {
     if (member.view.state == previous) continue;
     ++member.transitions[{previous, member.view.state}];
     member.stateSince = now;
-    member.stateSinceUnix = unixNow();
+    member.stateSinceUnix = unixSeconds();
     if (member.view.state == EffectiveState::Ready) member.everReady = true;
     logEvent(member.view.state == EffectiveState::Ready ? LogLevel::Info : LogLevel::Warn,
              "backend_state",
@@ -460,7 +457,7 @@ size_t ServiceMembers::leavingCount() const {
 }
 
 double ServiceMembers::unixTime(double clockSeconds) const {
-  return unixNow() + (clockSeconds - clock_.now());
+  return unixSeconds() + (clockSeconds - clock_.now());
 }
 
 }  // namespace readygate

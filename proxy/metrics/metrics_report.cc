@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/core/process_events.h"
 #include "proxy/metrics/metric_catalog.h"
@@ -125,10 +126,8 @@ void addKubernetesSource(FamilySet& set, const Labels& labels,
               static_cast<double>(count));
   }
   if (stats.lastEventUnix > 0) {
-    double now = std::chrono::duration<double>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
-    set.value(m::kKubernetesSinceLastEvent, labels, std::max(0.0, now - stats.lastEventUnix));
+    set.value(m::kKubernetesSinceLastEvent, labels,
+              std::max(0.0, unixSeconds() - stats.lastEventUnix));
   }
   set.value(m::kKubernetesSynced, labels, stats.synced ? 1 : 0);
   if (stats.eventToRotation) set.histogram(m::kKubernetesEventToRotation, labels, *stats.eventToRotation);
