@@ -240,6 +240,36 @@ void parseEndpoints(const YAML::Node& node, const std::string& path, ConfigError
   map.finish();
 }
 
+void parseHttp2(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
+                Http2Settings& http2) {
+  MapReader map(node, path, errors);
+  if (!map.valid()) return;
+  if (auto value = map.get("enabled")) {
+    if (auto flag = readBool(*value, map.childPath("enabled"), errors)) http2.enabled = *flag;
+  }
+  // RFC 9113 bounds the windows (2^31-1) and frames; these are the sane ones below that.
+  const std::tuple<const char*, int Http2Settings::*, int, int> sizes[] = {
+      {"maxConcurrentStreams", &Http2Settings::maxConcurrentStreams, 1, 10000},
+      {"initialStreamWindowBytes", &Http2Settings::initialStreamWindowBytes, 1024, 16 << 20},
+      {"initialConnectionWindowBytes", &Http2Settings::initialConnectionWindowBytes, 65535,
+       256 << 20},
+      {"maxHeaderListBytes", &Http2Settings::maxHeaderListBytes, 1024, 1 << 20},
+      {"maxStreamsPerConnection", &Http2Settings::maxStreamsPerConnection, 0, 1 << 30},
+      {"glitchThreshold", &Http2Settings::glitchThreshold, 1, 1'000'000},
+  };
+  for (const auto& [key, member, low, high] : sizes) {
+    if (auto value = map.get(key)) {
+      if (auto n = readInt(*value, map.childPath(key), errors, low, high)) http2.*member = *n;
+    }
+  }
+  if (auto value = map.get("settingsTimeoutSeconds")) {
+    if (auto seconds = readSeconds(*value, map.childPath("settingsTimeoutSeconds"), errors, 0.01, 300)) {
+      http2.settingsTimeoutSeconds = *seconds;
+    }
+  }
+  map.finish();
+}
+
 void parseHttp(const YAML::Node& node, const std::string& path, ConfigErrors& errors,
                HttpSettings& http) {
   MapReader map(node, path, errors);
@@ -514,6 +544,9 @@ void parseService(const YAML::Node& node, const std::string& path, ConfigErrors&
     }
   }
   if (auto value = map.get("http")) parseHttp(*value, map.childPath("http"), errors, service.http);
+  if (auto value = map.get("http2")) {
+    parseHttp2(*value, map.childPath("http2"), errors, service.http2);
+  }
   if (auto value = map.get("outlierDetection")) {
     OutlierDetection outlier;
     parseOutlierDetection(*value, map.childPath("outlierDetection"), errors, outlier);

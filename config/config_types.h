@@ -127,6 +127,24 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+/// `http2:` (mode http): HTTP/2 from clients, by ALPN on TLS listeners and with prior
+/// knowledge (h2c) on cleartext ones; the defaults are the ones safe at an edge (Envoy's
+/// edge guide, HAProxy's), not nghttp2's.
+struct Http2Settings {
+  bool enabled = true;
+  int maxConcurrentStreams = 100;              // streams open at once per connection
+  int initialStreamWindowBytes = 65536;        // what a client may send a stream unread
+  int initialConnectionWindowBytes = 1 << 20;  // and the whole connection
+  int maxHeaderListBytes = 0;                  // a request's header list; 0: http.maxHeaderBytes
+  int maxStreamsPerConnection = 0;  // then the graceful GOAWAY; 0: no limit
+  /// Misbehaviour a connection may show (invalid frames, resets either way, empty frames,
+  /// PING and SETTINGS beyond a budget) before it gets GOAWAY.
+  int glitchThreshold = 1000;
+  double settingsTimeoutSeconds = 10;  // our SETTINGS must be acknowledged within
+
+  bool operator==(const Http2Settings&) const = default;
+};
+
 /// Passive outlier detection (as Envoy's): a backend that fails traffic in a row is
 /// taken out for a while, whatever its probes say.
 struct OutlierDetection {
@@ -282,6 +300,7 @@ struct ServiceConfig {
   int maxConnections = 0;           // open client connections of the service; 0: no limit
   int maxConnectionsPerClient = 0;  // from one client address; 0: no limit
   HttpSettings http;
+  Http2Settings http2;
   std::vector<RouteConfig> routes;  // mode http: other services' backends by Host and path
   std::optional<OutlierDetection> outlierDetection;  // off unless configured
   WhenNoneReady whenNoneReady = WhenNoneReady::Reject;

@@ -16,12 +16,14 @@ constexpr double kSettleSeconds = 0.1;
 /// about a second even where inotify misses (network file systems).
 constexpr double kPollSeconds = 1;
 
-TlsServerOptions optionsOf(const ListenerTls& config, ProxyMode mode) {
+TlsServerOptions optionsOf(const ListenerTls& config, ProxyMode mode, bool offerH2) {
   TlsServerOptions options;
   options.minVersion = config.tls13Only ? TLS1_3_VERSION : TLS1_2_VERSION;
   options.strictSni = config.strictSni;
   // TCP mode does not know what its clients speak: it agrees to no protocol by ALPN.
   if (mode != ProxyMode::Http) options.alpn.clear();
+  // h2 first: a client that offers both prefers it, and so does the listener.
+  if (mode == ProxyMode::Http && offerH2) options.alpn.insert(options.alpn.begin(), "h2");
   if (config.clientAuth) {
     options.clientAuth = config.clientAuth->required ? TlsServerOptions::ClientAuth::Required
                                                      : TlsServerOptions::ClientAuth::Optional;
@@ -66,7 +68,7 @@ std::variant<std::shared_ptr<X509_STORE>, std::string> ListenerCertificates::loa
 }
 
 std::variant<std::unique_ptr<ListenerCertificates>, std::string> ListenerCertificates::create(
-    event_base* base, const ListenerTls& config, ProxyMode mode, size_t maxFileBytes,
+    event_base* base, const ListenerTls& config, ProxyMode mode, bool offerH2, size_t maxFileBytes,
     std::shared_ptr<TicketKeyRing> tickets) {
   std::string contents;
   auto loaded = load(config.certificates, maxFileBytes, &contents);
@@ -78,7 +80,7 @@ std::variant<std::unique_ptr<ListenerCertificates>, std::string> ListenerCertifi
     trust = std::get<std::shared_ptr<X509_STORE>>(made);
   }
   auto context = TlsServerContext::create(
-      optionsOf(config, mode), std::get<std::shared_ptr<const ServerCertificates>>(loaded),
+      optionsOf(config, mode, offerH2), std::get<std::shared_ptr<const ServerCertificates>>(loaded),
       std::move(tickets));
   if (auto* error = std::get_if<std::string>(&context)) return *error;
   if (trust) std::get<std::shared_ptr<TlsServerContext>>(context)->replaceClientTrust(trust);

@@ -27,8 +27,9 @@ class ListenerCertificates {
  public:
   /// Loads the files and makes the context; the first error (a bad file, a bad pair, an
   /// OpenSSL refusal) otherwise, so a start or a reload can refuse the configuration.
+  /// `offerH2`: ALPN offers h2 before http/1.1 (mode http with http2.enabled).
   static std::variant<std::unique_ptr<ListenerCertificates>, std::string> create(
-      event_base* base, const ListenerTls& config, ProxyMode mode, size_t maxFileBytes,
+      event_base* base, const ListenerTls& config, ProxyMode mode, bool offerH2, size_t maxFileBytes,
       std::shared_ptr<TicketKeyRing> tickets);
   ListenerCertificates(const ListenerCertificates&) = delete;
   ListenerCertificates& operator=(const ListenerCertificates&) = delete;

@@ -53,7 +53,7 @@ std::optional<std::string> ServiceSet::prepare(const Config& config) {
   preparedTls_.clear();
   for (const ServiceConfig& service : config.services) {
     if (!service.tls) continue;
-    auto made = ListenerCertificates::create(base_, *service.tls, service.mode,
+    auto made = ListenerCertificates::create(base_, *service.tls, service.mode, service.http2.enabled,
                                              config.maxFileBytes, tickets_);
     if (auto* error = std::get_if<std::string>(&made)) {
       preparedTls_.clear();

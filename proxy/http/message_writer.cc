@@ -154,10 +154,38 @@ void appendResponseHeadForClient(std::string& out, const MessageHead& response,
   out.append("\r\n");
 }
 
+void responseFieldsForH2(std::vector<HeaderField>& out, const MessageHead& response, bool via,
+                         std::string_view hsts) {
+  size_t used = 0;
+  auto add = [&](std::string_view name, std::string_view value) {
+    if (used == out.size()) out.emplace_back();
+    HeaderField& field = out[used++];
+    field.name.assign(name);
+    for (char& c : field.name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    field.value.assign(value);
+  };
+  bool checkConnection = connectionNamesFields(response);
+  for (const HeaderField& field : response.headers) {
+    if (isHopByHop(response, field.name, false, checkConnection)) continue;
+    add(field.name, field.value);
+  }
+  if (response.contentLength && !response.chunked) {
+    add("content-length", std::to_string(*response.contentLength));
+  }
+  if (via) add("via", "1.1 readygate");
+  if (!hsts.empty() && !response.find("Strict-Transport-Security")) {
+    add("strict-transport-security", hsts);
+  }
+  out.resize(used);
+}
+
+std::string errorBody(int status, std::string_view reason) {
+  return std::to_string(status) + " " + httpStatusText(status) + " (" + std::string(reason) + ")\n";
+}
+
 std::string errorResponse(int status, std::string_view reason, bool keepAlive,
                           std::string_view extraHeaders) {
-  std::string body =
-      std::to_string(status) + " " + httpStatusText(status) + " (" + std::string(reason) + ")\n";
+  std::string body = errorBody(status, reason);
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + httpStatusText(status) + "\r\n";
   appendHeader(out, "Content-Type", "text/plain; charset=utf-8");
   appendHeader(out, "Content-Length", std::to_string(body.size()));

@@ -56,6 +56,16 @@ void appendResponseHeadForClient(std::string& out, const MessageHead& response,
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,
                                   bool via, bool toHttp10 = false);
 
+/// The response's fields for an HTTP/2 client, into `out` (emptied first; its strings'
+/// buffers reused): names lowercase, every connection-specific field left out (RFC 9113
+/// §8.2.2), Content-Length kept when it is the body's (HEAD and 304 included), then Via
+/// and `hsts` as for HTTP/1.
+void responseFieldsForH2(std::vector<HeaderField>& out, const MessageHead& response, bool via,
+                         std::string_view hsts = {});
+
+/// The body of a response readygate makes itself ("503 Service Unavailable (reason)\n").
+std::string errorBody(int status, std::string_view reason);
+
 /// A response readygate makes itself: small, `Connection: close` unless `keepAlive`.
 /// 503 gets `Retry-After: 1`. `extraHeaders`: whole header lines (Location, HSTS).
 std::string errorResponse(int status, std::string_view reason, bool keepAlive,

@@ -37,7 +37,7 @@ class TlsTransport final : public Transport {
   /// After the handshake: "TLSv1.3", "TLSv1.2".
   std::string_view version() const { return SSL_get_version(ssl_.get()); }
   /// The protocol ALPN chose ("" when none).
-  std::string_view alpn() const;
+  std::string_view alpn() const override;
   /// The name the client asked for with SNI ("" when none).
   std::string_view serverName() const override;
   /// Why the handshake failed, in OpenSSL's words (after handshake() returned an error).

@@ -39,6 +39,8 @@ class Transport {
   virtual void sayGoodbye(int) {}
   /// The name the client asked for (TLS SNI); "" when none, and for plain TCP.
   virtual std::string_view serverName() const { return {}; }
+  /// The protocol agreed by TLS ALPN ("h2"); "" when none, and for plain TCP.
+  virtual std::string_view alpn() const { return {}; }
 };
 
 /// Plain TCP: recv, and send or sendmsg, nothing else (no FIONREAD, no SIGPIPE).

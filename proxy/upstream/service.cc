@@ -21,6 +21,7 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->maxConnections = config.maxConnections;
   settings->maxConnectionsPerClient = config.maxConnectionsPerClient;
   settings->http = config.http;
+  settings->http2 = config.http2;
   settings->ownBackends = !config.staticEndpoints.empty() || !config.endpointsFile.empty() ||
                           config.endpointsDns.has_value() ||
                           config.endpointsKubernetes.has_value();

@@ -31,7 +31,8 @@ struct ServiceSettings {
   size_t bufferLowWatermark = 32 * 1024;   // and resumes here
   int maxConnections = 0;
   int maxConnectionsPerClient = 0;
-  HttpSettings http;  // mode http only
+  HttpSettings http;    // mode http only
+  Http2Settings http2;  // mode http only
   /// mode http: requests by Host and path to other services' backends. Targets are
   /// weak: a route may point back at its own service.
   std::vector<RouteConfig> routes;
