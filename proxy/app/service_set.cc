@@ -6,7 +6,7 @@
 #include "proxy/discovery/kube_api_client.h"
 #include "proxy/discovery/kube_api_locator.h"
 #include "proxy/health/health_check_session.h"
-#include "proxy/http/http1_connection.h"
+#include "proxy/http/http_session_factory.h"
 #include "proxy/net/tcp_session.h"
 
 namespace readygate {
@@ -131,7 +131,7 @@ void ServiceSet::dropFinished() {
 }
 
 SessionFactory ServiceSet::sessionFactory(ProxyMode mode) {
-  return mode == ProxyMode::Http ? Http1Connection::factory() : TcpSession::factory();
+  return mode == ProxyMode::Http ? httpSessionFactory() : TcpSession::factory();
 }
 
 std::variant<std::vector<ListeningSocket>, std::string> ServiceSet::bind(

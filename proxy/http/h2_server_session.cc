@@ -456,12 +456,12 @@ void H2ServerSession::headersDone(int32_t stream, Stream& state, bool endStream)
 }
 
 void H2ServerSession::submitResponse(int32_t stream, const MessageHead& response, bool hasBody,
-                                     const std::vector<HeaderField>& extra) {
+                                     const std::vector<HeaderField>& extra, bool via) {
   Stream* state = find(stream);
   if (state == nullptr) return;
   thread_local std::vector<HeaderField> fields;
   thread_local std::vector<nghttp2_nv> nva;
-  responseFieldsForH2(fields, response, false);
+  responseFieldsForH2(fields, response, via);
   char status[4];
   int code = std::clamp(response.status, 100, 999);
   status[0] = static_cast<char>('0' + code / 100);

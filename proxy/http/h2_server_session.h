@@ -103,7 +103,7 @@ class H2ServerSession {
   /// The response head for `stream`; `extra` fields (lowercase names) follow the
   /// backend's. `hasBody` false: the stream ends with the head.
   void submitResponse(int32_t stream, const MessageHead& response, bool hasBody,
-                      const std::vector<HeaderField>& extra = {});
+                      const std::vector<HeaderField>& extra = {}, bool via = false);
   /// An interim 1xx head (100 Continue, 103 Early Hints).
   void submitInterim(int32_t stream, int status);
   void sendBody(int32_t stream, std::string_view data);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "proxy/core/log.h"
+#include "proxy/http/http2_connection.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/http/request_checks.h"
 
@@ -48,13 +49,6 @@ Http1Connection::Http1Connection(const SessionContext& context, ClientConnection
 
 Http1Connection::~Http1Connection() { releaseExchange(); }
 
-SessionFactory Http1Connection::factory() {
-  return {[](const SessionContext& context, ClientConnection client) {
-            return std::make_unique<Http1Connection>(context, std::move(client));
-          },
-          errorResponse(503, "overloaded", false)};
-}
-
 void Http1Connection::start() {
   FlushAtExit flush(this);
   ServiceTraffic& traffic = service_->traffic();
@@ -75,7 +69,33 @@ void Http1Connection::touch() {
 
 // ---- requests ----
 
+bool Http1Connection::handOverIfHttp2() {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  std::string_view input = client_->input();
+  size_t seen = std::min(input.size(), kPreface.size());
+  if (seen == 0 || input.substr(0, seen) != kPreface.substr(0, seen)) return false;
+  if (seen < kPreface.size()) return true;  // the rest of it within the keep-alive wait
+  ClientConnection client;
+  client.connection = std::move(client_);
+  client.peer = peer_;
+  client.local = local_;
+  client.secure = secure_;
+  if (clientSubject_) client.clientSubject = *clientSubject_;
+  // The connection is counted once: the HTTP/2 session takes over this one's count.
+  counted_ = false;
+  finished_ = true;
+  timer_.cancel();
+  client.connection->setReadTimeout(0);
+  client.connection->setHandler(nullptr);
+  owner_.replaceSession(
+      this, std::make_unique<Http2Connection>(
+                Http2Connection::WorkerParts{base_, service_, exchanges_, owner_},
+                std::move(client), connectedAt_));
+  return true;
+}
+
 MessageHead& Http1Connection::beginExchange() {
+  servedRequest_ = true;
   // Each request sees the settings and routes of now: a reload applies to the next
   // request of a kept-alive connection, not only to new connections.
   settings_ = service_->settings();
@@ -110,6 +130,10 @@ void Http1Connection::processClientInput() {
   if (phase_ == Phase::Closing) {
     client_->consume(client_->input().size());
     return;
+  }
+  if (!servedRequest_ && phase_ == Phase::AwaitingRequest && !secure_ &&
+      settings_->http2.enabled && handOverIfHttp2()) {
+    return;  // nothing of this object may be used now: the HTTP/2 session has the client
   }
   ++inputDepth_;  // a local answer made while reading may read again, nested
   struct Leave {

@@ -32,8 +32,6 @@ class Http1Connection : public Session,
   Http1Connection(const Http1Connection&) = delete;
   Http1Connection& operator=(const Http1Connection&) = delete;
 
-  static SessionFactory factory();
-
   void start() override;
   void abort(std::string_view reason) override { finish(reason); }
   void closeIfIdle() override;
@@ -62,6 +60,11 @@ class Http1Connection : public Session,
     FlushAtExit& operator=(const FlushAtExit&) = delete;
     Http1Connection* connection;  // not owned: sessions are deleted later (DeferredDelete)
   };
+
+  /// A cleartext client that opens with HTTP/2's preface (h2c with prior knowledge) gets
+  /// an Http2Connection: true when the bytes so far are that preface or its beginning
+  /// (then nothing is read as HTTP/1; once it is whole, the connection is handed over).
+  bool handOverIfHttp2();
 
   // Requests.
   /// The exchange the next request is parsed into (a new one from the pool).
@@ -151,6 +154,7 @@ class Http1Connection : public Session,
   bool requestHasBody_ = false;
   bool keepClient_ = true;
   bool clientEof_ = false;
+  bool servedRequest_ = false;  // a request began here: no h2c preface can follow
 };
 
 }  // namespace readygate

@@ -189,9 +189,17 @@ void HttpExchange::requestBody(std::string_view data) {
   }
 }
 
-void HttpExchange::requestEnd() {
+void HttpExchange::requestEnd(std::string_view trailers) {
   requestComplete_ = true;
-  if (requestFraming_ == BodyFraming::Chunked) writeUpstream(kLastChunk);
+  if (requestFraming_ == BodyFraming::Chunked) {
+    if (trailers.empty()) {
+      writeUpstream(kLastChunk);
+    } else {
+      writeUpstream("0\r\n");
+      writeUpstream(trailers);
+      writeUpstream(kChunkEnd);
+    }
+  }
   if (upstream_ && !responseStarted_) {
     // All of it is sent: from now on only the backend's answer is waited for.
     event_base_gettimeofday_cached(base_, &sentAt_);

@@ -16,7 +16,7 @@
 
 namespace readygate {
 
-/// The client side of an exchange: the HTTP/1 connection today, an HTTP/2 stream next.
+/// The client side of an exchange: the HTTP/1 connection, or one HTTP/2 stream.
 /// It owns the client's framing (chunks, HTTP/1.0, Connection) and its socket; the
 /// exchange never sees either. The exchange calls these last in whatever it is doing, so
 /// the client may end the exchange (and reuse the object) from inside any of them.
@@ -102,7 +102,9 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   void forward();
   bool forwarding() const { return forwarding_; }
   void requestBody(std::string_view data);
-  void requestEnd();
+  /// The request is complete. `trailers` ("name: value\r\n" lines, HTTP/2's) follow a
+  /// chunked body; a body of known length has no place for them and they are dropped.
+  void requestEnd(std::string_view trailers = {});
   /// Bytes of the request are waiting for the backend beyond bufferBytes: the client
   /// side stops reading (onRequestBodyWanted follows once it has caught up).
   bool upstreamFull();

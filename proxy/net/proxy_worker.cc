@@ -267,6 +267,15 @@ void ProxyWorker::sessionFinished(Session* session) {
   stopIfDrained();
 }
 
+void ProxyWorker::replaceSession(Session* current, std::unique_ptr<Session> next) {
+  Session* raw = next.get();
+  std::unique_ptr<Session> old = sessions_.replace(current, next);
+  if (!old) return;  // not ours any more: `next` goes with this call
+  finished_->later(std::move(old));
+  raw->start();
+  if (shuttingDown_) raw->closeIfIdle();
+}
+
 void ProxyWorker::stopIfDrained() {
   if (shuttingDown_ && sessions_.empty()) {
     shutdownDeadline_.cancel();

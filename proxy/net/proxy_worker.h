@@ -83,6 +83,7 @@ class ProxyWorker : private SessionOwner, private ClientPreamble::Owner {
   void onPreambleDone(ClientPreamble& preamble, ClientConnection client) override;
   void onPreambleFailed(ClientPreamble& preamble) override;
   void sessionFinished(Session* session) override;
+  void replaceSession(Session* current, std::unique_ptr<Session> next) override;
   void stopIfDrained();
   void closeAllSessions();
   /// Closes upstream connections whose backend was removed and whose drain time is up.

@@ -26,6 +26,10 @@ class SessionOwner {
  public:
   virtual ~SessionOwner() = default;
   virtual void sessionFinished(Session* session) = 0;
+  /// `current` hands its client to `next` (HTTP/1 seeing the h2c preface): `next` takes
+  /// its place and its admission ticket and is started; `current` is freed later and must
+  /// do nothing more after this call.
+  virtual void replaceSession(Session* current, std::unique_ptr<Session> next) = 0;
 };
 
 /// One client connection on a worker. A drain deadline of its backend closes it through

@@ -31,6 +31,14 @@ std::unique_ptr<Session> SessionRegistry::remove(Session* session) {
   return std::unique_ptr<Session>(session);
 }
 
+std::unique_ptr<Session> SessionRegistry::replace(Session* current, std::unique_ptr<Session>& next) {
+  if (current == nullptr || !contains(current) || !next) return nullptr;
+  AdmissionTicket ticket = std::move(current->admission_);
+  std::unique_ptr<Session> old = remove(current);
+  add(std::move(next), std::move(ticket));
+  return old;
+}
+
 std::vector<Session*> SessionRegistry::list() const {
   std::vector<Session*> open;
   open.reserve(size_);

@@ -22,6 +22,9 @@ class SessionRegistry {
   Session& add(std::unique_ptr<Session> session, AdmissionTicket admission);
   /// Takes `session` out, its ticket given back; null when it is not here (already out).
   std::unique_ptr<Session> remove(Session* session);
+  /// Puts `next` where `current` was, with its ticket; `current` comes back (null when
+  /// it is not here, and then `next` is not added either).
+  std::unique_ptr<Session> replace(Session* current, std::unique_ptr<Session>& next);
   /// The open sessions, copied: for loops whose calls may end sessions.
   std::vector<Session*> list() const;
   size_t size() const { return size_; }

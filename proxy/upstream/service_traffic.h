@@ -3,6 +3,7 @@
 
 #include <prometheus/histogram.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -37,6 +38,26 @@ struct ServiceTraffic {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
   prometheus::Histogram connectionDuration{prometheus::Histogram::BucketBoundaries{
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}};
+
+  // HTTP/2 from clients.
+  std::atomic<uint64_t> http2Connections{0};
+  std::atomic<uint64_t> http2Streams{0};
+  std::atomic<int64_t> http2StreamsActive{0};
+  std::atomic<uint64_t> http2Glitches{0};        // misbehaviour counted towards glitchThreshold
+  std::atomic<uint64_t> http2FramesRefused{0};   // invalid frames and malformed requests
+  std::atomic<uint64_t> http2GoawaysSent{0};
+  std::atomic<uint64_t> http2GoawaysReceived{0};
+  /// RST_STREAM by [sent][code]: RFC 9113 §7's codes 0-13, anything else as 14.
+  static constexpr const char* kH2ErrorCodes[] = {
+      "NO_ERROR",       "PROTOCOL_ERROR",     "INTERNAL_ERROR",      "FLOW_CONTROL_ERROR",
+      "SETTINGS_TIMEOUT", "STREAM_CLOSED",    "FRAME_SIZE_ERROR",    "REFUSED_STREAM",
+      "CANCEL",         "COMPRESSION_ERROR",  "CONNECT_ERROR",       "ENHANCE_YOUR_CALM",
+      "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED", "unknown"};
+  std::array<std::array<std::atomic<uint64_t>, std::size(kH2ErrorCodes)>, 2> http2Resets{};
+  void http2Reset(bool sent, uint32_t code, uint64_t count) {
+    size_t index = std::min<size_t>(code, std::size(kH2ErrorCodes) - 1);
+    add(http2Resets[sent ? 1 : 0][index], count);
+  }
 
   // TLS listeners.
   static constexpr const char* kHandshakeResults[] = {
