@@ -167,6 +167,30 @@ inline constexpr MetricInfo kHttpRetries{
     "HTTP requests sent again to another backend after their connection failed before any "
     "response byte (label service)."};
 
+// HTTP/2 from clients (label service).
+inline constexpr MetricInfo kHttp2Connections{
+    "readygate_http2_connections_total", MetricType::Counter,
+    "Client connections that spoke HTTP/2 (h2 by ALPN, or h2c with prior knowledge)."};
+inline constexpr MetricInfo kHttp2Streams{
+    "readygate_http2_streams_total", MetricType::Counter,
+    "HTTP/2 streams whose request reached the exchange (each an HTTP request)."};
+inline constexpr MetricInfo kHttp2ActiveStreams{
+    "readygate_http2_active_streams", MetricType::Gauge, "HTTP/2 streams open now."};
+inline constexpr MetricInfo kHttp2Goaways{
+    "readygate_http2_goaways_total", MetricType::Counter,
+    "GOAWAY frames by direction (sent: shutdown notices, final GOAWAYs and connection errors; "
+    "received)."};
+inline constexpr MetricInfo kHttp2Resets{
+    "readygate_http2_resets_total", MetricType::Counter,
+    "RST_STREAM frames by direction (sent, received) and code (RFC 9113 error names)."};
+inline constexpr MetricInfo kHttp2FramesRefused{
+    "readygate_http2_frames_refused_total", MetricType::Counter,
+    "Invalid frames and malformed requests (stream or connection errors readygate answered)."};
+inline constexpr MetricInfo kHttp2Glitches{
+    "readygate_http2_glitches_total", MetricType::Counter,
+    "Client misbehaviour counted towards http2.glitchThreshold: invalid frames, resets either "
+    "way, empty DATA, PING/SETTINGS/PRIORITY past their budget, refused requests."};
+
 // TLS listeners and the PROXY protocol (label service).
 inline constexpr MetricInfo kTlsHandshakes{
     "readygate_tls_handshakes_total", MetricType::Counter,
