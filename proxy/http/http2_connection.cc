@@ -478,7 +478,10 @@ void Http2Connection::finish(std::string_view reason) {
   for (auto& [id, stream] : streams_) closed_.push_back(std::move(stream));
   streams_.clear();
   logEvent(LogLevel::Debug, "session_closed",
-           {{"service", service_->name()}, {"mode", "http2"}, {"reason", reason}});
+           {{"service", service_->name()},
+            {"mode", "http2"},
+            {"reason", reason},
+            {"streams", session_.streamsBegun()}});
   owner_.sessionFinished(this);
 }
 
