@@ -37,9 +37,10 @@ bool isAuthority(std::string_view authority) {
 
 }  // namespace
 
-std::variant<MessageHead, H2StreamError> translateH2Request(const std::vector<HeaderField>& fields,
+std::variant<MessageHead, H2StreamError> translateH2Request(std::vector<HeaderField> fields,
                                                            bool endStream) {
   MessageHead head;
+  head.headers.reserve(fields.size() + 2);
   const std::string* method = nullptr;
   const std::string* scheme = nullptr;
   const std::string* path = nullptr;
@@ -47,7 +48,7 @@ std::variant<MessageHead, H2StreamError> translateH2Request(const std::vector<He
   const std::string* host = nullptr;
   std::string cookies;
   bool regularSeen = false;
-  for (const HeaderField& field : fields) {
+  for (HeaderField& field : fields) {
     if (hasForbiddenCharacter(field.value)) return malformed("field_value_character");
     if (!field.name.empty() && field.name.front() == ':') {
       if (regularSeen) return malformed("pseudo_header_after_field");
@@ -86,7 +87,7 @@ std::variant<MessageHead, H2StreamError> translateH2Request(const std::vector<He
       }
       head.contentLength = std::stoull(field.value);
     }
-    head.headers.push_back(field);
+    head.headers.push_back(std::move(field));  // nothing below looks at it again
   }
   if (method == nullptr || scheme == nullptr || path == nullptr) {
     // CONNECT has neither :scheme nor :path; it is not proxied either way.

@@ -32,7 +32,9 @@ struct H2StreamError {
 /// - cookies split across fields joined with "; " (§8.2.3).
 /// The head is HTTP/1.1, with Host first; a request whose length is unknown and that has
 /// a body (`endStream` false, no Content-Length) is sent chunked.
-std::variant<MessageHead, H2StreamError> translateH2Request(const std::vector<HeaderField>& fields,
+/// `fields` is taken by value: a caller done with its list moves it in, and its strings
+/// become the head's without a copy.
+std::variant<MessageHead, H2StreamError> translateH2Request(std::vector<HeaderField> fields,
                                                            bool endStream);
 
 }  // namespace readygate

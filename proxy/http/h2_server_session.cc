@@ -77,6 +77,7 @@ struct H2ServerCallbacks {
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       ++s.streamsBegun_;
       H2ServerSession::Stream& stream = s.streams_[id];
+      stream.fields.reserve(16);  // a browser's request has about a dozen
       if (s.streams_.size() > static_cast<size_t>(s.settings_.maxConcurrentStreams)) {
         // nghttp2 refuses streams past the advertised limit itself; this holds the line
         // for streams whose exchange is still winding down.
@@ -430,9 +431,8 @@ void H2ServerSession::headersDone(int32_t stream, Stream& state, bool endStream)
     events_.onRequestEnd(stream, trailers);
     return;
   }
-  auto translated = translateH2Request(state.fields, endStream);
-  state.fields.clear();
-  state.fields.shrink_to_fit();
+  auto translated = translateH2Request(std::move(state.fields), endStream);
+  state.fields = {};
   if (H2StreamError* error = std::get_if<H2StreamError>(&translated)) {
     refuse(stream, state, error->reason);
     return;

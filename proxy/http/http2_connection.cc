@@ -122,7 +122,7 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
   void wantClientDrained(size_t bytes) override { connection_.session_.setDrainMark(id_, bytes); }
   void flushWrites() override {
     if (exchange_ && exchange_->upstream()) exchange_->upstream()->flush();
-    connection_.flushWrites();  // may close this stream: nothing of it is used after
+    connection_.scheduleFlush();
   }
 
   // DrainTarget: the backend's drain time is up; only this stream goes.
@@ -377,6 +377,29 @@ void Http2Connection::onIdleTimer() {
   finish(streams_.empty() ? "keepalive_timeout" : "idle_timeout");
 }
 
+void Http2Connection::scheduleFlush() {
+  if (finished_ || flushScheduled_) return;
+  if (!flushEvent_) {
+    flushEvent_.reset(event_new(
+        base_, -1, 0,
+        [](evutil_socket_t, short, void* self) {
+          auto* connection = static_cast<Http2Connection*>(self);
+          connection->flushScheduled_ = false;
+          connection->closed_.clear();  // outside every stream's callbacks here
+          connection->flushWrites();
+        },
+        this));
+    if (!flushEvent_) {
+      flushWrites();  // no event to wait for: at once, as before
+      return;
+    }
+  }
+  flushScheduled_ = true;
+  // Activated now, it runs after the events this pass already has (the other backends'
+  // answers), in the same pass: no added latency.
+  event_active(flushEvent_.get(), EV_TIMEOUT, 0);
+}
+
 void Http2Connection::flushWrites() {
   if (finished_ || receiving_) return;
   for (int32_t id : upstreamDirty_) {
@@ -470,6 +493,7 @@ void Http2Connection::finish(std::string_view reason) {
   settingsTimer_.cancel();
   closeTimer_.cancel();
   idleTimer_.cancel();
+  flushEvent_.reset();
   client_->close();
   for (auto& [id, stream] : streams_) {
     stream->release();

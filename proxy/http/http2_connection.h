@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/core/libevent_handles.h"
 #include "proxy/core/timer.h"
 #include "proxy/http/h2_server_session.h"
 #include "proxy/http/http_exchange.h"
@@ -67,6 +68,10 @@ class Http2Connection : public Session,
   void onClosed(StreamConnection& connection, int error) override;
 
   Stream* find(int32_t id);
+  /// A stream has output (a backend's response came): flushWrites runs once this loop
+  /// pass has handled every event already due, so the responses of all streams that
+  /// came in one pass leave in one send, not one each.
+  void scheduleFlush();
   /// Hands the session's output to the socket (as much as bufferBytes allows), sends it
   /// and the streams' upstream bytes, then closes when all is said.
   void flushWrites();
@@ -97,6 +102,8 @@ class Http2Connection : public Session,
   std::vector<std::unique_ptr<Stream>> closed_;
   /// Streams whose exchange wrote upstream during this pass (flushed at its end).
   std::vector<int32_t> upstreamDirty_;
+  EventPtr flushEvent_;  // scheduleFlush's: made on first use
+  bool flushScheduled_ = false;
   Timer settingsTimer_;
   Timer closeTimer_;  // the graceful close's wait for its PING
   Timer idleTimer_;
