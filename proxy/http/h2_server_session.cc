@@ -66,6 +66,7 @@ struct H2ServerCallbacks {
       if (reset == hd->stream_id) return 0;
     }
     ++s.counters_.framesRefused;
+    s.failure_ = "stream_id_reused";
     s.terminate(kH2ProtocolError);
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
@@ -345,6 +346,7 @@ bool H2ServerSession::receive(std::string_view bytes, double now) {
   ssize_t used = nghttp2_session_mem_recv(session_.get(), reinterpret_cast<const uint8_t*>(bytes.data()),
                                           bytes.size());
   if (used < 0) {
+    if (*failure_ == '\0') failure_ = nghttp2_strerror(static_cast<int>(used));
     // A bad preface, a flood nghttp2 caught, or a connection error: GOAWAY is queued
     // when there is one to say (not for a client that never spoke HTTP/2).
     if (used != NGHTTP2_ERR_BAD_CLIENT_MAGIC && !terminated_) {
@@ -385,6 +387,7 @@ void H2ServerSession::glitch(uint64_t count) {
   counters_.glitches += count;
   glitchesSeen_ += count;
   if (glitchesSeen_ > static_cast<uint64_t>(settings_.glitchThreshold) && !terminated_) {
+    failure_ = "glitch_threshold";
     terminate(kH2EnhanceYourCalm);
   }
 }

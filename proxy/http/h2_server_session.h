@@ -98,6 +98,8 @@ class H2ServerSession {
   size_t openStreams() const { return streams_.size(); }
   uint64_t streamsBegun() const { return streamsBegun_; }
   Counters& counters() { return counters_; }
+  /// Why receive() last returned false, in nghttp2's or readygate's words ("" when not).
+  std::string_view failure() const { return failure_; }
 
   // Responses.
   /// The response head for `stream`; `extra` fields (lowercase names) follow the
@@ -183,6 +185,7 @@ class H2ServerSession {
   bool gracefulBegun_ = false;
   bool gracefulFinished_ = false;
   bool terminated_ = false;
+  const char* failure_ = "";
 };
 
 }  // namespace readygate

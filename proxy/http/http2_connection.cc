@@ -11,6 +11,10 @@ namespace {
 /// The graceful close waits this long for the PING that measures the round trip; a
 /// client that does not answer gets the final GOAWAY anyway.
 constexpr double kGracefulPingSeconds = 1;
+/// After the last GOAWAY: how long what the client still sends is read and dropped
+/// before the close. Closing with unread bytes makes the kernel send RST, and a client
+/// that gets RST may lose the GOAWAY (and the last responses) still in its buffer.
+constexpr double kLingerSeconds = 2;
 
 uint32_t maxHeaderListOf(const ServiceSettings& settings) {
   int bytes = settings.http2.maxHeaderListBytes > 0 ? settings.http2.maxHeaderListBytes
@@ -327,6 +331,10 @@ void Http2Connection::onStreamRefused(int32_t id, std::string_view reason, bool)
 void Http2Connection::onInput(StreamConnection&) {
   closed_.clear();  // outside every stream's callbacks here
   if (finished_) return;
+  if (lingering_) {
+    client_->consume(client_->input().size());
+    return;
+  }
   std::string_view input = client_->input();
   if (input.empty()) return;
   idle_.touch();
@@ -334,7 +342,15 @@ void Http2Connection::onInput(StreamConnection&) {
   bool alive = session_.receive(input, now());
   receiving_ = false;
   client_->consume(input.size());
-  if (!alive) client_->pauseReading();  // the GOAWAY goes out, then the close
+  if (!alive) {
+    // The GOAWAY goes out, then the lingering close; what comes meanwhile is dropped.
+    if (logEnabled(LogLevel::Debug)) {
+      logEvent(LogLevel::Debug, "http2_connection_error",
+               {{"service", service_->name()},
+                {"client", peer_.host()},
+                {"error", session_.failure().empty() ? std::string_view("goaway") : session_.failure()}});
+    }
+  }
   flushWrites();
 }
 
@@ -347,6 +363,10 @@ void Http2Connection::onDrained(StreamConnection&) {
 
 void Http2Connection::onClosed(StreamConnection&, int error) {
   closed_.clear();
+  if (lingering_) {
+    finish("closed");
+    return;
+  }
   if (error == 0 && !client_->input().empty()) onInput(*client_);
   finish(error != 0 ? "client_error" : "client_closed");
 }
@@ -427,7 +447,7 @@ void Http2Connection::flushWrites() {
     return;
   }
   if (session_.finished()) {
-    finish("closed");
+    linger();
     return;
   }
   if (session_.closing() && !closingTimerArmed_) {
@@ -469,9 +489,24 @@ void Http2Connection::onSettingsTimer() {
   flushWrites();  // the GOAWAY; the idle timer closes a client that does not read it
 }
 
+void Http2Connection::linger() {
+  if (lingering_) return;
+  lingering_ = true;
+  settingsTimer_.cancel();
+  idleTimer_.cancel();
+  client_->shutdownWrite();  // FIN after the GOAWAY: the client knows nothing more comes
+  client_->consume(client_->input().size());
+  client_->resumeReading();
+  closeTimer_.arm(kLingerSeconds);
+}
+
 void Http2Connection::onCloseTimer() {
   closed_.clear();
   if (finished_) return;
+  if (lingering_) {
+    finish("closed");
+    return;
+  }
   if (!session_.gracefulFinished()) {
     // The client did not answer the PING: the second step goes without the round trip.
     session_.finishGracefulClose();

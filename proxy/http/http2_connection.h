@@ -78,6 +78,9 @@ class Http2Connection : public Session,
   /// The counters the session kept since the last call, into the service's metrics.
   void publishCounters();
   void updateIdleTimeout();
+  /// The session has nothing more to say and all of it is written: FIN, then what the
+  /// client still sends is read and dropped until it closes (or kLingerSeconds).
+  void linger();
   void onSettingsTimer();
   void onCloseTimer();
   void onIdleTimer();
@@ -115,6 +118,7 @@ class Http2Connection : public Session,
   bool counted_ = false;
   bool handedOver_;
   bool closingTimerArmed_ = false;
+  bool lingering_ = false;
 };
 
 }  // namespace readygate

@@ -310,7 +310,7 @@ class Bystander(threading.Thread):
             time.sleep(0.05)
 
 
-def attack(name, run, goaway=None, max_seconds=20):
+def attack(name, run, goaway=(), max_seconds=20):
     """Runs `run(conn)` beside a bystander; readygate's CPU and RSS before and after."""
     bystander = Bystander()
     bystander.start()
@@ -318,6 +318,9 @@ def attack(name, run, goaway=None, max_seconds=20):
     peak = rss0
     started = time.monotonic()
     conn = Conn()
+    # Our SETTINGS acknowledged first, so what follows is the attack and nothing else (a
+    # slow machine would otherwise see SETTINGS_TIMEOUT beat the attack's own answer).
+    conn.wait_for(lambda f: isinstance(f, SettingsFrame) and "ACK" not in f.flags)
     result = {}
     worker = threading.Thread(target=lambda: result.update(closed=run(conn)), daemon=True)
     worker.start()
@@ -336,8 +339,9 @@ def attack(name, run, goaway=None, max_seconds=20):
           f"{peak} -> {rss1} kB; bystander {bystander.ok} ok, {bystander.failed} failed, "
           f"slowest {bystander.slowest * 1000:.0f} ms", flush=True)
     check(closed, f"{name}: the attacker's connection is closed")
-    if goaway is not None:
-        check(conn.goaway == goaway, f"{name}: GOAWAY {CODES[goaway]} (got {said})")
+    if goaway:
+        wanted = " or ".join(CODES[code] for code in goaway)
+        check(conn.goaway in goaway, f"{name}: GOAWAY {wanted} (got {said})")
     check(seconds < max_seconds, f"{name}: over in {seconds:.1f} s (< {max_seconds})")
     check(bystander.failed == 0 and bystander.ok > 0,
           f"{name}: a bystander served meanwhile ({bystander.ok} ok, {bystander.failed} failed)")
@@ -528,13 +532,16 @@ def graceful_shutdown():
 
 if __name__ == "__main__":
     conformance()
-    attack("Rapid Reset (10,000 streams/s)", rapid_reset, goaway=11)
-    attack("MadeYouReset (server-made resets)", made_you_reset, goaway=11)
-    attack("CONTINUATION flood", continuation_flood)
-    attack("PING flood", ping_flood, goaway=11)
-    attack("SETTINGS flood", settings_flood, goaway=11)
+    attack("Rapid Reset (10,000 streams/s)", rapid_reset, goaway=(11,))
+    # ENHANCE_YOUR_CALM once the resets it provoked pass the threshold; when readygate
+    # answers faster than the client provokes (its streams already closed), nghttp2 ends
+    # the connection itself with PROTOCOL_ERROR first.
+    attack("MadeYouReset (server-made resets)", made_you_reset, goaway=(11, 1))
+    attack("CONTINUATION flood", continuation_flood, goaway=(1,))
+    attack("PING flood", ping_flood, goaway=(11,))
+    attack("SETTINGS flood", settings_flood, goaway=(11,))
     attack("zero-window stall", zero_window_stall)
-    attack("1 MB header list", huge_header_list)
+    attack("1 MB header list", huge_header_list, goaway=(1,))
     check(os.path.exists(f"/proc/{PID}"),
           "readygate alive after every attack")
     max_streams_per_connection()

@@ -35,7 +35,7 @@ services:
     endpoints: {static: ["127.0.0.1:$pod"]}
     http2: {maxStreamsPerConnection: 3}
 YAML
-"$readygate" -c "$work/readygate.yaml" >"$work/readygate.log" 2>&1 &
+"$readygate" -c "$work/readygate.yaml" --log-level debug >"$work/readygate.log" 2>&1 &
 readygate_pid=$!
 pids+=($readygate_pid)
 up() { curl -fs -o /dev/null --max-time 1 "$1"; }
@@ -45,6 +45,6 @@ wait_for 10 up "http://127.0.0.1:$web/" || { cat "$work/readygate.log"; exit 1; 
 timeout 170 /usr/bin/python3 "$here/h2_conformance.py" "$web" "$readygate_pid" "$pod" "$admin" "$limited"
 status=$?
 if ((status != 0)); then
-  tail -20 "$work/readygate.log" >&2
+  grep -E "http2_connection_error|level=(warn|error)" "$work/readygate.log" | tail -20 >&2
 fi
 exit $status

@@ -452,6 +452,35 @@ TEST_F(RawFixture, RapidResetGetsGoawayOnceTheGlitchesPassTheThreshold) {
   EXPECT_LT(recorder.requests.size(), 1200u);  // stopped near the threshold, not at 3000
 }
 
+TEST_F(RawFixture, MadeYouResetTheResetsAClientProvokesAreGlitchesToo) {
+  // Each stream's window overflowed by the client: nghttp2 resets it (FLOW_CONTROL_ERROR),
+  // a reset its own rate limit does not count. readygate counts it as it is decided (an
+  // invalid frame) and again when the reset goes out, so a client that never reads cannot
+  // keep it from counting.
+  std::string burst;
+  for (int32_t stream = 1; stream < 2 * 1500; stream += 2) {
+    burst += headers(stream, {{":method", "GET"}, {":scheme", "https"}, {":path", "/"},
+                              {":authority", "a"}});
+    burst += frame(NGHTTP2_WINDOW_UPDATE, 0, stream, std::string("\x7f\xff\xff\xff", 4));
+  }
+  std::string out = raw(burst);
+  EXPECT_FALSE(alive);
+  EXPECT_EQ(goawayCode(out), NGHTTP2_ENHANCE_YOUR_CALM);
+  EXPECT_GT(server->counters().glitches, static_cast<uint64_t>(settings.glitchThreshold));
+  EXPECT_LT(recorder.requests.size(), 1100u);  // stopped at the threshold, not at 1500
+}
+
+TEST_F(RawFixture, ResetsReadygateSendsForItsOwnReasonsAreNoGlitches) {
+  for (int32_t stream = 1; stream < 2 * 50; stream += 2) {
+    raw(headers(stream, {{":method", "GET"}, {":scheme", "https"}, {":path", "/"},
+                         {":authority", "a"}}));
+    server->resetStream(stream, NGHTTP2_INTERNAL_ERROR, false);  // a backend that failed
+  }
+  raw("");
+  EXPECT_EQ(server->counters().resetsSent[NGHTTP2_INTERNAL_ERROR], 50u);
+  EXPECT_EQ(server->counters().glitches, 0u);
+}
+
 TEST_F(RawFixture, APingFloodPastItsBudgetGetsGoaway) {
   std::string pings;
   for (int i = 0; i < 1200; ++i) pings += frame(NGHTTP2_PING, 0, 0, "12345678");
