@@ -40,8 +40,10 @@ for name in wild other; do
     -CAcreateserial -days 1 -extfile "$work/$name.ext" -out "$work/$name.pem" 2>/dev/null
 done
 
-pod=$(free_port) tls=$(free_port) clear=$(free_port) admin=$(free_port)
+pod=$(free_port) pod_b=$(free_port) tls=$(free_port) clear=$(free_port) balanced=$(free_port)
+admin=$(free_port)
 background pod.log "$fakepod" --name pod-a --host 127.0.0.1 --port "$pod"
+background pod-b.log "$fakepod" --name pod-b --host 127.0.0.1 --port "$pod_b"
 cat >"$work/readygate.yaml" <<EOF
 admin: {listen: "127.0.0.1:$admin"}
 workers: 2
@@ -58,6 +60,11 @@ services:
     listen: 127.0.0.1:$clear
     mode: http
     endpoints: {static: ["127.0.0.1:$pod"]}
+  - name: balanced
+    listen: 127.0.0.1:$balanced
+    mode: http
+    balance: least_conn
+    endpoints: {static: ["127.0.0.1:$pod", "127.0.0.1:$pod_b"]}
 EOF
 background readygate.log "$readygate" -c "$work/readygate.yaml"
 
@@ -187,6 +194,39 @@ EOF
   pass "coalescing: a second name on the wildcard served, another certificate's name 421"
 else
   fail "coalescing"
+fi
+
+# least_conn counts streams: six slow streams on one client connection are in flight on
+# the two backends three and three (counted per client connection, all six would be on one).
+wait_for 10 up "http://127.0.0.1:$balanced/" || fail "balanced service"
+if timeout 20 /usr/bin/python3 - "$balanced" "$admin" "$pod" "$pod_b" <<'EOF'; then
+import socket, sys, time, urllib.request, h2.connection, h2.config
+port, admin, pod_a, pod_b = sys.argv[1:5]
+sock = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+conn.initiate_connection()
+for stream in range(1, 12, 2):
+    conn.send_headers(stream, [(":method", "GET"), (":scheme", "http"),
+                               (":path", "/status/200?delay_ms=3000"),
+                               (":authority", f"127.0.0.1:{port}")], end_stream=True)
+sock.sendall(conn.data_to_send())
+def active():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith('readygate_backend_connections_active{service="balanced"'):
+            backend = line.split('backend="')[1].split('"')[0]
+            counts[backend] = float(line.split()[-1])
+    return counts
+deadline = time.monotonic() + 5
+while sum(active().values()) < 6 and time.monotonic() < deadline:
+    time.sleep(0.05)
+counts = active()
+assert counts == {f"127.0.0.1:{pod_a}": 3, f"127.0.0.1:{pod_b}": 3}, counts
+EOF
+  pass "least_conn: six streams of one connection in flight three and three"
+else
+  fail "least_conn by streams"
 fi
 
 # The metrics counted it.
