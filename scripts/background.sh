@@ -8,3 +8,8 @@ stop_background() {
   rm -rf "$work"
 }
 trap stop_background EXIT
+# background LOG COMMAND...: started with its output in $work/LOG, killed at exit.
+background() {
+  "${@:2}" >"$work/$1" 2>&1 &
+  pids+=($!)
+}

@@ -9,19 +9,9 @@ set -uo pipefail
 readygate=$1
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/checks.sh"
-work=$(mktemp -d /tmp/readygate-browser-XXXXXX)
+# shellcheck source=../../scripts/background.sh
+source "$here/../../scripts/background.sh"  # $work, $pids, background
 chmod 755 "$work"  # nginx's worker may run as nobody
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-background() {  # background LOG COMMAND...: started, killed at exit
-  "${@:2}" >"$work/$1" 2>&1 &
-  pids+=($!)
-}
 
 # The page: its load handler writes what arrived into #result, which --dump-dom prints.
 mkdir -p "$work/www" "$work/nginx"

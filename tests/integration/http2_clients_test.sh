@@ -11,18 +11,8 @@ fakepod=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/checks.sh"
 python=/usr/bin/python3  # Debian's, with httpx and h2
-work=$(mktemp -d /tmp/readygate-h2-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-background() {  # background LOG COMMAND...: started, killed at exit
-  "${@:2}" >"$work/$1" 2>&1 &
-  pids+=($!)
-}
+# shellcheck source=../../scripts/background.sh
+source "$here/../../scripts/background.sh"  # $work, $pids, background
 
 # Certificates made now: a CA, a wildcard for *.example.test (the default; 127.0.0.1 too,
 # for clients that connect by address) and one for other.test.

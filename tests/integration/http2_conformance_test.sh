@@ -6,14 +6,8 @@ readygate=$1
 fakepod=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/checks.sh"
-work=$(mktemp -d /tmp/readygate-h2spec-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../../scripts/background.sh
+source "$here/../../scripts/background.sh"  # $work, $pids, background
 
 pod=$(free_port) web=$(free_port) limited=$(free_port) admin=$(free_port)
 "$fakepod" --name pod-a --host 127.0.0.1 --port "$pod" >"$work/pod.log" 2>&1 &

@@ -11,19 +11,9 @@ fakepod=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/checks.sh"
 python=/usr/bin/python3  # Debian's, with requests, httpx and websockets
-work=$(mktemp -d /tmp/readygate-clients-XXXXXX)
+# shellcheck source=../../scripts/background.sh
+source "$here/../../scripts/background.sh"  # $work, $pids, background
 chmod 755 "$work"  # nginx's worker may run as nobody
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-background() {  # background LOG COMMAND...: started, killed at exit
-  "${@:2}" >"$work/$1" 2>&1 &
-  pids+=($!)
-}
 
 pod_port=$(free_port) nginx_port=$(free_port) ws_port=$(free_port) sse_port=$(free_port)
 web=$(free_port) files=$(free_port) ws=$(free_port) sse=$(free_port) admin=$(free_port)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -53,6 +54,13 @@ class RenderedManifests {
       byKey_[key] = document;
     }
   }
+
+  ~RenderedManifests() {
+    std::error_code ignored;  // a scratch directory: every test run made one and kept it
+    if (dir_ != "/tmp") std::filesystem::remove_all(dir_, ignored);
+  }
+  RenderedManifests(const RenderedManifests&) = delete;
+  RenderedManifests& operator=(const RenderedManifests&) = delete;
 
   int exitStatus() const { return exitStatus_; }
   const std::string& text() const { return text_; }
