@@ -202,9 +202,11 @@ struct H2ServerCallbacks {
     if (found->second.unconsumed > 0) {
       nghttp2_session_consume_connection(session, found->second.unconsumed);
     }
+    size_t unsent = found->second.body.size() - found->second.bodyOffset;
     bool delivered = found->second.headSeen;  // Events knows the stream
     s.streams_.erase(found);
     if (delivered) s.events_.onStreamClosed(id, code);
+    s.bodyTaken(unsent);  // a reset stream's response is dropped
     return 0;
   }
 
@@ -272,6 +274,7 @@ struct H2ServerCallbacks {
       stream->drainMark = SIZE_MAX;
       s.events_.onResponseDrained(id);
     }
+    s.bodyTaken(n);
     return static_cast<ssize_t>(n);
   }
 };
@@ -488,10 +491,19 @@ void H2ServerSession::submitInterim(int32_t stream, int status) {
   nghttp2_submit_headers(session_.get(), NGHTTP2_FLAG_NONE, stream, nullptr, &nv, 1, nullptr);
 }
 
+void H2ServerSession::bodyTaken(size_t bytes) {
+  queuedTotal_ -= std::min(bytes, queuedTotal_);
+  if (connectionDrainMark_ != SIZE_MAX && queuedTotal_ <= connectionDrainMark_) {
+    connectionDrainMark_ = SIZE_MAX;
+    events_.onConnectionDrained();
+  }
+}
+
 void H2ServerSession::sendBody(int32_t stream, std::string_view data) {
   Stream* state = find(stream);
   if (state == nullptr || data.empty()) return;
   state->body.append(data);
+  queuedTotal_ += data.size();
   resume(stream, *state);
 }
 

@@ -63,6 +63,8 @@ class H2ServerSession {
     /// `stream` was reset for breaking a rule (`reason`: a short token). `delivered`: its
     /// head had reached onRequestHead (onStreamClosed follows).
     virtual void onStreamRefused(int32_t, std::string_view, bool) {}
+    /// The response bytes queued on all streams came down to the connection's drain mark.
+    virtual void onConnectionDrained() {}
   };
 
   /// What happened, for the metrics (read and reset by the owner).
@@ -115,6 +117,10 @@ class H2ServerSession {
   size_t queuedBody(int32_t stream) const;
   /// onResponseDrained once the queue of `stream` is at or below `bytes`.
   void setDrainMark(int32_t stream, size_t bytes);
+  /// Response bytes queued on all streams together.
+  size_t queuedBodyTotal() const { return queuedTotal_; }
+  /// onConnectionDrained once queuedBodyTotal() is at or below `bytes`.
+  void setConnectionDrainMark(size_t bytes) { connectionDrainMark_ = bytes; }
   /// RST_STREAM. `clientsFault`: the client's behaviour caused it (counted a glitch).
   void resetStream(int32_t stream, uint32_t code, bool clientsFault);
   /// `bytes` of the request body of `stream` are on their way: the window reopens.
@@ -174,6 +180,9 @@ class H2ServerSession {
   Counters counters_;
   uint64_t streamsBegun_ = 0;
   uint64_t glitchesSeen_ = 0;
+  size_t queuedTotal_ = 0;
+  size_t connectionDrainMark_ = SIZE_MAX;  // SIZE_MAX: nobody waits
+  void bodyTaken(size_t bytes);
   int32_t lastRequestId_ = 0;  // the highest stream id a request has used
   // The last streams reset, whose frames already on the wire are no error.
   int32_t recentResets_[16] = {};

@@ -1,6 +1,8 @@
 // Http2Connection implementation, and its streams as the exchanges' client side.
 #include "proxy/http/http2_connection.h"
 
+#include <algorithm>
+
 #include "proxy/core/log.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/http/request_checks.h"
@@ -15,6 +17,10 @@ constexpr double kGracefulPingSeconds = 1;
 /// before the close. Closing with unread bytes makes the kernel send RST, and a client
 /// that gets RST may lose the GOAWAY (and the last responses) still in its buffer.
 constexpr double kLingerSeconds = 2;
+/// ... and how much of it: a client still flooding is not read for free for 2 s.
+constexpr size_t kLingerBytes = 256 * 1024;
+/// What all streams of a connection may hold of responses the client has not taken yet.
+constexpr size_t kConnectionResponseBytes = 1 << 20;
 
 uint32_t maxHeaderListOf(const ServiceSettings& settings) {
   int bytes = settings.http2.maxHeaderListBytes > 0 ? settings.http2.maxHeaderListBytes
@@ -122,8 +128,18 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
     bodyWanted_ = true;
     deliver();
   }
-  size_t clientQueued() const override { return connection_.session_.queuedBody(id_); }
-  void wantClientDrained(size_t bytes) override { connection_.session_.setDrainMark(id_, bytes); }
+  /// This stream's queue, or "full" while the connection's queues together are.
+  size_t clientQueued() const override {
+    size_t own = connection_.session_.queuedBody(id_);
+    if (connection_.session_.queuedBodyTotal() < kConnectionResponseBytes) return own;
+    return std::max(own, connection_.settings_->bufferHighWatermark);
+  }
+  void wantClientDrained(size_t bytes) override {
+    connection_.session_.setDrainMark(id_, bytes);
+    if (connection_.session_.queuedBodyTotal() >= kConnectionResponseBytes) {
+      connection_.waitForRoom(id_);
+    }
+  }
   void flushWrites() override {
     if (exchange_ && exchange_->upstream()) exchange_->upstream()->flush();
     connection_.scheduleFlush();
@@ -316,6 +332,19 @@ void Http2Connection::onResponseDrained(int32_t id) {
   }
 }
 
+void Http2Connection::waitForRoom(int32_t id) {
+  if (std::find(waitingForRoom_.begin(), waitingForRoom_.end(), id) == waitingForRoom_.end()) {
+    waitingForRoom_.push_back(id);
+  }
+  session_.setConnectionDrainMark(kConnectionResponseBytes / 2);
+}
+
+void Http2Connection::onConnectionDrained() {
+  std::vector<int32_t> waiting;
+  waiting.swap(waitingForRoom_);
+  for (int32_t id : waiting) onResponseDrained(id);  // each backend is read again
+}
+
 void Http2Connection::onStreamRefused(int32_t id, std::string_view reason, bool) {
   if (logEnabled(LogLevel::Debug)) {
     logEvent(LogLevel::Debug, "http2_stream_refused",
@@ -332,7 +361,10 @@ void Http2Connection::onInput(StreamConnection&) {
   closed_.clear();  // outside every stream's callbacks here
   if (finished_) return;
   if (lingering_) {
-    client_->consume(client_->input().size());
+    size_t dropped = client_->input().size();
+    client_->consume(dropped);
+    lingerBytes_ += dropped;
+    if (lingerBytes_ > kLingerBytes) finish("closed");
     return;
   }
   std::string_view input = client_->input();

@@ -21,7 +21,9 @@ namespace readygate {
 /// The connection owns the socket and the session; a stream owns its exchange while its
 /// request is in flight. What one stream may hold: its request body up to the stream
 /// window (the window reopens only as the backend takes it) and its response up to
-/// bufferBytes (then the backend is not read until the client's window lets it go).
+/// bufferBytes (then the backend is not read until the client's window lets it go); all
+/// streams' responses together up to kConnectionResponseBytes, so a client that never
+/// opens its window costs about that much, not 100 streams × bufferBytes.
 ///
 /// Ends: the graceful close (shutdown, maxStreamsPerConnection, keep-alive timeout) is
 /// the two-step GOAWAY; the connection closes once the session has nothing left to say
@@ -61,6 +63,9 @@ class Http2Connection : public Session,
   void onStreamClosed(int32_t id, uint32_t errorCode) override;
   void onResponseDrained(int32_t id) override;
   void onStreamRefused(int32_t id, std::string_view reason, bool delivered) override;
+  void onConnectionDrained() override;
+  /// `id`'s backend waits until the connection's queued responses come down.
+  void waitForRoom(int32_t id);
 
   // The client's socket.
   void onInput(StreamConnection& connection) override;
@@ -79,7 +84,8 @@ class Http2Connection : public Session,
   void publishCounters();
   void updateIdleTimeout();
   /// The session has nothing more to say and all of it is written: FIN, then what the
-  /// client still sends is read and dropped until it closes (or kLingerSeconds).
+  /// client still sends is read and dropped until it closes (or kLingerSeconds, or
+  /// kLingerBytes).
   void linger();
   void onSettingsTimer();
   void onCloseTimer();
@@ -105,6 +111,8 @@ class Http2Connection : public Session,
   std::vector<std::unique_ptr<Stream>> closed_;
   /// Streams whose exchange wrote upstream during this pass (flushed at its end).
   std::vector<int32_t> upstreamDirty_;
+  /// Streams whose backends stopped being read because the connection's queue was full.
+  std::vector<int32_t> waitingForRoom_;
   EventPtr flushEvent_;  // scheduleFlush's: made on first use
   bool flushScheduled_ = false;
   Timer settingsTimer_;
@@ -112,6 +120,7 @@ class Http2Connection : public Session,
   Timer idleTimer_;
   IdleWindow idle_;
   double idleWindow_ = -1;  // the window idle_ measures now
+  size_t lingerBytes_ = 0;  // dropped since the lingering close began
   timeval connectedAt_{};
   bool receiving_ = false;  // inside session_.receive(): output waits until it returns
   bool finished_ = false;

@@ -21,7 +21,8 @@ namespace {
                "               [--idle-timeout SEC]   close idle keep-alive connections\n"
                "               [--fail-root]          / answers 500, probes still pass\n"
                "HTTP paths: / (hello from NAME), /_health, /ready, /start-failing, /stop-failing,\n"
-               "            /control/ready/on, /control/ready/off, /hits, /requests;\n"
+               "            /control/ready/on, /control/ready/off, /hits, /requests,\n"
+               "            /bytes/N (N bytes), /echo, /sink, /headers, /status/CODE;\n"
                "            any path takes ?delay_ms=N to answer late.\n"
                "KILL_IN_SECONDS in the environment works like --kill-in.\n";
   std::exit(2);

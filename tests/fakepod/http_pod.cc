@@ -1,6 +1,8 @@
 // Test pod HTTP routes.
 #include "tests/fakepod/http_pod.h"
 
+#include <algorithm>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
@@ -145,6 +147,10 @@ void HttpPod::handle(evhttp_request* request) {
     for (evkeyval* header = headers->tqh_first; header; header = header->next.tqe_next) {
       body += std::string(header->key) + ": " + header->value + "\n";
     }
+  } else if (path.starts_with("/bytes/")) {
+    // A body of N bytes (at most 16 MiB): a large response without a large request.
+    long wanted = std::atol(path.c_str() + 7);
+    body.assign(static_cast<size_t>(std::clamp(wanted, 0L, 16L << 20)), 'b');
   } else if (path.starts_with("/status/")) {
     int wanted = std::atoi(path.c_str() + 8);
     code = wanted >= 200 && wanted <= 599 ? wanted : 400;

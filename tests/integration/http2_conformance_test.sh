@@ -12,7 +12,8 @@ source "$here/../../scripts/background.sh"  # $work, $pids, background
 pod=$(free_port) web=$(free_port) limited=$(free_port) admin=$(free_port)
 "$fakepod" --name pod-a --host 127.0.0.1 --port "$pod" >"$work/pod.log" 2>&1 &
 pids+=($!)
-# A short SETTINGS timeout and idle timeout, so the cases that wait for them stay short.
+# Short SETTINGS, idle and keep-alive timeouts, so the cases that wait for them stay short
+# (a stalled client's streams are cut by the idle timeout, then its connection idles).
 cat >"$work/readygate.yaml" <<YAML
 admin: {listen: "127.0.0.1:$admin"}
 workers: 2
@@ -22,6 +23,7 @@ services:
     mode: http
     idleTimeoutSeconds: 3
     endpoints: {static: ["127.0.0.1:$pod"]}
+    http: {keepAliveTimeoutSeconds: 5}
     http2: {settingsTimeoutSeconds: 1}
   - name: limited
     listen: 127.0.0.1:$limited

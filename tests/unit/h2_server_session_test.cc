@@ -48,6 +48,8 @@ struct Recorder : H2ServerSession::Events {
   void onStreamRefused(int32_t, std::string_view reason, bool) override {
     refusals.emplace_back(reason);
   }
+  void onConnectionDrained() override { ++connectionDrained; }
+  int connectionDrained = 0;
 };
 
 /// nghttp2's client, recording what came back per stream.
@@ -556,6 +558,33 @@ TEST_F(Fixture, AResponseWaitsForTheClientsWindowAndSaysWhenItDrained) {
   EXPECT_EQ(client.responses[id].body.size(), 10000u);
   ASSERT_EQ(recorder.drained.size(), 1u);
   EXPECT_EQ(server->queuedBody(id), 0u);
+}
+
+TEST_F(Fixture, TheConnectionCountsEveryStreamsQueuedResponseAndSaysWhenItCameDown) {
+  startServer();
+  Client client(1024);
+  int32_t a = client.request(get("/a"));
+  int32_t b = client.request(get("/b"));
+  pump(client);
+  MessageHead response;
+  response.status = 200;
+  for (int32_t id : {a, b}) {
+    server->submitResponse(id, response, true);
+    server->sendBody(id, std::string(5000, 'q'));
+  }
+  EXPECT_EQ(server->queuedBodyTotal(), 10000u);
+  server->setConnectionDrainMark(2000);
+  pump(client);  // the client reads, its windows reopen, both queues empty
+  EXPECT_EQ(server->queuedBodyTotal(), 0u);
+  EXPECT_EQ(recorder.connectionDrained, 1);
+  // A reset stream's unsent response leaves the count too.
+  int32_t c = client.request(get("/c"));
+  pump(client);
+  server->submitResponse(c, response, true);
+  server->sendBody(c, std::string(3000, 'q'));
+  server->resetStream(c, NGHTTP2_CANCEL, false);
+  pump(client);
+  EXPECT_EQ(server->queuedBodyTotal(), 0u);
 }
 
 TEST_F(Fixture, AResponseToARequestStillSendingResetsTheRestWithNoError) {
