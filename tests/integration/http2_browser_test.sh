@@ -85,9 +85,9 @@ services:
 EOF
 background readygate.log "$readygate" -c "$work/readygate.yaml" --log-level debug
 
-up() { curl -fsk -o /dev/null --max-time 1 --resolve "site.example.test:$tls:127.0.0.1" "$1"; }
+# Over HTTP/1.1, so every HTTP/2 session in the log is Chromium's.
+up() { curl -fsk --http1.1 -o /dev/null --max-time 1 --resolve "site.example.test:$tls:127.0.0.1" "$1"; }
 wait_for 10 up "https://site.example.test:$tls/index.html" || { cat "$work/readygate.log"; exit 1; }
-lines_before=$(wc -l <"$work/readygate.log")  # the readiness check's session is not Chromium's
 
 # The certificate is made here and trusted by no store: the test is of HTTP/2, not PKI.
 dom=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --ignore-certificate-errors \
@@ -103,7 +103,7 @@ fi
 
 # Every stream of the page came on one connection: among the HTTP/2 sessions Chromium
 # opened (it may open a spare one that carries nothing), one carried them all.
-chromium_sessions() { tail -n +$((lines_before + 1)) "$work/readygate.log" | grep 'event=session_closed.*mode=http2'; }
+chromium_sessions() { grep 'event=session_closed.*mode=http2' "$work/readygate.log"; }
 seen() { chromium_sessions >/dev/null; }
 wait_for 10 seen || kill -TERM "${pids[-1]}"  # shutdown closes the sessions, which logs them
 wait_for 15 seen
