@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "proxy/core/log.h"
+#include "proxy/http/grpc_status.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/http/request_checks.h"
 
@@ -72,8 +73,11 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
     }
   }
 
-  /// readygate answers the stream itself (a refusal, no backend, a timeout).
+  /// readygate answers the stream itself (a refusal, no backend, a timeout). A gRPC
+  /// client gets a gRPC status in a trailers-only answer (HTTP 200), as gRPC asks, not a
+  /// bare HTTP error it would report as UNKNOWN or INTERNAL.
   void respondLocally(int status, std::string_view reason, std::string_view location = {}) {
+    bool grpc = exchange_ && isGrpcRequest(exchange_->request());
     if (exchange_) exchange_->endLocally(status, reason);
     release();
     if (responseStarted_) {
@@ -81,6 +85,16 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
       return;
     }
     responseStarted_ = true;
+    if (grpc) {
+      GrpcStatus answer = grpcStatusForLocalAnswer(status);
+      MessageHead head;
+      head.status = 200;
+      head.headers = {{"content-type", "application/grpc"},
+                      {"grpc-status", std::to_string(answer.code)},
+                      {"grpc-message", "readygate: " + std::string(reason)}};
+      connection_.session_.submitResponse(id_, head, false);
+      return;
+    }
     std::string body = errorBody(status, reason);
     MessageHead head;
     head.status = status;

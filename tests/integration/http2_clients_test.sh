@@ -31,7 +31,7 @@ for name in wild other; do
 done
 
 pod=$(free_port) pod_b=$(free_port) tls=$(free_port) clear=$(free_port) balanced=$(free_port)
-admin=$(free_port)
+empty=$(free_port) small=$(free_port) admin=$(free_port)
 background pod.log "$fakepod" --name pod-a --host 127.0.0.1 --port "$pod"
 background pod-b.log "$fakepod" --name pod-b --host 127.0.0.1 --port "$pod_b"
 cat >"$work/readygate.yaml" <<EOF
@@ -55,6 +55,15 @@ services:
     mode: http
     balance: least_conn
     endpoints: {static: ["127.0.0.1:$pod", "127.0.0.1:$pod_b"]}
+  - name: empty
+    listen: 127.0.0.1:$empty
+    mode: http
+    endpoints: {static: []}
+  - name: small
+    listen: 127.0.0.1:$small
+    mode: http
+    http: {maxBodyBytes: 100}
+    endpoints: {static: ["127.0.0.1:$pod"]}
 EOF
 background readygate.log "$readygate" -c "$work/readygate.yaml"
 
@@ -217,6 +226,29 @@ EOF
   pass "least_conn: six streams of one connection in flight three and three"
 else
   fail "least_conn by streams"
+fi
+
+# A gRPC client (grpcio) told by readygate itself that its call cannot be taken gets a
+# gRPC status with the reason, in a trailers-only answer, not a bare HTTP error: no ready
+# backend is UNAVAILABLE, a message past maxBodyBytes RESOURCE_EXHAUSTED (grpcio makes
+# a bare 413 UNKNOWN).
+if timeout 20 /usr/bin/python3 - "$empty" "$small" <<'EOF'; then
+import sys, grpc
+def status(port, payload):
+    call = grpc.insecure_channel(f"127.0.0.1:{port}").unary_unary("/shop.Catalog/Get")
+    try:
+        call(payload, timeout=5)
+    except grpc.RpcError as error:
+        return error.code(), error.details()
+    raise SystemExit("the call succeeded")
+code, details = status(sys.argv[1], b"")
+assert code == grpc.StatusCode.UNAVAILABLE and "no_ready_backend" in details, (code, details)
+code, details = status(sys.argv[2], b"x" * 1000)
+assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "body_too_large" in details, (code, details)
+EOF
+  pass "grpcio: no ready backend is UNAVAILABLE, a too-large message RESOURCE_EXHAUSTED"
+else
+  fail "grpcio: readygate's own answer as a gRPC status"
 fi
 
 # The metrics counted it.
