@@ -203,9 +203,14 @@ Http2Connection::~Http2Connection() {
   closed_.clear();
 }
 
-std::vector<HeaderField> Http2Connection::hstsFields() const {
-  if (!secure_ || settings_->hstsHeader.empty()) return {};
-  return {{"strict-transport-security", settings_->hstsHeader}};
+const std::vector<HeaderField>& Http2Connection::hstsFields() {
+  // Kept between responses: made again only when a reload changes the value.
+  if (!secure_ || settings_->hstsHeader.empty()) {
+    hsts_.clear();
+  } else if (hsts_.empty() || hsts_.front().value != settings_->hstsHeader) {
+    hsts_ = {{"strict-transport-security", settings_->hstsHeader}};
+  }
+  return hsts_;
 }
 
 void Http2Connection::start() {
@@ -504,6 +509,12 @@ void Http2Connection::flushWrites() {
 
 void Http2Connection::publishCounters() {
   H2ServerSession::Counters& counters = session_.counters();
+  // Every flush comes here; most passes counted nothing.
+  if (counters.glitches == 0 && counters.framesRefused == 0 && counters.goawaysSent == 0 &&
+      counters.goawaysReceived == 0 && counters.resetsSent.empty() &&
+      counters.resetsReceived.empty()) {
+    return;
+  }
   ServiceTraffic& traffic = service_->traffic();
   if (counters.glitches) ServiceTraffic::add(traffic.http2Glitches, counters.glitches);
   if (counters.framesRefused) ServiceTraffic::add(traffic.http2FramesRefused, counters.framesRefused);

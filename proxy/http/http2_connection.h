@@ -91,7 +91,7 @@ class Http2Connection : public Session,
   void onCloseTimer();
   void onIdleTimer();
   /// The HSTS field of a TLS listener's answers (none in cleartext).
-  std::vector<HeaderField> hstsFields() const;
+  const std::vector<HeaderField>& hstsFields();
   void finish(std::string_view reason);
   double now() const;
 
@@ -113,6 +113,7 @@ class Http2Connection : public Session,
   std::vector<int32_t> upstreamDirty_;
   /// Streams whose backends stopped being read because the connection's queue was full.
   std::vector<int32_t> waitingForRoom_;
+  std::vector<HeaderField> hsts_;  // hstsFields()' answer, kept
   EventPtr flushEvent_;  // scheduleFlush's: made on first use
   bool flushScheduled_ = false;
   Timer settingsTimer_;
