@@ -298,7 +298,9 @@ def make_api_handler(state):
                             - time.monotonic()
                         if wait > 0:
                             state.lock.wait(wait)
-                    dropped = state.watch_generation != generation
+                    # A watch accepted just before "down" may have read the generation
+                    # after the bump: down itself ends it too.
+                    dropped = state.watch_generation != generation or state.down
                     split = state.split_events
                     period = state.bookmark_seconds
                 if dropped:
