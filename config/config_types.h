@@ -276,6 +276,15 @@ struct UpstreamTls {
   bool operator==(const UpstreamTls&) const = default;
 };
 
+/// `upstreamProtocol:` what a mode http service speaks to its backends. h2 and h2c
+/// multiplex: each worker keeps one connection per backend, more once its
+/// SETTINGS_MAX_CONCURRENT_STREAMS is reached.
+enum class UpstreamProtocol {
+  Http1,  // http/1.1 (HTTP/2 clients translated to it)
+  H2,     // HTTP/2 over upstreamTls, ALPN h2
+  H2c,    // HTTP/2 in cleartext, prior knowledge
+};
+
 struct ServiceConfig {
   std::string name;
   SocketAddress listen;
@@ -314,6 +323,11 @@ struct ServiceConfig {
   std::optional<HttpsRedirect> redirectToHttps;       // mode http, no tls
   std::optional<HstsPolicy> hsts;                     // mode http with tls
   std::optional<UpstreamTls> upstreamTls;             // TLS to the backends
+  UpstreamProtocol upstreamProtocol = UpstreamProtocol::Http1;
+  /// Streams a backend refused or never began (REFUSED_STREAM, above a GOAWAY's last
+  /// stream) go to another ready backend, outside `retries`: they never reached an
+  /// application. Off only to show what it saves.
+  bool retryUnprocessedStreams = true;
 
   bool operator==(const ServiceConfig&) const = default;
 };

@@ -25,6 +25,38 @@ bool isServerName(const std::string& text) {
 }  // namespace
 
 void parseUpstreamOptions(MapReader& service, ConfigErrors& errors, ServiceConfig& config) {
+  if (auto value = service.get("upstreamProtocol")) {
+    std::string path = service.childPath("upstreamProtocol");
+    if (auto protocol = readEnum<UpstreamProtocol>(*value, path, errors,
+                                                   {{"http/1.1", UpstreamProtocol::Http1},
+                                                    {"h2", UpstreamProtocol::H2},
+                                                    {"h2c", UpstreamProtocol::H2c}})) {
+      config.upstreamProtocol = *protocol;
+    }
+  }
+  if (auto value = service.get("retryUnprocessedStreams")) {
+    if (auto flag = readBool(*value, service.childPath("retryUnprocessedStreams"), errors)) {
+      config.retryUnprocessedStreams = *flag;
+    }
+  }
+  parseUpstreamTls(service, errors, config);
+  if (config.upstreamProtocol == UpstreamProtocol::Http1) return;
+  std::string path = service.childPath("upstreamProtocol");
+  auto mark = service.get("upstreamProtocol")->Mark();
+  if (config.mode != ProxyMode::Http) errors.add(path, mark, "needs mode: http");
+  if (config.upstreamProtocol == UpstreamProtocol::H2 && !config.upstreamTls) {
+    errors.add(path, mark, "h2 needs upstreamTls (h2c is HTTP/2 in cleartext)");
+  }
+  if (config.upstreamProtocol == UpstreamProtocol::H2c && config.upstreamTls) {
+    errors.add(path, mark, "h2c is cleartext: with upstreamTls say h2");
+  }
+  if (config.sendProxyProtocol) {
+    errors.add(path, mark,
+               "cannot go with sendProxyProtocol (a multiplexed connection speaks for many clients)");
+  }
+}
+
+void parseUpstreamTls(MapReader& service, ConfigErrors& errors, ServiceConfig& config) {
   auto node = service.get("upstreamTls");
   if (!node) return;
   std::string path = service.childPath("upstreamTls");

@@ -1,4 +1,4 @@
-// Parses how a service reaches its backends beyond TCP: upstreamTls.
+// Parses how a service reaches its backends beyond TCP: upstreamProtocol, upstreamTls.
 #pragma once
 
 #include "config/config_types.h"
@@ -6,7 +6,10 @@
 
 namespace readygate {
 
-/// Reads `upstreamTls` of one service from `map` into `service`.
+/// Reads `upstreamProtocol`, `retryUnprocessedStreams` and `upstreamTls` of one service
+/// from `map` into `service` (its mode and sendProxyProtocol already read).
 void parseUpstreamOptions(MapReader& map, ConfigErrors& errors, ServiceConfig& service);
+/// `upstreamTls` alone.
+void parseUpstreamTls(MapReader& map, ConfigErrors& errors, ServiceConfig& service);
 
 }  // namespace readygate

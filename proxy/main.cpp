@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
     for (const ServiceConfig& service : loaded.config->services) {
       if (!service.upstreamTls) continue;
       auto context = TlsClientContext::create(
-          upstreamTlsOptions(*service.upstreamTls, loaded.config->maxFileBytes));
+          upstreamTlsOptions(*service.upstreamTls, loaded.config->maxFileBytes,
+                             service.upstreamProtocol));
       if (auto* error = std::get_if<std::string>(&context)) {
         std::cerr << options.configPath << ": service " << service.name
                   << ": upstreamTls: " << *error << "\n";

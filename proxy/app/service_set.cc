@@ -65,7 +65,7 @@ std::optional<std::string> ServiceSet::prepare(const Config& config) {
   for (const ServiceConfig& service : config.services) {
     if (!service.upstreamTls) continue;
     auto made =
-        TlsClientContext::create(upstreamTlsOptions(*service.upstreamTls, config.maxFileBytes));
+        TlsClientContext::create(upstreamTlsOptions(*service.upstreamTls, config.maxFileBytes, service.upstreamProtocol));
     if (auto* error = std::get_if<std::string>(&made)) {
       preparedTls_.clear();
       preparedUpstreamTls_.clear();

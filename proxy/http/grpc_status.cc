@@ -1,4 +1,4 @@
-// isGrpcRequest and grpcStatusForLocalAnswer.
+// isGrpcRequest, grpcStatusForLocalAnswer and grpcTimeoutSeconds.
 #include "proxy/http/grpc_status.h"
 
 namespace readygate {
@@ -38,6 +38,24 @@ GrpcStatus grpcStatusForLocalAnswer(int httpStatus) {
       return {7, "PERMISSION_DENIED"};
     default:
       return {2, "UNKNOWN"};
+  }
+}
+
+std::optional<double> grpcTimeoutSeconds(std::string_view value) {
+  if (value.size() < 2 || value.size() > 9) return std::nullopt;
+  double amount = 0;
+  for (char c : value.substr(0, value.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    amount = amount * 10 + (c - '0');
+  }
+  switch (value.back()) {
+    case 'H': return amount * 3600;
+    case 'M': return amount * 60;
+    case 'S': return amount;
+    case 'm': return amount / 1e3;
+    case 'u': return amount / 1e6;
+    case 'n': return amount / 1e9;
+    default: return std::nullopt;
   }
 }
 

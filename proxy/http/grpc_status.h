@@ -2,6 +2,7 @@
 // a gRPC client is told instead of a bare HTTP error; no I/O.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "proxy/http/http_message.h"
@@ -23,5 +24,9 @@ bool isGrpcRequest(const MessageHead& request);
 /// 414, 429, 431) RESOURCE_EXHAUSTED, no route (404) UNIMPLEMENTED, a malformed request
 /// (400) INTERNAL, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, anything else UNKNOWN.
 GrpcStatus grpcStatusForLocalAnswer(int httpStatus);
+
+/// A grpc-timeout value ("100m", "5S": 1 to 8 digits and a unit, H M S m u n) in seconds;
+/// nothing when it is not one.
+std::optional<double> grpcTimeoutSeconds(std::string_view value);
 
 }  // namespace readygate

@@ -66,8 +66,9 @@ std::variant<MessageHead, H2StreamError> translateH2Request(std::vector<HeaderFi
     if (!isToken(field.name, false)) return malformed("field_name");
     if (isConnectionSpecific(field.name)) return malformed("connection_specific_field");
     if (field.name == "te") {
+      // Kept in the head: hop-by-hop for an HTTP/1 backend (never written), and what an
+      // HTTP/2 backend is told (gRPC needs it).
       if (field.value != "trailers") return malformed("te_not_trailers");
-      continue;  // hop-by-hop: the backend connection says what it needs itself
     }
     if (field.name == "host") {
       if (host != nullptr) return malformed("repeated_host");

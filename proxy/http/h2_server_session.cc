@@ -252,7 +252,7 @@ struct H2ServerCallbacks {
     size_t available = stream->body.size() - stream->bodyOffset;
     if (available == 0) {
       if (stream->bodyEnded) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        s.endWithTrailers(id, *stream, flags);
         return 0;
       }
       stream->bodyDeferred = true;
@@ -264,7 +264,7 @@ struct H2ServerCallbacks {
     if (stream->bodyOffset == stream->body.size()) {
       stream->body.clear();
       stream->bodyOffset = 0;
-      if (stream->bodyEnded) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (stream->bodyEnded) s.endWithTrailers(id, *stream, flags);
     } else if (stream->bodyOffset >= 16384 && stream->bodyOffset * 2 >= stream->body.size()) {
       stream->body.erase(0, stream->bodyOffset);
       stream->bodyOffset = 0;
@@ -507,11 +507,32 @@ void H2ServerSession::sendBody(int32_t stream, std::string_view data) {
   resume(stream, *state);
 }
 
-void H2ServerSession::endBody(int32_t stream) {
+void H2ServerSession::endBody(int32_t stream, const std::vector<HeaderField>& trailers) {
   Stream* state = find(stream);
   if (state == nullptr) return;
   state->bodyEnded = true;
+  state->trailers = trailers;
   resume(stream, *state);
+}
+
+void H2ServerSession::endWithTrailers(int32_t stream, Stream& state, uint32_t* flags) {
+  *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (state.trailers.empty()) return;
+  thread_local std::vector<nghttp2_nv> nva;
+  nva.clear();
+  for (const HeaderField& f : state.trailers) {
+    // Fields that frame or route a message have no place after its body.
+    if (f.name.empty() || f.name.front() == ':' || f.name == "content-length" ||
+        f.name == "transfer-encoding" || f.name == "connection" || f.name == "te" ||
+        f.name == "host" || f.name == "trailer") {
+      continue;
+    }
+    nva.push_back(field(f.name, f.value));
+  }
+  if (!nva.empty() && nghttp2_submit_trailer(session_.get(), stream, nva.data(), nva.size()) == 0) {
+    *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;  // the trailers end it
+  }
+  state.trailers.clear();
 }
 
 void H2ServerSession::resume(int32_t stream, Stream& state) {

@@ -111,8 +111,9 @@ class H2ServerSession {
   /// An interim 1xx head (100 Continue, 103 Early Hints).
   void submitInterim(int32_t stream, int status);
   void sendBody(int32_t stream, std::string_view data);
-  /// The body is complete: END_STREAM once what is queued has gone.
-  void endBody(int32_t stream);
+  /// The body is complete: END_STREAM once what is queued has gone, on a HEADERS frame
+  /// of `trailers` (lowercase names; gRPC's status) when there are any.
+  void endBody(int32_t stream, const std::vector<HeaderField>& trailers = {});
   /// Response bytes queued on `stream`, not yet given to nghttp2.
   size_t queuedBody(int32_t stream) const;
   /// onResponseDrained once the queue of `stream` is at or below `bytes`.
@@ -155,6 +156,7 @@ class H2ServerSession {
     size_t drainMark = SIZE_MAX;  // SIZE_MAX: nobody waits
     bool bodyEnded = false;
     bool bodyDeferred = false;  // nghttp2 was told to wait for bytes
+    std::vector<HeaderField> trailers;  // of the response, after its body
   };
   struct SessionDeleter {
     void operator()(nghttp2_session* session) const;
@@ -170,6 +172,8 @@ class H2ServerSession {
               uint32_t code = kH2ProtocolError);
   void headersDone(int32_t stream, Stream& state, bool endStream);
   void resume(int32_t stream, Stream& state);
+  /// The body's last DATA: EOF, and the trailers submitted to end the stream instead.
+  void endWithTrailers(int32_t stream, Stream& state, uint32_t* flags);
 
   friend struct H2ServerCallbacks;
   Http2Settings settings_;

@@ -43,6 +43,7 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
   std::unique_ptr<HttpExchange> exchange_;
   std::string pendingBody_;  // request bytes the backend has not asked for yet
   std::string trailers_;
+  std::vector<HeaderField> responseTrailers_;  // the backend's, until the body ends
   double requestBodyBytes_ = 0;
   bool bodyWanted_ = false;     // the backend is connected and takes body bytes
   bool requestEnded_ = false;   // the client sent all of it
@@ -124,8 +125,12 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
   void onResponseBody(std::string_view data) override {
     connection_.session_.sendBody(id_, data);
   }
+  void onResponseTrailers(const std::vector<HeaderField>& trailers) override {
+    responseTrailers_ = trailers;
+  }
   void onResponseEnd() override {
-    connection_.session_.endBody(id_);
+    connection_.session_.endBody(id_, responseTrailers_);
+    responseTrailers_.clear();
     release();
   }
   void onLocalResponse(int status, std::string_view reason, bool) override {

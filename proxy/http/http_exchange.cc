@@ -5,6 +5,8 @@
 
 #include "config/route_match.h"
 #include "proxy/core/log.h"
+#include "proxy/http/grpc_status.h"
+#include "proxy/http/http2_upstream_pool.h"
 #include "proxy/http/request_checks.h"
 
 namespace readygate {
@@ -42,6 +44,23 @@ std::string upstreamServerName(std::string_view host) {
   return name;
 }
 
+/// Trailer lines ("name: value\r\n", as the HTTP/2 client side hands them over) as
+/// fields for an HTTP/2 backend.
+std::vector<HeaderField> trailerFields(std::string_view lines) {
+  std::vector<HeaderField> fields;
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    fields.push_back(HeaderField{std::string(line.substr(0, colon)), std::string(value)});
+  }
+  return fields;
+}
+
 }  // namespace
 
 HttpExchange::HttpExchange(const Context& context)
@@ -52,7 +71,9 @@ HttpExchange::HttpExchange(const Context& context)
       responseEvents_(this),
       responseReader_(MessageReader::Kind::Response, MessageReader::Limits{}, responseEvents_),
       timer_(Timer::calling<&HttpExchange::onTimer>(context.base, this)),
-      idle_(context.base) {}
+      idle_(context.base),
+      deadline_(Timer::calling<&HttpExchange::onDeadline>(context.base, this)),
+      multiplexedPool_(context.multiplexed) {}
 
 HttpExchange::~HttpExchange() = default;
 
@@ -90,6 +111,14 @@ void HttpExchange::begin(const Origin& origin) {
   responseStatus_ = 0;
   responseBytes_ = 0;
   upstreamSeconds_ = 0;
+  multiplexed_ = false;
+  stream_ = nullptr;
+  streamId_ = 0;
+  requestTrailers_.clear();
+  responseTrailers_.clear();
+  unconsumed_ = 0;
+  requestHasBody_ = false;
+  grpcStatus_.clear();
   event_base_gettimeofday_cached(base_, &requestStartedAt_);
   idle_.touch();
 }
@@ -161,6 +190,23 @@ std::optional<HttpExchange::Refusal> HttpExchange::prepare(bool hasBody) {
     hostIfMissing_ = local_->toString();
     info.hostIfMissing = hostIfMissing_;
   }
+  requestHasBody_ = hasBody;
+  if (const std::string* timeout = request_.find("grpc-timeout")) {
+    // The client's deadline for the whole call (gRPC's PROTOCOL-HTTP2), bounded by ours.
+    if (std::optional<double> seconds = grpcTimeoutSeconds(*timeout)) {
+      deadline_.arm(std::min(*seconds, targetSettings_->http.responseTimeoutSeconds));
+    }
+  }
+  multiplexed_ = targetSettings_->multiplexed() && multiplexedPool_ != nullptr;
+  if (multiplexed_) {
+    if (request_.upgrade) return Refusal{501, "upgrade_to_h2_backend"};  // no extended CONNECT
+    requestFieldsForH2Upstream(h2Fields_, request_, info,
+                               targetSettings_->upstreamProtocol == UpstreamProtocol::H2);
+    // replay_ keeps the body alone, whatever the method: a stream the backend never
+    // began may go elsewhere, and an idempotent one after a lost connection.
+    replayable_ = true;
+    return std::nullopt;
+  }
   appendRequestHeadForUpstream(replay_, request_, requestFraming_, info);
   replayable_ = isIdempotent(request_.method) && !request_.upgrade;
   return std::nullopt;
@@ -176,10 +222,16 @@ void HttpExchange::forward() {
     connector_.setServerName(upstreamName_);
   }
   connector_.retarget(target_, targetSettings_, *drainTarget_);
+  connector_.setMultiplexed(multiplexed_ ? multiplexedPool_ : nullptr);
   connector_.connect();
 }
 
 void HttpExchange::requestBody(std::string_view data) {
+  if (multiplexed_) {
+    writeUpstream(data);  // kept while small; HTTP/2 frames it
+    if (stream_ != nullptr) stream_->sendBody(streamId_, data);
+    return;
+  }
   if (requestFraming_ == BodyFraming::Chunked) {
     writeUpstream(ChunkHeader(data.size()).view());
     writeUpstream(data);
@@ -191,6 +243,17 @@ void HttpExchange::requestBody(std::string_view data) {
 
 void HttpExchange::requestEnd(std::string_view trailers) {
   requestComplete_ = true;
+  if (multiplexed_) {
+    requestTrailers_.assign(trailers);
+    if (stream_ != nullptr) {
+      if (requestHasBody_) stream_->endRequest(streamId_, trailerFields(requestTrailers_));
+      if (!responseStarted_) {
+        event_base_gettimeofday_cached(base_, &sentAt_);
+        armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+      }
+    }
+    return;
+  }
   if (requestFraming_ == BodyFraming::Chunked) {
     if (trailers.empty()) {
       writeUpstream(kLastChunk);
@@ -220,6 +283,11 @@ void HttpExchange::writeUpstream(std::string_view data) {
 }
 
 bool HttpExchange::upstreamFull() {
+  if (stream_ != nullptr) {
+    if (stream_->queuedBody(streamId_) < settings_->bufferHighWatermark) return false;
+    stream_->setDrainMark(streamId_, settings_->bufferLowWatermark);  // onStreamDrained then
+    return true;
+  }
   if (!upstream_) return false;
   upstream_->flush();  // before judging how full it is
   if (upstream_->queued() < settings_->bufferHighWatermark) return false;
@@ -229,12 +297,20 @@ bool HttpExchange::upstreamFull() {
 
 void HttpExchange::onClientDrained() {
   if (upstream_) upstream_->resumeReading();
+  if (stream_ != nullptr && unconsumed_ > 0) {
+    stream_->consume(streamId_, unconsumed_);  // the backend may send this stream more
+    unconsumed_ = 0;
+  }
 }
 
 // ---- upstream side ----
 
 void HttpExchange::onUpstreamConnected() {
   FlushAtExit flush(client_);
+  if (multiplexed_) {
+    openStream();
+    return;
+  }
   upstream_ = connector_.takeConnection();
   ServiceTraffic& traffic = target_->traffic();
   ServiceTraffic::add(connector_.reused() ? traffic.upstreamReused : traffic.upstreamOpened);
@@ -256,6 +332,141 @@ void HttpExchange::onUpstreamConnected() {
   }
   armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
   client_->onRequestBodyWanted();
+}
+
+void HttpExchange::openStream() {
+  std::unique_ptr<StreamConnection> fresh = connector_.takeConnection();
+  ServiceTraffic& traffic = target_->traffic();
+  Http2Upstream* connection = nullptr;
+  if (fresh) {
+    if (targetSettings_->upstreamProtocol == UpstreamProtocol::H2 && fresh->transport().alpn() != "h2") {
+      // TLS went through but the backend would not speak HTTP/2 on it.
+      fresh.reset();
+      connector_.retry("upstream_h2_not_negotiated");
+      return;
+    }
+    ServiceTraffic::add(traffic.upstreamOpened);
+    ServiceTraffic::add(traffic.upstreamH2Connections);
+    connection = multiplexedPool_->adopt(target_, connector_.backendPtr(), connector_.identity(),
+                                         std::move(fresh),
+                                         targetSettings_->http.upstreamIdleTimeoutSeconds);
+  } else if (const Backend* backend = connector_.backend()) {
+    connection = multiplexedPool_->find(*backend, connector_.identity());
+    if (connection != nullptr) ServiceTraffic::add(traffic.upstreamReused);
+  }
+  int32_t id = connection != nullptr ? connection->open(*this, h2Fields_, !requestHasBody_) : 0;
+  if (id == 0) {
+    // The connection that had room a moment ago is full or gone: a new one to the same
+    // backend, else another backend.
+    if (!connector_.retryFresh()) connector_.retry("upstream_h2_no_stream");
+    return;
+  }
+  stream_ = connection;
+  streamId_ = id;
+  // On a second attempt, the body so far goes first.
+  if (!replay_.empty()) stream_->sendBody(streamId_, replay_);
+  if (!replayable_) replay_.clear();
+  event_base_gettimeofday_cached(base_, &sentAt_);
+  if (requestComplete_) {
+    if (requestHasBody_) stream_->endRequest(streamId_, trailerFields(requestTrailers_));
+    armTimer(TimerPurpose::Response, targetSettings_->http.responseTimeoutSeconds);
+    return;
+  }
+  armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+  client_->onRequestBodyWanted();
+}
+
+void HttpExchange::noteGrpcStatus(const std::vector<HeaderField>& fields) {
+  for (const HeaderField& field : fields) {
+    if (field.name == "grpc-status") {
+      grpcStatus_ = field.value;
+      target_->traffic().countGrpcStatus(field.value);
+      return;
+    }
+  }
+}
+
+void HttpExchange::onStreamHead(MessageHead& head, bool endStream) {
+  FlushAtExit flush(client_);
+  touch();
+  if (head.status == 101) {
+    failResponse("unexpected_101");  // HTTP/2 has no upgrade
+    return;
+  }
+  if (head.status < 200) {
+    client_->onResponseHead(head, false);
+    return;
+  }
+  noteGrpcStatus(head.headers);  // a trailers-only answer carries it in its head
+  onResponseHead(head, endStream);
+  if (!endStream && stream_ != nullptr) armTimer(TimerPurpose::Idle, service_->settings()->idleTimeoutSeconds);
+}
+
+void HttpExchange::onStreamData(std::string_view data) {
+  FlushAtExit flush(client_);
+  Http2Upstream* connection = stream_;
+  int32_t id = streamId_;
+  onResponseBody(data);
+  if (stream_ != connection || streamId_ != id) return;  // the client let the exchange go
+  if (client_->clientQueued() >= settings_->bufferHighWatermark) {
+    // The client reads slower than the backend sends: this stream's window stays shut
+    // until it catches up (the connection's other streams go on).
+    unconsumed_ += data.size();
+    client_->wantClientDrained(settings_->bufferLowWatermark);
+    return;
+  }
+  stream_->consume(streamId_, data.size());
+}
+
+void HttpExchange::onStreamEnd(std::vector<HeaderField>& trailers) {
+  FlushAtExit flush(client_);
+  touch();
+  if (grpcStatus_.empty()) noteGrpcStatus(trailers);
+  responseTrailers_ = std::move(trailers);
+  finishExchange();
+}
+
+void HttpExchange::onStreamFailed(uint32_t code, bool connectionLost) {
+  FlushAtExit flush(client_);
+  stream_ = nullptr;  // gone from its connection
+  streamId_ = 0;
+  unconsumed_ = 0;
+  if (responseStarted_) {
+    client_->onExchangeCut(connectionLost ? "upstream_closed_mid_response" : "upstream_stream_reset");
+    return;
+  }
+  timer_.cancel();
+  if (code == kH2RefusedStream && replayable_ && targetSettings_->retryUnprocessedStreams) {
+    // The backend never began it (RFC 9113 §8.7): nothing reached an application, so
+    // it goes elsewhere outside the retry budget and the client never knows.
+    ServiceTraffic::add(target_->traffic().unprocessedStreamRetries);
+    if (connector_.retryUnprocessed()) return;
+  }
+  if (connectionLost && replayable_ && requestComplete_ && isIdempotent(request_.method)) {
+    ServiceTraffic::add(target_->traffic().requestRetries);
+    if (!connector_.retryFresh()) connector_.retry("upstream_closed_before_response");
+    return;
+  }
+  connector_.release();
+  std::string_view reason = code == kH2RefusedStream ? "upstream_stream_refused"
+                            : connectionLost         ? "upstream_closed_before_response"
+                                                     : "upstream_stream_reset";
+  client_->onLocalResponse(502, reason, requestComplete_);
+}
+
+void HttpExchange::onStreamDrained() {
+  FlushAtExit flush(client_);
+  touch();
+  client_->onRequestBodyWanted();
+}
+
+void HttpExchange::onDeadline() {
+  FlushAtExit flush(client_);
+  if (responseStarted_) {
+    client_->onExchangeCut("grpc_deadline");
+  } else {
+    client_->onLocalResponse(504, "grpc_deadline", false);
+  }
 }
 
 void HttpExchange::onUpstreamFailed(std::string_view reason) {
@@ -339,7 +550,7 @@ void HttpExchange::failResponse(std::string_view reason) {
   client_->onExchangeCut(cut);
 }
 
-void HttpExchange::onResponseHead(MessageHead& head) {
+void HttpExchange::onResponseHead(MessageHead& head, bool endStream) {
   if (head.status == 101 && !upgradeAccepted(request_, head)) {
     // Only an answer to a request that asked to upgrade, naming what it offered: anything
     // else leaves the connection in a state nobody knows (RFC 9110 §15.2.2).
@@ -369,7 +580,7 @@ void HttpExchange::onResponseHead(MessageHead& head) {
     client_->onResponseHead(head, false);
     return;
   }
-  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
+  bool noBody = endStream || request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
                 (head.contentLength && *head.contentLength == 0 && !head.chunked);
   client_->onResponseHead(head, !noBody);
 }
@@ -394,13 +605,21 @@ void HttpExchange::finishExchange() {
   bool reusable = upstreamKeepAlive_ && requestComplete_ && upstream_ &&
                   upstream_->input().empty() && upstream_->queued() == 0;
   releaseUpstream(reusable);
+  if (!responseTrailers_.empty()) client_->onResponseTrailers(responseTrailers_);
   client_->onResponseEnd();
 }
 
 void HttpExchange::releaseUpstream(bool reusable) {
   timer_.cancel();
+  deadline_.cancel();
   timerPurpose_ = TimerPurpose::None;
   reading_ = false;
+  if (stream_ != nullptr) {
+    stream_->release(streamId_);  // reset unless it is over
+    stream_ = nullptr;
+    streamId_ = 0;
+    unconsumed_ = 0;
+  }
   if (upstream_) {
     std::shared_ptr<Backend> backend = connector_.backendPtr();
     // A connection that began with a PROXY header speaks for one client only.
@@ -471,7 +690,8 @@ void HttpExchange::logAccess(int status, std::string_view backend, std::string_v
             {"upstream_seconds", upstreamSeconds_},
             {"retries", attempts > 0 ? attempts - 1 : 0},
             {"reason", reason},
-            {"request_id", requestId ? std::string_view(*requestId) : generatedRequestId_}});
+            {"request_id", requestId ? std::string_view(*requestId) : generatedRequestId_},
+            {"grpc_status", grpcStatus_.empty() ? std::string_view("-") : std::string_view(grpcStatus_)}});
 }
 
 void HttpExchange::armTimer(TimerPurpose purpose, double seconds) {
@@ -500,6 +720,16 @@ void HttpExchange::onTimer() {
 
 // ---- the pool ----
 
+ExchangePool::ExchangePool(const HttpExchange::Context& context)
+    : multiplexed_(std::make_unique<Http2UpstreamPool>(context.base, clock_)), context_(context) {
+  context_.multiplexed = multiplexed_.get();
+}
+
+ExchangePool::~ExchangePool() {
+  // Idle exchanges hold no stream; the connections go after them.
+  free_.clear();
+}
+
 std::unique_ptr<HttpExchange> ExchangePool::acquire() {
   if (free_.empty()) return std::make_unique<HttpExchange>(context_);
   std::unique_ptr<HttpExchange> exchange = std::move(free_.back());
@@ -515,6 +745,7 @@ void ExchangePool::sweep() {
   // Spare exchanges beyond a few go: a burst of concurrent requests leaves no lasting
   // memory. Never inside a callback of theirs: idle ones run none.
   if (free_.size() > kKeptAfterSweep) free_.resize(kKeptAfterSweep);
+  multiplexed_->sweep();
 }
 
 ExchangePool& ExchangePool::of(std::unique_ptr<WorkerLocal>& slot,

@@ -9,12 +9,15 @@
 #include <string_view>
 
 #include "proxy/core/timer.h"
+#include "proxy/http/http2_upstream.h"
 #include "proxy/http/message_reader.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/upstream_connector.h"
 
 namespace readygate {
+
+class Http2UpstreamPool;
 
 /// The client side of an exchange: the HTTP/1 connection, or one HTTP/2 stream.
 /// It owns the client's framing (chunks, HTTP/1.0, Connection) and its socket; the
@@ -27,6 +30,9 @@ class ExchangeClient {
   /// response; `hasBody` says whether a body follows (not for HEAD, 204, 304, length 0).
   virtual void onResponseHead(const MessageHead& response, bool hasBody) = 0;
   virtual void onResponseBody(std::string_view data) = 0;
+  /// Trailers came after the response body (an HTTP/2 backend's: gRPC's status), just
+  /// before onResponseEnd. HTTP/1 clients do without them.
+  virtual void onResponseTrailers(const std::vector<HeaderField>&) {}
   /// The response is complete; the exchange has logged it and let its backend go.
   virtual void onResponseEnd() = 0;
   /// No answer will come from a backend: the client side answers `status` itself (502,
@@ -55,7 +61,13 @@ class ExchangeClient {
 /// A request is sent again, to another backend, when its connection fails before any
 /// response byte, it is idempotent and all of it (at most kReplayBytes) is still at
 /// hand; a POST whose bytes may have reached a backend never is.
-class HttpExchange : private UpstreamConnector::Client, private StreamConnection::Handler {
+///
+/// To an HTTP/2 backend (upstreamProtocol h2, h2c) the request is one stream on the
+/// worker's multiplexed connection to the backend picked. A stream the backend never
+/// began goes to another backend, whatever its method, while its body is still at hand.
+class HttpExchange : private UpstreamConnector::Client,
+                     private StreamConnection::Handler,
+                     private Http2Upstream::StreamHandler {
  public:
   static constexpr size_t kReplayBytes = 64 * 1024;
 
@@ -64,6 +76,7 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
     BackendLeases& leases;
     UpstreamPool& pool;
     BufferPool& buffers;
+    Http2UpstreamPool* multiplexed = nullptr;  // not owned: the worker's (ExchangePool's)
   };
   /// What the client side knows of the request's connection.
   struct Origin {
@@ -156,9 +169,19 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   void onDrained(StreamConnection& connection) override;
   void onClosed(StreamConnection& connection, int error) override;
   void processUpstreamInput();
-  void onResponseHead(MessageHead& head);
+  /// `endStream`: an HTTP/2 head that ends the response (no body follows).
+  void onResponseHead(MessageHead& head, bool endStream = false);
   void onResponseBody(std::string_view data);
   void onUpstreamClosed();
+  // To an HTTP/2 backend.
+  void openStream();
+  void onStreamHead(MessageHead& head, bool endStream) override;
+  void onStreamData(std::string_view data) override;
+  void onStreamEnd(std::vector<HeaderField>& trailers) override;
+  void onStreamFailed(uint32_t code, bool connectionLost) override;
+  void onStreamDrained() override;
+  void noteGrpcStatus(const std::vector<HeaderField>& fields);
+  void onDeadline();
   void finishExchange();
   void releaseUpstream(bool reusable);
   /// A response that cannot go on: closed upstream, then the client answers or is cut.
@@ -193,6 +216,17 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
   Timer timer_;
   TimerPurpose timerPurpose_ = TimerPurpose::None;
   IdleWindow idle_;  // from the last byte either way
+  Timer deadline_;   // grpc-timeout: the whole call's
+  Http2UpstreamPool* multiplexedPool_;  // not owned: the worker's
+  bool multiplexed_ = false;    // this request goes to an HTTP/2 backend
+  Http2Upstream* stream_ = nullptr;  // not owned (the pool's): the connection carrying it
+  int32_t streamId_ = 0;
+  std::vector<HeaderField> h2Fields_;  // the request head for an HTTP/2 backend
+  std::string requestTrailers_;        // until the stream is open
+  std::vector<HeaderField> responseTrailers_;
+  size_t unconsumed_ = 0;  // response bytes whose window waits for the client to catch up
+  bool requestHasBody_ = false;
+  std::string grpcStatus_;  // for the access log: the response's grpc-status ("" none)
 
   MessageHead request_;
   bool forwarding_ = false;
@@ -219,7 +253,10 @@ class HttpExchange : private UpstreamConnector::Client, private StreamConnection
 /// freed inside a callback: only sweep() lets spare ones go).
 class ExchangePool : public WorkerLocal {
  public:
-  explicit ExchangePool(const HttpExchange::Context& context) : context_(context) {}
+  /// Makes the worker's multiplexed connections (Http2UpstreamPool) too, for the
+  /// exchanges it hands out.
+  explicit ExchangePool(const HttpExchange::Context& context);
+  ~ExchangePool() override;
   std::unique_ptr<HttpExchange> acquire();
   void release(std::unique_ptr<HttpExchange> exchange);
   void sweep() override;
@@ -228,6 +265,8 @@ class ExchangePool : public WorkerLocal {
 
  private:
   static constexpr size_t kKeptAfterSweep = 64;
+  SteadyClock clock_;
+  std::unique_ptr<Http2UpstreamPool> multiplexed_;  // before context_, which points at it
   HttpExchange::Context context_;
   std::vector<std::unique_ptr<HttpExchange>> free_;
 };

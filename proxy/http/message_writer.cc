@@ -66,20 +66,26 @@ std::string requestHeadForUpstream(const MessageHead& request, BodyFraming frami
   return out;
 }
 
-void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
-                                  BodyFraming framing, const ForwardingInfo& info) {
-  bool checkConnection = connectionNamesFields(request);
-  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
-  if (!info.hostIfMissing.empty() && request.find("Host") == nullptr) {
-    appendHeader(out, "Host", info.hostIfMissing);
-  }
-  const std::string* forwardedFor = nullptr;
+namespace {
+
+/// What the client's fields left for the added ones to know.
+struct ClientFieldsSeen {
+  const std::string* forwardedFor = nullptr;  // a trusted proxy's X-Forwarded-For
   bool hasRequestId = false;
+};
+
+/// The client's fields that go on, in order, to `emit(name, value)`: all but the
+/// hop-by-hop ones and those readygate states itself.
+template <typename Emit>
+ClientFieldsSeen forEachClientField(const MessageHead& request, const ForwardingInfo& info,
+                                    Emit emit) {
+  bool checkConnection = connectionNamesFields(request);
+  ClientFieldsSeen seen;
   for (const HeaderField& field : request.headers) {
     if (isHopByHop(request, field.name, request.upgrade, checkConnection)) continue;
     if (info.forwardedHeaders && equalsIgnoreCase(field.name, "X-Forwarded-For")) {
       // Appended to below, from a trusted proxy only: anyone else could claim any address.
-      if (info.trustIncomingForwardedFor) forwardedFor = &field.value;
+      if (info.trustIncomingForwardedFor) seen.forwardedFor = &field.value;
       continue;
     }
     if (info.forwardedHeaders && (equalsIgnoreCase(field.name, "X-Forwarded-Proto") ||
@@ -89,29 +95,99 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
     if (!info.clientSubjectHeader.empty() && equalsIgnoreCase(field.name, info.clientSubjectHeader)) {
       continue;  // only readygate may say who the client's certificate names
     }
-    if (equalsIgnoreCase(field.name, "X-Request-Id")) hasRequestId = true;
-    appendHeader(out, field.name, field.value);
+    if (equalsIgnoreCase(field.name, "X-Request-Id")) seen.hasRequestId = true;
+    emit(std::string_view(field.name), std::string_view(field.value));
   }
+  return seen;
+}
+
+/// The fields readygate adds (X-Forwarded-*, X-Request-Id, the client subject, Via).
+template <typename Emit>
+void forEachAddedField(const MessageHead& request, const ForwardingInfo& info,
+                       const ClientFieldsSeen& seen, Emit emit) {
+  if (info.forwardedHeaders) {
+    if (seen.forwardedFor != nullptr) {
+      thread_local std::string chain;
+      chain.assign(*seen.forwardedFor).append(", ").append(info.clientAddress);
+      emit(std::string_view("X-Forwarded-For"), std::string_view(chain));
+    } else {
+      emit(std::string_view("X-Forwarded-For"), info.clientAddress);
+    }
+    emit(std::string_view("X-Forwarded-Proto"), std::string_view(info.secure ? "https" : "http"));
+    if (const std::string* host = request.find("Host")) {
+      emit(std::string_view("X-Forwarded-Host"), std::string_view(*host));
+    }
+  }
+  if (!seen.hasRequestId && !info.requestId.empty()) {
+    emit(std::string_view("X-Request-Id"), info.requestId);
+  }
+  if (!info.clientSubject.empty()) emit(info.clientSubjectHeader, info.clientSubject);
+  if (info.via) {
+    emit(std::string_view("Via"), std::string_view(request.http10() ? "1.0 readygate" : "1.1 readygate"));
+  }
+}
+
+/// An HTTP/2 field name: lowercase (RFC 9113 §8.2.1), into a reused string.
+void assignLowercase(std::string& out, std::string_view name) {
+  out.assign(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+}
+
+}  // namespace
+
+void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
+                                  BodyFraming framing, const ForwardingInfo& info) {
+  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  if (!info.hostIfMissing.empty() && request.find("Host") == nullptr) {
+    appendHeader(out, "Host", info.hostIfMissing);
+  }
+  auto append = [&out](std::string_view name, std::string_view value) { appendHeader(out, name, value); };
+  ClientFieldsSeen seen = forEachClientField(request, info, append);
   if (request.upgrade) appendHeader(out, "Connection", "upgrade");
   appendFraming(out, request, framing);
-  if (info.forwardedHeaders) {
-    if (forwardedFor != nullptr) {
-      out.append("X-Forwarded-For: ").append(*forwardedFor).append(", ");
-      out.append(info.clientAddress).append("\r\n");
-    } else {
-      appendHeader(out, "X-Forwarded-For", info.clientAddress);
-    }
-    appendHeader(out, "X-Forwarded-Proto", info.secure ? "https" : "http");
-    if (const std::string* host = request.find("Host")) {
-      appendHeader(out, "X-Forwarded-Host", *host);
-    }
-  }
-  if (!hasRequestId && !info.requestId.empty()) appendHeader(out, "X-Request-Id", info.requestId);
-  if (!info.clientSubject.empty()) appendHeader(out, info.clientSubjectHeader, info.clientSubject);
-  if (info.via) {
-    appendHeader(out, "Via", request.http10() ? "1.0 readygate" : "1.1 readygate");
-  }
+  forEachAddedField(request, info, seen, append);
   out.append("\r\n");
+}
+
+void requestFieldsForH2Upstream(std::vector<HeaderField>& out, const MessageHead& request,
+                                const ForwardingInfo& info, bool tls) {
+  size_t used = 0;
+  auto emit = [&](std::string_view name, std::string_view value) {
+    if (used == out.size()) out.emplace_back();
+    HeaderField& field = out[used++];
+    assignLowercase(field.name, name);
+    field.value.assign(value);
+  };
+  // An absolute-form target's authority is in Host already: :path is its path.
+  std::string_view path = request.target;
+  if (!path.starts_with("/") && path != "*") {
+    size_t scheme = path.find("://");
+    size_t slash = scheme == std::string_view::npos ? std::string_view::npos : path.find('/', scheme + 3);
+    path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+  }
+  const std::string* host = request.find("Host");
+  std::string_view authority = host != nullptr ? std::string_view(*host) : info.hostIfMissing;
+  emit(":method", request.method);
+  emit(":scheme", tls ? "https" : "http");
+  if (!authority.empty()) emit(":authority", authority);
+  emit(":path", path);
+  ClientFieldsSeen seen = forEachClientField(request, info, [&](std::string_view name, std::string_view value) {
+    if (equalsIgnoreCase(name, "Host")) return;  // it is :authority
+    emit(name, value);
+  });
+  // gRPC needs to know the client takes trailers; no other TE may cross (RFC 9113 §8.2.2).
+  if (const std::string* te = request.find("TE"); te != nullptr && hasToken(*te, "trailers")) {
+    emit("te", "trailers");
+  }
+  if (request.contentLength && !request.chunked) {
+    char digits[24];
+    char* end = std::to_chars(digits, digits + sizeof digits, *request.contentLength).ptr;
+    emit("content-length", std::string_view(digits, static_cast<size_t>(end - digits)));
+  }
+  forEachAddedField(request, info, seen, emit);
+  out.resize(used);
 }
 
 std::string responseHeadForClient(const MessageHead& response, BodyFraming framing, bool keepAlive,

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/http/http_message.h"
 
@@ -45,6 +46,12 @@ void appendRequestHeadForUpstream(std::string& out, const MessageHead& request,
                                   BodyFraming framing, const ForwardingInfo& info);
 std::string requestHeadForUpstream(const MessageHead& request, BodyFraming framing,
                                    const ForwardingInfo& info);
+/// The same request for an HTTP/2 backend into `out` (its strings' buffers reused):
+/// :method, :scheme (`tls`: https), :authority from Host, :path, then the fields as
+/// for HTTP/1 with lowercase names, Host left out, `te: trailers` kept when the client
+/// sent it (gRPC needs it), and content-length when the body's length is known.
+void requestFieldsForH2Upstream(std::vector<HeaderField>& out, const MessageHead& request,
+                                const ForwardingInfo& info, bool tls);
 
 /// The response head sent to the client; `keepAlive` says whether the proxy keeps the
 /// client connection after this response (announced to an HTTP/1.0 client, `toHttp10`,

@@ -214,6 +214,29 @@ inline constexpr MetricInfo kUpstreamTlsHandshakes{
     "readygate_upstream_tls_handshakes_total", MetricType::Counter,
     "TLS handshakes with the service's backends (upstreamTls) by result: full, resumed, "
     "verify_failed (the backend's certificate did not verify: answered 502), failed."};
+// HTTP/2 to backends and gRPC.
+inline constexpr MetricInfo kUpstreamH2Connections{
+    "readygate_upstream_http2_connections_total", MetricType::Counter,
+    "Multiplexed HTTP/2 connections opened to the service's backends (upstreamProtocol h2, "
+    "h2c; label service)."};
+inline constexpr MetricInfo kUpstreamH2StreamsPerConnection{
+    "readygate_upstream_http2_streams_per_connection", MetricType::Histogram,
+    "Streams an HTTP/2 backend connection carried, observed as it closes (label service)."};
+inline constexpr MetricInfo kUpstreamUnprocessedRetries{
+    "readygate_upstream_http2_unprocessed_retries_total", MetricType::Counter,
+    "Requests whose stream a backend refused or never began (REFUSED_STREAM, above its "
+    "GOAWAY's last stream) sent to another backend, outside retries (label service)."};
+inline constexpr MetricInfo kBackendH2Connections{
+    "readygate_backend_http2_connections", MetricType::Gauge,
+    "HTTP/2 connections open to the backend now, all workers (labels service, backend)."};
+inline constexpr MetricInfo kBackendH2Goaways{
+    "readygate_backend_http2_goaways_received_total", MetricType::Counter,
+    "GOAWAY frames the backend sent on its HTTP/2 connections (labels service, backend)."};
+inline constexpr MetricInfo kGrpcResponses{
+    "readygate_grpc_responses_total", MetricType::Counter,
+    "gRPC responses from backends by grpc-status name (OK, NOT_FOUND, ...; other for a code "
+    "outside 0-16), each once seen (labels service, grpc_status)."};
+
 inline constexpr MetricInfo kProxyProtocolRefused{
     "readygate_proxy_protocol_refused_total", MetricType::Counter,
     "Connections closed for their PROXY header: missing, malformed, too slow, or from a "

@@ -109,6 +109,10 @@ void addBackend(FamilySet& set, const ServiceMembers& service,
       set.value(m::kHttpRequests, plus(labels, "code_class", std::to_string(i + 1) + "xx"),
                 static_cast<double>(member.backend->responses(i)));
     }
+    if (service.config().upstreamProtocol != UpstreamProtocol::Http1) {
+      set.value(m::kBackendH2Connections, labels, member.backend->h2Connections());
+      set.value(m::kBackendH2Goaways, labels, static_cast<double>(member.backend->h2GoawaysReceived()));
+    }
   }
 }
 
@@ -220,6 +224,16 @@ void addService(FamilySet& set, const ServiceMembers& members) {
               load(traffic.upstreamOpened));
     set.value(m::kHttpRetries, labels, load(traffic.requestRetries));
     if (config.http2.enabled) addHttp2(set, labels, traffic);
+    if (config.upstreamProtocol != UpstreamProtocol::Http1) {
+      set.value(m::kUpstreamH2Connections, labels, load(traffic.upstreamH2Connections));
+      set.histogram(m::kUpstreamH2StreamsPerConnection, labels, traffic.upstreamH2StreamsPerConnection);
+      set.value(m::kUpstreamUnprocessedRetries, labels, load(traffic.unprocessedStreamRetries));
+    }
+    for (size_t code = 0; code < std::size(ServiceTraffic::kGrpcCodes); ++code) {
+      double count = load(traffic.grpcResponses[code]);
+      if (count == 0) continue;  // 18 series per service mostly at 0 otherwise
+      set.value(m::kGrpcResponses, plus(labels, "grpc_status", ServiceTraffic::kGrpcCodes[code]), count);
+    }
   }
   std::shared_ptr<const ServiceSettings> settings = service.settings();
   if (settings->tls) {
@@ -337,6 +351,12 @@ std::string renderMetrics(const std::vector<std::unique_ptr<ServiceMembers>>& se
                                  &m::kTlsCertificateReloads,
                                  &m::kProxyProtocolRefused,
                                  &m::kUpstreamTlsHandshakes,
+                                 &m::kUpstreamH2Connections,
+                                 &m::kUpstreamH2StreamsPerConnection,
+                                 &m::kUpstreamUnprocessedRetries,
+                                 &m::kBackendH2Connections,
+                                 &m::kBackendH2Goaways,
+                                 &m::kGrpcResponses,
                                  &m::kUpstreamConnectDuration,
                                  &m::kUpstreamFirstByte}) {
     set.declare(*info);

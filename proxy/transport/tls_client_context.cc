@@ -107,6 +107,18 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
   }
   auto made =
       std::shared_ptr<TlsClientContext>(new TlsClientContext(std::move(context), options));
+  if (!options.alpn.empty()) {
+    std::string wire;
+    for (const std::string& protocol : options.alpn) {
+      wire.push_back(static_cast<char>(protocol.size()));
+      wire += protocol;
+    }
+    // 0 is success here, unlike the rest of OpenSSL.
+    if (SSL_CTX_set_alpn_protos(made->context_.get(), reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned int>(wire.size())) != 0) {
+      return "SSL_CTX_set_alpn_protos: " + takeOpensslError();
+    }
+  }
   if (options.resumeSessions) {
     SSL_CTX* ctx = made->context_.get();
     SSL_CTX_set_ex_data(ctx, contextIndex(), made.get());

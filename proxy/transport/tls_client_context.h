@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "proxy/transport/tls_transport.h"
 
@@ -32,6 +33,8 @@ struct TlsClientOptions {
   /// Keep each server's last session and offer it on the next connection (by the key
   /// newSsl is given): a resumed handshake costs the backend a fraction of a full one.
   bool resumeSessions = false;
+  /// Protocols offered by ALPN, preferred first ("h2"); none when empty.
+  std::vector<std::string> alpn;
   size_t maxFileBytes = 64u << 20;  // files are read with this cap
 };
 

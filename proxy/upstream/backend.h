@@ -60,6 +60,12 @@ class Backend {
     consecutive5xx_.store(0, std::memory_order_relaxed);
     consecutiveConnectFailures_.store(0, std::memory_order_relaxed);
   }
+  /// HTTP/2 to backends: connections open (all workers), GOAWAYs the backend sent.
+  void h2ConnectionOpened() { h2Connections_.fetch_add(1, std::memory_order_relaxed); }
+  void h2ConnectionClosed() { h2Connections_.fetch_sub(1, std::memory_order_relaxed); }
+  int h2Connections() const { return h2Connections_.load(std::memory_order_relaxed); }
+  void h2GoawaysReceived(uint64_t count) { h2Goaways_.fetch_add(count, std::memory_order_relaxed); }
+  uint64_t h2GoawaysReceived() const { return h2Goaways_.load(std::memory_order_relaxed); }
   /// Responses by class: [0] 1xx ... [4] 5xx.
   uint64_t responses(size_t classIndex) const {
     return responses_[classIndex].load(std::memory_order_relaxed);
@@ -87,6 +93,8 @@ class Backend {
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> connectFailures_{0};
   std::array<std::atomic<uint64_t>, 5> responses_{};
+  std::atomic<int> h2Connections_{0};
+  std::atomic<uint64_t> h2Goaways_{0};
   std::atomic<int> consecutive5xx_{0};
   std::atomic<int> consecutiveConnectFailures_{0};
   std::atomic<bool> inRotation_{false};

@@ -37,6 +37,8 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   settings->sendProxyProtocol = config.sendProxyProtocol;
   settings->redirectToHttps = config.redirectToHttps;
   settings->upstreamTls = std::move(upstreamTls);
+  settings->upstreamProtocol = config.upstreamProtocol;
+  settings->retryUnprocessedStreams = config.retryUnprocessedStreams;
   if (config.hsts) {
     settings->hstsHeader =
         "max-age=" + std::to_string(static_cast<long long>(config.hsts->maxAgeSeconds));
@@ -46,8 +48,10 @@ std::shared_ptr<const ServiceSettings> ServiceSettings::from(
   return settings;
 }
 
-TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes) {
+TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes,
+                                    UpstreamProtocol protocol) {
   TlsClientOptions options;
+  if (protocol == UpstreamProtocol::H2) options.alpn = {"h2"};
   options.verify = tls.verify;
   options.caFile = tls.ca;
   options.serverName = tls.serverName;

@@ -58,6 +58,9 @@ struct ServiceSettings {
   /// again on every reload (its files re-read), so a pooled connection of the old one is
   /// never taken for the new.
   std::shared_ptr<const TlsClientContext> upstreamTls;
+  UpstreamProtocol upstreamProtocol = UpstreamProtocol::Http1;
+  bool retryUnprocessedStreams = true;
+  bool multiplexed() const { return upstreamProtocol != UpstreamProtocol::Http1; }
 
   /// The settings `config` asks for, reusing `previous`'s balancer when the kind is the
   /// same, with the route targets resolved by the caller (aligned with config.routes):
@@ -70,6 +73,8 @@ struct ServiceSettings {
 };
 
 /// The client context options `upstreamTls` asks for (sessions resumed per backend).
-TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes);
+/// h2 offers ALPN h2 alone: a backend that cannot speak it fails the handshake's check.
+TlsClientOptions upstreamTlsOptions(const UpstreamTls& tls, size_t maxFileBytes,
+                                    UpstreamProtocol protocol = UpstreamProtocol::Http1);
 
 }  // namespace readygate

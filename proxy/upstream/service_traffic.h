@@ -59,6 +59,28 @@ struct ServiceTraffic {
     add(http2Resets[sent ? 1 : 0][index], count);
   }
 
+  // HTTP/2 to backends (upstreamProtocol h2, h2c).
+  std::atomic<uint64_t> upstreamH2Connections{0};     // connections opened
+  std::atomic<uint64_t> unprocessedStreamRetries{0};  // streams a backend never began, sent elsewhere
+  prometheus::Histogram upstreamH2StreamsPerConnection{prometheus::Histogram::BucketBoundaries{
+      1, 10, 100, 1000, 10000, 100000, 1000000}};  // observed as a connection closes
+  /// Responses by gRPC status (grpc-status 0-16; anything else as 17).
+  static constexpr const char* kGrpcCodes[] = {
+      "OK",        "CANCELLED",        "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",     "UNIMPLEMENTED",    "INTERNAL",
+      "UNAVAILABLE", "DATA_LOSS",      "UNAUTHENTICATED",   "other"};
+  std::array<std::atomic<uint64_t>, std::size(kGrpcCodes)> grpcResponses{};
+  void countGrpcStatus(std::string_view value) {
+    size_t code = std::size(kGrpcCodes) - 1;
+    if (value.size() == 1 && value[0] >= '0' && value[0] <= '9') {
+      code = static_cast<size_t>(value[0] - '0');
+    } else if (value.size() == 2 && value[0] == '1' && value[1] >= '0' && value[1] <= '6') {
+      code = static_cast<size_t>(10 + value[1] - '0');
+    }
+    add(grpcResponses[code]);
+  }
+
   // TLS listeners.
   static constexpr const char* kHandshakeResults[] = {
       "ok",     "timeout", "no_shared_cipher", "unknown_sni", "protocol_version",

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -55,6 +56,8 @@ void UpstreamConnector::connect() {
   freshRetried_ = false;
   closeRetried_ = false;
   reused_ = false;
+  unprocessedRetries_ = 0;
+  unprocessedKept_ = 0;
   tlsFailure_ = {};
   event_base_gettimeofday_cached(base_, &firstAttemptAt_);
   tryNext();
@@ -114,7 +117,14 @@ void UpstreamConnector::tryNext() {
   } else {
     identity_.clear();
   }
-  if (pool_ != nullptr && !settings_->sendProxyProtocol) {
+  if (multiplexed_ != nullptr) {
+    if (multiplexed_->hasRoom(*backend, identity_)) {
+      lease_.emplace(std::move(backend), leases_, *drainTarget_);
+      reused_ = true;
+      deferredConnected_.armNow();  // never inside connect()
+      return;
+    }
+  } else if (pool_ != nullptr && !settings_->sendProxyProtocol) {
     if (std::unique_ptr<StreamConnection> idle = pool_->take(*backend, identity_)) {
       lease_.emplace(std::move(backend), leases_, *drainTarget_);
       connection_ = std::move(idle);
@@ -175,6 +185,29 @@ bool UpstreamConnector::retryFresh() {
   return true;
 }
 
+bool UpstreamConnector::retryUnprocessed() {
+  if (!lease_ || unprocessedRetries_ >= kMaxUnprocessed) return false;
+  ++unprocessedRetries_;
+  const Backend& backend = lease_->backend();
+  logEvent(LogLevel::Debug, "upstream_stream_unprocessed",
+           {{"service", service_->name()}, {"backend", backend.name()}});
+  // A backend still in rotation (a connection aged out, its pod not leaving) may take
+  // the request on a new connection; one leaving is not asked again.
+  if (backend.inRotation() && backend.retireDeadline() == std::numeric_limits<double>::infinity() &&
+      !tried_.empty() && tried_.back() == &backend) {
+    tried_.pop_back();
+  } else {
+    ++unprocessedKept_;  // excluded from now on, but not counted against `retries`
+  }
+  timer_.cancel();
+  deferredConnected_.cancel();
+  connection_.reset();
+  lease_.reset();
+  reused_ = false;
+  tryNext();
+  return true;
+}
+
 void UpstreamConnector::pooledWentStale() {
   // Between the pool and the client: the backend closed it (or spoke out of turn) before
   // any request was written. As for a stale connection found after sending: once, a new
@@ -193,7 +226,7 @@ void UpstreamConnector::moveOn(std::string_view event, std::string_view reason,
             {"attempt", tried_.size()}});
   connection_.reset();
   lease_.reset();
-  if (tried_.size() > static_cast<size_t>(settings_->retries)) {
+  if (tried_.size() > static_cast<size_t>(settings_->retries) + unprocessedKept_) {
     fail(exhausted);
     return;
   }

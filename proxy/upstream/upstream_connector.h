@@ -10,6 +10,7 @@
 #include "proxy/core/timer.h"
 #include "proxy/transport/stream_connection.h"
 #include "proxy/upstream/backend_lease.h"
+#include "proxy/upstream/multiplexed_connections.h"
 #include "proxy/upstream/service.h"
 #include "proxy/upstream/upstream_pool.h"
 
@@ -57,6 +58,11 @@ class UpstreamConnector : private StreamConnection::Handler {
   /// serverName: the SNI sent and the name verified. "" (TCP mode, no Host): the
   /// endpoint's address. Not copied: the caller keeps it alive until connected.
   void setServerName(std::string_view name) { requestName_ = name; }
+  /// For the next connect(): the backend protocol multiplexes (HTTP/2). A picked backend
+  /// with a connection that has room is reported connected at once with no connection
+  /// to take (reused() true): the caller opens its stream there. Null: HTTP/1.1.
+  /// Not owned: the worker's.
+  void setMultiplexed(const MultiplexedConnections* connections) { multiplexed_ = connections; }
   /// Starts with the first pick (a new request: whatever the last one did is let go).
   /// The outcome arrives through `client`.
   void connect();
@@ -80,6 +86,12 @@ class UpstreamConnector : private StreamConnection::Handler {
   /// backend, outside the retry budget. False when that was done already or the
   /// connection was new; then retry() is what is left.
   bool retryFresh();
+  /// The backend never began the request (an HTTP/2 stream refused, or above a GOAWAY's
+  /// last stream): another backend, outside the retry budget (at most kMaxUnprocessed
+  /// times a request). The same backend may be picked again while it is in rotation:
+  /// its new connection is a new chance. False when that budget is spent.
+  bool retryUnprocessed();
+  static constexpr int kMaxUnprocessed = 8;
   /// Backends tried so far for this request (1 + retries).
   size_t attempts() const { return tried_.size(); }
   /// The last connection handed over came from the pool.
@@ -142,6 +154,9 @@ class UpstreamConnector : private StreamConnection::Handler {
   bool lastRefused_ = false;
   timeval firstAttemptAt_{};
   bool freshRetried_ = false;
+  int unprocessedRetries_ = 0;
+  size_t unprocessedKept_ = 0;  // of tried_, backends left after an unprocessed stream
+  const MultiplexedConnections* multiplexed_ = nullptr;  // not owned (see setMultiplexed)
   bool closeRetried_ = false;  // retry() after a new connection closed: backoff once
   timeval connectStartedAt_{};
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it

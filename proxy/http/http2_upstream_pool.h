@@ -1,0 +1,55 @@
+// A worker's multiplexed HTTP/2 connections to backends, by backend: found with room, made
+// when none has any, retired when their backend leaves rotation or they idle out.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/core/clock.h"
+#include "proxy/http/http2_upstream.h"
+#include "proxy/upstream/multiplexed_connections.h"
+
+namespace readygate {
+
+/// Each connection carries up to its backend's SETTINGS_MAX_CONCURRENT_STREAMS; a new
+/// one is opened (by the exchange's connector) only when every connection to the backend
+/// is full, retiring or gone. A backend out of rotation or retired gets GOAWAY on its
+/// connections at the next sweep; they close once their open streams are over, within
+/// the drain timeout the streams' leases enforce. Connections are deleted only in
+/// sweep(), never inside their own callbacks.
+class Http2UpstreamPool : public MultiplexedConnections {
+ public:
+  Http2UpstreamPool(event_base* base, const Clock& clock) : base_(base), clock_(clock) {}
+  ~Http2UpstreamPool() override;
+  Http2UpstreamPool(const Http2UpstreamPool&) = delete;
+  Http2UpstreamPool& operator=(const Http2UpstreamPool&) = delete;
+
+  bool hasRoom(const Backend& backend, std::string_view identity) const override {
+    return find(backend, identity) != nullptr;
+  }
+  /// The connection to `backend` with that identity and room for a stream: the one with
+  /// the most streams open (so idle ones can time out), or null.
+  Http2Upstream* find(const Backend& backend, std::string_view identity) const;
+  /// A new connection to `backend` (just connected and through TLS when h2) is started
+  /// and kept; null when its session could not start.
+  Http2Upstream* adopt(std::shared_ptr<Service> service, std::shared_ptr<Backend> backend,
+                       std::string_view identity, std::unique_ptr<StreamConnection> connection,
+                       double idleTimeoutSeconds);
+  /// Retires connections whose backend left rotation or that idled out, deletes dead ones.
+  void sweep();
+  size_t connectionCount() const { return count_; }
+
+ private:
+  struct PerBackend {
+    std::shared_ptr<Backend> backend;  // keeps the key alive while connections exist
+    std::vector<std::unique_ptr<Http2Upstream>> connections;
+  };
+  event_base* base_;
+  const Clock& clock_;
+  std::unordered_map<const Backend*, PerBackend> byBackend_;
+  size_t count_ = 0;
+};
+
+}  // namespace readygate
