@@ -135,6 +135,13 @@ struct H2ClientCallbacks {
     return 0;
   }
 
+  /// nghttp2's words for a connection error it handles itself (a GOAWAY queued).
+  static int onError(nghttp2_session*, int, const char* message, size_t length, void* data) {
+    H2ClientSession& s = self(data);
+    if (s.failure_.empty()) s.failure_.assign(message, length);
+    return 0;
+  }
+
   static int onStreamClose(nghttp2_session* session, int32_t id, uint32_t code, void* data) {
     H2ClientSession& s = self(data);
     auto found = s.streams_.find(id);
@@ -209,6 +216,7 @@ bool H2ClientSession::start() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &H2ClientCallbacks::onDataChunk);
   nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, &H2ClientCallbacks::onFrameNotSent);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &H2ClientCallbacks::onStreamClose);
+  nghttp2_session_callbacks_set_error_callback2(callbacks, &H2ClientCallbacks::onError);
   nghttp2_option* option = nullptr;
   if (nghttp2_option_new(&option) != 0) {
     nghttp2_session_callbacks_del(callbacks);
@@ -248,11 +256,17 @@ bool H2ClientSession::receive(std::string_view bytes) {
                                           bytes.size());
   if (used < 0) {
     failed_ = true;
-    failure_ = nghttp2_strerror(static_cast<int>(used));
+    if (failure_.empty()) failure_ = nghttp2_strerror(static_cast<int>(used));
     nghttp2_session_terminate_session(session_.get(), NGHTTP2_PROTOCOL_ERROR);
     return false;
   }
-  return nghttp2_session_want_read(session_.get()) != 0 || !streams_.empty();
+  if (nghttp2_session_want_read(session_.get()) == 0) {
+    // A connection error nghttp2 answered with GOAWAY, or our GOAWAY with nothing open.
+    failed_ = true;
+    if (failure_.empty()) failure_ = shutdown_ ? "closed" : "connection error";
+    return false;
+  }
+  return true;
 }
 
 std::string_view H2ClientSession::nextOutput() {
@@ -285,7 +299,8 @@ uint32_t H2ClientSession::peerMaxStreams() const {
 
 bool H2ClientSession::hasRoom() const {
   // Client stream ids are odd and end at 2^31-1: a connection near the end takes no more.
-  return !goawayReceived_ && !failed_ && !shutdown_ && streams_.size() < peerMaxStreams() &&
+  return !goawayReceived_ && !failed_ && !shutdown_ && failure_.empty() &&
+         nghttp2_session_want_read(session_.get()) != 0 && streams_.size() < peerMaxStreams() &&
          nghttp2_session_get_next_stream_id(session_.get()) < (1u << 31) - 1024;
 }
 

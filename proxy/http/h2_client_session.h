@@ -59,11 +59,12 @@ class H2ClientSession {
   /// Queues the preface and SETTINGS (no push). False: nghttp2 could not be set up.
   bool start();
   /// Feeds what the backend sent. False: the connection is over (send what is queued,
-  /// then close); every open stream has been closed through Events.
+  /// then close). A connection error nghttp2 answers itself (its GOAWAY queued) shows
+  /// as failure() at once and as finished() once the GOAWAY is out.
   bool receive(std::string_view bytes);
   /// The next bytes to send, valid until the next call into the session; empty when none.
   std::string_view nextOutput();
-  /// Nothing more to read or send.
+  /// Nothing more to read or send: close.
   bool finished() const;
   /// Why the connection ended ("" while it has not).
   std::string_view failure() const { return failure_; }
@@ -134,7 +135,7 @@ class H2ClientSession {
   bool settingsReceived_ = false;
   bool shutdown_ = false;
   bool failed_ = false;
-  const char* failure_ = "";
+  std::string failure_;
 };
 
 }  // namespace readygate

@@ -115,6 +115,13 @@ void Http2Upstream::onInput(StreamConnection& connection) {
     return;
   }
   flush();
+  if (session_.finished()) {
+    // A connection error nghttp2 answered with GOAWAY: nothing more comes.
+    logEvent(LogLevel::Debug, "upstream_h2_connection_error",
+             {{"backend", backend_->name()}, {"reason", session_.failure()}});
+    fail(false);
+    return;
+  }
   maybeClose();
 }
 

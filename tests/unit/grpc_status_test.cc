@@ -39,5 +39,17 @@ TEST(GrpcStatus, ReadygatesOwnAnswersMapToTheStatusesAClientActsOn) {
   EXPECT_EQ(grpcStatusForLocalAnswer(503).name, "UNAVAILABLE");
 }
 
+TEST(GrpcTimeout, EveryUnitIsReadAndAnythingElseIsNotATimeout) {
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("2H"), 7200);
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("3M"), 180);
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("5S"), 5);
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("250m"), 0.25);
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("1500u"), 0.0015);
+  EXPECT_DOUBLE_EQ(*grpcTimeoutSeconds("99999999n"), 0.099999999);
+  for (const char* bad : {"", "S", "5", "5s", "-5S", "5.5S", "123456789S", " 5S", "5 S"}) {
+    EXPECT_FALSE(grpcTimeoutSeconds(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace readygate
