@@ -10,10 +10,6 @@
 namespace readygate {
 namespace {
 
-/// What a backend is assumed to allow before its SETTINGS say (RFC 9113 §6.5.2 asks
-/// servers for at least 100).
-constexpr uint32_t kAssumedMaxStreams = 100;
-
 nghttp2_nv field(std::string_view name, std::string_view value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
@@ -294,7 +290,7 @@ const H2ClientSession::Stream* H2ClientSession::find(int32_t stream) const {
 uint32_t H2ClientSession::peerMaxStreams() const {
   uint32_t announced = nghttp2_session_get_remote_settings(session_.get(),
                                                            NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-  return settingsReceived_ ? announced : std::min(announced, kAssumedMaxStreams);
+  return settingsReceived_ ? announced : std::min(announced, assumedMaxStreams_);
 }
 
 bool H2ClientSession::hasRoom() const {

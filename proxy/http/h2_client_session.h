@@ -86,9 +86,13 @@ class H2ClientSession {
 
   /// Streams open (submitted and not closed).
   size_t openStreams() const { return streams_.size(); }
-  /// What the backend allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS; 100 until its
-  /// SETTINGS came, as RFC 9113 §6.5.2 recommends assuming no less).
+  /// What the backend allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS; until its
+  /// SETTINGS come, 100 (RFC 9113 §6.5.2 asks servers for no less) or what assumeMaxStreams
+  /// said.
   uint32_t peerMaxStreams() const;
+  /// Before the backend's SETTINGS: what its other connections said it allows.
+  void assumeMaxStreams(uint32_t streams) { assumedMaxStreams_ = streams; }
+  bool settingsReceived() const { return settingsReceived_; }
   /// One more stream may be opened now.
   bool hasRoom() const;
   /// The backend said GOAWAY: no new stream goes on this connection.
@@ -133,6 +137,7 @@ class H2ClientSession {
   Counters counters_;
   bool goawayReceived_ = false;
   bool settingsReceived_ = false;
+  uint32_t assumedMaxStreams_ = 100;
   bool shutdown_ = false;
   bool failed_ = false;
   std::string failure_;

@@ -64,6 +64,9 @@ class Http2Upstream : private StreamConnection::Handler, private H2ClientSession
   void release(int32_t stream);
 
   bool hasRoom() const { return usable() && session_.hasRoom(); }
+  void assumeMaxStreams(uint32_t streams) { session_.assumeMaxStreams(streams); }
+  /// The backend's stream limit, once its SETTINGS came (0 before).
+  uint32_t peerMaxStreams() const { return session_.settingsReceived() ? session_.peerMaxStreams() : 0; }
   /// Still fit for new streams (not closing, not failed).
   bool usable() const { return !closing_ && connection_ && connection_->open(); }
   /// Our GOAWAY (the backend left rotation, or the connection idled out): open streams

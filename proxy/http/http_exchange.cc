@@ -73,6 +73,7 @@ HttpExchange::HttpExchange(const Context& context)
       timer_(Timer::calling<&HttpExchange::onTimer>(context.base, this)),
       idle_(context.base),
       deadline_(Timer::calling<&HttpExchange::onDeadline>(context.base, this)),
+      waitOver_(Timer::calling<&HttpExchange::onWaitOver>(context.base, this)),
       multiplexedPool_(context.multiplexed) {}
 
 HttpExchange::~HttpExchange() = default;
@@ -112,6 +113,7 @@ void HttpExchange::begin(const Origin& origin) {
   responseBytes_ = 0;
   upstreamSeconds_ = 0;
   multiplexed_ = false;
+  waitingOn_ = nullptr;
   stream_ = nullptr;
   streamId_ = 0;
   requestTrailers_.clear();
@@ -342,6 +344,7 @@ void HttpExchange::openStream() {
     if (targetSettings_->upstreamProtocol == UpstreamProtocol::H2 && fresh->transport().alpn() != "h2") {
       // TLS went through but the backend would not speak HTTP/2 on it.
       fresh.reset();
+      multiplexedPool_->connectAbandoned(*connector_.backend(), connector_.identity());
       connector_.retry("upstream_h2_not_negotiated");
       return;
     }
@@ -352,7 +355,12 @@ void HttpExchange::openStream() {
                                          targetSettings_->http.upstreamIdleTimeoutSeconds);
   } else if (const Backend* backend = connector_.backend()) {
     connection = multiplexedPool_->find(*backend, connector_.identity());
-    if (connection != nullptr) ServiceTraffic::add(traffic.upstreamReused);
+    if (connection != nullptr) {
+      ServiceTraffic::add(traffic.upstreamReused);
+    } else if (multiplexedPool_->wait(*backend, connector_.identity(), *this)) {
+      waitingOn_ = backend;  // a connection being made will take this stream too
+      return;
+    }
   }
   int32_t id = connection != nullptr ? connection->open(*this, h2Fields_, !requestHasBody_) : 0;
   if (id == 0) {
@@ -458,6 +466,12 @@ void HttpExchange::onStreamDrained() {
   FlushAtExit flush(client_);
   touch();
   client_->onRequestBodyWanted();
+}
+
+void HttpExchange::onWaitOver() {
+  FlushAtExit flush(client_);
+  waitingOn_ = nullptr;
+  openStream();
 }
 
 void HttpExchange::onDeadline() {
@@ -614,6 +628,11 @@ void HttpExchange::releaseUpstream(bool reusable) {
   deadline_.cancel();
   timerPurpose_ = TimerPurpose::None;
   reading_ = false;
+  waitOver_.cancel();
+  if (waitingOn_ != nullptr) {
+    multiplexedPool_->cancelWait(*waitingOn_, *this);
+    waitingOn_ = nullptr;
+  }
   if (stream_ != nullptr) {
     stream_->release(streamId_);  // reset unless it is over
     stream_ = nullptr;

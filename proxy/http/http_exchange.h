@@ -10,14 +10,13 @@
 
 #include "proxy/core/timer.h"
 #include "proxy/http/http2_upstream.h"
+#include "proxy/http/http2_upstream_pool.h"
 #include "proxy/http/message_reader.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/net/session.h"
 #include "proxy/upstream/upstream_connector.h"
 
 namespace readygate {
-
-class Http2UpstreamPool;
 
 /// The client side of an exchange: the HTTP/1 connection, or one HTTP/2 stream.
 /// It owns the client's framing (chunks, HTTP/1.0, Connection) and its socket; the
@@ -67,7 +66,8 @@ class ExchangeClient {
 /// began goes to another backend, whatever its method, while its body is still at hand.
 class HttpExchange : private UpstreamConnector::Client,
                      private StreamConnection::Handler,
-                     private Http2Upstream::StreamHandler {
+                     private Http2Upstream::StreamHandler,
+                     private Http2UpstreamPool::Waiter {
  public:
   static constexpr size_t kReplayBytes = 64 * 1024;
 
@@ -180,6 +180,8 @@ class HttpExchange : private UpstreamConnector::Client,
   void onStreamEnd(std::vector<HeaderField>& trailers) override;
   void onStreamFailed(uint32_t code, bool connectionLost) override;
   void onStreamDrained() override;
+  void onConnectionSettled() override { waitOver_.armNow(); }
+  void onWaitOver();
   void noteGrpcStatus(const std::vector<HeaderField>& fields);
   void onDeadline();
   void finishExchange();
@@ -217,6 +219,8 @@ class HttpExchange : private UpstreamConnector::Client,
   TimerPurpose timerPurpose_ = TimerPurpose::None;
   IdleWindow idle_;  // from the last byte either way
   Timer deadline_;   // grpc-timeout: the whole call's
+  Timer waitOver_;   // the connection waited for settled: look again on the next pass
+  const Backend* waitingOn_ = nullptr;  // not owned (the lease's): the backend waited for
   Http2UpstreamPool* multiplexedPool_;  // not owned: the worker's
   bool multiplexed_ = false;    // this request goes to an HTTP/2 backend
   Http2Upstream* stream_ = nullptr;  // not owned (the pool's): the connection carrying it

@@ -68,6 +68,7 @@ void UpstreamConnector::release() {
   backoffTimer_.cancel();
   deferredConnected_.cancel();
   deferredFailure_.cancel();  // whoever let go wants no outcome any more
+  abandonPending();
   connection_.reset();
   lease_.reset();
 }
@@ -146,6 +147,10 @@ void UpstreamConnector::connectLeased() {
     onConnectFailed(error == ECONNREFUSED ? "connect_refused" : "connect_error");
     return;
   }
+  if (multiplexed_ != nullptr) {
+    multiplexed_->connectStarted(lease_->backendPtr(), identity_);
+    pendingMultiplexed_ = true;
+  }
   if (settings_->sendProxyProtocol && clientAddress_ && localAddress_ && !settings_->upstreamTls) {
     // Sent as soon as the connection is up, before anything of the client's.
     connection_->append(*settings_->sendProxyProtocol == ProxyProtocolVersion::V1
@@ -180,9 +185,16 @@ bool UpstreamConnector::retryFresh() {
   reused_ = false;
   logEvent(LogLevel::Debug, "upstream_stale_connection",
            {{"service", service_->name()}, {"backend", lease_->backend().name()}});
+  abandonPending();
   connection_.reset();
   connectLeased();
   return true;
+}
+
+void UpstreamConnector::abandonPending() {
+  if (!pendingMultiplexed_) return;
+  pendingMultiplexed_ = false;
+  if (lease_) multiplexed_->connectAbandoned(lease_->backend(), identity_);
 }
 
 bool UpstreamConnector::retryUnprocessed() {
@@ -201,6 +213,7 @@ bool UpstreamConnector::retryUnprocessed() {
   }
   timer_.cancel();
   deferredConnected_.cancel();
+  abandonPending();
   connection_.reset();
   lease_.reset();
   reused_ = false;
@@ -224,6 +237,7 @@ void UpstreamConnector::moveOn(std::string_view event, std::string_view reason,
             {"backend", lease_->backend().name()},
             {"reason", reason},
             {"attempt", tried_.size()}});
+  abandonPending();
   connection_.reset();
   lease_.reset();
   if (tried_.size() > static_cast<size_t>(settings_->retries) + unprocessedKept_) {

@@ -62,7 +62,7 @@ class UpstreamConnector : private StreamConnection::Handler {
   /// with a connection that has room is reported connected at once with no connection
   /// to take (reused() true): the caller opens its stream there. Null: HTTP/1.1.
   /// Not owned: the worker's.
-  void setMultiplexed(const MultiplexedConnections* connections) { multiplexed_ = connections; }
+  void setMultiplexed(MultiplexedConnections* connections) { multiplexed_ = connections; }
   /// Starts with the first pick (a new request: whatever the last one did is let go).
   /// The outcome arrives through `client`.
   void connect();
@@ -72,7 +72,11 @@ class UpstreamConnector : private StreamConnection::Handler {
                 DrainTarget& drainTarget);
   /// After onUpstreamConnected: the connected connection; its handler is still this
   /// connector, so set another before reading.
-  std::unique_ptr<StreamConnection> takeConnection() { return std::move(connection_); }
+  /// A multiplexed connection taken is the taker's to adopt (or abandon) in the pool.
+  std::unique_ptr<StreamConnection> takeConnection() {
+    pendingMultiplexed_ = false;
+    return std::move(connection_);
+  }
   /// The backend connected or connecting to; null before, after failure and after release.
   const Backend* backend() const { return lease_ ? &lease_->backend() : nullptr; }
   /// Ends the connection's accounting (the session closed its upstream side); nothing
@@ -156,7 +160,10 @@ class UpstreamConnector : private StreamConnection::Handler {
   bool freshRetried_ = false;
   int unprocessedRetries_ = 0;
   size_t unprocessedKept_ = 0;  // of tried_, backends left after an unprocessed stream
-  const MultiplexedConnections* multiplexed_ = nullptr;  // not owned (see setMultiplexed)
+  MultiplexedConnections* multiplexed_ = nullptr;  // not owned (see setMultiplexed)
+  bool pendingMultiplexed_ = false;  // told multiplexed_ of a connection being made
+  /// The connection being made, if multiplexed_ was told of it, is not coming.
+  void abandonPending();
   bool closeRetried_ = false;  // retry() after a new connection closed: backoff once
   timeval connectStartedAt_{};
   SteadyClock clock_;  // the control thread's clock: slow-start times come from it

@@ -12,39 +12,30 @@ The server runs until killed, at most --seconds (default 300): bounded whatever 
 On SIGTERM it stops as a pod does: a GOAWAY, the calls in flight finish within 5 s.
 """
 import argparse
+import asyncio
 import signal
-import sys
-import threading
-import time
-from concurrent import futures
 
 import grpc
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("port", type=int)
-    parser.add_argument("name")
-    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
-    parser.add_argument("--max-streams", type=int, default=0)
-    parser.add_argument("--seconds", type=float, default=300)
-    args = parser.parse_args()
+async def serve(args):
     name = args.name.encode()
 
-    def unary(request, context):
+    async def unary(request, context):
         if request == b"missing":
-            context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
+            await context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
         return name + b":" + request
 
-    def server_stream(request, context):
+    async def server_stream(request, context):
         for i in range(int(request or b"0")):
             yield name + b":" + str(i).encode()
 
-    def client_stream(requests, context):
-        return name + b":" + b",".join(requests)
+    async def client_stream(requests, context):
+        parts = [part async for part in requests]
+        return name + b":" + b",".join(parts)
 
-    def slow(request, context):
-        time.sleep(float(request or b"0"))
+    async def slow(request, context):
+        await asyncio.sleep(float(request or b"0"))
         return name
 
     handler = grpc.method_handlers_generic_handler("test.Echo", {
@@ -56,8 +47,7 @@ def main():
     options = [("grpc.so_reuseport", 0)]
     if args.max_streams > 0:
         options.append(("grpc.max_concurrent_streams", args.max_streams))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64), options=options,
-                         maximum_concurrent_rpcs=None)
+    server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers((handler,))
     address = f"127.0.0.1:{args.port}"
     if args.tls:
@@ -66,17 +56,26 @@ def main():
         server.add_secure_port(address, credentials)
     else:
         server.add_insecure_port(address)
-    server.start()
-    stopped = threading.Event()
-
-    def on_term(*_):
-        # As a pod's gRPC server does on SIGTERM: GOAWAY, then the calls in flight end.
-        threading.Thread(target=lambda: (server.stop(5).wait(), stopped.set()), daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_term)
+    await server.start()
+    stopping = asyncio.Event()
+    # As a pod's gRPC server does on SIGTERM: GOAWAY, then the calls in flight end.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     print(f"grpc app server {args.name} listening on {address}", flush=True)
-    stopped.wait(args.seconds)
-    sys.exit(0)
+    try:
+        await asyncio.wait_for(stopping.wait(), args.seconds)
+    except asyncio.TimeoutError:
+        pass
+    await server.stop(5)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("name")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--max-streams", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=300)
+    asyncio.run(serve(parser.parse_args()))
 
 
 if __name__ == "__main__":
