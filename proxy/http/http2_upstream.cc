@@ -125,7 +125,22 @@ void Http2Upstream::onInput(StreamConnection& connection) {
   maybeClose();
 }
 
-void Http2Upstream::onClosed(StreamConnection&, int) { fail(true); }
+void Http2Upstream::onClosed(StreamConnection& connection, int error) {
+  // What came before the FIN (a GOAWAY, the last answers) counts first: the streams it
+  // refused are retried as such, not as lost.
+  if (error == 0 && !connection.input().empty()) {
+    std::string_view input = connection.input();
+    inCallback_ = true;
+    session_.receive(input);
+    inCallback_ = false;
+    connection.consume(input.size());
+    if (uint64_t goaways = session_.counters().goawaysReceived; goaways != goawaysCounted_) {
+      backend_->h2GoawaysReceived(goaways - goawaysCounted_);
+      goawaysCounted_ = goaways;
+    }
+  }
+  fail(true);
+}
 
 void Http2Upstream::fail(bool connectionLost) {
   closing_ = true;

@@ -4,7 +4,8 @@
 Usage:
   grpc_load.py burst TARGET CALLS CHANNELS SLEEP
       CALLS Slow calls (each sleeps SLEEP seconds at the backend) at once over CHANNELS
-      connections; prints {"ok": n, "failed": {code: n}, "seconds": s}.
+      connections; prints {"ok": n, "failed": {code: n}, "seconds": s}. SLEEP "unary":
+      Unary calls instead, and "backends" counts who answered.
   grpc_load.py steady TARGET STOP_FILE MAX_SECONDS
       unary calls and 5-message server streams back to back on 8 tasks until STOP_FILE
       exists (or MAX_SECONDS pass); prints {"ok": n, "failed": {code: n}, "backends": {...}}
@@ -30,16 +31,24 @@ async def burst(target, calls, channels, sleep):
     ok = 0
     started = time.monotonic()
 
+    backends = collections.Counter()
+
     async def one(i):
         nonlocal ok
+        channel = opened[i % channels]
         try:
-            await opened[i % channels].unary_unary("/test.Echo/Slow")(str(sleep).encode(), timeout=20)
+            if sleep == "unary":
+                answer = await channel.unary_unary("/test.Echo/Unary")(b"x", timeout=20)
+                backends[answer.split(b":")[0].decode()] += 1
+            else:
+                await channel.unary_unary("/test.Echo/Slow")(sleep.encode(), timeout=20)
             ok += 1
         except grpc.aio.AioRpcError as error:
             failed[error.code().name] += 1
 
     await asyncio.gather(*(one(i) for i in range(calls)))
-    print(json.dumps({"ok": ok, "failed": failed, "seconds": time.monotonic() - started}), flush=True)
+    print(json.dumps({"ok": ok, "failed": failed, "backends": backends,
+                      "seconds": time.monotonic() - started}), flush=True)
     for channel in opened:
         await channel.close()
 
@@ -90,7 +99,7 @@ async def steady(target, stop_file, max_seconds):
 
 def main():
     if sys.argv[1] == "burst":
-        asyncio.run(burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
+        asyncio.run(burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
     else:
         asyncio.run(steady(sys.argv[2], sys.argv[3], float(sys.argv[4])))
 
