@@ -64,6 +64,8 @@ class Http2Upstream : private StreamConnection::Handler, private H2ClientSession
   void release(int32_t stream);
 
   bool hasRoom() const { return usable() && session_.hasRoom(); }
+  /// The backend said GOAWAY on this connection: it is shutting down (or recycling it).
+  bool goawayReceived() const { return session_.goawayReceived(); }
   void assumeMaxStreams(uint32_t streams) { session_.assumeMaxStreams(streams); }
   /// The backend's stream limit, once its SETTINGS came (0 before).
   uint32_t peerMaxStreams() const { return session_.settingsReceived() ? session_.peerMaxStreams() : 0; }

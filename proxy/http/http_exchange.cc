@@ -61,6 +61,14 @@ std::vector<HeaderField> trailerFields(std::string_view lines) {
   return fields;
 }
 
+/// A trailers-only gRPC answer that says the call was not taken: CANCELLED or UNAVAILABLE,
+/// with no message of the application's.
+bool refusedWhileShuttingDown(const MessageHead& head) {
+  if (head.status != 200) return false;
+  const std::string* status = head.find("grpc-status");
+  return status != nullptr && (*status == "1" || *status == "14");
+}
+
 }  // namespace
 
 HttpExchange::HttpExchange(const Context& context)
@@ -403,6 +411,20 @@ void HttpExchange::onStreamHead(MessageHead& head, bool endStream) {
   }
   if (head.status < 200) {
     client_->onResponseHead(head, false);
+    return;
+  }
+  if (endStream && stream_ != nullptr && stream_->goawayReceived() && refusedWhileShuttingDown(head) &&
+      replayable_ && targetSettings_->retryUnprocessedStreams) {
+    // A gRPC server shutting down (grpcio does) answers the streams that crossed its
+    // GOAWAY with a bare CANCELLED or UNAVAILABLE and never runs them: as a refused stream.
+    timer_.cancel();
+    stream_->release(streamId_);
+    stream_ = nullptr;
+    streamId_ = 0;
+    ServiceTraffic::add(target_->traffic().unprocessedStreamRetries);
+    if (connector_.retryUnprocessed()) return;
+    connector_.release();
+    client_->onLocalResponse(502, "upstream_stream_refused", requestComplete_);
     return;
   }
   noteGrpcStatus(head.headers);  // a trailers-only answer carries it in its head

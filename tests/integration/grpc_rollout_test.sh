@@ -6,8 +6,9 @@
 # server sends GOAWAY, refuses new streams and finishes the calls in flight) while the file
 # still lists it, and leaves the file a moment later: the endpoint update lags the SIGTERM,
 # as it does in a cluster.
-#   1. grpcio pods, upstreamProtocol h2c: 0 failed calls. (grpcio's GOAWAY is two-step:
-#      readygate stops sending to a pod before the pod stops taking streams.)
+#   1. grpcio pods, upstreamProtocol h2c: 0 failed calls. A grpcio server shutting down
+#      answers the streams that crossed its GOAWAY with a bare CANCELLED it never ran them
+#      for; readygate sends those on (seen failing first: 1 to 5 CANCELLED calls a run).
 #   2. pods whose shutdown is one GOAWAY naming the last stream they began (as nginx's
 #      is): 0 failed calls, the streams caught in between retried on a ready pod;
 #   3. the same with retryUnprocessedStreams: false: calls fail (what the retries save).
