@@ -90,6 +90,7 @@ struct H2ClientCallbacks {
         if (endStream) {
           H2ClientSession::Stream* stream = s.find(id);
           if (stream != nullptr && stream->finalHeadSeen && !stream->tooLarge) {
+            stream->responseEnded = true;
             std::vector<HeaderField> none;
             s.events_.onResponseEnd(id, none);
           }
@@ -304,6 +305,7 @@ void H2ClientSession::headersDone(int32_t stream, Stream& state, bool endStream)
   if (state.tooLarge) return;
   if (state.finalHeadSeen) {
     // Trailers (nghttp2 requires END_STREAM with them).
+    state.responseEnded = true;
     std::vector<HeaderField> trailers = std::move(state.fields);
     state.fields.clear();
     events_.onResponseEnd(stream, trailers);
@@ -320,6 +322,7 @@ void H2ClientSession::headersDone(int32_t stream, Stream& state, bool endStream)
     return;
   }
   state.finalHeadSeen = true;
+  state.responseEnded = endStream;
   events_.onResponseHead(stream, head, endStream);
   if (endStream && find(stream) != nullptr) {
     std::vector<HeaderField> none;
@@ -383,6 +386,16 @@ void H2ClientSession::consume(int32_t stream, size_t bytes) {
 void H2ClientSession::resetStream(int32_t stream, uint32_t code) {
   if (find(stream) == nullptr) return;
   nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream, code);
+}
+
+void H2ClientSession::release(int32_t stream) {
+  Stream* state = find(stream);
+  if (state == nullptr) return;
+  if (!state->responseEnded) {
+    resetStream(stream, NGHTTP2_CANCEL);
+  } else if (!state->bodyEnded) {
+    resetStream(stream, NGHTTP2_NO_ERROR);
+  }
 }
 
 void H2ClientSession::shutdown() {

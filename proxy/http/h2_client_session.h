@@ -83,6 +83,10 @@ class H2ClientSession {
   void consume(int32_t stream, size_t bytes);
   /// RST_STREAM (CANCEL when the client went away). onStreamClosed follows.
   void resetStream(int32_t stream, uint32_t code);
+  /// The owner is done with `stream`: CANCEL while its response is unfinished; NO_ERROR
+  /// when the response came whole before the request did (the rest is not wanted, and
+  /// the stream would hold a concurrency slot forever); nothing once both ends are done.
+  void release(int32_t stream);
 
   /// Streams open (submitted and not closed).
   size_t openStreams() const { return streams_.size(); }
@@ -111,6 +115,7 @@ class H2ClientSession {
     std::vector<HeaderField> fields;  // of the head or trailers being received
     size_t headerBytes = 0;
     bool finalHeadSeen = false;
+    bool responseEnded = false;
     bool tooLarge = false;
     std::string body;  // request bytes not yet taken by nghttp2
     size_t bodyOffset = 0;

@@ -77,10 +77,13 @@ void Http2Upstream::consume(int32_t stream, size_t bytes) {
 }
 
 void Http2Upstream::release(int32_t stream) {
-  if (handlers_.erase(stream) == 0) return;
-  // Still open on the wire (the exchange ended first: the client went, a timeout): the
-  // backend is told to stop. A stream already over is gone from the session.
-  session_.resetStream(stream, kH2Cancel);
+  // The exchange ended first (the client went, a timeout): the backend is told to stop;
+  // a response that came before the whole request lets the request go.
+  session_.release(stream);
+  if (handlers_.erase(stream) == 0) {
+    scheduleFlush();
+    return;
+  }
   if (handlers_.empty()) idleSince_ = clock_.now();
   scheduleFlush();
   maybeClose();

@@ -59,8 +59,8 @@ class Http2Upstream : private StreamConnection::Handler, private H2ClientSession
   size_t queuedBody(int32_t stream) const { return session_.queuedBody(stream); }
   void setDrainMark(int32_t stream, size_t bytes) { session_.setDrainMark(stream, bytes); }
   void consume(int32_t stream, size_t bytes);
-  /// The exchange is done with `stream`: reset (CANCEL) unless it is over; no callback
-  /// reaches the handler after this.
+  /// The exchange is done with `stream`: reset unless it is over (H2ClientSession::
+  /// release); no callback reaches the handler after this.
   void release(int32_t stream);
 
   bool hasRoom() const { return usable() && session_.hasRoom(); }

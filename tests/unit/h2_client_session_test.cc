@@ -186,6 +186,20 @@ TEST_F(H2ClientWithBackend, AnInterimHeadComesBeforeTheResponse) {
   EXPECT_TRUE(recorder_.responses[id].ended);
 }
 
+TEST_F(H2ClientWithBackend, ReleasingAStreamMidResponseCancelsIt) {
+  int32_t id = client_.submitRequest(grpcRequest(), true);
+  pump();
+  MessageHead response;
+  response.status = 200;
+  serverSession_.submitResponse(id, response, true);
+  serverSession_.sendBody(id, "first part");
+  pump();
+  client_.release(id);
+  pump();
+  EXPECT_EQ(client_.openStreams(), 0u);
+  EXPECT_EQ(recorder_.responses[id].closeCode, kH2Cancel);
+}
+
 /// Frames by hand, for what the server session never sends.
 std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
   std::string out;
@@ -277,6 +291,21 @@ TEST_F(H2ClientFedFrames, TheBackendsStreamLimitIsKeptAndAssumedAtAHundredBefore
   EXPECT_FALSE(client_.hasRoom());
   EXPECT_EQ(client_.submitRequest(grpcRequest(), true), 0);
   EXPECT_EQ(client_.openStreams(), 2u);
+}
+
+TEST_F(H2ClientFedFrames, AnAnswerBeforeTheWholeRequestFreesItsStreamOnRelease) {
+  int32_t id = client_.submitRequest(grpcRequest(), false);
+  client_.sendBody(id, "part of an upload");
+  sent();
+  // A backend that answers (":status 200", END_STREAM) and does not reset the rest,
+  // as readygate's own server session would.
+  client_.receive(settings() + frame(0x1, 0x5, static_cast<uint32_t>(id), std::string("\x88", 1)));
+  ASSERT_TRUE(recorder_.responses[id].ended);
+  EXPECT_EQ(client_.openStreams(), 1u);  // the request side is still open
+  client_.release(id);
+  std::string out = sent();
+  EXPECT_NE(out.find(frame(0x3, 0, static_cast<uint32_t>(id), u32(kH2NoError))), std::string::npos);
+  EXPECT_EQ(client_.openStreams(), 0u);  // else a concurrency slot is held for ever
 }
 
 TEST_F(H2ClientFedFrames, GarbageFromTheBackendEndsTheConnectionAndEveryStream) {
