@@ -79,7 +79,8 @@ class Http2Connection::Stream final : public ExchangeClient, public DrainTarget 
   /// bare HTTP error it would report as UNKNOWN or INTERNAL.
   void respondLocally(int status, std::string_view reason, std::string_view location = {}) {
     bool grpc = exchange_ && isGrpcRequest(exchange_->request());
-    if (exchange_) exchange_->endLocally(status, reason);
+    int grpcCode = grpc && !responseStarted_ ? grpcStatusForLocalAnswer(status).code : -1;
+    if (exchange_) exchange_->endLocally(status, reason, grpcCode);
     release();
     if (responseStarted_) {
       connection_.session_.resetStream(id_, kH2InternalError, false);

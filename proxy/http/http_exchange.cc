@@ -701,7 +701,11 @@ void HttpExchange::onUpstreamClosed() {
   client_->onExchangeCut("upstream_closed_mid_response");
 }
 
-void HttpExchange::endLocally(int status, std::string_view reason) {
+void HttpExchange::endLocally(int status, std::string_view reason, int grpcStatus) {
+  if (grpcStatus >= 0 && status != 0) {
+    grpcStatus_ = std::to_string(grpcStatus);
+    target_->traffic().countGrpcStatus(grpcStatus_);
+  }
   if (status != 0) {
     ServiceTraffic::add(target_->traffic().localResponses[static_cast<size_t>(status / 100 - 1)]);
     responseBytes_ = 0;

@@ -132,8 +132,9 @@ class HttpExchange : private UpstreamConnector::Client,
 
   /// The client side answered the request itself (`status`), or went away: the backend
   /// connection is closed (never pooled) and the exchange is over. Logged when `status`,
-  /// with `reason` (why readygate answered itself).
-  void endLocally(int status, std::string_view reason = {});
+  /// with `reason` (why readygate answered itself); `grpcStatus` (>= 0) when the client
+  /// is told a gRPC status instead, for the log and the metrics.
+  void endLocally(int status, std::string_view reason = {}, int grpcStatus = -1);
   /// One access-log line (http.accessLog) for `status`, as the exchange stands; `reason`
   /// for readygate's own answers ("-" for a backend's).
   void logAccess(int status, std::string_view backend, std::string_view reason = "-");

@@ -234,8 +234,9 @@ inline constexpr MetricInfo kBackendH2Goaways{
     "GOAWAY frames the backend sent on its HTTP/2 connections (labels service, backend)."};
 inline constexpr MetricInfo kGrpcResponses{
     "readygate_grpc_responses_total", MetricType::Counter,
-    "gRPC responses from backends by grpc-status name (OK, NOT_FOUND, ...; other for a code "
-    "outside 0-16), each once seen (labels service, grpc_status)."};
+    "gRPC responses by grpc-status name (OK, NOT_FOUND, ...; other for a code outside "
+    "0-16): the backends', and readygate's own answers to gRPC clients; each once seen "
+    "(labels service, grpc_status)."};
 
 inline constexpr MetricInfo kProxyProtocolRefused{
     "readygate_proxy_protocol_refused_total", MetricType::Counter,

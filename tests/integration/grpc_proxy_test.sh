@@ -28,7 +28,7 @@ openssl x509 -req -in "$work/pod.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -
 
 a=$(free_port) b=$(free_port) narrow=$(free_port) secure_pod=$(free_port) goaway=$(free_port)
 nginx_port=$(free_port) admin=$(free_port) clear=$(free_port) tls=$(free_port)
-few=$(free_port) mixed=$(free_port) mixed_off=$(free_port) h1=$(free_port)
+few=$(free_port) mixed=$(free_port) mixed_off=$(free_port) h1=$(free_port) none=$(free_port)
 background a.log "$python" "$here/grpc_app_server.py" "$a" pod-a --seconds 120
 background b.log "$python" "$here/grpc_app_server.py" "$b" pod-b --seconds 120
 background narrow.log "$python" "$here/grpc_app_server.py" "$narrow" narrow --max-streams 10 --seconds 120
@@ -90,6 +90,12 @@ services:
     upstreamProtocol: h2c
     retryUnprocessedStreams: false
     endpoints: {static: ["127.0.0.1:$a", "127.0.0.1:$goaway"]}
+  - name: none
+    listen: 127.0.0.1:$none
+    mode: http
+    upstreamProtocol: h2c
+    http: {accessLog: true}
+    endpoints: {static: []}
   - name: h1-client
     listen: 127.0.0.1:$h1
     mode: http
@@ -248,6 +254,41 @@ else
   fail "HTTP/1.1 client to h2c: $out"
 fi
 
+# A backend drained through the admin API gets GOAWAY: its connection closes (it has no
+# stream open) and no call goes to it; calls go on to the other.
+timeout 10 "$python" -c "
+import grpc
+unary = grpc.insecure_channel('127.0.0.1:$clear').unary_unary('/test.Echo/Unary')
+for _ in range(4): unary(b'before', timeout=5)"
+before=$(ss -Htn state established "( sport = :$b )" | wc -l)
+curl -fs -X POST --max-time 2 "http://127.0.0.1:$admin/backends/clear/127.0.0.1:$b/drain" >/dev/null
+closed() { [[ $(ss -Htn state established "( sport = :$b )" | wc -l) == 0 ]]; }
+if [[ $before == 1 ]] && wait_for 3 closed && out=$(timeout 20 "$python" - "$clear" <<'PYEOF' 2>&1
+import sys, grpc
+unary = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}").unary_unary("/test.Echo/Unary")
+answers = {unary(b"after", timeout=5).split(b":")[0] for _ in range(6)}
+assert answers == {b"pod-a"}, answers
+PYEOF
+); then
+  pass "a drained backend's connection is closed and gets no more calls"
+else
+  fail "drain: $before connection(s) at pod-b before, $(ss -Htn state established "( sport = :$b )" | wc -l) after; ${out:-}"
+fi
+
+# readygate's own answer to a gRPC client: a status, logged and counted as one.
+out=$(timeout 10 "$python" -c "
+import grpc
+try:
+    grpc.insecure_channel('127.0.0.1:$none').unary_unary('/test.Echo/Unary')(b'x', timeout=5)
+except grpc.RpcError as error:
+    print(error.code().name, error.details())" 2>&1)
+if [[ $out == "UNAVAILABLE readygate: no_ready_backend" ]] &&
+  wait_for 3 grep -q 'service=none .*reason=no_ready_backend .* grpc_status=14$' "$work/readygate.log"; then
+  pass "no ready backend: UNAVAILABLE, with grpc_status=14 in the access log"
+else
+  fail "readygate's own gRPC answer: $out $(grep service=none "$work/readygate.log" | tail -1)"
+fi
+
 # The access log and the metrics.
 if grep -q 'path=/test.Echo/Unary status=200 .* grpc_status=5$' "$work/readygate.log" &&
   grep -q 'path=/test.Echo/Unary status=200 .* grpc_status=0$' "$work/readygate.log"; then
@@ -261,6 +302,10 @@ check_metric() {
 }
 check_metric '^readygate_grpc_responses_total\{service="clear",grpc_status="NOT_FOUND"\} [1-9]' "NOT_FOUND counted"
 check_metric '^readygate_grpc_responses_total\{service="clear",grpc_status="OK"\} [1-9]' "OK counted"
+check_metric '^readygate_grpc_responses_total\{service="none",grpc_status="UNAVAILABLE"\} 1$' \
+  "readygate's own UNAVAILABLE counted" 'grpc_responses_total\{service="none"'
+check_metric '^readygate_upstream_http2_streams_per_connection_count\{service="clear"\} [1-9]' \
+  "streams per connection observed as pod-b's closed" streams_per_connection_count
 check_metric '^readygate_upstream_http2_unprocessed_retries_total\{service="mixed"\} [1-9]' \
   "unprocessed streams retried" readygate_upstream_http2_unprocessed
 check_metric "^readygate_backend_http2_goaways_received_total\{service=\"mixed\",backend=\"127.0.0.1:$goaway\"\} [1-9]" \
