@@ -10,12 +10,6 @@
 namespace readygate {
 namespace {
 
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
 /// The response head nghttp2 already checked (pseudo-headers, content-length, names) as
 /// the MessageHead the exchange reads; false without a usable :status.
 bool toResponseHead(std::vector<HeaderField>& fields, MessageHead& head) {
@@ -177,7 +171,7 @@ struct H2ClientCallbacks {
       if (!stream->trailers.empty()) {
         thread_local std::vector<nghttp2_nv> nva;
         nva.clear();
-        for (const HeaderField& f : stream->trailers) nva.push_back(field(f.name, f.value));
+        for (const HeaderField& f : stream->trailers) nva.push_back(nghttp2Field(f.name, f.value));
         if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0) {
           *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         }
@@ -194,10 +188,6 @@ struct H2ClientCallbacks {
     return static_cast<ssize_t>(n);
   }
 };
-
-void H2ClientSession::SessionDeleter::operator()(nghttp2_session* session) const {
-  nghttp2_session_del(session);
-}
 
 H2ClientSession::H2ClientSession(const Limits& limits, Events& events)
     : limits_(limits), events_(events) {}
@@ -222,15 +212,7 @@ bool H2ClientSession::start() {
   // A response's window reopens as the client takes it, not as it arrives.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_no_closed_streams(option, 1);
-#ifdef READYGATE_NGHTTP2_MAX_OUTBOUND_ACK
-  nghttp2_option_set_max_outbound_ack(option, 1000);
-#endif
-#ifdef READYGATE_NGHTTP2_MAX_SETTINGS
-  nghttp2_option_set_max_settings(option, 32);
-#endif
-#ifdef READYGATE_NGHTTP2_MAX_CONTINUATIONS
-  nghttp2_option_set_max_continuations(option, 8);
-#endif
+  setFloodLimits(option);
   nghttp2_session* raw = nullptr;
   int rv = nghttp2_session_client_new2(&raw, callbacks, this, option);
   nghttp2_option_del(option);
@@ -266,17 +248,9 @@ bool H2ClientSession::receive(std::string_view bytes) {
   return true;
 }
 
-std::string_view H2ClientSession::nextOutput() {
-  const uint8_t* data = nullptr;
-  ssize_t length = nghttp2_session_mem_send(session_.get(), &data);
-  if (length <= 0) return {};
-  return std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
-}
+std::string_view H2ClientSession::nextOutput() { return readygate::nextOutput(session_.get()); }
 
-bool H2ClientSession::finished() const {
-  return nghttp2_session_want_read(session_.get()) == 0 &&
-         nghttp2_session_want_write(session_.get()) == 0;
-}
+bool H2ClientSession::finished() const { return sessionFinished(session_.get()); }
 
 H2ClientSession::Stream* H2ClientSession::find(int32_t stream) {
   auto found = streams_.find(stream);
@@ -334,7 +308,7 @@ int32_t H2ClientSession::submitRequest(const std::vector<HeaderField>& fields, b
   if (!hasRoom()) return 0;
   thread_local std::vector<nghttp2_nv> nva;
   nva.clear();
-  for (const HeaderField& f : fields) nva.push_back(field(f.name, f.value));
+  for (const HeaderField& f : fields) nva.push_back(nghttp2Field(f.name, f.value));
   nghttp2_data_provider provider{};
   provider.read_callback = &H2ClientCallbacks::readBody;
   int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva.data(), nva.size(),

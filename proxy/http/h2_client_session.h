@@ -12,8 +12,8 @@
 
 #include "proxy/http/h2_server_session.h"
 #include "proxy/http/http_message.h"
+#include "proxy/http/nghttp2_session.h"
 
-struct nghttp2_session;
 
 namespace readygate {
 
@@ -126,9 +126,6 @@ class H2ClientSession {
     std::vector<HeaderField> trailers;  // of the request, sent after its body
     uint64_t unconsumed = 0;
   };
-  struct SessionDeleter {
-    void operator()(nghttp2_session* session) const;
-  };
   Stream* find(int32_t stream);
   const Stream* find(int32_t stream) const;
   void resume(int32_t stream, Stream& state);
@@ -137,7 +134,7 @@ class H2ClientSession {
   friend struct H2ClientCallbacks;
   Limits limits_;
   Events& events_;
-  std::unique_ptr<nghttp2_session, SessionDeleter> session_;
+  Nghttp2SessionPtr session_;
   std::unordered_map<int32_t, Stream> streams_;
   Counters counters_;
   bool goawayReceived_ = false;

@@ -19,12 +19,6 @@ constexpr double kControlPerSecond = 10;
 /// The PING of a graceful close: its answer means the client has seen the notice.
 constexpr uint8_t kGracefulPing[8] = {'r', 'g', 'c', 'l', 'o', 's', 'e', '!'};
 
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
 /// Trailer fields as HTTP/1.1 chunked trailers; the same character rules as the head's.
 /// Pseudo-headers and fields that frame or route the message are not trailers.
 bool appendTrailers(std::string& out, const std::vector<HeaderField>& fields) {
@@ -279,10 +273,6 @@ struct H2ServerCallbacks {
   }
 };
 
-void H2ServerSession::SessionDeleter::operator()(nghttp2_session* session) const {
-  nghttp2_session_del(session);
-}
-
 H2ServerSession::H2ServerSession(const Http2Settings& settings, uint32_t maxHeaderListBytes,
                                  Events& events)
     : settings_(settings),
@@ -313,17 +303,9 @@ bool H2ServerSession::start() {
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_no_closed_streams(option, 1);
   // nghttp2's flood limits, spelled out (they are its defaults where it has them).
-#ifdef READYGATE_NGHTTP2_MAX_OUTBOUND_ACK
-  nghttp2_option_set_max_outbound_ack(option, 1000);
-#endif
-#ifdef READYGATE_NGHTTP2_MAX_SETTINGS
-  nghttp2_option_set_max_settings(option, 32);
-#endif
+  setFloodLimits(option);
 #ifdef READYGATE_NGHTTP2_STREAM_RESET_RATE_LIMIT
   nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
-#endif
-#ifdef READYGATE_NGHTTP2_MAX_CONTINUATIONS
-  nghttp2_option_set_max_continuations(option, 8);
 #endif
   nghttp2_session* raw = nullptr;
   int rv = nghttp2_session_server_new2(&raw, callbacks, this, option);
@@ -364,17 +346,9 @@ bool H2ServerSession::receive(std::string_view bytes, double now) {
   return !terminated_ && nghttp2_session_want_read(session_.get()) != 0;
 }
 
-std::string_view H2ServerSession::nextOutput() {
-  const uint8_t* data = nullptr;
-  ssize_t length = nghttp2_session_mem_send(session_.get(), &data);
-  if (length <= 0) return {};
-  return std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
-}
+std::string_view H2ServerSession::nextOutput() { return readygate::nextOutput(session_.get()); }
 
-bool H2ServerSession::finished() const {
-  return nghttp2_session_want_read(session_.get()) == 0 &&
-         nghttp2_session_want_write(session_.get()) == 0;
-}
+bool H2ServerSession::finished() const { return sessionFinished(session_.get()); }
 
 H2ServerSession::Stream* H2ServerSession::find(int32_t stream) {
   auto found = streams_.find(stream);
@@ -474,9 +448,9 @@ void H2ServerSession::submitResponse(int32_t stream, const MessageHead& response
   status[1] = static_cast<char>('0' + code / 10 % 10);
   status[2] = static_cast<char>('0' + code % 10);
   nva.clear();
-  nva.push_back(field(":status", std::string_view(status, 3)));
-  for (const HeaderField& f : fields) nva.push_back(field(f.name, f.value));
-  for (const HeaderField& f : extra) nva.push_back(field(f.name, f.value));
+  nva.push_back(nghttp2Field(":status", std::string_view(status, 3)));
+  for (const HeaderField& f : fields) nva.push_back(nghttp2Field(f.name, f.value));
+  for (const HeaderField& f : extra) nva.push_back(nghttp2Field(f.name, f.value));
   state->bodyEnded = !hasBody;
   nghttp2_data_provider provider{};
   provider.read_callback = &H2ServerCallbacks::readBody;
@@ -487,7 +461,7 @@ void H2ServerSession::submitResponse(int32_t stream, const MessageHead& response
 void H2ServerSession::submitInterim(int32_t stream, int status) {
   if (find(stream) == nullptr || status < 100 || status > 199) return;
   std::string text = std::to_string(status);
-  nghttp2_nv nv = field(":status", text);
+  nghttp2_nv nv = nghttp2Field(":status", text);
   nghttp2_submit_headers(session_.get(), NGHTTP2_FLAG_NONE, stream, nullptr, &nv, 1, nullptr);
 }
 
@@ -527,7 +501,7 @@ void H2ServerSession::endWithTrailers(int32_t stream, Stream& state, uint32_t* f
         f.name == "host" || f.name == "trailer") {
       continue;
     }
-    nva.push_back(field(f.name, f.value));
+    nva.push_back(nghttp2Field(f.name, f.value));
   }
   if (!nva.empty() && nghttp2_submit_trailer(session_.get(), stream, nva.data(), nva.size()) == 0) {
     *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;  // the trailers end it

@@ -12,8 +12,8 @@
 
 #include "config/config_types.h"
 #include "proxy/http/http_message.h"
+#include "proxy/http/nghttp2_session.h"
 
-struct nghttp2_session;
 
 namespace readygate {
 
@@ -158,9 +158,6 @@ class H2ServerSession {
     bool bodyDeferred = false;  // nghttp2 was told to wait for bytes
     std::vector<HeaderField> trailers;  // of the response, after its body
   };
-  struct SessionDeleter {
-    void operator()(nghttp2_session* session) const;
-  };
 
   Stream* find(int32_t stream);
   const Stream* find(int32_t stream) const;
@@ -179,7 +176,7 @@ class H2ServerSession {
   Http2Settings settings_;
   uint32_t maxHeaderListBytes_;
   Events& events_;
-  std::unique_ptr<nghttp2_session, SessionDeleter> session_;
+  Nghttp2SessionPtr session_;
   std::unordered_map<int32_t, Stream> streams_;
   Counters counters_;
   uint64_t streamsBegun_ = 0;
