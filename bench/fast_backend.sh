@@ -3,6 +3,18 @@
 # front of it, and readygate_one_service FILE ADMIN LISTEN BACKEND [HTTP-SETTINGS]
 # writes a one-worker readygate config with one HTTP service in front of it.
 start_fast_backend() {
+  backend_nginx "listen 127.0.0.1:$1; location = / { return 200 \"ok\\n\"; }" ""
+  for _ in $(seq 1 50); do
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  echo "the backend on port $1 does not answer" >&2
+  return 1
+}
+
+# backend_nginx SERVER-BODY PREFIX: nginx with one worker and that server block, started
+# with PREFIX before it (taskset, say).
+backend_nginx() {
   chmod 755 "$work"  # nginx's workers may run as nobody
   cat >"$work/backend.conf" <<CFG
 worker_processes 1;
@@ -11,16 +23,18 @@ pid $work/backend.pid;
 error_log $work/backend-error.log;
 events { worker_connections 4000; }
 http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$1; location = / { return 200 "ok\n"; } } }
+  server { $1 } }
 CFG
-  nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
+  $2 nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
   pids+=("$!")
-  for _ in $(seq 1 50); do
-    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
-    sleep 0.1
-  done
-  echo "the backend on port $1 does not answer" >&2
-  return 1
+}
+
+# start_fast_grpc_backend PORT: the same over h2c on cpu 0, answering any path 200 with
+# grpc-status 0 in trailers (not gRPC-framed: the proxies in front never read the body).
+start_fast_grpc_backend() {
+  backend_nginx "listen 127.0.0.1:$1 http2;
+    location / { default_type application/grpc; add_trailer grpc-status 0 always; return 200 \"ok\"; }" \
+    "taskset -c 0"
 }
 
 readygate_one_service() {

@@ -18,28 +18,18 @@ runs=${3:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../scripts/background.sh
 source "$top/scripts/background.sh"
+# shellcheck source=fast_backend.sh
+source "$top/bench/fast_backend.sh"
 # shellcheck source=measure.sh
 source "$top/bench/measure.sh"
 readygate_bin="$top/$build/proxy/readygate"
 [ "$(nproc)" -ge 2 ] || { echo "grpc_path: needs two cores" >&2; exit 1; }
-chmod 755 "$work"  # nginx's workers may run as nobody
 
 base=${BENCH_FIRST_PORT:-23400}
 backend=$base rg_admin=$((base + 1)) rg=$((base + 2)) ha=$((base + 3)) ng=$((base + 4))
 printf '\x00\x00\x00\x00\x02hi' >"$work/call.bin"
 
-cat >"$work/backend.conf" <<CFG
-worker_processes 1;
-daemon off;
-pid $work/backend.pid;
-error_log $work/backend-error.log;
-events { worker_connections 4000; }
-http { access_log off; keepalive_requests 1000000; http2_max_requests 1000000;
-  server { listen 127.0.0.1:$backend http2;
-    location / { default_type application/grpc; add_trailer grpc-status 0 always; return 200 "ok"; } } }
-CFG
-taskset -c 0 nginx -c "$work/backend.conf" -p "$work" >"$work/backend.log" 2>&1 &
-pids+=("$!")
+start_fast_grpc_backend "$backend"
 
 start() {  # log command...: on cpu 1
   taskset -c 1 "${@:2}" >"$work/$1" 2>&1 &
@@ -106,41 +96,15 @@ for port in $backend $rg $ha $ng; do
 done
 
 grpc_one() {  # pid port clients streams -> "calls/s cpu_us_per_call"
-  local pid=$1 port=$2 before after
-  before=$(cpu_of "$pid")
-  taskset -c 0 h2load -D "$seconds" -c "$3" -m "$4" -t 1 -d "$work/call.bin" \
-    -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$port/test.Echo/Unary" >"$work/h2load.out" 2>&1
-  after=$(cpu_of "$pid")
-  awk -v cpu=$((after - before)) -v ticks="$ticks" -v s="$seconds" -v port="$port" '
-    /^requests:/ {ok = $8; failed = $10}
-    END {
-      if (failed > 0) printf "(%s calls failed on port %s) ", failed, port > "/dev/stderr"
-      printf "%.0f %.2f\n", ok / s, ok ? cpu / ticks * 1e6 / ok : 0
-    }' "$work/h2load.out"
+  h2load_one "$1" "http://127.0.0.1:$2/test.Echo/Unary" -c "$3" -m "$4" -d "$work/call.bin" \
+    -H 'content-type: application/grpc' -H 'te: trailers'
 }
 labels=("readygate" "HAProxy 2.6" "nginx 1.22 grpc_pass")
 proxy_pids=("$pid_readygate" "$pid_haproxy" "$pid_nginx")
 ports=("$rg" "$ha" "$ng")
 for shape in "10 10" "100 1"; do
   read -r clients streams <<<"$shape"
-  for k in 0 1 2; do : >"$work/runs.$k"; done
-  for ((r = 0; r < runs; r++)); do
-    for j in 0 1 2; do
-      k=$(((j + r) % 3))
-      grpc_one "${proxy_pids[k]}" "${ports[k]}" "$clients" "$streams" >>"$work/runs.$k"
-    done
-  done
-  echo
-  echo "h2load -c $clients -m $streams unary calls, ${seconds} s, median of $runs; h2load and the backend on cpu 0, each proxy alone on cpu 1"
-  echo
-  echo "| proxy                    |   calls/s | CPU µs/call | vs readygate |"
-  echo "|--------------------------|-----------|-------------|--------------|"
-  own=$(cut -d' ' -f2 "$work/runs.0" | median)
-  for k in 0 1 2; do
-    rps=$(cut -d' ' -f1 "$work/runs.$k" | median)
-    cpu=$(cut -d' ' -f2 "$work/runs.$k" | median)
-    ratio=$(awk -v a="$cpu" -v b="$own" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf '| %-24s | %9.0f | %11s | %12s |\n' "${labels[k]}" "$rps" "$cpu" "$ratio"
-  done
+  rotated_rounds grpc_one "$clients" "$streams"
+  ratio_table "h2load -c $clients -m $streams unary calls, ${seconds} s, median of $runs; h2load and the backend on cpu 0, each proxy alone on cpu 1" \
+    calls/s call
 done

@@ -94,39 +94,14 @@ for port in $rg $ha $ng; do
 done
 
 h2_one() {  # pid port clients streams -> "rps cpu_us_per_request"
-  local pid=$1 port=$2 before after
-  before=$(cpu_of "$pid")
-  taskset -c 0 h2load -D "$seconds" -c "$3" -m "$4" -t 1 "https://127.0.0.1:$port/" >"$work/h2load.out" 2>&1
-  after=$(cpu_of "$pid")
-  awk -v cpu=$((after - before)) -v ticks="$ticks" -v s="$seconds" '
-    /^requests:/ {ok = $8; failed = $10}
-    END {
-      if (failed > 0) printf "(%s requests failed) ", failed > "/dev/stderr"
-      printf "%.0f %.2f\n", ok / s, ok ? cpu / ticks * 1e6 / ok : 0
-    }' "$work/h2load.out"
+  h2load_one "$1" "https://127.0.0.1:$2/" -c "$3" -m "$4"
 }
 labels=("readygate" "HAProxy 2.6" "nginx 1.22")
 proxy_pids=("$pid_readygate" "$pid_haproxy" "$pid_nginx")
 ports=("$rg" "$ha" "$ng")
 for shape in "10 10" "100 1"; do
   read -r clients streams <<<"$shape"
-  for k in 0 1 2; do : >"$work/runs.$k"; done
-  for ((r = 0; r < runs; r++)); do
-    for j in 0 1 2; do
-      k=$(((j + r) % 3))
-      h2_one "${proxy_pids[k]}" "${ports[k]}" "$clients" "$streams" >>"$work/runs.$k"
-    done
-  done
-  echo
-  echo "h2load -c $clients -m $streams, ${seconds} s, median of $runs; h2load and the backend on cpu 0, each proxy alone on cpu 1"
-  echo
-  echo "| proxy                    |     req/s | CPU µs/request | vs readygate |"
-  echo "|--------------------------|-----------|----------------|--------------|"
-  own=$(cut -d' ' -f2 "$work/runs.0" | median)
-  for k in 0 1 2; do
-    rps=$(cut -d' ' -f1 "$work/runs.$k" | median)
-    cpu=$(cut -d' ' -f2 "$work/runs.$k" | median)
-    ratio=$(awk -v a="$cpu" -v b="$own" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf '| %-24s | %9.0f | %14s | %12s |\n' "${labels[k]}" "$rps" "$cpu" "$ratio"
-  done
+  rotated_rounds h2_one "$clients" "$streams"
+  ratio_table "h2load -c $clients -m $streams, ${seconds} s, median of $runs; h2load and the backend on cpu 0, each proxy alone on cpu 1" \
+    req/s request
 done

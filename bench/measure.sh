@@ -62,3 +62,49 @@ table() {  # title
   echo '| proxy | req/s | CPU µs/req | p99 |'
   echo '|---|---:|---:|---:|'
 }
+
+# HTTP/2 runs with h2load (bench/h2_path.sh, bench/grpc_path.sh).
+h2load_one() {  # pid url h2load-args... -> "rps cpu_us_per_request"
+  local pid=$1 url=$2 before after
+  shift 2
+  before=$(cpu_of "$pid")
+  taskset -c 0 h2load -D "$seconds" -t 1 "$@" "$url" >"$work/h2load.out" 2>&1
+  after=$(cpu_of "$pid")
+  awk -v cpu=$((after - before)) -v ticks="$ticks" -v s="$seconds" -v url="$url" '
+    /^requests:/ {ok = $8; failed = $10}
+    END {
+      if (failed > 0) printf "(%s requests failed at %s) ", failed, url > "/dev/stderr"
+      printf "%.0f %.2f\n", ok / s, ok ? cpu / ticks * 1e6 / ok : 0
+    }' "$work/h2load.out"
+}
+
+# rotated_rounds MEASURE ARGS...: $runs rounds of `MEASURE pid port ARGS...` for each proxy
+# of $proxy_pids/$ports, in an order rotated from round to round, into $work/runs.K.
+rotated_rounds() {
+  local count=${#proxy_pids[@]} r j k
+  for ((k = 0; k < count; k++)); do : >"$work/runs.$k"; done
+  for ((r = 0; r < runs; r++)); do
+    for ((j = 0; j < count; j++)); do
+      k=$(((j + r) % count))
+      "$1" "${proxy_pids[k]}" "${ports[k]}" "${@:2}" >>"$work/runs.$k"
+    done
+  done
+}
+
+# ratio_table TITLE RATE UNIT: the medians of $work/runs.K per $labels, CPU as a ratio to
+# the first (readygate's).
+ratio_table() {
+  local own rps cpu ratio k
+  echo
+  echo "$1"
+  echo
+  printf '| %-24s | %9s | %14s | vs readygate |\n' proxy "$2" "CPU µs/$3"
+  echo "|--------------------------|-----------|----------------|--------------|"
+  own=$(cut -d' ' -f2 "$work/runs.0" | median)
+  for ((k = 0; k < ${#labels[@]}; k++)); do
+    rps=$(cut -d' ' -f1 "$work/runs.$k" | median)
+    cpu=$(cut -d' ' -f2 "$work/runs.$k" | median)
+    ratio=$(awk -v a="$cpu" -v b="$own" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    printf '| %-24s | %9.0f | %14s | %12s |\n' "${labels[k]}" "$rps" "$cpu" "$ratio"
+  done
+}

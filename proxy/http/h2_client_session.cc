@@ -58,17 +58,13 @@ struct H2ClientCallbacks {
     H2ClientSession& s = self(data);
     H2ClientSession::Stream* stream = s.find(frame->hd.stream_id);
     if (stream == nullptr || stream->tooLarge) return 0;
-    stream->headerBytes += nameLength + valueLength + 32;  // RFC 9113 §6.5.2's measure
-    if (stream->headerBytes > s.limits_.maxHeaderListBytes) {
+    if (!keepField(stream->fields, stream->headerBytes, s.limits_.maxHeaderListBytes, name,
+                   nameLength, value, valueLength)) {
       stream->tooLarge = true;
       stream->fields.clear();
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                 NGHTTP2_INTERNAL_ERROR);
-      return 0;
     }
-    stream->fields.push_back(
-        HeaderField{std::string(reinterpret_cast<const char*>(name), nameLength),
-                    std::string(reinterpret_cast<const char*>(value), valueLength)});
     return 0;
   }
 
@@ -152,20 +148,8 @@ struct H2ClientCallbacks {
     H2ClientSession& s = self(data);
     H2ClientSession::Stream* stream = s.find(id);
     if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    size_t available = stream->body.size() - stream->bodyOffset;
-    size_t n = std::min(length, available);
-    if (n > 0) {
-      memcpy(buffer, stream->body.data() + stream->bodyOffset, n);
-      stream->bodyOffset += n;
-      if (stream->bodyOffset == stream->body.size()) {
-        stream->body.clear();
-        stream->bodyOffset = 0;
-      } else if (stream->bodyOffset >= 16384 && stream->bodyOffset * 2 >= stream->body.size()) {
-        stream->body.erase(0, stream->bodyOffset);
-        stream->bodyOffset = 0;
-      }
-    }
-    size_t queued = stream->body.size() - stream->bodyOffset;
+    size_t n = stream->body.take(buffer, length);
+    size_t queued = stream->body.size();
     if (queued == 0 && stream->bodyEnded) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!stream->trailers.empty()) {
@@ -342,7 +326,7 @@ void H2ClientSession::resume(int32_t stream, Stream& state) {
 
 size_t H2ClientSession::queuedBody(int32_t stream) const {
   const Stream* state = find(stream);
-  return state == nullptr ? 0 : state->body.size() - state->bodyOffset;
+  return state == nullptr ? 0 : state->body.size();
 }
 
 void H2ClientSession::setDrainMark(int32_t stream, size_t bytes) {

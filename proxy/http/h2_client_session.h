@@ -117,8 +117,7 @@ class H2ClientSession {
     bool finalHeadSeen = false;
     bool responseEnded = false;
     bool tooLarge = false;
-    std::string body;  // request bytes not yet taken by nghttp2
-    size_t bodyOffset = 0;
+    PendingBytes body;  // request bytes not yet taken by nghttp2
     size_t drainMark = SIZE_MAX;
     bool bodyEnded = false;
     bool bodyDeferred = false;

@@ -97,15 +97,10 @@ struct H2ServerCallbacks {
     H2ServerSession& s = self(data);
     H2ServerSession::Stream* stream = s.find(frame->hd.stream_id);
     if (stream == nullptr || stream->refused) return 0;
-    // RFC 9113 §6.5.2's measure of a header list: each field plus 32.
-    stream->headerBytes += nameLength + valueLength + 32;
-    if (stream->headerBytes > s.maxHeaderListBytes_) {
+    if (!keepField(stream->fields, stream->headerBytes, s.maxHeaderListBytes_, name, nameLength,
+                   value, valueLength)) {
       s.refuse(frame->hd.stream_id, *stream, "header_list_too_large");
-      return 0;
     }
-    stream->fields.push_back(
-        HeaderField{std::string(reinterpret_cast<const char*>(name), nameLength),
-                    std::string(reinterpret_cast<const char*>(value), valueLength)});
     return 0;
   }
 
@@ -196,7 +191,7 @@ struct H2ServerCallbacks {
     if (found->second.unconsumed > 0) {
       nghttp2_session_consume_connection(session, found->second.unconsumed);
     }
-    size_t unsent = found->second.body.size() - found->second.bodyOffset;
+    size_t unsent = found->second.body.size();
     bool delivered = found->second.headSeen;  // Events knows the stream
     s.streams_.erase(found);
     if (delivered) s.events_.onStreamClosed(id, code);
@@ -243,8 +238,7 @@ struct H2ServerCallbacks {
     H2ServerSession& s = self(data);
     H2ServerSession::Stream* stream = s.find(id);
     if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    size_t available = stream->body.size() - stream->bodyOffset;
-    if (available == 0) {
+    if (stream->body.size() == 0) {
       if (stream->bodyEnded) {
         s.endWithTrailers(id, *stream, flags);
         return 0;
@@ -252,18 +246,9 @@ struct H2ServerCallbacks {
       stream->bodyDeferred = true;
       return NGHTTP2_ERR_DEFERRED;
     }
-    size_t n = std::min(length, available);
-    memcpy(buffer, stream->body.data() + stream->bodyOffset, n);
-    stream->bodyOffset += n;
-    if (stream->bodyOffset == stream->body.size()) {
-      stream->body.clear();
-      stream->bodyOffset = 0;
-      if (stream->bodyEnded) s.endWithTrailers(id, *stream, flags);
-    } else if (stream->bodyOffset >= 16384 && stream->bodyOffset * 2 >= stream->body.size()) {
-      stream->body.erase(0, stream->bodyOffset);
-      stream->bodyOffset = 0;
-    }
-    size_t queued = stream->body.size() - stream->bodyOffset;
+    size_t n = stream->body.take(buffer, length);
+    size_t queued = stream->body.size();
+    if (queued == 0 && stream->bodyEnded) s.endWithTrailers(id, *stream, flags);
     if (stream->drainMark != SIZE_MAX && queued <= stream->drainMark) {
       stream->drainMark = SIZE_MAX;
       s.events_.onResponseDrained(id);
@@ -517,7 +502,7 @@ void H2ServerSession::resume(int32_t stream, Stream& state) {
 
 size_t H2ServerSession::queuedBody(int32_t stream) const {
   const Stream* state = find(stream);
-  return state == nullptr ? 0 : state->body.size() - state->bodyOffset;
+  return state == nullptr ? 0 : state->body.size();
 }
 
 void H2ServerSession::setDrainMark(int32_t stream, size_t bytes) {

@@ -151,8 +151,7 @@ class H2ServerSession {
     uint64_t contentLength = 0;
     uint64_t received = 0;    // DATA bytes of the body
     uint64_t unconsumed = 0;  // of them, not yet given back with consume()
-    std::string body;         // response bytes not yet taken by nghttp2
-    size_t bodyOffset = 0;
+    PendingBytes body;  // response bytes not yet taken by nghttp2
     size_t drainMark = SIZE_MAX;  // SIZE_MAX: nobody waits
     bool bodyEnded = false;
     bool bodyDeferred = false;  // nghttp2 was told to wait for bytes

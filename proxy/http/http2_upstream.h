@@ -79,8 +79,6 @@ class Http2Upstream : private StreamConnection::Handler, private H2ClientSession
   size_t openStreams() const { return handlers_.size(); }
   const Backend& backend() const { return *backend_; }
   const std::string& identity() const { return identity_; }
-  /// Streams this connection has carried.
-  uint64_t streamsCarried() const { return streamsCarried_; }
   /// When its last stream ended (or it opened), for the idle timeout.
   double idleSince() const { return idleSince_; }
   double idleTimeoutSeconds() const { return idleTimeoutSeconds_; }

@@ -95,7 +95,6 @@ Http2Upstream* Http2UpstreamPool::adopt(std::shared_ptr<Service> service,
   Http2Upstream* upstream = made.get();
   upstream->assumeMaxStreams(entry.knownMaxStreams);
   entry.connections.push_back(std::move(made));
-  ++count_;
   bool started = upstream->start();
   settle(*entry.backend, identity);  // its waiters find it (or, dead, make their own)
   return started ? upstream : nullptr;  // a dead one goes at the next sweep
@@ -113,11 +112,9 @@ void Http2UpstreamPool::sweep() {
                       now - connection->idleSince() >= connection->idleTimeoutSeconds();
       if (backendGone || idledOut) connection->retire();
     }
-    size_t before = connections.size();
     std::erase_if(connections, [](const std::unique_ptr<Http2Upstream>& connection) {
       return connection->dead();
     });
-    count_ -= before - connections.size();
     std::erase_if(it->second.pending, [](const Pending& pending) {
       return pending.connecting == 0 && pending.waiters.empty();
     });

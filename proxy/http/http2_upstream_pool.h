@@ -52,7 +52,6 @@ class Http2UpstreamPool : public MultiplexedConnections {
                        double idleTimeoutSeconds);
   /// Retires connections whose backend left rotation or that idled out, deletes dead ones.
   void sweep();
-  size_t connectionCount() const { return count_; }
 
  private:
   /// Connections being made to one backend with one identity, and who waits for them.
@@ -73,7 +72,6 @@ class Http2UpstreamPool : public MultiplexedConnections {
   event_base* base_;
   const Clock& clock_;
   std::unordered_map<const Backend*, PerBackend> byBackend_;
-  size_t count_ = 0;
 };
 
 }  // namespace readygate

@@ -4,8 +4,14 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "proxy/http/http_message.h"
 
 namespace readygate {
 
@@ -33,6 +39,45 @@ inline std::string_view nextOutput(nghttp2_session* session) {
 inline bool sessionFinished(nghttp2_session* session) {
   return nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0;
 }
+
+/// One received field into `fields`, unless the list would pass `limit` by RFC 9113
+/// §6.5.2's measure (each field plus 32, summed in `listBytes`): false then.
+inline bool keepField(std::vector<HeaderField>& fields, size_t& listBytes, size_t limit,
+                      const uint8_t* name, size_t nameLength, const uint8_t* value,
+                      size_t valueLength) {
+  listBytes += nameLength + valueLength + 32;
+  if (listBytes > limit) return false;
+  fields.push_back(HeaderField{std::string(reinterpret_cast<const char*>(name), nameLength),
+                               std::string(reinterpret_cast<const char*>(value), valueLength)});
+  return true;
+}
+
+/// A stream's body bytes waiting for nghttp2's data callback: appended by the owner,
+/// taken in frame-sized pieces. What was taken is dropped in bulk, not per piece.
+class PendingBytes {
+ public:
+  void append(std::string_view data) { bytes_.append(data); }
+  size_t size() const { return bytes_.size() - offset_; }
+  /// Copies up to `length` bytes into `buffer`; how many.
+  size_t take(uint8_t* buffer, size_t length) {
+    size_t n = std::min(length, size());
+    if (n == 0) return 0;
+    memcpy(buffer, bytes_.data() + offset_, n);
+    offset_ += n;
+    if (offset_ == bytes_.size()) {
+      bytes_.clear();
+      offset_ = 0;
+    } else if (offset_ >= 16384 && offset_ * 2 >= bytes_.size()) {
+      bytes_.erase(0, offset_);
+      offset_ = 0;
+    }
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+  size_t offset_ = 0;
+};
 
 /// nghttp2's limits on what a peer can make it queue or keep, spelled out (its defaults
 /// where it has them; the symbols are checked for at configure time).
