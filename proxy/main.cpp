@@ -1,5 +1,6 @@
 // readygate command line: parse flags, load the configuration, run or check it.
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -9,9 +10,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "config/config_loader.h"
 #include "proxy/admin/admin_client.h"
+#include "proxy/admin/event_lines.h"
 #include "proxy/app/listener_certificates.h"
 #include "proxy/app/server.h"
 #include "proxy/upstream/service_settings.h"
@@ -24,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     R"(usage: readygate -c FILE [--log-level LEVEL] [--log-queue-kib N] [--log-rate N]
        readygate --check -c FILE
-       readygate status [--admin ADDRESS] [--token-file FILE]
+       readygate status [--admin ADDRESS] [--token-file FILE] [--watch]
        readygate health [--admin ADDRESS]
        readygate --version | --help
 
@@ -41,7 +44,9 @@ constexpr const char* kUsage =
 
   status                print every backend's state, reason and last probe, from the
                         admin API of a running readygate (--admin, default
-                        $READYGATE_ADMIN or 127.0.0.1:9901)
+                        $READYGATE_ADMIN or 127.0.0.1:9901); with --watch, then every
+                        state change kept (the last 1,000) and each new one as it
+                        happens, the same timeline as the admin console's, until ^C
   health                exit 0 when a running readygate's /healthz answers 200, else 1
                         (a container HEALTHCHECK that needs no curl in the image)
 
@@ -82,10 +87,11 @@ struct AdminTarget {
   std::string token;
 };
 
-/// Parses `--admin ADDRESS` and (where allowed) `--token-file FILE`. On a usage error:
-/// nullopt, the error printed, and the exit code in `exitCode`.
+/// Parses `--admin ADDRESS`, and where allowed `--token-file FILE` and `--watch` (when
+/// `watch` is given). On a usage error: nullopt, the error printed, and the exit code in
+/// `exitCode`.
 std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAllowed,
-                                            int& exitCode) {
+                                            int& exitCode, bool* watch = nullptr) {
   using namespace readygate;
   // READYGATE_ADMIN lets an image's HEALTHCHECK or `podman exec ... readygate status`
   // follow a config whose admin API is not at the default address.
@@ -97,6 +103,8 @@ std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAll
     std::string_view arg = argv[i];
     if (arg == "--admin" && i + 1 < argc) {
       admin = argv[++i];
+    } else if (watch != nullptr && arg == "--watch") {
+      *watch = true;
     } else if (tokenAllowed && arg == "--token-file" && i + 1 < argc) {
       auto read = readRegularFile(argv[++i]);
       token = fileContent(read) ? *fileContent(read) : "";
@@ -108,7 +116,8 @@ std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAll
       }
     } else {
       exitCode = usageError(std::string(argv[1]) + " takes --admin ADDRESS" +
-                            (tokenAllowed ? " and --token-file FILE" : ""));
+                            (tokenAllowed ? ", --token-file FILE" : "") +
+                            (watch != nullptr ? " and --watch" : ""));
       return std::nullopt;
     }
   }
@@ -120,11 +129,48 @@ std::optional<AdminTarget> parseAdminTarget(int argc, char** argv, bool tokenAll
   return AdminTarget{std::get<SocketAddress>(address), token};
 }
 
+/// `readygate status --watch`: /events once a second, each state change a line, until
+/// interrupted. An admin API that goes away (readygate restarting) is waited for.
+int watchEvents(const AdminTarget& target) {
+  using namespace readygate;
+  std::cout << "\nstate changes (^C to stop):" << std::endl;
+  uint64_t next = 0;
+  bool reachable = true;
+  while (true) {
+    std::string error;
+    auto reply =
+        adminGet(target.address, "/events?since=" + std::to_string(next), 5, error, target.token);
+    if (reply && reply->status != 200) {
+      std::cerr << "readygate status: /events answered " << reply->status << ": " << reply->body;
+      return 1;
+    }
+    std::optional<EventLines> events;
+    if (reply) events = eventLinesFrom(reply->body, error);
+    if (!events) {
+      if (reachable) std::cerr << "readygate status: " << error << "; retrying" << std::endl;
+      reachable = false;
+    } else {
+      if (!reachable) std::cerr << "readygate status: the admin API answers again" << std::endl;
+      reachable = true;
+      if (events->truncated) {
+        std::cout << (next > events->next ? "(readygate restarted: its kept changes follow)"
+                                          : "(older changes were dropped)")
+                  << "\n";
+      }
+      for (const std::string& line : events->lines) std::cout << line << "\n";
+      std::cout.flush();
+      next = events->next;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 /// `readygate status`: the /status table of a running instance.
 int statusCommand(int argc, char** argv) {
   using namespace readygate;
   int exitCode = 0;
-  auto target = parseAdminTarget(argc, argv, true, exitCode);
+  bool watch = false;
+  auto target = parseAdminTarget(argc, argv, true, exitCode, &watch);
   if (!target) return exitCode;
   std::string error;
   auto reply = adminGet(target->address, "/status?format=text", 5, error, target->token);
@@ -138,6 +184,7 @@ int statusCommand(int argc, char** argv) {
     return 1;
   }
   std::cout << reply->body;
+  if (watch) return watchEvents(*target);
   return 0;
 }
 

@@ -38,8 +38,10 @@ void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kin
   json.endObject();
 }
 
-void writeBackend(JsonWriter& json, const ServiceMembers& service,
-                  const ServiceMembers::Member& member, double now) {
+}  // namespace
+
+void writeBackendJson(JsonWriter& json, const ServiceMembers& service,
+                      const ServiceMembers::Member& member, double now, bool withHistory) {
   const BackendView& view = member.view;
   const Backend& backend = *member.backend;
   const ReadinessTracker& tracker = member.tracker;
@@ -99,8 +101,27 @@ void writeBackend(JsonWriter& json, const ServiceMembers& service,
     if (tracker.configured(kind)) writeProbe(json, tracker, kind);
   }
   json.endObject();
+  // Answers by class so far: a reader that asks again computes requests/s and the 5xx share.
+  uint64_t answered = 0;
+  for (size_t index = 0; index < 5; ++index) answered += backend.responses(index);
+  json.key("responses_total").value(static_cast<unsigned long long>(answered));
+  json.key("responses_5xx_total").value(static_cast<unsigned long long>(backend.responses(4)));
+  if (withHistory) {
+    // Oldest first; the indexes of failed probes apart, as they are rare.
+    std::vector<LatencyHistory::Sample> samples = member.latencies.samples();
+    json.key("probe_latencies_ms").beginArray();
+    for (const auto& sample : samples) json.value(static_cast<double>(sample.millis));
+    json.endArray();
+    json.key("probe_failures").beginArray();
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (samples[i].failed) json.value(static_cast<unsigned long long>(i));
+    }
+    json.endArray();
+  }
   json.endObject();
 }
+
+namespace {
 
 /// Probes this process sends each backend per second once it is past startup (readiness
 /// and liveness): R replicas of readygate send R times as many.
@@ -115,6 +136,53 @@ double probesPerBackendPerSecond(const ServiceConfig& config) {
 
 }  // namespace
 
+void writeServiceFields(JsonWriter& json, const ServiceMembers& members) {
+  const ServiceConfig& config = members.config();
+  json.key("name").value(config.name);
+  json.key("listen").value(config.listens ? config.listen.toString() : "");
+  json.key("mode").value(toString(config.mode));
+  json.key("removed").value(members.retired());
+  json.key("backends_total").value(members.configuredCount());
+  json.key("backends_ready").value(members.readyCount());
+  json.key("backends_leaving").value(members.leavingCount());
+  json.key("min_ready").value(config.minReady);
+  json.key("failing_open").value(members.failingOpen());
+  json.key("terminating_fallback_backends").value(members.terminatingFallback());
+  json.key("probes_per_backend_per_second").value(probesPerBackendPerSecond(config));
+  if (members.configuredCount() == 0 && !members.retired()) {
+    json.key("note").value("no endpoints: nothing to send traffic to");
+  }
+  json.key("sources").beginArray();
+  for (const ServiceMembers::SourceStatus& source : members.sources()) {
+    json.beginObject();
+    json.key("source").value(source.source);
+    json.key("endpoints").value(source.endpoints);
+    json.key("last_update");
+    if (source.lastUpdateUnix > 0) {
+      json.value(utcFromUnix(source.lastUpdateUnix));
+    } else {
+      json.null();
+    }
+    json.key("errors").value(static_cast<unsigned long long>(source.errors));
+    json.key("last_error").value(source.lastError);
+    if (source.kubernetes) {
+      const ServiceMembers::KubernetesSourceStats& stats = *source.kubernetes;
+      json.key("namespace").value(stats.namespaceName);
+      json.key("service").value(stats.service);
+      json.key("api_server").value(stats.apiServer);
+      json.key("synced").value(stats.synced);
+      json.key("last_event");
+      if (stats.lastEventUnix > 0) {
+        json.value(utcFromUnix(stats.lastEventUnix));
+      } else {
+        json.null();
+      }
+    }
+    json.endObject();
+  }
+  json.endArray();
+}
+
 const char* rotationLabel(const BackendView& view) {
   if (view.failingOpen) return "fail-open";
   if (view.terminatingFallback) return "fallback";
@@ -128,53 +196,12 @@ std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>&
   json.beginObject();
   json.key("services").beginArray();
   for (const auto& members : services) {
-    const ServiceConfig& config = members->config();
     json.beginObject();
-    json.key("name").value(config.name);
-    json.key("listen").value(config.listens ? config.listen.toString() : "");
-    json.key("mode").value(toString(config.mode));
-    json.key("removed").value(members->retired());
-    json.key("backends_total").value(members->configuredCount());
-    json.key("backends_ready").value(members->readyCount());
-    json.key("backends_leaving").value(members->leavingCount());
-    json.key("min_ready").value(config.minReady);
-    json.key("failing_open").value(members->failingOpen());
-    json.key("terminating_fallback_backends").value(members->terminatingFallback());
-    json.key("probes_per_backend_per_second").value(probesPerBackendPerSecond(config));
-    if (members->configuredCount() == 0 && !members->retired()) {
-      json.key("note").value("no endpoints: nothing to send traffic to");
-    }
-    json.key("sources").beginArray();
-    for (const ServiceMembers::SourceStatus& source : members->sources()) {
-      json.beginObject();
-      json.key("source").value(source.source);
-      json.key("endpoints").value(source.endpoints);
-      json.key("last_update");
-      if (source.lastUpdateUnix > 0) {
-        json.value(utcFromUnix(source.lastUpdateUnix));
-      } else {
-        json.null();
-      }
-      json.key("errors").value(static_cast<unsigned long long>(source.errors));
-      json.key("last_error").value(source.lastError);
-      if (source.kubernetes) {
-        const ServiceMembers::KubernetesSourceStats& stats = *source.kubernetes;
-        json.key("namespace").value(stats.namespaceName);
-        json.key("service").value(stats.service);
-        json.key("api_server").value(stats.apiServer);
-        json.key("synced").value(stats.synced);
-        json.key("last_event");
-        if (stats.lastEventUnix > 0) {
-          json.value(utcFromUnix(stats.lastEventUnix));
-        } else {
-          json.null();
-        }
-      }
-      json.endObject();
-    }
-    json.endArray();
+    writeServiceFields(json, *members);
     json.key("backends").beginArray();
-    for (const auto& member : members->members()) writeBackend(json, *members, *member, now);
+    for (const auto& member : members->members()) {
+      writeBackendJson(json, *members, *member, now, false);
+    }
     json.endArray();
     json.endObject();
   }

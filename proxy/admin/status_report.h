@@ -11,6 +11,18 @@
 
 namespace readygate {
 
+class JsonWriter;
+
+/// One backend's object of /status; `withHistory` adds its last probe latencies (the
+/// console's paged view only: 60 numbers each would make the whole /status 3 MB larger
+/// at 10,000 backends).
+void writeBackendJson(JsonWriter& json, const ServiceMembers& service,
+                      const ServiceMembers::Member& member, double now, bool withHistory);
+
+/// A service's own fields of /status (name, listen, mode, counts, sources), into an open
+/// object.
+void writeServiceFields(JsonWriter& json, const ServiceMembers& members);
+
 /// Control loop only: reads the members and their views, which live there.
 std::string renderStatusJson(const std::vector<std::unique_ptr<ServiceMembers>>& services,
                              const ProbeTimingStats& timing, double now);

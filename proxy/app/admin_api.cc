@@ -3,8 +3,11 @@
 
 #include <event2/http.h>
 
+#include <charconv>
 #include <cstdlib>
 
+#include "proxy/admin/console_assets.h"
+#include "proxy/admin/console_view.h"
 #include "proxy/admin/shared_render.h"
 #include "proxy/admin/status_report.h"
 #include "proxy/core/json_writer.h"
@@ -110,6 +113,33 @@ AdminResponse reload(const AdminApiState& state) {
   return AdminResponse{outcome.applied ? 200 : 400, "application/json", json.str() + "\n"};
 }
 
+/// GET /status?summary=1&service=S&offset=N&limit=M&events_since=K, any part alone: what
+/// the console fetches once a second, small however many backends there are.
+AdminResponse consoleView(const AdminApiState& state, const AdminRequest& request) {
+  auto parsed = parseConsoleQuery(request.query);
+  if (auto* error = std::get_if<std::string>(&parsed)) return jsonError(400, *error);
+  const ConsoleQuery& query = std::get<ConsoleQuery>(parsed);
+  std::optional<std::string> view =
+      renderConsoleView(state.services.all(), state.services.events(), query, state.clock.now());
+  if (!view) return jsonError(404, "no such service: " + query.service.value_or(""));
+  return AdminResponse{200, "application/json", std::move(*view)};
+}
+
+/// GET /events?since=N: the state changes numbered N or later (all kept ones without N).
+AdminResponse events(const AdminApiState& state, const AdminRequest& request) {
+  uint64_t since = 0;
+  if (!request.query.empty()) {
+    std::string_view query = request.query;
+    constexpr std::string_view kSince = "since=";
+    std::string_view digits = query.starts_with(kSince) ? query.substr(kSince.size()) : "";
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), since);
+    if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) {
+      return jsonError(400, "expected /events?since=N with N a sequence number");
+    }
+  }
+  return AdminResponse{200, "application/json", renderEvents(state.services.events(), since)};
+}
+
 /// Constant time in the token's length: how much of a guess matched stays hidden.
 bool sameToken(const std::string& given, const std::string& expected) {
   unsigned char difference = given.size() == expected.size() ? 0 : 1;
@@ -184,6 +214,15 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
     return AdminResponse{200, "text/plain", "ok\n"};
   });
   server.route("GET", "/readyz", [state](const AdminRequest&) { return readyz(state); });
+  // The console's page and files are the same for everyone and hold no data: a browser's
+  // navigation sends no Bearer header, so they need none. What they fetch follows the rules.
+  auto console = [](const AdminRequest& request) {
+    std::optional<ConsoleAsset> asset = consoleAsset(request.path);
+    if (!asset) return jsonError(404, "no such endpoint: " + request.path);
+    return AdminResponse{200, asset->contentType, std::string(asset->bytes)};
+  };
+  server.route("GET", "/", console);
+  server.route("GET", "/console/", console);
   auto route = [&](const char* method, const char* path, AdminServer::Handler handler) {
     bool mutating = std::string_view(method) != "GET";
     server.route(method, path,
@@ -206,6 +245,7 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
     return response;
   });
   route("GET", "/status", [state](const AdminRequest& request) {
+    if (isConsoleQuery(request.query)) return consoleView(state, request);
     if (request.query == "format=text") {
       return AdminResponse{200, "text/plain",
                            renderStatusTable(state.services.all(), state.clock.now())};
@@ -214,6 +254,7 @@ void installAdminRoutes(AdminServer& server, AdminApiState state) {
         200, "application/json",
         renderStatusJson(state.services.all(), state.probeTiming, state.clock.now()) + "\n"};
   });
+  route("GET", "/events", [state](const AdminRequest& request) { return events(state, request); });
   route("POST", "/reload", [state](const AdminRequest&) { return reload(state); });
   route("POST", "/backends/",
         [state](const AdminRequest& request) { return backendAction(state, request); });

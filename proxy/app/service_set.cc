@@ -28,6 +28,7 @@ ServiceMembers& ServiceSet::add(const ServiceConfig& config) {
       base_, clock_, HealthCheckSession::factory(base_, clock_, stats_, std::move(maker)),
       std::move(service), std::make_shared<const ServiceConfig>(config)));
   ServiceMembers& members = *services_.back();
+  members.setEventLog(&events_);
   members.start();
   auto discovery = std::make_unique<ServiceDiscovery>(base_, members);
   discovery->apply(config, discoverySettings_);  // a file source is read before any listener opens

@@ -45,6 +45,8 @@ class ServiceSet {
   /// The running (not retired) service of that name.
   ServiceMembers* find(const std::string& name) const;
   const std::vector<std::unique_ptr<ServiceMembers>>& all() const { return services_; }
+  /// Every service's backend state changes, newest last; kept across reloads.
+  const StateEventLog& events() const { return events_; }
   /// Publishes every running service's settings from its configuration, whole: routes
   /// resolved to the running services they name, in one swap per service. After start
   /// and after each reload, before any new listener opens, so no request ever sees
@@ -84,6 +86,7 @@ class ServiceSet {
   std::unordered_map<std::string, std::shared_ptr<const TlsClientContext>> preparedUpstreamTls_;
   DiscoverySettings discoverySettings_;
   std::optional<KubeApiTarget> preparedKubeApi_;
+  StateEventLog events_;  // before services_: they keep a pointer to it
   std::vector<std::unique_ptr<ServiceMembers>> services_;
   std::unordered_map<const ServiceMembers*, std::unique_ptr<ServiceDiscovery>> discovery_;
 };

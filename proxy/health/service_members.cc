@@ -96,6 +96,7 @@ void ServiceMembers::record(Member& member, ProbeKind kind, const ProbeResult& r
             0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   }
   stats.durations->Observe(result.latencySeconds);
+  member.latencies.add(result.latencySeconds, result.success);
   std::optional<HealthChange> change = member.tracker.record(kind, result, clock_.now());
   if (!change) {
     // Same health, so the same state and rotation for everyone: only this backend's
@@ -379,6 +380,16 @@ void ServiceMembers::refresh() {
               {"restarts", member.tracker.restarts()},
               {"ready_backends", decision.readyCount},
               {"backends", configured}});
+    if (events_ != nullptr) {
+      events_->record(StateEvent{.unixTime = member.stateSinceUnix,
+                                 .service = service_->name(),
+                                 .backend = member.backend->name(),
+                                 .pod = member.cluster ? member.cluster->pod : std::string(),
+                                 .from = toString(previous),
+                                 .to = toString(member.view.state),
+                                 .cause = member.view.cause,
+                                 .reason = member.view.reason});
+    }
   }
   for (const auto& member : members_) {
     if (!member->view.inRotation) continue;

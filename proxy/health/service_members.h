@@ -18,8 +18,10 @@
 #include "proxy/health/backend_state.h"
 #include "proxy/health/endpoint_conditions.h"
 #include "proxy/health/health_check_session.h"
+#include "proxy/health/latency_history.h"
 #include "proxy/health/readiness_tracker.h"
 #include "proxy/health/rotation.h"
+#include "proxy/health/state_event_log.h"
 #include "proxy/upstream/service.h"
 
 namespace readygate {
@@ -51,6 +53,7 @@ class ServiceMembers {
     Membership membership = Membership::Configured;
     std::string healthCause;  // the probe whose result last changed health
     std::array<ProbeStats, 3> probes;
+    LatencyHistory latencies;  // every probe's, of any kind: the console's sparkline
     /// As last decided and published (see decideRotation).
     BackendView view;
     std::map<std::pair<EffectiveState, EffectiveState>, uint64_t> transitions;
@@ -99,6 +102,9 @@ class ServiceMembers {
   ServiceMembers(const ServiceMembers&) = delete;
   ServiceMembers& operator=(const ServiceMembers&) = delete;
 
+  /// Where state changes are kept besides the log (not owned: the ServiceSet's, which
+  /// outlives its services); before start(), or none are kept.
+  void setEventLog(StateEventLog* events) { events_ = events; }
   /// Starts probing the configured endpoints and publishes the first rotation.
   void start();
   /// A membership change (reload, discovery): a keyed diff, O(n). New endpoints start
@@ -173,6 +179,7 @@ class ServiceMembers {
   std::shared_ptr<const ServiceConfig> config_;
   ProbeSpecs specs_;  // shared by every backend's tracker
   std::vector<SourceStatus> sources_;
+  StateEventLog* events_ = nullptr;  // not owned; see setEventLog
   std::vector<std::unique_ptr<Member>> members_;
   std::unordered_map<SocketAddress, Member*, SocketAddressHash> index_;  // every member
   size_t readyCount_ = 0;
