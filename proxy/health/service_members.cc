@@ -59,8 +59,22 @@ ServiceMembers::Member& ServiceMembers::addMember(const SocketAddress& address) 
   raw.view = explainBackend(factsOf(raw));
   index_[address] = &raw;
   members_.push_back(std::move(member));
+  recordEvent(raw, kNewEvent, toString(raw.view.state), "added");
   startChecks(raw);
   return raw;
+}
+
+void ServiceMembers::recordEvent(const Member& member, const char* from, const char* to,
+                                 const std::string& cause) {
+  if (events_ == nullptr) return;
+  events_->record(StateEvent{.unixTime = unixSeconds(),
+                             .service = service_->name(),
+                             .backend = member.backend->name(),
+                             .pod = member.cluster ? member.cluster->pod : std::string(),
+                             .from = from,
+                             .to = to,
+                             .cause = cause,
+                             .reason = member.view.reason});
 }
 
 void ServiceMembers::startChecks(Member& member) {
@@ -380,16 +394,7 @@ void ServiceMembers::refresh() {
               {"restarts", member.tracker.restarts()},
               {"ready_backends", decision.readyCount},
               {"backends", configured}});
-    if (events_ != nullptr) {
-      events_->record(StateEvent{.unixTime = member.stateSinceUnix,
-                                 .service = service_->name(),
-                                 .backend = member.backend->name(),
-                                 .pod = member.cluster ? member.cluster->pod : std::string(),
-                                 .from = toString(previous),
-                                 .to = toString(member.view.state),
-                                 .cause = member.view.cause,
-                                 .reason = member.view.reason});
-    }
+    recordEvent(member, toString(previous), toString(member.view.state), member.view.cause);
   }
   for (const auto& member : members_) {
     if (!member->view.inRotation) continue;
@@ -439,6 +444,7 @@ void ServiceMembers::sweepRemoved() {
       continue;
     }
     index_.erase(member->backend->address());
+    recordEvent(*member, toString(EffectiveState::Removed), kGoneEvent, "connections_closed");
     graveyard_.later(std::move(member));
     any = true;
   }

@@ -169,6 +169,9 @@ class ServiceMembers {
   /// stop serving), logs and counts state changes, publishes the rotation.
   void refresh();
   void onRemoved(Member& member);
+  /// A change of `member` for the event log (if any): `to` as it stands now.
+  void recordEvent(const Member& member, const char* from, const char* to,
+                   const std::string& cause);
   /// Frees removed backends whose last connection is gone (their series vanish).
   void sweepRemoved();
   void onSweep();

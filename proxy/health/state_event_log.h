@@ -10,6 +10,11 @@
 
 namespace readygate {
 
+/// The `from` of a backend that just appeared, and the `to` of one whose last connection
+/// is gone after its removal: the ends of its life, beside the states between.
+inline constexpr const char* kNewEvent = "new";
+inline constexpr const char* kGoneEvent = "gone";
+
 /// One backend's change of effective state.
 struct StateEvent {
   uint64_t sequence = 0;  // 1, 2, 3, ... in the order they happened; never reused

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "tests/support/http_client.h"
 #include "tests/support/proxy_harness.h"
 
 namespace {
@@ -368,6 +369,96 @@ TEST(AdminSecurity, TokenForReadsAndTheCliTakesATokenFile) {
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/healthz"), HasSubstr("200 OK"));
   EXPECT_THAT(httpGet("127.0.0.1", admin, "/metrics"), HasSubstr("401"));
   EXPECT_EQ(healthExit(harness, {"--admin", address}, "health"), 0);
+}
+
+// The console (issue 24): its page needs no token even when reads do, every answer carries
+// the CSP, the parts of /status it asks for follow the read rules, bad queries get 400.
+TEST(AdminConsole, ThePageNeedsNoTokenAndEveryAnswerCarriesTheContentSecurityPolicy) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  std::string tokenFile = harness.writeFile("token", "read-token");
+  int admin = freePort();
+  harness.startReadygate(
+      fill("admin: {listen: \"127.0.0.1:${admin}\", tokenFile: ${file}, tokenForReads: true}\n",
+           {{"admin", std::to_string(admin)}, {"file", tokenFile}}) +
+      serviceConfig(freePort(), {a.address()}));
+  const std::string csp = "default-src 'self'; frame-ancestors 'none'";
+  auto client = HttpTestClient::connect(admin);
+  ASSERT_TRUE(client);
+  auto page = client->get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->header("Content-Security-Policy"), csp);
+  EXPECT_THAT(page->body, HasSubstr("<script src=\"/console/console.js\""));
+  for (const char* file : {"/console/console.js", "/console/console.css", "/console/favicon.svg"}) {
+    auto asset = client->get(file);
+    ASSERT_TRUE(asset) << file;
+    EXPECT_EQ(asset->status, 200) << file;
+    EXPECT_EQ(asset->header("X-Content-Type-Options"), "nosniff") << file;
+  }
+  auto missing = client->get("/console/nothing.js");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->header("Content-Security-Policy"), csp);
+  auto data = client->get("/status?summary=1");
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->status, 401);  // what the page fetches follows the rules
+  EXPECT_EQ(data->header("Content-Security-Policy"), csp);
+  const std::string bearer = "Authorization: Bearer read-token\r\n";
+  auto events = client->get("/events?since=0");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 401);
+  events = client->get("/events?since=0", bearer);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200);
+  EXPECT_THAT(events->body, HasSubstr("\"to\":\"ready\"")) << events->body;
+  EXPECT_THAT(events->body, HasSubstr("\"truncated\":false"));
+  for (const char* bad : {"/status?summary=2", "/status?limit=5000", "/status?nope=1",
+                          "/events?since=-1", "/events?from=3"}) {
+    auto refused = client->get(bad, bearer);
+    ASSERT_TRUE(refused) << bad;
+    EXPECT_EQ(refused->status, 400) << bad << ": " << refused->body;
+  }
+  auto unknown = client->get("/status?service=nope", bearer);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  auto view = client->get("/status?summary=1&service=web&offset=0&limit=10&events_since=1", bearer);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->status, 200);
+  EXPECT_THAT(view->body, HasSubstr("\"states\":{\"starting\":"));
+  EXPECT_THAT(view->body, HasSubstr("\"address\":\"" + a.address() + "\""));
+  EXPECT_THAT(view->body, HasSubstr("\"probe_latencies_ms\":["));
+}
+
+// `readygate status --watch`: the table, the kept history, then each change as it happens.
+TEST(Cli, StatusWatchPrintsTheHistoryThenEachNewChange) {
+  ProxyHarness harness;
+  FakePod& a = harness.startPod("pod-a");
+  harness.startReadygate(serviceConfig(freePort(), {a.address()},
+                                       R"(    readinessProbe:
+      httpGet: {path: /ready}
+      periodSeconds: 0.1
+      failureThreshold: 1
+)"));
+  ASSERT_TRUE(harness.waitForState(a.address(), "ready"));
+  ChildProcess watch({readygateBinary(), "status", "--watch", "--admin",
+                      "127.0.0.1:" + std::to_string(harness.adminPort())},
+                     harness.dir() + "/watch.log");
+  std::string readyLine = "web  " + a.address() + "  starting -> ready  readiness ok";
+  EXPECT_TRUE(waitUntil([&] { return watch.output().find(readyLine) != std::string::npos; }, 5s))
+      << watch.output();
+  EXPECT_THAT(watch.output(), ::testing::StartsWith("SERVICE"));
+  ASSERT_NE(httpGet("127.0.0.1", a.port, "/control/ready/off"), "");
+  std::string notReadyLine = "web  " + a.address() + "  ready -> not_ready  readiness http_503";
+  EXPECT_TRUE(waitUntil([&] { return watch.output().find(notReadyLine) != std::string::npos; }, 5s))
+      << watch.output();
+  // Each change once, however many times it asked meanwhile.
+  std::string out = watch.output();
+  EXPECT_EQ(out.find(readyLine), out.rfind(readyLine));
+  EXPECT_TRUE(watch.running());
+  watch.signal(SIGINT);
+  EXPECT_TRUE(watch.waitExit(5s));
 }
 
 // `readygate health` is the image's HEALTHCHECK: 0 while /healthz answers, 1 when nothing

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/config_loader.h"
+#include "proxy/admin/console_view.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/upstream/backend_lease.h"
 
@@ -53,6 +54,7 @@ class ServiceMembersTest : public ::testing::Test {
     };
     members_ = std::make_unique<ServiceMembers>(loop_.base(), clock_, factory, service,
                                                 std::move(serviceConfig));
+    members_->setEventLog(&events_);
     members_->start();
     return *members_;
   }
@@ -82,6 +84,7 @@ class ServiceMembersTest : public ::testing::Test {
   ManualClock clock_;
   std::map<std::string, HealthCheckHooks> hooks_;
   std::map<std::string, std::map<ProbeKind, std::shared_ptr<const ProbeSpec>>> probes_;
+  StateEventLog events_;  // before members_, which points to it
   std::unique_ptr<ServiceMembers> members_;
 };
 
@@ -528,6 +531,94 @@ TEST_F(ServiceMembersTest, AnAddressListedTwiceTakesTheConditionsOfTheCopyThatHa
       std::vector{DiscoveredEndpoint{address("127.0.0.1:5001"), {}}, newPod("127.0.0.1:5001")});
   result("127.0.0.1:5001", ProbeKind::Readiness, true);
   EXPECT_EQ(view("127.0.0.1:5001")->reason, "k8s_not_ready");
+}
+
+// The console's timeline: one event per change of state, with its cause and reason, in
+// order, from a backend's appearance to the moment its last connection is gone.
+TEST_F(ServiceMembersTest, EveryStateChangeGoesToTheEventLogWithItsCauseAndReason) {
+  ServiceMembers& members = start(config(kTwoWithReadiness));
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);
+  result("127.0.0.1:5001", ProbeKind::Readiness, true);  // no change: no event
+  result("127.0.0.1:5001", ProbeKind::Readiness, false, "http_503");
+  members.setAdminState(address("127.0.0.1:5002"), AdminState::Draining);
+  members.setEndpoints({address("127.0.0.1:5001")});  // 5002 has no connection: gone at once
+  StateEventLog::Page page = events_.since(0);
+  std::vector<std::string> lines;
+  for (const StateEvent* event : page.events) {
+    EXPECT_EQ(event->service, "web");
+    lines.push_back(event->backend + " " + event->from + ">" + event->to + " " + event->cause +
+                    " " + event->reason);
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "127.0.0.1:5001 new>starting added awaiting_probe",
+                       "127.0.0.1:5002 new>starting added awaiting_probe",
+                       "127.0.0.1:5001 starting>ready readiness ok",
+                       "127.0.0.1:5001 ready>not_ready readiness http_503",
+                       "127.0.0.1:5002 starting>draining admin drain",
+                       "127.0.0.1:5002 draining>removed config removed",
+                       "127.0.0.1:5002 removed>gone connections_closed removed",
+                   }));
+  EXPECT_EQ(page.next, 8u);
+  EXPECT_FALSE(page.truncated);
+}
+
+TEST_F(ServiceMembersTest, EachBackendKeepsItsLastSixtyProbeLatenciesAndWhichFailed) {
+  start(config(kTwoWithReadiness));
+  for (int i = 0; i < 70; ++i) {
+    ProbeResult outcome = i == 65 ? ProbeResult::failed("http_503") : ProbeResult::passed();
+    outcome.latencySeconds = i / 1000.0;
+    clock_.advance(0.1);
+    hooks_.at("127.0.0.1:5001").onResult(ProbeKind::Readiness, outcome);
+  }
+  std::vector<LatencyHistory::Sample> samples =
+      members_->find(address("127.0.0.1:5001"))->latencies.samples();
+  ASSERT_EQ(samples.size(), LatencyHistory::kSamples);
+  EXPECT_FLOAT_EQ(samples.front().millis, 10);  // the 11th probe: the first ten fell out
+  EXPECT_FLOAT_EQ(samples.back().millis, 69);
+  for (size_t i = 0; i < samples.size(); ++i) EXPECT_EQ(samples[i].failed, i == 55) << i;
+  EXPECT_TRUE(members_->find(address("127.0.0.1:5002"))->latencies.samples().empty());
+}
+
+TEST_F(ServiceMembersTest, TheConsoleViewCountsStatesAndServesOnePageOfBackends) {
+  start(config(R"(
+  - name: web
+    listen: 127.0.0.1:8080
+    endpoints: {static: ["127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"]}
+    readinessProbe: {httpGet: {path: /ready}, failureThreshold: 1}
+)"));
+  result("127.0.0.1:5002", ProbeKind::Readiness, true);
+  std::vector<std::unique_ptr<ServiceMembers>> services;
+  services.push_back(std::move(members_));
+  ConsoleQuery query;
+  query.summary = true;
+  query.service = "web";
+  query.offset = 1;
+  query.limit = 1;
+  query.eventsSince = 1;
+  std::optional<std::string> view = renderConsoleView(services, events_, query, clock_.now());
+  ASSERT_TRUE(view);
+  EXPECT_NE(view->find(R"("states":{"starting":2,"ready":1,"not_ready":0)"), std::string::npos)
+      << *view;
+  // One backend: the second, with its sparkline; the whole /status has none.
+  EXPECT_NE(view->find(R"("page":{"service":"web","total":3,"offset":1,"limit":1,"backends":[{"address":"127.0.0.1:5002")"),
+            std::string::npos)
+      << *view;
+  EXPECT_EQ(view->find("127.0.0.1:5003\",\"state"), std::string::npos) << *view;
+  EXPECT_NE(view->find(R"("probe_latencies_ms":[0])"), std::string::npos) << *view;
+  EXPECT_NE(view->find(R"("events":{"events":[{"seq":1,)"), std::string::npos) << *view;
+  EXPECT_NE(view->find(R"("next":5,"truncated":false},"events_next":5)"), std::string::npos)
+      << *view;
+  // Only what was asked for.
+  ConsoleQuery countsOnly;
+  countsOnly.summary = true;
+  std::string counts = *renderConsoleView(services, events_, countsOnly, clock_.now());
+  EXPECT_EQ(counts.find("\"page\""), std::string::npos);
+  EXPECT_EQ(counts.find("\"events\""), std::string::npos);
+  EXPECT_EQ(counts.find("\"address\""), std::string::npos);
+  ConsoleQuery unknown;
+  unknown.service = "nope";
+  EXPECT_FALSE(renderConsoleView(services, events_, unknown, clock_.now()));
+  members_ = std::move(services[0]);
 }
 
 }  // namespace
