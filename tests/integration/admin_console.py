@@ -256,7 +256,7 @@ services:
 
 
 def run_screenshot(url, out, seconds=0):
-    driver = browser(1280, 800)
+    driver = browser(1280, 1350)  # tall enough for the timeline under the table
     try:
         driver.get(url)
         wait_for(10, lambda: refreshes(driver) >= 2)

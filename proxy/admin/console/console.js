@@ -95,6 +95,8 @@ function renderServices(services) {
         .join("; "));
     }
     for (const source of service.sources) {
+      // An empty static list beside a file or Kubernetes source says nothing.
+      if (source.source === "static" && source.endpoints === 0 && service.sources.length > 1) continue;
       let text = `${source.endpoints} endpoints`;
       text += source.last_update ? `, updated ${source.last_update}` : "";
       if (source.errors > 0) text += `, ${source.errors} errors`;
@@ -117,8 +119,9 @@ function renderServices(services) {
 
 // ---- backends ----------------------------------------------------------------------------
 
+// The one state set, and the two ends of a backend's life in the timeline (new, gone).
 const STATES = ["starting", "ready", "not_ready", "draining", "disabled", "leaving", "removed",
-  "ejected"];
+  "ejected", "new", "gone"];
 
 function stateBadge(node, state) {
   node.textContent = state.replace("_", " ");
