@@ -44,7 +44,7 @@ fuzz:
 	  -DREADYGATE_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_http_message fuzz_probe_response fuzz_grpc_health \
 	  fuzz_config_loader fuzz_endpoint_list fuzz_proxy_header fuzz_watch_stream fuzz_kubeconfig \
-	  fuzz_h2_request fuzz_h2_session
+	  fuzz_h2_request fuzz_h2_session fuzz_h2_client fuzz_admin_query
 	@scripts/fuzz build-fuzz $(FUZZ_SECONDS)
 
 # Container images with podman (docker/Dockerfile; base images made with debootstrap where
