@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -177,6 +177,20 @@ services:
             event = wait_for(3, lambda: [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#timeline li.event")
                                          if addresses[1] in item.text and "not ready" in item.text])
             check(event and "http_503" in event[0], f"the timeline has the change: {event}")
+
+            # A keyboard user's place survives the refreshes (rows and panels are updated in
+            # place, not redrawn).
+            for where, selector in (("a backend's", f'tr[data-backend="{addresses[0]}"] button[data-action="disable"]'),
+                                    ("a service's", ".service button")):
+                button = driver.find_element(By.CSS_SELECTOR, selector)
+                driver.execute_script("arguments[0].focus()", button)
+                now = refreshes(driver)
+                wait_for(5, lambda: refreshes(driver) >= now + 2)
+                try:
+                    kept = driver.execute_script("return document.activeElement === arguments[0]", button)
+                except StaleElementReferenceException:
+                    kept = False  # redrawn: the button it had is gone, and the focus with it
+                check(kept, f"{where} focused button keeps the focus across two refreshes")
 
             # Drain without the token: the page asks for it, nothing changes.
             check(not driver.find_element(By.ID, "token-form").is_displayed(),

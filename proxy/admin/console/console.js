@@ -15,7 +15,8 @@ const view = {
   eventsNext: 0,       // the next event sequence number to ask for
   events: [],          // newest first
   previous: new Map(), // backend key -> {responses, fivexx, at}: rates between refreshes
-  rows: new Map(),     // backend address -> its row's cells
+  rows: new Map(),     // "service address" -> its row's cells
+  panels: new Map(),   // service name -> its panel
   pending: null,       // an action waiting for the token
   waitingForToken: false,
   refreshes: 0,
@@ -68,21 +69,40 @@ function ms(value) { return value < 10 ? value.toFixed(1) + " ms" : Math.round(v
 
 // ---- services ----------------------------------------------------------------------------
 
+function servicePanel(name) {
+  let entry = view.panels.get(name);
+  if (entry) return entry;
+  // Made once: its button keeps the keyboard focus across refreshes.
+  const panel = el("article", null, "service");
+  const body = el("div");
+  const button = el("button", "Show backends");
+  button.type = "button";
+  button.setAttribute("aria-label", `Show the backends of ${name}`);
+  button.addEventListener("click", () => {
+    view.service = name;
+    view.offset = 0;
+    refreshSoon();
+  });
+  panel.append(body, button);
+  entry = { panel, body, button };
+  view.panels.set(name, entry);
+  return entry;
+}
+
 function renderServices(services) {
   const box = $("services");
-  box.replaceChildren();
+  const seen = new Set();
   for (const service of services) {
-    const panel = el("article", null, "service");
-    if (service.failing_open) panel.classList.add("failing-open");
-    const title = el("h2", service.name);
-    panel.append(title);
-    const counts = el("p", `${service.backends_ready} ready of ${service.backends_total}` +
-      ` (minReady ${service.min_ready})`, "counts");
-    panel.append(counts);
+    seen.add(service.name);
+    const { panel, body, button } = servicePanel(service.name);
+    panel.classList.toggle("failing-open", service.failing_open);
+    const parts = [el("h2", service.name),
+      el("p", `${service.backends_ready} ready of ${service.backends_total}` +
+        ` (minReady ${service.min_ready})`, "counts")];
     if (service.failing_open) {
-      panel.append(el("p", "FAILING OPEN: no backend is ready, traffic goes to all", "badge warn"));
+      parts.push(el("p", "FAILING OPEN: no backend is ready, traffic goes to all", "badge warn"));
     }
-    if (service.removed) panel.append(el("p", "removed by a reload, draining", "badge"));
+    if (service.removed) parts.push(el("p", "removed by a reload, draining", "badge"));
     const facts = el("dl");
     const fact = (name, value) => { facts.append(el("dt", name), el("dd", value)); };
     fact("listen", service.listen || "(routes only)");
@@ -103,17 +123,16 @@ function renderServices(services) {
       if (source.last_error) text += ` (last: ${source.last_error})`;
       fact("source " + source.source, text);
     }
-    panel.append(facts);
-    const show = el("button", "Show backends");
-    show.type = "button";
-    show.setAttribute("aria-pressed", String(service.name === view.service));
-    show.addEventListener("click", () => {
-      view.service = service.name;
-      view.offset = 0;
-      refreshSoon();
-    });
-    panel.append(show);
-    box.append(panel);
+    parts.push(facts);
+    body.replaceChildren(...parts);
+    button.setAttribute("aria-pressed", String(service.name === view.service));
+    if (panel.parentNode !== box) box.append(panel);
+  }
+  for (const [name, entry] of view.panels) {
+    if (!seen.has(name)) {
+      entry.panel.remove();
+      view.panels.delete(name);
+    }
   }
 }
 
@@ -261,21 +280,23 @@ function renderPage(page, now) {
   const seen = new Set();
   let before = body.firstElementChild;
   for (const backend of page.backends) {
-    seen.add(backend.address);
-    let entry = view.rows.get(backend.address);
+    // By service too: one address may be a backend of two services, with its own buttons.
+    const key = page.service + " " + backend.address;
+    seen.add(key);
+    let entry = view.rows.get(key);
     if (!entry) {
       entry = makeRow(page.service, backend.address);
-      view.rows.set(backend.address, entry);
+      view.rows.set(key, entry);
     }
     updateRow(entry, page.service, backend, now);
     // Moved only when out of place: moving a row would take the focus off its buttons.
     if (entry.row !== before) body.insertBefore(entry.row, before);
     else before = before.nextElementSibling;
   }
-  for (const [address, entry] of view.rows) {
-    if (!seen.has(address)) {
+  for (const [key, entry] of view.rows) {
+    if (!seen.has(key)) {
       entry.row.remove();
-      view.rows.delete(address);
+      view.rows.delete(key);
     }
   }
   const last = Math.min(page.total, page.offset + page.backends.length);
