@@ -14,7 +14,10 @@ std::optional<EventLines> eventLinesFrom(const std::string& body, std::string& e
   }
   EventLines result;
   result.next = parsed["next"].get<uint64_t>();
-  result.truncated = parsed.value("truncated", false);
+  // Every field is looked at by type first: nlohmann's value() throws on a mismatch
+  // (found by the admin_query fuzz target: "truncated": 4.4 ended the process).
+  auto truncated = parsed.find("truncated");
+  result.truncated = truncated != parsed.end() && truncated->is_boolean() && truncated->get<bool>();
   auto text = [](const nlohmann::json& event, const char* key) {
     auto found = event.find(key);
     return found != event.end() && found->is_string() ? found->get<std::string>() : std::string();

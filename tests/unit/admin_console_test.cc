@@ -119,6 +119,12 @@ TEST(EventLines, AnEventsAnswerIsALinePerChange) {
   for (const char* bad : {"", "{}", "[1]", R"({"events":[],"next":-1})", "{\"events\":"}) {
     EXPECT_FALSE(eventLinesFrom(bad, error)) << bad;
   }
+  // Odd types where strings and flags belong are read as absent, never thrown on.
+  auto odd = eventLinesFrom(R"({"events":[{"time":1,"backend":["x"]},7],"next":2,"truncated":4.4})",
+                            error);
+  ASSERT_TRUE(odd) << error;
+  EXPECT_FALSE(odd->truncated);
+  EXPECT_EQ(odd->lines.size(), 1u);
 }
 
 TEST(ConsoleAssets, ThePageAndItsFilesAreCompiledInAndNothingElseIsServed) {
