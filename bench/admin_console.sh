@@ -20,22 +20,11 @@ pods=4
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../scripts/background.sh
 source "$top/scripts/background.sh"
+# shellcheck source=fast_backend.sh
+source "$top/bench/fast_backend.sh"
 
 per_pod=$((backends / pods))
-for ((i = 0; i < pods; i++)); do
-  from=$((first_port + i * per_pod))
-  unready=()
-  ((i == 0)) && unready=(--start-unready)
-  "$top/$build/tests/fakepod/fakepod" --name "pod-$i" --port-range "$from-$((from + per_pod - 1))" \
-    "${unready[@]}" >"$work/pod-$i.log" 2>&1 &
-  pids+=($!)
-done
-for ((i = 0; i < pods; i++)); do
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$((first_port + i * per_pod))/" && break
-    sleep 0.1
-  done
-done
+start_range_pods "$top/$build/tests/fakepod/fakepod" "$first_port" "$per_pod" "$pods" --start-unready
 admin=${BENCH_ADMIN_PORT:-19951}
 {
   echo "admin: {listen: \"127.0.0.1:$admin\"}"

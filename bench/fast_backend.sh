@@ -47,3 +47,26 @@ services:
      http: {${5:-forwardedHeaders: false}}, endpoints: {static: ["127.0.0.1:$4"]}}
 CFG
 }
+
+# start_range_pods FAKEPOD FIRST_PORT PER_POD PODS [ARGS-OF-THE-FIRST-POD...]: PODS fake pods,
+# each answering on PER_POD consecutive ports from FIRST_PORT (many backends, few
+# processes), waited for until each answers.
+start_range_pods() {
+  local fakepod=$1 first=$2 per_pod=$3 pods=$4 i from
+  shift 4
+  local first_args=("$@") args
+  for ((i = 0; i < pods; i++)); do
+    from=$((first + i * per_pod))
+    args=()
+    ((i > 0)) || args=("${first_args[@]}")
+    "$fakepod" --name "pod-$i" --port-range "$from-$((from + per_pod - 1))" "${args[@]}" \
+      >"$work/pod-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((i = 0; i < pods; i++)); do
+    for _ in $(seq 1 100); do
+      curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$((first + i * per_pod))/" && break
+      sleep 0.1
+    done
+  done
+}

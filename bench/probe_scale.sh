@@ -16,6 +16,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 hz=$(getconf CLK_TCK)
 # shellcheck source=../scripts/background.sh
 source "$top/scripts/background.sh"
+# shellcheck source=fast_backend.sh
+source "$top/bench/fast_backend.sh"
 
 cpu_ticks() {  # utime + stime of a process, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"
@@ -29,18 +31,7 @@ probes_served() {  # requests all fake pods answered so far (one /requests per p
   echo "$total"
 }
 per_pod=$((backends / pods))
-for ((i = 0; i < pods; i++)); do
-  from=$((first_port + i * per_pod))
-  "$top/$build/tests/fakepod/fakepod" --name "bench-$i" --port-range "$from-$((from + per_pod - 1))" \
-    >"$work/pod-$i.log" 2>&1 &
-  pids+=($!)
-done
-for ((i = 0; i < pods; i++)); do
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$((first_port + i * per_pod))/" && break
-    sleep 0.1
-  done
-done
+start_range_pods "$top/$build/tests/fakepod/fakepod" "$first_port" "$per_pod" "$pods"
 
 endpoints=$(seq "$first_port" $((first_port + backends - 1)) | sed 's/.*/"127.0.0.1:&"/' | paste -sd, -)
 

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 
 #include "proxy/admin/status_report.h"
 #include "proxy/core/json_writer.h"
@@ -20,12 +19,6 @@ std::optional<uint64_t> digits(std::string_view text) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-std::string utcFromUnix(double unixSeconds) {
-  return formatUtcMillis(std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::duration<double>(unixSeconds))));
 }
 
 void writeSummary(JsonWriter& json, const ServiceMembers& members) {
@@ -109,7 +102,7 @@ void writeEvents(JsonWriter& json, const StateEventLog::Page& page) {
   for (const StateEvent* event : page.events) {
     json.beginObject();
     json.key("seq").value(static_cast<unsigned long long>(event->sequence));
-    json.key("time").value(utcFromUnix(event->unixTime));
+    json.key("time").value(formatUtcMillis(event->unixTime));
     json.key("service").value(event->service);
     json.key("backend").value(event->backend);
     json.key("pod").value(event->pod);

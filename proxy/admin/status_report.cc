@@ -10,10 +10,14 @@
 namespace readygate {
 namespace {
 
-std::string utcFromUnix(double unixSeconds) {
-  return formatUtcMillis(std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::duration<double>(unixSeconds))));
+/// `key`: the time, or null for 0 (never).
+void writeTimeOrNull(JsonWriter& json, const char* key, double unixSeconds) {
+  json.key(key);
+  if (unixSeconds > 0) {
+    json.value(formatUtcMillis(unixSeconds));
+  } else {
+    json.null();
+  }
 }
 
 void writeProbe(JsonWriter& json, const ReadinessTracker& tracker, ProbeKind kind) {
@@ -69,7 +73,7 @@ void writeBackendJson(JsonWriter& json, const ServiceMembers& service,
   json.key("ready").value(tracker.ready());
   json.key("admin_state").value(toString(member.admin));
   json.key("leaving").value(member.membership == Membership::Leaving);
-  json.key("since").value(utcFromUnix(member.stateSinceUnix));
+  json.key("since").value(formatUtcMillis(member.stateSinceUnix));
   json.key("seconds_since_transition").value(now - member.stateSince);
   json.key("restarts").value(tracker.restarts());
   json.key("active_connections").value(backend.activeConnections());
@@ -77,7 +81,7 @@ void writeBackendJson(JsonWriter& json, const ServiceMembers& service,
   json.key("connect_failures").value(static_cast<unsigned long long>(backend.connectFailures()));
   json.key("connections_close_at");
   if (member.membership == Membership::Removed) {
-    json.value(utcFromUnix(service.unixTime(member.closeDeadline)));
+    json.value(formatUtcMillis(service.unixTime(member.closeDeadline)));
   } else {
     json.null();
   }
@@ -157,12 +161,7 @@ void writeServiceFields(JsonWriter& json, const ServiceMembers& members) {
     json.beginObject();
     json.key("source").value(source.source);
     json.key("endpoints").value(source.endpoints);
-    json.key("last_update");
-    if (source.lastUpdateUnix > 0) {
-      json.value(utcFromUnix(source.lastUpdateUnix));
-    } else {
-      json.null();
-    }
+    writeTimeOrNull(json, "last_update", source.lastUpdateUnix);
     json.key("errors").value(static_cast<unsigned long long>(source.errors));
     json.key("last_error").value(source.lastError);
     if (source.kubernetes) {
@@ -171,12 +170,7 @@ void writeServiceFields(JsonWriter& json, const ServiceMembers& members) {
       json.key("service").value(stats.service);
       json.key("api_server").value(stats.apiServer);
       json.key("synced").value(stats.synced);
-      json.key("last_event");
-      if (stats.lastEventUnix > 0) {
-        json.value(utcFromUnix(stats.lastEventUnix));
-      } else {
-        json.null();
-      }
+      writeTimeOrNull(json, "last_event", stats.lastEventUnix);
     }
     json.endObject();
   }
