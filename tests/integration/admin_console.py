@@ -221,6 +221,9 @@ services:
             row(driver, addresses[0]).find_element(By.CSS_SELECTOR, 'button[data-action="enable"]').click()
             enabled = wait_for(5, lambda: backend_status(admin, addresses[0])["admin_state"] == "enabled")
             check(enabled, "enable with the kept token works without asking again")
+            driver.find_element(By.ID, "reload").click()
+            reloaded = wait_for(5, lambda: driver.find_element(By.ID, "notice").text.startswith("reloaded"))
+            check(reloaded, "Reload answers on the page: " + driver.find_element(By.ID, "notice").text)
             driver.save_screenshot(f"{outdir}/admin-console.png")
 
             # The CSRF checks still hold outside the page: a foreign Origin gets 403 even
