@@ -321,7 +321,7 @@ function renderEvents(events) {
     if (event.gap) return el("li", "(older changes were dropped: more happened than are kept)", "gap");
     const item = el("li", null, "event");
     item.dataset.seq = event.seq;
-    item.append(el("time", event.time.replace("T", " ").replace("Z", "")));
+    item.append(el("time", event.time.replace("T", " ").replace("Z", " UTC")));
     item.append(el("span", event.service, "service-name"));
     item.append(el("span", event.backend + (event.pod ? ` (${event.pod})` : ""), "address"));
     const from = el("span");
