@@ -51,6 +51,13 @@ void writeSummary(JsonWriter& json, const ServiceMembers& members) {
 
 }  // namespace
 
+std::optional<uint64_t> parseEventsQuery(std::string_view query) {
+  if (query.empty()) return 0;
+  constexpr std::string_view kSince = "since=";
+  if (!query.starts_with(kSince)) return std::nullopt;
+  return digits(query.substr(kSince.size()));
+}
+
 bool isConsoleQuery(const std::string& query) { return !query.empty() && query != "format=text"; }
 
 std::variant<ConsoleQuery, std::string> parseConsoleQuery(const std::string& query) {

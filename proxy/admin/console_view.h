@@ -7,6 +7,7 @@
 #include <optional>
 #include <variant>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/health/service_members.h"
@@ -32,6 +33,9 @@ struct ConsoleQuery {
 /// query string, or the error to answer 400 with. Unknown parameters are refused, so a
 /// typo does not silently answer the whole /status.
 std::variant<ConsoleQuery, std::string> parseConsoleQuery(const std::string& query);
+
+/// `since=N` of /events (empty: 0, every event kept), or nullopt for anything else.
+std::optional<uint64_t> parseEventsQuery(std::string_view query);
 
 /// Whether a /status query asks for the console's parts (else it is the whole /status).
 bool isConsoleQuery(const std::string& query);

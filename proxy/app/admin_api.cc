@@ -3,7 +3,6 @@
 
 #include <event2/http.h>
 
-#include <charconv>
 #include <cstdlib>
 
 #include "proxy/admin/console_assets.h"
@@ -127,17 +126,9 @@ AdminResponse consoleView(const AdminApiState& state, const AdminRequest& reques
 
 /// GET /events?since=N: the state changes numbered N or later (all kept ones without N).
 AdminResponse events(const AdminApiState& state, const AdminRequest& request) {
-  uint64_t since = 0;
-  if (!request.query.empty()) {
-    std::string_view query = request.query;
-    constexpr std::string_view kSince = "since=";
-    std::string_view digits = query.starts_with(kSince) ? query.substr(kSince.size()) : "";
-    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), since);
-    if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) {
-      return jsonError(400, "expected /events?since=N with N a sequence number");
-    }
-  }
-  return AdminResponse{200, "application/json", renderEvents(state.services.events(), since)};
+  std::optional<uint64_t> since = parseEventsQuery(request.query);
+  if (!since) return jsonError(400, "expected /events?since=N with N a sequence number");
+  return AdminResponse{200, "application/json", renderEvents(state.services.events(), *since)};
 }
 
 /// Constant time in the token's length: how much of a guess matched stays hidden.
